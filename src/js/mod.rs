@@ -1,0 +1,6 @@
+//! napi bindings: JavaScript values in, engine types out, and engine events back
+//! to JavaScript. Nothing here does the work itself.
+
+mod channel;
+mod payload;
+mod spawn;

@@ -1,0 +1,192 @@
+//! Engine events turned into the arguments of the JavaScript event callback:
+//! `(childId, type, a, b)`. Plain numbers for the type keep the crossing cheap.
+
+use napi::bindgen_prelude::{Buffer, ToNapiValue};
+use napi::sys;
+use napi_derive::napi;
+
+use crate::process::{ChildEvent, ExitInfo, Outcome, SpawnFailure, Step};
+
+/// One argument of the event callback.
+pub enum Payload {
+    Undefined,
+    Null,
+    Number(f64),
+    Text(String),
+    Bytes(Vec<u8>),
+    Exit(JsExit),
+    Closed(JsClosed),
+    Error(JsSystemError),
+}
+
+impl ToNapiValue for Payload {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        match val {
+            Payload::Undefined => <()>::to_napi_value(env, ()),
+            Payload::Null => {
+                napi::bindgen_prelude::Null::to_napi_value(env, napi::bindgen_prelude::Null)
+            }
+            Payload::Number(n) => f64::to_napi_value(env, n),
+            Payload::Text(s) => String::to_napi_value(env, s),
+            Payload::Bytes(b) => Buffer::to_napi_value(env, Buffer::from(b)),
+            Payload::Exit(e) => JsExit::to_napi_value(env, e),
+            Payload::Closed(c) => JsClosed::to_napi_value(env, c),
+            Payload::Error(e) => JsSystemError::to_napi_value(env, e),
+        }
+    }
+}
+
+#[napi(object)]
+pub struct JsExit {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub max_rss_bytes: f64,
+    pub user_cpu_ms: f64,
+    pub system_cpu_ms: f64,
+    pub duration_ms: f64,
+}
+
+#[napi(object)]
+pub struct JsClosed {
+    pub stdout: Option<Buffer>,
+    pub stderr: Option<Buffer>,
+    pub timed_out: bool,
+    pub canceled: bool,
+    /// 1 for stdout, 2 for stderr, 0 when no output passed `maxBuffer`.
+    pub max_buffer_exceeded: u32,
+}
+
+/// An OS error, described the way Node describes them.
+#[napi(object)]
+pub struct JsSystemError {
+    /// `ENOENT`, `EACCES`, …
+    pub code: String,
+    /// Negative, like Node's `errno`.
+    pub errno: i32,
+    pub message: String,
+    /// Which part of the launch failed: `exec`, `cwd`, `stdio`, `limits`,
+    /// `credentials`, `session`, `parentDeath`; empty for write errors.
+    pub step: String,
+    pub path: String,
+}
+
+pub fn system_error(error: &std::io::Error, step: &str, path: &str) -> JsSystemError {
+    let errno = error.raw_os_error().unwrap_or(libc::EIO);
+    JsSystemError {
+        code: errno_name(errno).to_owned(),
+        errno: -errno,
+        message: strerror(errno),
+        step: step.to_owned(),
+        path: path.to_owned(),
+    }
+}
+
+/// The C library's description, without Rust's " (os error N)" suffix.
+fn strerror(errno: i32) -> String {
+    let text = std::io::Error::from_raw_os_error(errno).to_string();
+    match text.rfind(" (os error") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
+fn step_name(step: Step) -> &'static str {
+    match step {
+        Step::Exec => "exec",
+        Step::Chdir => "cwd",
+        Step::Stdio => "stdio",
+        Step::Limit => "limits",
+        Step::Credentials => "credentials",
+        Step::Session => "session",
+        Step::ParentDeath => "parentDeath",
+    }
+}
+
+fn errno_name(errno: i32) -> &'static str {
+    match errno {
+        libc::ENOENT => "ENOENT",
+        libc::EACCES => "EACCES",
+        libc::EPERM => "EPERM",
+        libc::ENOTDIR => "ENOTDIR",
+        libc::EISDIR => "EISDIR",
+        libc::ENOEXEC => "ENOEXEC",
+        libc::E2BIG => "E2BIG",
+        libc::ENOMEM => "ENOMEM",
+        libc::EAGAIN => "EAGAIN",
+        libc::EMFILE => "EMFILE",
+        libc::ENFILE => "ENFILE",
+        libc::EPIPE => "EPIPE",
+        libc::EINVAL => "EINVAL",
+        libc::ELOOP => "ELOOP",
+        libc::ENAMETOOLONG => "ENAMETOOLONG",
+        libc::ETXTBSY => "ETXTBSY",
+        libc::EBADF => "EBADF",
+        libc::EEXIST => "EEXIST",
+        libc::ENOSPC => "ENOSPC",
+        libc::EROFS => "EROFS",
+        libc::ESRCH => "ESRCH",
+        _ => "EIO",
+    }
+}
+
+/// Event types, mirrored in `lib/native-events.js`.
+pub mod kind {
+    pub const SPAWNED: u32 = 0;
+    pub const SPAWN_FAILED: u32 = 1;
+    pub const OUTPUT: u32 = 2;
+    pub const OUTPUT_END: u32 = 3;
+    pub const MESSAGE: u32 = 4;
+    pub const DISCONNECT: u32 = 5;
+    pub const WRITE_DONE: u32 = 6;
+    pub const EXIT: u32 = 7;
+    pub const CLOSED: u32 = 8;
+}
+
+fn exit(e: ExitInfo) -> JsExit {
+    JsExit {
+        code: e.code,
+        signal: e.signal,
+        max_rss_bytes: e.max_rss_bytes as f64,
+        user_cpu_ms: e.user_cpu_ms,
+        system_cpu_ms: e.system_cpu_ms,
+        duration_ms: e.duration_ms,
+    }
+}
+
+fn closed(o: Outcome) -> JsClosed {
+    JsClosed {
+        stdout: o.stdout.map(Buffer::from),
+        stderr: o.stderr.map(Buffer::from),
+        timed_out: o.timed_out,
+        canceled: o.canceled,
+        max_buffer_exceeded: o.max_buffer_exceeded.map_or(0, |s| s as u32),
+    }
+}
+
+fn spawn_failed(f: SpawnFailure) -> JsSystemError {
+    system_error(&f.error, step_name(f.step), &f.path)
+}
+
+/// `(type, a, b)` for one event.
+pub fn encode(event: ChildEvent) -> (u32, Payload, Payload) {
+    use Payload::*;
+    match event {
+        ChildEvent::Spawned { pid } => (kind::SPAWNED, Number(pid as f64), Undefined),
+        ChildEvent::SpawnFailed(f) => (kind::SPAWN_FAILED, Error(spawn_failed(f)), Undefined),
+        ChildEvent::Output { stream, data } => {
+            (kind::OUTPUT, Number(stream as u32 as f64), Bytes(data))
+        }
+        ChildEvent::OutputEnd { stream } => {
+            (kind::OUTPUT_END, Number(stream as u32 as f64), Undefined)
+        }
+        ChildEvent::Message(text) => (kind::MESSAGE, Text(text), Undefined),
+        ChildEvent::Disconnect => (kind::DISCONNECT, Undefined, Undefined),
+        ChildEvent::WriteDone { id, error } => (
+            kind::WRITE_DONE,
+            Number(id as f64),
+            error.map_or(Null, |e| Error(system_error(&e, "", ""))),
+        ),
+        ChildEvent::Exit(e) => (kind::EXIT, Exit(exit(e)), Undefined),
+        ChildEvent::Closed(o) => (kind::CLOSED, Closed(closed(o)), Undefined),
+    }
+}

@@ -1,0 +1,120 @@
+//! The parent side of Node's IPC channel, spoken in Node's JSON wire format.
+//!
+//! The child finds the channel through `NODE_CHANNEL_FD=3` and
+//! `NODE_CHANNEL_SERIALIZATION_MODE=json`. Every frame is `JSON.stringify(message)`
+//! plus `"\n"`. Messages whose `cmd` starts with `NODE_` are Node's own; the one
+//! that matters is `NODE_HANDLE` (the child sending a socket or server): unless it
+//! is answered with `NODE_HANDLE_NACK` the child queues every later `send` forever.
+//! We do not accept handles; the descriptor that came with it is discarded by the
+//! kernel because we read without room for ancillary data.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
+
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::events::{ChildEvent, EventSink};
+use super::fds::read_some;
+use super::handle::WriteControl;
+use super::writer::WriteQueue;
+
+const INTERNAL_PREFIX: &[u8] = b"{\"cmd\":\"NODE_";
+const HANDLE_PREFIX: &[u8] = b"{\"cmd\":\"NODE_HANDLE\"";
+const HANDLE_NACK: &[u8] = b"{\"cmd\":\"NODE_HANDLE_NACK\"}\n";
+
+/// What one complete line of the channel is.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Frame<'a> {
+    Message(&'a [u8]),
+    /// The child offers a handle; it must be refused.
+    Handle,
+    /// Another internal message, of no interest to the parent.
+    Internal,
+}
+
+pub(crate) fn classify(line: &[u8]) -> Frame<'_> {
+    if line.starts_with(HANDLE_PREFIX) {
+        Frame::Handle
+    } else if line.starts_with(INTERNAL_PREFIX) {
+        Frame::Internal
+    } else {
+        Frame::Message(line)
+    }
+}
+
+/// Runs the channel until either side closes it.
+pub(crate) async fn run(
+    fd: OwnedFd,
+    mut control: UnboundedReceiver<WriteControl>,
+    sink: Arc<dyn EventSink>,
+) {
+    let Ok(fd) = super::fds::register(fd) else {
+        return;
+    };
+    let mut queue = WriteQueue::new(sink.clone());
+    let mut input: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut scanned = 0;
+    let mut closing = false;
+    loop {
+        if closing && queue.is_empty() {
+            break;
+        }
+        tokio::select! {
+            read = read_some(&fd, &mut input, 256 * 1024) => {
+                match read {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                let mut start = 0;
+                while let Some(nl) = input[scanned..].iter().position(|&b| b == b'\n') {
+                    let end = scanned + nl;
+                    match classify(&input[start..end]) {
+                        Frame::Message(text) => {
+                            sink.emit(ChildEvent::Message(String::from_utf8_lossy(text).into_owned()));
+                        }
+                        Frame::Handle => queue.push(None, HANDLE_NACK.to_vec()),
+                        Frame::Internal => {}
+                    }
+                    start = end + 1;
+                    scanned = start;
+                }
+                input.drain(..start);
+                scanned = input.len();
+            }
+            ctl = control.recv(), if !closing => match ctl {
+                Some(WriteControl::Write { id, data }) => queue.push(Some(id), data),
+                Some(WriteControl::End) | None => closing = true,
+            },
+            result = queue.write_front(&fd), if !queue.is_empty() => {
+                if result.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    // SAFETY: shutting down a socket we own; the child sees end of file and
+    // emits 'disconnect'.
+    unsafe { libc::shutdown(fd.get_ref().as_raw_fd(), libc::SHUT_RDWR) };
+    queue.fail_all(&std::io::Error::from_raw_os_error(libc::EPIPE));
+    sink.emit(ChildEvent::Disconnect);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_nodes_internal_messages() {
+        assert_eq!(
+            classify(br#"{"cmd":"NODE_HANDLE","type":"net.Socket","msg":{}}"#),
+            Frame::Handle
+        );
+        assert_eq!(classify(br#"{"cmd":"NODE_HANDLE_ACK"}"#), Frame::Internal);
+        assert_eq!(classify(br#"{"cmd":"NODE_CLUSTER"}"#), Frame::Internal);
+        assert_eq!(
+            classify(br#"{"cmd":"work","n":1}"#),
+            Frame::Message(br#"{"cmd":"work","n":1}"#)
+        );
+        assert_eq!(classify(b"42"), Frame::Message(b"42"));
+    }
+}

@@ -1,0 +1,279 @@
+//! The spawner thread: one long-lived thread that performs every launch.
+//!
+//! It must live as long as the process: the kernel sends the parent-death signal
+//! when the *thread* that created a child exits, so launching from a pool thread
+//! that retires when idle would kill children at random. Its signals are all
+//! blocked, which the vfork child relies on (see `launch_linux`).
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+use super::events::{ChildEvent, EventSink, SpawnFailure, Stream};
+use super::fds;
+use super::handle::{ChildShared, Control, OutputControl, WriteControl};
+use super::launch_linux::{launch, ChildStack, Grouping, LaunchPlan, Step};
+use super::request::{Input, Output, SpawnRequest};
+use super::runtime;
+use super::search_path;
+use super::supervisor::{supervise, Policy, Running};
+
+/// One launch, as queued to the spawner thread.
+pub(crate) struct Job {
+    pub request: SpawnRequest,
+    pub shared: Arc<ChildShared>,
+    pub sink: Arc<dyn EventSink>,
+    pub started: Instant,
+    pub control: UnboundedReceiver<Control>,
+    pub outputs: [UnboundedReceiver<OutputControl>; 2],
+    pub output_notify: [UnboundedSender<OutputControl>; 2],
+    pub stdin: UnboundedReceiver<WriteControl>,
+    pub ipc: UnboundedReceiver<WriteControl>,
+}
+
+static SPAWNER: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
+
+/// Queues a launch. Returns at once.
+pub(crate) fn submit(job: Job) {
+    let sender = SPAWNER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("offload-spawner".into())
+            .spawn(move || spawner_main(rx))
+            .expect("offload: cannot start the spawner thread");
+        Mutex::new(tx)
+    });
+    sender
+        .lock()
+        .unwrap()
+        .send(job)
+        .expect("the spawner thread never exits");
+}
+
+fn spawner_main(jobs: mpsc::Receiver<Job>) {
+    // SAFETY: blocking every signal for this thread only.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, std::ptr::null_mut());
+    }
+    let mut stack = ChildStack::new().expect("offload: cannot map the spawn stack");
+    let dev_null = fds::open("/dev/null", libc::O_RDWR).expect("offload: cannot open /dev/null");
+    for job in jobs {
+        run_job(job, &mut stack, &dev_null);
+    }
+}
+
+/// The descriptors a launch needs: what the child gets and what we keep.
+#[derive(Default)]
+struct Plumbing {
+    /// `(source, target)` for the child.
+    map: Vec<(RawFd, RawFd)>,
+    /// Child-side descriptors we opened; closed once the child has its copies.
+    child_ends: Vec<OwnedFd>,
+    stdin: Option<OwnedFd>,
+    outputs: [Option<OwnedFd>; 2],
+    ipc: Option<OwnedFd>,
+}
+
+fn failure(step: Step, error: io::Error, path: &str) -> SpawnFailure {
+    SpawnFailure {
+        step,
+        error,
+        path: path.to_owned(),
+    }
+}
+
+fn plumb(request: &SpawnRequest, dev_null: &OwnedFd) -> Result<Plumbing, SpawnFailure> {
+    let mut p = Plumbing::default();
+    let io_err = |e| failure(Step::Stdio, e, "");
+
+    match &request.stdin {
+        Input::Pipe | Input::Data(_) => {
+            let (read, write) = fds::pipe().map_err(io_err)?;
+            fds::set_nonblocking(&write).map_err(io_err)?;
+            p.map.push((read.as_raw_fd(), 0));
+            p.child_ends.push(read);
+            p.stdin = Some(write);
+        }
+        Input::Ignore => p.map.push((dev_null.as_raw_fd(), 0)),
+        Input::Fd(fd) => p.map.push((*fd, 0)),
+        Input::File(path) => {
+            let fd = fds::open(path, libc::O_RDONLY).map_err(|e| failure(Step::Stdio, e, path))?;
+            p.map.push((fd.as_raw_fd(), 0));
+            p.child_ends.push(fd);
+        }
+        Input::ChildStdout(source) => {
+            let taken = source.slot(Stream::Stdout).lock().unwrap().take();
+            let Some(fd) = taken else {
+                let e = io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the source's stdout is not a pipe, or was already read or piped elsewhere",
+                );
+                return Err(failure(Step::Stdio, e, ""));
+            };
+            // Our copy was non-blocking for the runtime; the child expects blocking reads.
+            // SAFETY: fcntl on a descriptor we own.
+            unsafe {
+                let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
+                libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK);
+            }
+            p.map.push((fd.as_raw_fd(), 0));
+            p.child_ends.push(fd);
+        }
+    }
+
+    for (i, output) in [&request.stdout, &request.stderr].into_iter().enumerate() {
+        let target = i as RawFd + 1;
+        match output {
+            Output::Pipe => {
+                let (read, write) = fds::pipe().map_err(io_err)?;
+                fds::set_nonblocking(&read).map_err(io_err)?;
+                p.map.push((write.as_raw_fd(), target));
+                p.child_ends.push(write);
+                p.outputs[i] = Some(read);
+            }
+            Output::Ignore => p.map.push((dev_null.as_raw_fd(), target)),
+            Output::Fd(fd) => p.map.push((*fd, target)),
+            Output::File { path, append } => {
+                let mode = if *append {
+                    libc::O_APPEND
+                } else {
+                    libc::O_TRUNC
+                };
+                let fd = fds::open(path, libc::O_WRONLY | libc::O_CREAT | mode)
+                    .map_err(|e| failure(Step::Stdio, e, path))?;
+                p.map.push((fd.as_raw_fd(), target));
+                p.child_ends.push(fd);
+            }
+        }
+    }
+
+    if request.ipc {
+        let (ours, theirs) = fds::socket_pair().map_err(io_err)?;
+        fds::set_nonblocking(&ours).map_err(io_err)?;
+        p.map.push((theirs.as_raw_fd(), 3));
+        p.child_ends.push(theirs);
+        p.ipc = Some(ours);
+    }
+    Ok(p)
+}
+
+fn cstring(s: &str) -> CString {
+    CString::new(s).expect("NUL bytes are rejected before a request is made")
+}
+
+fn plan(request: &SpawnRequest, map: Vec<(RawFd, RawFd)>) -> LaunchPlan {
+    let envp: Vec<CString> = request.env.iter().map(|e| cstring(e)).collect();
+    let argv0 = request.argv0.as_deref().unwrap_or(&request.file);
+    let limits = &request.limits;
+    let rlimits = [
+        (libc::RLIMIT_DATA, limits.memory_bytes),
+        (libc::RLIMIT_CPU, limits.cpu_seconds),
+        (libc::RLIMIT_NOFILE, limits.open_files),
+        (libc::RLIMIT_NPROC, limits.processes),
+        (libc::RLIMIT_FSIZE, limits.file_size_bytes),
+    ]
+    .into_iter()
+    .filter_map(|(resource, value)| value.map(|v| (resource as libc::c_int, v)))
+    .collect();
+    LaunchPlan {
+        candidates: search_path::candidates(&request.file, &envp),
+        argv: std::iter::once(argv0)
+            .chain(request.args.iter().map(String::as_str))
+            .map(cstring)
+            .collect(),
+        envp,
+        cwd: request.cwd.as_deref().map(cstring),
+        fds: map,
+        grouping: if request.detached {
+            Grouping::NewSession
+        } else if request.kill_tree {
+            Grouping::NewGroup
+        } else {
+            Grouping::Inherit
+        },
+        rlimits,
+        nice: limits.nice,
+        uid: request.uid,
+        gid: request.gid,
+        parent_death_signal: (request.cleanup && !request.detached).then_some(libc::SIGKILL),
+    }
+}
+
+fn run_job(job: Job, stack: &mut ChildStack, dev_null: &OwnedFd) {
+    let Job {
+        mut request,
+        shared,
+        sink,
+        started,
+        control,
+        outputs,
+        output_notify,
+        stdin,
+        ipc,
+    } = job;
+    let fail = |f: SpawnFailure| {
+        shared.set_failed();
+        sink.emit(ChildEvent::SpawnFailed(f));
+    };
+    let mut plumbing = match plumb(&request, dev_null) {
+        Ok(p) => p,
+        Err(f) => return fail(f),
+    };
+    let launch_plan = plan(&request, std::mem::take(&mut plumbing.map));
+    let launched = launch(&launch_plan, stack);
+    drop(plumbing.child_ends);
+    let launched = match launched {
+        Ok(l) => l,
+        Err(e) => {
+            let path = match e.step {
+                Step::Chdir => request.cwd.clone().unwrap_or_default(),
+                _ => request.file.clone(),
+            };
+            return fail(failure(e.step, e.error, &path));
+        }
+    };
+
+    let pidfd = Arc::new(launched.pidfd);
+    for (i, fd) in plumbing.outputs.iter_mut().enumerate() {
+        *shared.unclaimed[i].lock().unwrap() = fd.take();
+    }
+    let piped = [
+        matches!(request.stdout, Output::Pipe),
+        matches!(request.stderr, Output::Pipe),
+    ];
+    let [out_rx, err_rx] = outputs;
+    let data = match &mut request.stdin {
+        Input::Data(d) => Some(std::mem::take(d)),
+        _ => None,
+    };
+    shared.set_running(launched.pid, pidfd.clone());
+    sink.emit(ChildEvent::Spawned {
+        pid: launched.pid as u32,
+    });
+
+    let running = Running {
+        pidfd,
+        shared,
+        sink,
+        policy: Policy {
+            timeout: request.timeout,
+            kill_signal: request.kill_signal,
+            force_kill_after: request.force_kill_after,
+            max_buffer: request.max_buffer,
+            started,
+        },
+        control,
+        outputs: [piped[0].then_some(out_rx), piped[1].then_some(err_rx)],
+        output_notify,
+        stdin: plumbing.stdin.map(|fd| (fd, stdin, data)),
+        ipc: plumbing.ipc.map(|fd| (fd, ipc)),
+    };
+    runtime::handle().spawn(supervise(running));
+}

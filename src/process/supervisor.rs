@@ -1,0 +1,176 @@
+//! One task per child: waits for its exit on the pidfd, enforces the timeout,
+//! escalates kills to SIGKILL, and reports `Exit` then `Closed`.
+
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::sync::watch;
+use tokio::time::{sleep_until, Instant};
+
+use super::events::{ChildEvent, EventSink, Outcome, Stream};
+use super::handle::{ChildShared, Control, OutputControl, WriteControl};
+use super::{output, reap, stdin};
+
+/// The pidfd, shared with [`ChildShared`] (which signals through it).
+struct PidFd(Arc<OwnedFd>);
+
+impl AsRawFd for PidFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+/// What the supervisor needs of the request.
+pub(crate) struct Policy {
+    pub timeout: Option<Duration>,
+    pub kill_signal: i32,
+    pub force_kill_after: Option<Duration>,
+    pub max_buffer: usize,
+    pub started: std::time::Instant,
+}
+
+/// The parent's ends of a running child and the receivers for the caller's requests.
+pub(crate) struct Running {
+    pub pidfd: Arc<OwnedFd>,
+    pub shared: Arc<ChildShared>,
+    pub sink: Arc<dyn EventSink>,
+    pub policy: Policy,
+    pub control: UnboundedReceiver<Control>,
+    /// Receivers for stdout and stderr, when they are pipes.
+    pub outputs: [Option<UnboundedReceiver<OutputControl>>; 2],
+    /// Our own senders to the output readers, to tell them the child exited.
+    pub output_notify: [UnboundedSender<OutputControl>; 2],
+    pub stdin: Option<(OwnedFd, UnboundedReceiver<WriteControl>, Option<Vec<u8>>)>,
+    pub ipc: Option<(OwnedFd, UnboundedReceiver<WriteControl>)>,
+}
+
+pub(crate) async fn supervise(run: Running) {
+    let Running {
+        pidfd,
+        shared,
+        sink,
+        policy,
+        mut control,
+        outputs,
+        output_notify,
+        stdin,
+        ipc,
+    } = run;
+    let (exited_tx, exited_rx) = watch::channel(false);
+    let (overflow_tx, mut overflow_rx) = mpsc::unbounded_channel();
+
+    if let Some((fd, rx, data)) = stdin {
+        tokio::spawn(stdin::run(fd, rx, sink.clone(), exited_rx, data));
+    }
+    if let Some((fd, rx)) = ipc {
+        tokio::spawn(super::ipc::run(fd, rx, sink.clone()));
+    }
+    let readers: Vec<_> = outputs
+        .into_iter()
+        .zip([Stream::Stdout, Stream::Stderr])
+        .map(|(rx, stream)| {
+            rx.map(|rx| {
+                tokio::spawn(output::run(
+                    stream,
+                    shared.clone(),
+                    rx,
+                    sink.clone(),
+                    policy.max_buffer,
+                    overflow_tx.clone(),
+                ))
+            })
+        })
+        .collect();
+    drop(overflow_tx);
+
+    // SAFETY: the Arc keeps the pidfd open, unchanged, for as long as this AsyncFd.
+    let pid_ready = match unsafe {
+        AsyncFd::register_with_interest(PidFd(pidfd.clone()), Interest::READABLE)
+    } {
+        Ok(fd) => fd,
+        Err(_) => return,
+    };
+    let mut outcome = Outcome::default();
+    let mut deadline = policy
+        .timeout
+        .map(|t| Instant::from_std(policy.started) + t);
+    let mut force_at: Option<Instant> = None;
+    let mut control_open = true;
+    let far = Instant::now() + Duration::from_secs(86400 * 365);
+
+    let arm_force = |force_at: &mut Option<Instant>| {
+        if let (None, Some(after)) = (*force_at, policy.force_kill_after) {
+            *force_at = Some(Instant::now() + after);
+        }
+    };
+    let kill_now = |force_at: &mut Option<Instant>| {
+        if let Ok(true) = shared.signal(policy.kill_signal) {
+            if policy.kill_signal != libc::SIGKILL {
+                arm_force(force_at);
+            }
+        }
+    };
+
+    let exit = loop {
+        tokio::select! {
+            guard = pid_ready.readable() => {
+                let Ok(mut guard) = guard else { return };
+                match reap::try_reap(&pidfd) {
+                    Ok(Some(mut info)) => {
+                        info.duration_ms = policy.started.elapsed().as_secs_f64() * 1000.0;
+                        break info;
+                    }
+                    Ok(None) => guard.clear_ready(),
+                    Err(_) => return,
+                }
+            }
+            _ = sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => {
+                deadline = None;
+                outcome.timed_out = true;
+                kill_now(&mut force_at);
+            }
+            _ = sleep_until(force_at.unwrap_or(far)), if force_at.is_some() => {
+                force_at = None;
+                let _ = shared.signal(libc::SIGKILL);
+            }
+            ctl = control.recv(), if control_open => match ctl {
+                Some(Control::Killed) => arm_force(&mut force_at),
+                Some(Control::Cancel) => {
+                    outcome.canceled = true;
+                    kill_now(&mut force_at);
+                }
+                None => control_open = false,
+            },
+            Some(_) = overflow_rx.recv() => kill_now(&mut force_at),
+        }
+    };
+    shared.set_exited();
+    let _ = exited_tx.send(true);
+    sink.emit(ChildEvent::Exit(exit));
+
+    for notify in output_notify {
+        let _ = notify.send(OutputControl::ChildExited);
+    }
+    let mut collected = [None, None];
+    for (i, reader) in readers.into_iter().enumerate() {
+        let Some(reader) = reader else { continue };
+        if let Ok(result) = reader.await {
+            if result.overflowed && outcome.max_buffer_exceeded.is_none() {
+                outcome.max_buffer_exceeded = Some(if i == 0 {
+                    Stream::Stdout
+                } else {
+                    Stream::Stderr
+                });
+            }
+            collected[i] = result.data;
+        }
+    }
+    let [stdout, stderr] = collected;
+    outcome.stdout = stdout;
+    outcome.stderr = stderr;
+    sink.emit(ChildEvent::Closed(outcome));
+}
