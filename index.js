@@ -1,0 +1,9 @@
+'use strict'
+// offload: take heavy work off the Node.js event loop.
+
+const { spawn, execFile, exec, $, fork } = require('./lib/exec')
+const { pipeline } = require('./lib/pipeline')
+const { Subprocess } = require('./lib/subprocess')
+const { SubprocessError } = require('./lib/errors')
+
+module.exports = { spawn, execFile, exec, $, fork, pipeline, Subprocess, SubprocessError }

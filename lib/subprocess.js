@@ -1,0 +1,563 @@
+'use strict'
+// Subprocess: the JS face of one native child. An EventEmitter ('spawn',
+// 'exit', 'close', 'message', 'disconnect') with lazily created Node streams,
+// and a thenable that settles once with a Result or a SubprocessError.
+
+const { EventEmitter } = require('node:events')
+const { Readable, Writable } = require('node:stream')
+const { StringDecoder } = require('node:string_decoder')
+const channel = require('./channel')
+const { SubprocessError, invalidArgValue } = require('./errors')
+const { signalNumber, signalName } = require('./signals')
+
+// Event types sent by src/js/payload.rs.
+const SPAWNED = 0
+const SPAWN_FAILED = 1
+const OUTPUT = 2
+const OUTPUT_END = 3
+const MESSAGE = 4
+const DISCONNECT = 5
+const WRITE_DONE = 6
+const EXIT = 7
+const CLOSED = 8
+
+const STDOUT = 1
+const STDERR = 2
+const STREAM_NAMES = [undefined, 'stdout', 'stderr']
+const MESSAGE_TAIL = 4096
+
+function quote(arg) {
+  return /^[\w./:=@%+,-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`
+}
+
+/** `file args…` as a shell would need it, for messages and `result.command`. */
+function commandLine(file, args) {
+  return [file, ...args].map(quote).join(' ')
+}
+
+function tail(text) {
+  if (typeof text !== 'string') text = text ? text.toString('utf8') : ''
+  text = text.trim()
+  return text.length > MESSAGE_TAIL ? `…${text.slice(-MESSAGE_TAIL)}` : text
+}
+
+/** The `Error` Node would give for a failed launch, with offload's extra detail. */
+function spawnError(failure, file, args, cwd) {
+  const syscall = `spawn ${file}`
+  let message = `${syscall} ${failure.code}`
+  if (failure.step === 'cwd') {
+    message += `: the working directory (options.cwd) '${failure.path}' cannot be used: ${failure.message}`
+  } else if (failure.step === 'stdio') {
+    message += failure.path ? `: cannot open '${failure.path}' for stdio: ${failure.message}` : `: stdio setup failed: ${failure.message}`
+  } else if (failure.step === 'limits') {
+    message += `: a resource limit (options.limits) was refused: ${failure.message}`
+  } else if (failure.step === 'credentials') {
+    message += `: cannot switch to options.uid/options.gid: ${failure.message}`
+  } else if (failure.step !== 'exec') {
+    message += `: ${failure.message}`
+  }
+  const err = new Error(message)
+  err.errno = failure.errno
+  err.code = failure.code
+  err.syscall = syscall
+  err.path = failure.step === 'exec' ? file : failure.path
+  err.spawnargs = args
+  if (failure.step === 'cwd') err.cwd = cwd
+  return err
+}
+
+function systemError(failure, syscall) {
+  const err = new Error(`${syscall} ${failure.code}`)
+  err.errno = failure.errno
+  err.code = failure.code
+  err.syscall = syscall
+  return err
+}
+
+class Subprocess extends EventEmitter {
+  #native = null
+  #id = 0
+  #file
+  #args
+  #command
+  #settings
+  #cwd
+  #piped
+  #pid = undefined
+  #exit = null
+  #outcome = null // { result } or { error } once settled
+  #promise = null
+  #streams = [null, null, null] // stdin, stdout, stderr
+  #reading = [false, false, false]
+  #ended = [false, false, false]
+  #handed = false
+  #writes = new Map()
+  #nextWrite = 1
+  #held = false
+  #ipc
+  #connected
+  #abortListener = null
+  #upstream = []
+  #waiters = []
+  #nodeCompat
+
+  /**
+   * @internal Use `spawn()`, `fork()` or `pipeline()`.
+   */
+  constructor(file, args, normalized, internal = {}) {
+    super()
+    const { native, settings } = normalized
+    this.#file = file
+    this.#args = args
+    this.#command = commandLine(file, args)
+    this.#settings = settings
+    this.#cwd = native.cwd
+    this.#piped = [native.stdin.kind === 'pipe', native.stdout.kind === 'pipe', native.stderr.kind === 'pipe']
+    this.#ipc = Boolean(internal.ipc)
+    this.#connected = this.#ipc
+    this.#nodeCompat = Boolean(internal.nodeCompat)
+    if (internal.upstream) this.#upstream = internal.upstream
+
+    if (settings.signal?.aborted) {
+      // Never started: settle as aborted on the next tick, like a started one would.
+      this.#connected = false
+      process.nextTick(() => this.#settle(null, this.#failure({ aborted: true })))
+      return
+    }
+    this.#id = channel.register(this)
+    this.#held = true
+    channel.hold()
+    try {
+      if (this.#ipc) native.ipc = true
+      this.#native = channel.native.spawn(channel.getChannel(), this.#id, file, args, native, internal.stdinFrom ?? null)
+    } catch (err) {
+      this.#release()
+      throw invalidArgValue('options', native, err.message)
+    }
+    if (settings.signal) {
+      this.#abortListener = () => this.#native.cancel()
+      settings.signal.addEventListener('abort', this.#abortListener, { once: true })
+    }
+  }
+
+  /** @internal The native handle, for pipelines. */
+  get _native() {
+    return this.#native
+  }
+
+  /** @internal The stages before this one in a pipeline. */
+  _upstreamStages() {
+    return this.#upstream
+  }
+
+  /** @internal Marks stdout as handed to the next stage of a pipeline. */
+  _handOverStdout() {
+    if (!this.#piped[STDOUT]) throw new Error(`cannot pipe from ${this.#command}: its stdout is not a pipe (options.stdout)`)
+    if (this.#handed) throw new Error(`cannot pipe from ${this.#command}: its stdout is already piped to another command`)
+    if (this.#streams[STDOUT] || this.#reading[STDOUT] || this.#promise || this.#outcome) {
+      throw new Error(`cannot pipe from ${this.#command}: its stdout was already read; call pipe() before reading or awaiting it`)
+    }
+    this.#handed = true
+  }
+
+  get pid() {
+    if (this.#pid === undefined && this.#native !== null && this.#outcome === null) {
+      this.#pid = this.#native.pid ?? undefined
+    }
+    return this.#pid
+  }
+
+  get command() {
+    return this.#command
+  }
+
+  get spawnfile() {
+    return this.#file
+  }
+
+  get spawnargs() {
+    return [this.#file, ...this.#args]
+  }
+
+  get exitCode() {
+    return this.#exit ? this.#exit.code ?? null : null
+  }
+
+  get signalCode() {
+    return this.#exit ? signalName(this.#exit.signal) : null
+  }
+
+  get killed() {
+    return this._killed === true
+  }
+
+  get connected() {
+    return this.#connected
+  }
+
+  /** A Writable for the child's stdin, or `null` unless `stdin: 'pipe'`. */
+  get stdin() {
+    if (!this.#piped[0]) return null
+    if (this.#streams[0] === null) this.#streams[0] = this.#createStdin()
+    return this.#streams[0]
+  }
+
+  /** A Readable of the child's stdout, or `null` unless `stdout: 'pipe'`. */
+  get stdout() {
+    return this.#output(STDOUT)
+  }
+
+  /** A Readable of the child's stderr, or `null` unless `stderr: 'pipe'`. */
+  get stderr() {
+    return this.#output(STDERR)
+  }
+
+  /** Sends a signal (default `'SIGTERM'`); `true` if it was delivered. */
+  kill(signal = 'SIGTERM') {
+    const number = signalNumber(signal)
+    if (this.#native === null || this.#exit !== null || this.#outcome !== null) return false
+    const sent = this.#native.kill(number)
+    if (sent && number !== 0) this._killed = true
+    return sent
+  }
+
+  /** Lets Node exit while this child runs. */
+  unref() {
+    this.#release(false)
+    return this
+  }
+
+  /** Undoes `unref()`. */
+  ref() {
+    if (!this.#held && this.#id !== 0 && this.#outcome === null) {
+      this.#held = true
+      channel.hold()
+    }
+    return this
+  }
+
+  /** Async iterator over the lines of stdout; rejects at the end if the command failed. */
+  async *lines() {
+    const stdout = this.stdout
+    if (stdout === null) throw new Error(`cannot read lines of ${this.#command}: its stdout is not a pipe`)
+    const decoder = new StringDecoder('utf8')
+    let carry = ''
+    for await (const chunk of stdout) {
+      const text = carry + decoder.write(chunk)
+      const parts = text.split('\n')
+      carry = parts.pop()
+      for (const line of parts) yield line.endsWith('\r') ? line.slice(0, -1) : line
+    }
+    carry += decoder.end()
+    if (carry.length > 0) yield carry
+    await this
+  }
+
+  /** Pipes this child's stdout into a new child's stdin through a kernel pipe. */
+  pipe(file, args, options) {
+    return require('./pipeline').pipeInto(this, file, args, options)
+  }
+
+  /** Sends an IPC message (`fork()` children); resolves once it is written. */
+  send(message) {
+    return new Promise((resolve, reject) => this._sendRaw(message, (err) => (err ? reject(err) : resolve())))
+  }
+
+  /** @internal `send` with a Node-style callback. */
+  _sendRaw(message, callback) {
+    if (!this.#ipc) {
+      const err = new Error(`cannot send to ${this.#command}: it has no IPC channel (use fork())`)
+      err.code = 'ERR_IPC_CHANNEL_CLOSED'
+      return process.nextTick(callback, err)
+    }
+    if (message === undefined) {
+      const err = new TypeError('The "message" argument must be specified')
+      err.code = 'ERR_MISSING_ARGS'
+      throw err
+    }
+    const frame = `${JSON.stringify(message)}\n`
+    const id = this.#nextWrite++
+    if (!this.#connected || this.#native === null || !this.#native.send(id, frame)) {
+      const err = new Error('Channel closed')
+      err.code = 'ERR_IPC_CHANNEL_CLOSED'
+      return process.nextTick(callback, err)
+    }
+    this.#writes.set(id, callback)
+    return true
+  }
+
+  /** Closes the IPC channel; the child gets 'disconnect'. */
+  disconnect() {
+    if (!this.#connected) {
+      const err = new Error('IPC channel is already disconnected')
+      err.code = 'ERR_IPC_DISCONNECTED'
+      throw err
+    }
+    this.#native.disconnect()
+  }
+
+  then(onFulfilled, onRejected) {
+    return this.#resultPromise().then(onFulfilled, onRejected)
+  }
+
+  catch(onRejected) {
+    return this.#resultPromise().catch(onRejected)
+  }
+
+  finally(onFinally) {
+    return this.#resultPromise().finally(onFinally)
+  }
+
+  /** @internal Resolves with `{ result }` or `{ error }`; never rejects. */
+  _settled() {
+    this.#collectUnread()
+    if (this.#outcome !== null) return Promise.resolve(this.#outcome)
+    return new Promise((resolve) => this.#waiters.push(resolve))
+  }
+
+  #resultPromise() {
+    if (this.#promise === null) {
+      const reject = this.#settings.reject
+      const stages = [...this.#upstream, this]
+      this.#promise = Promise.all(stages.map((s) => s._settled())).then((outcomes) => {
+        const own = outcomes[outcomes.length - 1]
+        if (stages.length === 1) {
+          if (own.error && reject) throw own.error
+          return own.result ?? own.error
+        }
+        return require('./pipeline').combine(stages, outcomes, reject)
+      })
+    }
+    return this.#promise
+  }
+
+  /** Outputs nobody reads are collected for the result. */
+  #collectUnread() {
+    if (this.#native === null || this.#outcome !== null) return
+    for (const n of [STDOUT, STDERR]) {
+      if (this.#piped[n] && !this.#reading[n] && !(n === STDOUT && this.#handed)) this.#native.collect(n)
+    }
+  }
+
+  #output(n) {
+    if (!this.#piped[n] || (n === STDOUT && this.#handed)) return null
+    if (this.#streams[n] !== null) return this.#streams[n]
+    const stream = new Readable({
+      highWaterMark: 256 * 1024,
+      read: () => {
+        if (this.#native === null) return
+        if (!this.#reading[n]) {
+          this.#reading[n] = true
+          this.#native.stream(n)
+        }
+        this.#native.read(n)
+      },
+    })
+    this.#streams[n] = stream
+    if (this.#outcome !== null) {
+      // Already finished: replay what was collected.
+      this.#endStream(n, this.#outcome.result?.[`_raw${n}`] ?? this.#outcome.error?.[`_raw${n}`])
+    } else if (this.#native === null) {
+      this.#endStream(n)
+    }
+    return stream
+  }
+
+  #createStdin() {
+    const onDone = (callback) => (err) => {
+      // A child may stop reading its input; that is its right, not our failure.
+      if (err && err.code === 'EPIPE' && !this.#nodeCompat) return callback()
+      callback(err)
+    }
+    return new Writable({
+      highWaterMark: 256 * 1024,
+      write: (chunk, encoding, callback) => {
+        const id = this.#nextWrite++
+        if (this.#native === null || !this.#native.write(id, chunk)) {
+          return onDone(callback)(systemError({ code: 'EPIPE', errno: -32 }, 'write'))
+        }
+        this.#writes.set(id, onDone(callback))
+      },
+      final: (callback) => {
+        if (this.#native !== null) this.#native.end()
+        callback()
+      },
+      destroy: (err, callback) => {
+        if (this.#native !== null) this.#native.end()
+        callback(err)
+      },
+    })
+  }
+
+  /** @internal Called by the event channel. */
+  _onNativeEvent(type, a, b) {
+    switch (type) {
+      case SPAWNED:
+        this.#pid = a
+        this.emit('spawn')
+        break
+      case SPAWN_FAILED: {
+        const err = spawnError(a, this.#file, this.#args, this.#cwd)
+        this.#connected = false
+        this.#endStream(STDOUT)
+        this.#endStream(STDERR)
+        this.#settle(null, this.#failure({ spawnError: err }))
+        break
+      }
+      case OUTPUT:
+        this.#streams[a]?.push(b)
+        break
+      case OUTPUT_END:
+        this.#endStream(a)
+        break
+      case MESSAGE: {
+        let message
+        try {
+          message = JSON.parse(a)
+        } catch {
+          break // Node's own channel drops what it cannot parse too.
+        }
+        this.emit('message', message)
+        break
+      }
+      case DISCONNECT:
+        if (this.#connected) {
+          this.#connected = false
+          this.emit('disconnect')
+        }
+        break
+      case WRITE_DONE: {
+        const callback = this.#writes.get(a)
+        this.#writes.delete(a)
+        if (callback) callback(b ? systemError(b, 'write') : null)
+        break
+      }
+      case EXIT:
+        this.#exit = a
+        this.emit('exit', a.code ?? null, signalName(a.signal))
+        break
+      case CLOSED:
+        this.#settle(a, null)
+        break
+    }
+  }
+
+  /** Ends an output stream once, after `data` (what was collected before it was read). */
+  #endStream(n, data = null) {
+    const stream = this.#streams[n]
+    if (stream === null || this.#ended[n]) return
+    this.#ended[n] = true
+    if (data && data.length > 0) stream.push(data)
+    stream.push(null)
+  }
+
+  #release(forget = true) {
+    if (this.#held) {
+      this.#held = false
+      channel.release()
+    }
+    if (forget && this.#id !== 0) {
+      channel.unregister(this.#id)
+      this.#id = 0
+    }
+  }
+
+  #decode(buffer) {
+    if (buffer === null || buffer === undefined) return undefined
+    let text = this.#settings.encoding === 'buffer' ? buffer : buffer.toString(this.#settings.encoding)
+    if (this.#settings.stripFinalNewline && typeof text === 'string') {
+      if (text.endsWith('\r\n')) text = text.slice(0, -2)
+      else if (text.endsWith('\n')) text = text.slice(0, -1)
+    }
+    return text
+  }
+
+  /** The result fields, from the exit status and what was collected. */
+  #fields(closed) {
+    const exit = this.#exit ?? {}
+    return {
+      command: this.#command,
+      pid: this.#pid,
+      exitCode: exit.code ?? null,
+      signal: signalName(exit.signal),
+      stdout: this.#decode(closed?.stdout),
+      stderr: this.#decode(closed?.stderr),
+      durationMs: exit.durationMs ?? 0,
+      timedOut: closed?.timedOut ?? false,
+      canceled: closed?.canceled ?? false,
+      usage: {
+        maxRssBytes: exit.maxRssBytes ?? 0,
+        userCpuMs: exit.userCpuMs ?? 0,
+        systemCpuMs: exit.systemCpuMs ?? 0,
+      },
+    }
+  }
+
+  /** A SubprocessError for this child, or `null` if it succeeded. */
+  #failure({ closed = null, spawnError: launchError = null, aborted = false } = {}) {
+    const fields = this.#fields(closed)
+    const limits = this.#settings.limits ?? {}
+    const cpuMs = fields.usage.userCpuMs + fields.usage.systemCpuMs
+    let code
+    let what
+    if (launchError) {
+      const err = launchError
+      Object.assign(err, fields, { failed: true, code: err.code, pid: undefined })
+      return err
+    } else if (aborted || fields.canceled) {
+      code = 'ERR_OFFLOAD_ABORTED'
+      what = aborted ? 'was aborted before it started' : 'was aborted (options.signal)'
+      fields.canceled = true
+    } else if (fields.timedOut) {
+      code = 'ERR_OFFLOAD_TIMEOUT'
+      what = `timed out after ${this.#settings.timeout} milliseconds`
+    } else if (closed?.maxBufferExceeded) {
+      code = 'ERR_OFFLOAD_MAX_BUFFER'
+      what = `wrote more than maxBuffer to ${STREAM_NAMES[closed.maxBufferExceeded]} and was killed (the output is cut at maxBuffer)`
+    } else if (limits.cpuSeconds !== undefined && (fields.signal === 'SIGXCPU' || (fields.signal === 'SIGKILL' && cpuMs >= limits.cpuSeconds * 1000))) {
+      code = 'ERR_OFFLOAD_CPU_LIMIT'
+      what = `used its CPU time limit (options.limits.cpuSeconds = ${limits.cpuSeconds}) and was killed with ${fields.signal}`
+    } else if (limits.fileSizeBytes !== undefined && fields.signal === 'SIGXFSZ') {
+      code = 'ERR_OFFLOAD_FILE_SIZE_LIMIT'
+      what = `wrote past its file size limit (options.limits.fileSizeBytes = ${limits.fileSizeBytes}) and was killed with SIGXFSZ`
+    } else if (fields.signal !== null) {
+      code = 'ERR_OFFLOAD_SIGNAL'
+      what = `was killed with ${fields.signal}`
+    } else if (fields.exitCode !== 0) {
+      code = 'ERR_OFFLOAD_EXIT_CODE'
+      what = `failed with exit code ${fields.exitCode}`
+      if (limits.memoryBytes !== undefined) what += ` (it ran with options.limits.memoryBytes = ${limits.memoryBytes})`
+    } else {
+      return null
+    }
+    const details = [tail(fields.stderr), tail(fields.stdout)].filter(Boolean).join('\n')
+    const message = `Command ${what}: ${this.#command}${details ? `\n\n${details}` : ''}`
+    return new SubprocessError(message, { ...fields, failed: true, code })
+  }
+
+  #settle(closed, presetError) {
+    if (this.#outcome !== null) return
+    if (this.#abortListener) this.#settings.signal.removeEventListener('abort', this.#abortListener)
+    this.#release()
+    for (const [id, callback] of this.#writes) {
+      this.#writes.delete(id)
+      callback(systemError({ code: 'EPIPE', errno: -32 }, 'write'))
+    }
+    const error = presetError ?? this.#failure({ closed })
+    const holder = error ?? { ...this.#fields(closed), failed: false }
+    // Raw buffers, kept (non-enumerable) to replay to a stream opened after the end.
+    if (closed) {
+      Object.defineProperty(holder, '_raw1', { value: closed.stdout ?? null })
+      Object.defineProperty(holder, '_raw2', { value: closed.stderr ?? null })
+    }
+    // A stream opened but not read before the child finished gets what was collected.
+    this.#endStream(STDOUT, closed?.stdout)
+    this.#endStream(STDERR, closed?.stderr)
+    this.#outcome = error ? { error } : { result: holder }
+    if (error && error.syscall && this.listenerCount('error') > 0) this.emit('error', error)
+    for (const resolve of this.#waiters.splice(0)) resolve(this.#outcome)
+    if (closed) this.emit('close', this.exitCode, this.signalCode)
+  }
+}
+
+module.exports = { Subprocess, commandLine }
