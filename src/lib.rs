@@ -7,4 +7,5 @@
 
 pub mod process;
 
+#[cfg(not(test))]
 mod js;

@@ -86,3 +86,6 @@ pub fn spawn(request: SpawnRequest, sink: Arc<dyn EventSink>) -> ChildHandle {
     });
     handle
 }
+
+#[cfg(test)]
+mod tests;
