@@ -24,8 +24,7 @@ function newestSource(dir) {
 
 const sources = Math.max(
   newestSource(path.join(root, 'src')),
-  fs.statSync(path.join(root, 'Cargo.toml')).mtimeMs,
-  fs.statSync(path.join(root, 'Cargo.lock', '..', 'Cargo.toml')).mtimeMs,
+  ...['Cargo.toml', 'Cargo.lock', 'build.rs'].map((f) => fs.statSync(path.join(root, f)).mtimeMs),
 )
 if (addon && fs.statSync(addon).mtimeMs >= sources) process.exit(0)
 

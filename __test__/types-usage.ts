@@ -1,0 +1,55 @@
+// Type-checked by `npm test` (tsc -p __test__): every public function used as
+// the README shows it. A wrong type in index.d.ts fails the test run.
+import { $, exec, execFile, fork, pipeline, spawn, Subprocess, SubprocessError, type Result } from 'offload'
+
+async function usage(): Promise<void> {
+  const child: Subprocess = spawn('ls', ['-la'], { cwd: '/tmp', timeout: 1000, limits: { memoryBytes: 1 << 28, nice: 5 } })
+  const pid: number | undefined = child.pid
+  child.stdout?.on('data', (chunk: Buffer) => chunk.length)
+  child.stdin?.end('input')
+  child.on('exit', (code, signal) => [code, signal])
+  const result: Result = await child
+  const text: string | undefined = result.stdout
+  const peak: number = result.usage.maxRssBytes
+
+  const bytes = await execFile('cat', ['/etc/hostname'], { encoding: 'buffer' })
+  const buffer: Buffer | undefined = bytes.stdout
+
+  const shell = await exec('echo $HOME', { shell: '/bin/bash', env: { HOME: '/root' } })
+  const exitCode: number | null = shell.exitCode
+
+  const input = 'my photo.jpg'
+  const sizes = ['800x600', '400x300']
+  const converted = await $`convert ${input} -resize ${sizes} out.jpg`
+  const withOptions = await $({ cwd: '/tmp', stdout: 'inherit' })`ls -la`
+
+  for await (const line of spawn('ps', ['aux']).lines()) line.toUpperCase()
+
+  const piped = await pipeline(['ps', 'aux'], ['grep', 'node'])
+  const stages: number = piped.stages.length
+  const chained = await spawn('printf', ['a\\nb']).pipe('sort', ['-r'])
+
+  const worker = fork('./worker.js', ['--flag'], { execArgv: [] })
+  worker.on('message', (message: unknown) => message)
+  await worker.send({ hello: 'world' })
+  worker.disconnect()
+
+  const controller = new AbortController()
+  try {
+    await execFile('sleep', ['10'], { signal: controller.signal, killSignal: 'SIGINT', forceKillAfter: false })
+  } catch (error) {
+    if (error instanceof SubprocessError) {
+      const code: string = error.code
+      const canceled: boolean = error.canceled
+      void [code, canceled]
+    }
+  }
+  const lenient = await execFile('false', [], { reject: false })
+  const failed: boolean = lenient.failed
+  child.kill('SIGKILL')
+  child.kill(9)
+  child.unref().ref()
+  void [pid, text, peak, buffer, exitCode, converted, withOptions, stages, chained, failed]
+}
+
+void usage

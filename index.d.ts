@@ -1,0 +1,221 @@
+// Types for `require('offload')`.
+
+import type { EventEmitter } from 'node:events'
+import type { Readable, Writable } from 'node:stream'
+
+/** A signal by name (`'SIGTERM'`) or number. */
+export type Signal = NodeJS.Signals | number
+
+/** Resource limits, in force from the child's first instruction. */
+export interface Limits {
+  /** Heap and private writable memory (`RLIMIT_DATA`), in bytes. An allocation past it fails. */
+  memoryBytes?: number
+  /** CPU time (`RLIMIT_CPU`), in seconds: `SIGXCPU` then, `SIGKILL` one second later. */
+  cpuSeconds?: number
+  /** Open file descriptors (`RLIMIT_NOFILE`). */
+  openFiles?: number
+  /** Processes of the child's user (`RLIMIT_NPROC`); not enforced for root. */
+  processes?: number
+  /** Largest file the child may write (`RLIMIT_FSIZE`), in bytes. */
+  fileSizeBytes?: number
+  /** Scheduling priority, -20 (highest) to 19 (lowest). */
+  nice?: number
+}
+
+/** Where stdin comes from. A string other than the three keywords, or a Buffer, is written to stdin, which is then closed. */
+export type StdinOption = 'pipe' | 'inherit' | 'ignore' | string | Uint8Array | number | { file: string | URL }
+
+/** Where stdout or stderr goes. */
+export type OutputOption = 'pipe' | 'inherit' | 'ignore' | number | { file: string | URL; append?: boolean }
+
+export interface SpawnOptions {
+  /** Working directory of the child. Default: this process's. */
+  cwd?: string | URL
+  /** Environment variables; merged over `process.env` unless `extendEnv: false`. */
+  env?: Record<string, string | undefined>
+  /** Merge `env` over `process.env`. Default `true`. */
+  extendEnv?: boolean
+  /** `argv[0]` of the child. Default: `file`. */
+  argv0?: string
+  /** Default `'pipe'`. */
+  stdin?: StdinOption
+  /** Default `'pipe'`. */
+  stdout?: OutputOption
+  /** Default `'pipe'`. */
+  stderr?: OutputOption
+  /** How collected output is decoded: `'utf8'` (default), another Buffer encoding, or `'buffer'`. */
+  encoding?: BufferEncoding | 'buffer'
+  /** Bytes collected per stream before the child is killed (`ERR_OFFLOAD_MAX_BUFFER`). Default 100 MiB. */
+  maxBuffer?: number
+  /** Milliseconds before the child is killed (`ERR_OFFLOAD_TIMEOUT`). Default: none. */
+  timeout?: number
+  /** Aborting kills the child (`ERR_OFFLOAD_ABORTED`). */
+  signal?: AbortSignal
+  /** Signal used for `timeout`, `signal` and `maxBuffer`. Default `'SIGTERM'`. */
+  killSignal?: Signal
+  /** Milliseconds after a kill before `SIGKILL` follows, or `false`. Default 5000. */
+  forceKillAfter?: number | false
+  /** Start the child in its own process group and signal the whole group. Default `false`. */
+  killTree?: boolean
+  /** Start the child in a new session; it outlives this process. Default `false`. */
+  detached?: boolean
+  /** Run as this user id. */
+  uid?: number
+  /** Run as this group id. */
+  gid?: number
+  limits?: Limits
+  /** Kill the child when this process dies, even by SIGKILL. Default `true` (not for `detached`). */
+  cleanup?: boolean
+  /** Reject on failure; with `false` the promise resolves with `failed: true`. Default `true`. */
+  reject?: boolean
+  /** Remove one trailing newline from collected output. Default `true`. */
+  stripFinalNewline?: boolean
+}
+
+export interface ExecOptions extends SpawnOptions {
+  /** The shell that runs the command with `-c`. Default `'/bin/sh'`. */
+  shell?: string | true
+}
+
+export interface ForkOptions extends SpawnOptions {
+  /** Node binary. Default `process.execPath`. */
+  execPath?: string
+  /** Node flags. Default `process.execArgv`. */
+  execArgv?: string[]
+  /** Only `'json'` (Node's default) is spoken. */
+  serialization?: 'json'
+}
+
+export interface Usage {
+  /** Peak resident memory, in bytes (see the README: includes Node's size at launch). */
+  maxRssBytes: number
+  userCpuMs: number
+  systemCpuMs: number
+}
+
+export interface Result<Output = string> {
+  /** The command as a shell would need it. */
+  command: string
+  pid: number | undefined
+  exitCode: number | null
+  signal: NodeJS.Signals | null
+  /** Collected stdout; `undefined` when it was not a pipe. */
+  stdout: Output | undefined
+  stderr: Output | undefined
+  durationMs: number
+  timedOut: boolean
+  canceled: boolean
+  usage: Usage
+  /** `true` only on a `reject: false` failure. */
+  failed: boolean
+  /** On a `reject: false` failure, the error code. */
+  code?: string
+}
+
+export interface PipelineResult<Output = string> extends Result<Output> {
+  /** Every stage, first to last. */
+  stages: Array<Result<Output>>
+}
+
+/** Failure codes of offload itself; launch failures use the OS error name (`'ENOENT'`, `'EACCES'`, …). */
+export type SubprocessErrorCode =
+  | 'ERR_OFFLOAD_EXIT_CODE'
+  | 'ERR_OFFLOAD_SIGNAL'
+  | 'ERR_OFFLOAD_TIMEOUT'
+  | 'ERR_OFFLOAD_ABORTED'
+  | 'ERR_OFFLOAD_MAX_BUFFER'
+  | 'ERR_OFFLOAD_CPU_LIMIT'
+  | 'ERR_OFFLOAD_FILE_SIZE_LIMIT'
+
+export declare class SubprocessError<Output = string> extends Error implements Result<Output> {
+  code: SubprocessErrorCode | string
+  command: string
+  pid: number | undefined
+  exitCode: number | null
+  signal: NodeJS.Signals | null
+  stdout: Output | undefined
+  stderr: Output | undefined
+  durationMs: number
+  timedOut: boolean
+  canceled: boolean
+  usage: Usage
+  failed: boolean
+  /** Launch failures, like Node: */
+  errno?: number
+  syscall?: string
+  path?: string
+  spawnargs?: string[]
+  cwd?: string
+  /** Pipelines: the index of the failing stage and every stage. */
+  stage?: number
+  stages?: Array<Result<Output>>
+}
+
+export declare class Subprocess<Output = string> extends EventEmitter implements PromiseLike<Result<Output>> {
+  /** Known once launched; reading it earlier waits for the launch (microseconds). */
+  readonly pid: number | undefined
+  readonly command: string
+  readonly spawnfile: string
+  readonly spawnargs: string[]
+  readonly exitCode: number | null
+  readonly signalCode: NodeJS.Signals | null
+  readonly killed: boolean
+  /** `fork()` children: whether the IPC channel is open. */
+  readonly connected: boolean
+  readonly stdin: Writable | null
+  readonly stdout: Readable | null
+  readonly stderr: Readable | null
+  /** Sends a signal (default `'SIGTERM'`); `true` if it was delivered. */
+  kill(signal?: Signal): boolean
+  unref(): this
+  ref(): this
+  /** The lines of stdout; throws at the end if the command failed. */
+  lines(): AsyncIterableIterator<string>
+  /** Feeds this child's stdout to a new child's stdin through a kernel pipe. */
+  pipe(file: string, args?: readonly string[], options?: SpawnOptions): Subprocess<Output> & PromiseLike<PipelineResult<Output>>
+  pipe(file: string, options?: SpawnOptions): Subprocess<Output> & PromiseLike<PipelineResult<Output>>
+  /** `fork()` children: sends one message; resolves once written. */
+  send(message: unknown): Promise<void>
+  disconnect(): void
+  then<A = Result<Output>, B = never>(
+    onfulfilled?: ((value: Result<Output>) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: SubprocessError<Output>) => B | PromiseLike<B>) | null,
+  ): Promise<A | B>
+  catch<B = never>(onrejected?: ((reason: SubprocessError<Output>) => B | PromiseLike<B>) | null): Promise<Result<Output> | B>
+  finally(onfinally?: (() => void) | null): Promise<Result<Output>>
+
+  on(event: 'spawn', listener: () => void): this
+  on(event: 'exit' | 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this
+  on(event: 'message', listener: (message: any) => void): this
+  on(event: 'disconnect', listener: () => void): this
+  on(event: 'error', listener: (error: SubprocessError<Output>) => void): this
+  on(event: string | symbol, listener: (...args: any[]) => void): this
+}
+
+type OutputOf<O> = O extends { encoding: 'buffer' } ? Buffer : string
+
+/** Starts `file` with `args` (no shell); returns at once. */
+export declare function spawn<O extends SpawnOptions = {}>(file: string, args?: readonly string[], options?: O): Subprocess<OutputOf<O>>
+export declare function spawn<O extends SpawnOptions = {}>(file: string, options?: O): Subprocess<OutputOf<O>>
+
+/** Runs `file` with `args` (no shell), output buffered. */
+export declare function execFile<O extends SpawnOptions = {}>(file: string, args?: readonly string[], options?: O): Promise<Result<OutputOf<O>>>
+export declare function execFile<O extends SpawnOptions = {}>(file: string, options?: O): Promise<Result<OutputOf<O>>>
+
+/** Runs `command` through `/bin/sh -c`, like Node's `exec`. */
+export declare function exec<O extends ExecOptions = {}>(command: string, options?: O): Promise<Result<OutputOf<O>>>
+
+type TemplateValue = string | number | bigint | ReadonlyArray<string | number | bigint>
+
+/** `` $`convert ${input} -resize 800x600 ${output}` ``: each value is exactly one argument. No shell. */
+export declare function $(strings: TemplateStringsArray, ...values: TemplateValue[]): Subprocess<string>
+export declare function $<O extends SpawnOptions>(options: O): (strings: TemplateStringsArray, ...values: TemplateValue[]) => Subprocess<OutputOf<O>>
+
+/** Starts a Node module with an IPC channel (`send()` / `'message'`). Stdio is inherited by default. */
+export declare function fork<O extends ForkOptions = {}>(modulePath: string | URL, args?: readonly string[], options?: O): Subprocess<OutputOf<O>>
+export declare function fork<O extends ForkOptions = {}>(modulePath: string | URL, options?: O): Subprocess<OutputOf<O>>
+
+export type PipelineStage = readonly [string, ...string[]] | { file: string; args?: readonly string[]; options?: SpawnOptions }
+
+/** `pipeline(['ps', 'aux'], ['grep', 'node'])`: each stdout feeds the next stdin through a kernel pipe. */
+export declare function pipeline(...stages: PipelineStage[]): Subprocess<string> & PromiseLike<PipelineResult<string>>
