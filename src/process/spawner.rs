@@ -65,7 +65,14 @@ fn spawner_main(jobs: mpsc::Receiver<Job>) {
     let mut stack = ChildStack::new().expect("offload: cannot map the spawn stack");
     let dev_null = fds::open("/dev/null", libc::O_RDWR).expect("offload: cannot open /dev/null");
     for job in jobs {
-        run_job(job, &mut stack, &dev_null);
+        // A bug in one launch must not take the spawner (and every later launch) down.
+        let (shared, sink) = (job.shared.clone(), job.sink.clone());
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_job(job, &mut stack, &dev_null)));
+        if outcome.is_err() {
+            shared.set_failed();
+            let error = io::Error::other("offload: internal error while launching (see stderr)");
+            sink.emit(ChildEvent::SpawnFailed(failure(Step::Exec, error, "")));
+        }
     }
 }
 
