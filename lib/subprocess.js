@@ -480,8 +480,9 @@ class Subprocess extends EventEmitter {
       pid: this.#pid,
       exitCode: exit.code ?? null,
       signal: signalName(exit.signal),
-      stdout: this.#decode(closed?.stdout),
-      stderr: this.#decode(closed?.stderr),
+      // Output the caller read as a stream is theirs; the result does not repeat it.
+      stdout: this.#reading[STDOUT] ? undefined : this.#decode(closed?.stdout),
+      stderr: this.#reading[STDERR] ? undefined : this.#decode(closed?.stderr),
       durationMs: exit.durationMs ?? 0,
       timedOut: closed?.timedOut ?? false,
       canceled: closed?.canceled ?? false,
