@@ -8,7 +8,7 @@ use napi::{Error, Status};
 use napi_derive::napi;
 
 use super::channel::{EventChannel, JsSink};
-use crate::process::{self, ChildHandle, Input, Limits, Output, SpawnRequest, Stream};
+use crate::process::{self, current_env, ChildHandle, Input, Limits, Output, SpawnRequest, Stream};
 
 /// One stdio slot, already validated by `lib/options.js`.
 #[napi(object)]
@@ -116,18 +116,6 @@ fn limits(l: Option<NativeLimits>) -> Limits {
 
 fn millis(ms: f64) -> Duration {
     Duration::from_micros((ms * 1000.0) as u64)
-}
-
-/// The environment of this process, for children that get no `env`.
-fn current_env() -> Vec<String> {
-    std::env::vars_os()
-        .map(|(k, v)| {
-            let mut entry = k.to_string_lossy().into_owned();
-            entry.push('=');
-            entry.push_str(&v.to_string_lossy());
-            entry
-        })
-        .collect()
 }
 
 /// Starts a child; its events arrive on `channel` tagged with `id`.

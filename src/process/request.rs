@@ -86,14 +86,15 @@ pub struct SpawnRequest {
 }
 
 impl SpawnRequest {
-    /// A request with Node's defaults: pipes for all three, SIGTERM, 100 MiB.
+    /// A request with Node's defaults (pipes for all three, SIGTERM, 100 MiB) and
+    /// an empty environment: see [`current_env`].
     pub fn new(file: impl Into<String>, args: Vec<String>) -> SpawnRequest {
         SpawnRequest {
             file: file.into(),
             args,
             argv0: None,
             cwd: None,
-            env: std::env::vars().map(|(k, v)| format!("{k}={v}")).collect(),
+            env: Vec::new(),
             stdin: Input::Pipe,
             stdout: Output::Pipe,
             stderr: Output::Pipe,
@@ -110,4 +111,16 @@ impl SpawnRequest {
             max_buffer: 100 * 1024 * 1024,
         }
     }
+}
+
+/// This process's environment as `KEY=value` entries (lossy for non-UTF-8).
+pub fn current_env() -> Vec<String> {
+    std::env::vars_os()
+        .map(|(k, v)| {
+            let mut entry = k.to_string_lossy().into_owned();
+            entry.push('=');
+            entry.push_str(&v.to_string_lossy());
+            entry
+        })
+        .collect()
 }

@@ -67,7 +67,9 @@ fn spawner_main(jobs: mpsc::Receiver<Job>) {
     for job in jobs {
         // A bug in one launch must not take the spawner (and every later launch) down.
         let (shared, sink) = (job.shared.clone(), job.sink.clone());
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_job(job, &mut stack, &dev_null)));
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_job(job, &mut stack, &dev_null)
+        }));
         if outcome.is_err() {
             shared.set_failed();
             let error = io::Error::other("offload: internal error while launching (see stderr)");

@@ -20,8 +20,14 @@ fn start(request: SpawnRequest) -> (ChildHandle, Receiver<ChildEvent>) {
     (handle, rx)
 }
 
+fn request(file: &str, args: &[&str]) -> SpawnRequest {
+    let mut request = SpawnRequest::new(file, args.iter().map(|a| a.to_string()).collect());
+    request.env = current_env();
+    request
+}
+
 fn sh(script: &str) -> SpawnRequest {
-    SpawnRequest::new("sh", vec!["-c".into(), script.into()])
+    request("sh", &["-c", script])
 }
 
 /// Every event up to and including `Closed` (or `SpawnFailed`).
@@ -81,7 +87,7 @@ fn output_nobody_asked_for_is_collected_when_the_child_exits() {
 
 #[test]
 fn missing_program_fails_with_enoent_at_the_exec_step() {
-    let (child, rx) = start(SpawnRequest::new("offload-no-such-program", vec![]));
+    let (child, rx) = start(request("offload-no-such-program", &[]));
     let events = run_to_end(&rx);
     let ChildEvent::SpawnFailed(f) = &events[0] else {
         panic!("{events:?}")
@@ -95,9 +101,9 @@ fn missing_program_fails_with_enoent_at_the_exec_step() {
 
 #[test]
 fn missing_cwd_is_reported_as_a_cwd_failure() {
-    let mut request = sh("true");
-    request.cwd = Some("/offload/no/such/dir".into());
-    let (_child, rx) = start(request);
+    let mut req = sh("true");
+    req.cwd = Some("/offload/no/such/dir".into());
+    let (_child, rx) = start(req);
     let events = run_to_end(&rx);
     let ChildEvent::SpawnFailed(f) = &events[0] else {
         panic!("{events:?}")
@@ -108,9 +114,9 @@ fn missing_cwd_is_reported_as_a_cwd_failure() {
 
 #[test]
 fn stdin_data_is_written_then_closed() {
-    let mut request = SpawnRequest::new("cat", vec![]);
-    request.stdin = Input::Data(b"fed through stdin".to_vec());
-    let (child, rx) = start(request);
+    let mut req = request("cat", &[]);
+    req.stdin = Input::Data(b"fed through stdin".to_vec());
+    let (child, rx) = start(req);
     child.collect(Stream::Stdout);
     let events = run_to_end(&rx);
     assert_eq!(
@@ -140,10 +146,10 @@ fn streamed_output_arrives_one_chunk_per_read() {
 
 #[test]
 fn timeout_escalates_to_sigkill_when_sigterm_is_ignored() {
-    let mut request = sh("trap '' TERM; echo ready; while :; do :; done");
-    request.timeout = Some(Duration::from_millis(200));
-    request.force_kill_after = Some(Duration::from_millis(200));
-    let (_child, rx) = start(request);
+    let mut req = sh("trap '' TERM; echo ready; while :; do :; done");
+    req.timeout = Some(Duration::from_millis(200));
+    req.force_kill_after = Some(Duration::from_millis(200));
+    let (_child, rx) = start(req);
     let events = run_to_end(&rx);
     assert_eq!(exit_of(&events).signal, Some(libc::SIGKILL));
     assert!(outcome_of(&events).timed_out);
@@ -151,14 +157,14 @@ fn timeout_escalates_to_sigkill_when_sigterm_is_ignored() {
 
 #[test]
 fn limits_and_nice_apply_before_exec() {
-    let mut request = sh("ulimit -n; ulimit -f; nice");
-    request.limits = Limits {
+    let mut req = sh("ulimit -n; ulimit -f; nice");
+    req.limits = Limits {
         open_files: Some(77),
         file_size_bytes: Some(1024 * 512),
         nice: Some(7),
         ..Limits::default()
     };
-    let (child, rx) = start(request);
+    let (child, rx) = start(req);
     child.collect(Stream::Stdout);
     let events = run_to_end(&rx);
     // `ulimit -f` counts 512-byte blocks.
@@ -171,9 +177,9 @@ fn limits_and_nice_apply_before_exec() {
 #[test]
 fn stdout_can_be_handed_to_another_child_untouched() {
     let (first, first_rx) = start(sh("printf 'a\\nnode\\nb\\n'"));
-    let mut request = SpawnRequest::new("grep", vec!["node".into()]);
-    request.stdin = Input::ChildStdout(first.shared().clone());
-    let (second, second_rx) = start(request);
+    let mut req = request("grep", &["node"]);
+    req.stdin = Input::ChildStdout(first.shared().clone());
+    let (second, second_rx) = start(req);
     second.collect(Stream::Stdout);
     let events = run_to_end(&second_rx);
     assert_eq!(outcome_of(&events).stdout.as_deref(), Some(&b"node\n"[..]));
@@ -182,7 +188,7 @@ fn stdout_can_be_handed_to_another_child_untouched() {
 
 #[test]
 fn kill_is_reported_and_a_second_kill_finds_no_child() {
-    let (child, rx) = start(SpawnRequest::new("sleep", vec!["30".into()]));
+    let (child, rx) = start(request("sleep", &["30"]));
     assert!(child.kill(libc::SIGTERM).unwrap());
     let events = run_to_end(&rx);
     assert_eq!(exit_of(&events).signal, Some(libc::SIGTERM));
