@@ -297,6 +297,15 @@ unsafe fn child_setup_and_exec(args: &mut ChildArgs) -> ! {
         }
     }
 
+    // The spawner thread runs SCHED_BATCH; the program gets the normal policy.
+    let normal = libc::sched_param { sched_priority: 0 };
+    libc::syscall(
+        libc::SYS_sched_setscheduler,
+        0,
+        libc::SCHED_OTHER,
+        &normal as *const libc::sched_param,
+    );
+
     match args.grouping {
         Grouping::Inherit => {}
         Grouping::NewGroup => {

@@ -56,6 +56,14 @@ pub(crate) fn submit(job: Job) {
 }
 
 fn spawner_main(jobs: mpsc::Receiver<Job>) {
+    // SCHED_BATCH: waking the spawner must not preempt the JS thread that just
+    // queued a launch (on a busy machine it would otherwise run the whole launch
+    // in the middle of the caller's `spawn()`). The child resets it before exec.
+    // SAFETY: plain syscalls on this thread.
+    unsafe {
+        let param = libc::sched_param { sched_priority: 0 };
+        libc::sched_setscheduler(0, libc::SCHED_BATCH, &param);
+    }
     // SAFETY: blocking every signal for this thread only.
     unsafe {
         let mut all: libc::sigset_t = std::mem::zeroed();

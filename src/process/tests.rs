@@ -194,3 +194,12 @@ fn kill_is_reported_and_a_second_kill_finds_no_child() {
     assert_eq!(exit_of(&events).signal, Some(libc::SIGTERM));
     assert!(!child.kill(libc::SIGTERM).unwrap());
 }
+
+#[test]
+fn children_get_the_normal_scheduling_policy_not_the_spawners_batch() {
+    // Field 41 of /proc/<pid>/stat is the policy: 0 is SCHED_OTHER, 3 SCHED_BATCH.
+    let (child, rx) = start(request("cut", &["-d", " ", "-f", "41", "/proc/self/stat"]));
+    child.collect(Stream::Stdout);
+    let events = run_to_end(&rx);
+    assert_eq!(outcome_of(&events).stdout.as_deref(), Some(&b"0\n"[..]));
+}
