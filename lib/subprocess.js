@@ -7,7 +7,8 @@ const { EventEmitter } = require('node:events')
 const { Readable, Writable } = require('node:stream')
 const { StringDecoder } = require('node:string_decoder')
 const channel = require('./channel')
-const { SubprocessError, invalidArgValue } = require('./errors')
+const { pack } = require('./native-layout')
+const { SubprocessError } = require('./errors')
 const { signalNumber, signalName } = require('./signals')
 
 // Event types sent by src/js/payload.rs.
@@ -129,10 +130,12 @@ class Subprocess extends EventEmitter {
     channel.hold()
     try {
       if (this.#ipc) native.ipc = true
-      this.#native = channel.native.spawn(channel.getChannel(), this.#id, file, args, native, internal.stdinFrom ?? null)
+      const [settings, strings, stdinData] = pack(native)
+      this.#native = channel.native.spawn(channel.getChannel(), this.#id, file, args, native.env, settings, strings, stdinData, internal.stdinFrom)
     } catch (err) {
+      // Arguments were validated above; this is a bug in offload, not in the call.
       this.#release()
-      throw invalidArgValue('options', native, err.message)
+      throw err
     }
     if (settings.signal) {
       this.#abortListener = () => this.#native.cancel()

@@ -3,57 +3,67 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::{Buffer, Float64ArraySlice};
 use napi::{Error, Status};
 use napi_derive::napi;
 
 use super::channel::{EventChannel, JsSink};
 use crate::process::{self, current_env, ChildHandle, Input, Limits, Output, SpawnRequest, Stream};
 
-/// One stdio slot, already validated by `lib/options.js`.
-#[napi(object)]
-pub struct NativeStdio {
-    /// `pipe`, `ignore`, `fd`, `file`, `data` (stdin only) or `child` (stdin only:
-    /// the stdout of the child passed as `stdinFrom`).
-    pub kind: String,
-    pub fd: Option<i32>,
-    pub path: Option<String>,
-    pub append: Option<bool>,
-    pub data: Option<Buffer>,
+/// Positions in the `settings` array of [`spawn`]. Options cross as one
+/// `Float64Array` (reused by the JS side) rather than an object, because reading
+/// thirty object properties through napi costs more than the launch itself.
+/// Mirrored in `lib/native-layout.js`.
+mod at {
+    pub const STDIN_KIND: usize = 0;
+    pub const STDIN_FD: usize = 1;
+    pub const STDOUT_KIND: usize = 2;
+    pub const STDOUT_FD: usize = 3;
+    pub const STDOUT_APPEND: usize = 4;
+    pub const STDERR_KIND: usize = 5;
+    pub const STDERR_FD: usize = 6;
+    pub const STDERR_APPEND: usize = 7;
+    pub const FLAGS: usize = 8;
+    pub const UID: usize = 9;
+    pub const GID: usize = 10;
+    pub const TIMEOUT: usize = 11;
+    pub const KILL_SIGNAL: usize = 12;
+    pub const FORCE_KILL_AFTER: usize = 13;
+    pub const MAX_BUFFER: usize = 14;
+    pub const MEMORY_BYTES: usize = 15;
+    pub const CPU_SECONDS: usize = 16;
+    pub const OPEN_FILES: usize = 17;
+    pub const PROCESSES: usize = 18;
+    pub const FILE_SIZE_BYTES: usize = 19;
+    pub const NICE: usize = 20;
+    pub const LEN: usize = 21;
 }
 
-#[napi(object)]
-pub struct NativeLimits {
-    pub memory_bytes: Option<f64>,
-    pub cpu_seconds: Option<f64>,
-    pub open_files: Option<f64>,
-    pub processes: Option<f64>,
-    pub file_size_bytes: Option<f64>,
-    pub nice: Option<i32>,
+/// Stdio kinds in `settings`.
+mod kind {
+    pub const PIPE: f64 = 0.0;
+    pub const IGNORE: f64 = 1.0;
+    pub const FD: f64 = 2.0;
+    pub const FILE: f64 = 3.0;
+    pub const DATA: f64 = 4.0;
+    pub const CHILD: f64 = 5.0;
 }
 
-#[napi(object)]
-pub struct NativeSpawnOptions {
-    pub argv0: Option<String>,
-    pub cwd: Option<String>,
-    /// `KEY=value` entries; absent means a copy of this process's environment.
-    pub env: Option<Vec<String>>,
-    pub stdin: Option<NativeStdio>,
-    pub stdout: Option<NativeStdio>,
-    pub stderr: Option<NativeStdio>,
-    pub ipc: Option<bool>,
-    pub detached: Option<bool>,
-    pub kill_tree: Option<bool>,
-    pub uid: Option<u32>,
-    pub gid: Option<u32>,
-    pub limits: Option<NativeLimits>,
-    pub cleanup: Option<bool>,
-    /// Milliseconds; 0 or absent: none.
-    pub timeout: Option<f64>,
-    pub kill_signal: Option<i32>,
-    /// Milliseconds; negative: never.
-    pub force_kill_after: Option<f64>,
-    pub max_buffer: Option<f64>,
+/// Bits of `settings[FLAGS]`.
+mod flag {
+    pub const IPC: u32 = 1;
+    pub const DETACHED: u32 = 2;
+    pub const KILL_TREE: u32 = 4;
+    pub const NO_CLEANUP: u32 = 8;
+}
+
+/// Positions in the `strings` array of [`spawn`]; absent entries are `undefined`.
+mod text {
+    pub const CWD: usize = 0;
+    pub const ARGV0: usize = 1;
+    pub const STDIN_PATH: usize = 2;
+    pub const STDOUT_PATH: usize = 3;
+    pub const STDERR_PATH: usize = 4;
 }
 
 fn invalid(message: String) -> Error {
@@ -67,105 +77,119 @@ fn no_nul(what: &str, value: &str) -> napi::Result<()> {
     Ok(())
 }
 
-fn input(stdio: Option<NativeStdio>, from: Option<&NativeChild>) -> napi::Result<Input> {
-    let Some(s) = stdio else {
-        return Ok(Input::Pipe);
-    };
-    Ok(match s.kind.as_str() {
-        "pipe" => Input::Pipe,
-        "ignore" => Input::Ignore,
-        "fd" => Input::Fd(s.fd.unwrap_or(0)),
-        "file" => Input::File(s.path.unwrap_or_default()),
-        "data" => Input::Data(s.data.map(|b| b.to_vec()).unwrap_or_default()),
-        "child" => match from {
-            Some(child) => Input::ChildStdout(child.handle.shared().clone()),
-            None => return Err(invalid("stdin kind 'child' needs the source child".into())),
-        },
-        other => return Err(invalid(format!("unknown stdin kind '{other}'"))),
-    })
-}
-
-fn output(stdio: Option<NativeStdio>, default_fd: i32) -> napi::Result<Output> {
-    let Some(s) = stdio else {
-        return Ok(Output::Pipe);
-    };
-    Ok(match s.kind.as_str() {
-        "pipe" => Output::Pipe,
-        "ignore" => Output::Ignore,
-        "fd" => Output::Fd(s.fd.unwrap_or(default_fd)),
-        "file" => Output::File {
-            path: s.path.unwrap_or_default(),
-            append: s.append.unwrap_or(false),
-        },
-        other => return Err(invalid(format!("unknown output kind '{other}'"))),
-    })
-}
-
-fn limits(l: Option<NativeLimits>) -> Limits {
-    let Some(l) = l else { return Limits::default() };
-    let whole = |v: Option<f64>| v.map(|v| v.max(0.0) as u64);
-    Limits {
-        memory_bytes: whole(l.memory_bytes),
-        cpu_seconds: whole(l.cpu_seconds),
-        open_files: whole(l.open_files),
-        processes: whole(l.processes),
-        file_size_bytes: whole(l.file_size_bytes),
-        nice: l.nice,
-    }
+/// A non-negative whole number, or `None` for the "absent" marker (-1).
+fn whole(v: f64) -> Option<u64> {
+    (v >= 0.0).then_some(v as u64)
 }
 
 fn millis(ms: f64) -> Duration {
     Duration::from_micros((ms * 1000.0) as u64)
 }
 
+fn output(
+    settings: &[f64],
+    kind_at: usize,
+    fd_at: usize,
+    append_at: usize,
+    path: Option<String>,
+) -> napi::Result<Output> {
+    Ok(match settings[kind_at] {
+        kind::PIPE => Output::Pipe,
+        kind::IGNORE => Output::Ignore,
+        kind::FD => Output::Fd(settings[fd_at] as i32),
+        kind::FILE => Output::File {
+            path: path.unwrap_or_default(),
+            append: settings[append_at] != 0.0,
+        },
+        other => return Err(invalid(format!("unknown output kind {other}"))),
+    })
+}
+
 /// Starts a child; its events arrive on `channel` tagged with `id`.
+/// `env` absent means a copy of this process's environment.
 #[napi]
+#[allow(clippy::too_many_arguments)]
 pub fn spawn(
     channel: &EventChannel,
     id: u32,
     file: String,
     args: Vec<String>,
-    options: NativeSpawnOptions,
+    env: Option<Vec<String>>,
+    settings: Float64ArraySlice<'_>,
+    strings: Vec<Option<String>>,
+    stdin_data: Option<Buffer>,
     stdin_from: Option<&NativeChild>,
 ) -> napi::Result<NativeChild> {
+    let settings: &[f64] = &settings;
+    if settings.len() < at::LEN {
+        return Err(invalid(format!("settings must have {} entries", at::LEN)));
+    }
+    let mut strings = strings;
+    strings.resize(text::STDERR_PATH + 1, None);
     no_nul("file", &file)?;
     for a in &args {
         no_nul("arguments", a)?;
     }
-    let env = options.env.unwrap_or_else(current_env);
+    let env = env.unwrap_or_else(current_env);
     for e in &env {
         no_nul("environment entries", e)?;
     }
-    if let Some(cwd) = &options.cwd {
-        no_nul("cwd", cwd)?;
+    for s in strings.iter().flatten() {
+        no_nul("paths", s)?;
     }
-    if let Some(argv0) = &options.argv0 {
-        no_nul("argv0", argv0)?;
-    }
+
     let mut request = SpawnRequest::new(file, args);
-    request.argv0 = options.argv0;
-    request.cwd = options.cwd;
+    request.cwd = strings[text::CWD].take();
+    request.argv0 = strings[text::ARGV0].take();
     request.env = env;
-    request.stdin = input(options.stdin, stdin_from)?;
-    request.stdout = output(options.stdout, 1)?;
-    request.stderr = output(options.stderr, 2)?;
-    request.ipc = options.ipc.unwrap_or(false);
-    request.detached = options.detached.unwrap_or(false);
-    request.kill_tree = options.kill_tree.unwrap_or(false);
-    request.uid = options.uid;
-    request.gid = options.gid;
-    request.limits = limits(options.limits);
-    request.cleanup = options.cleanup.unwrap_or(true);
-    request.timeout = options.timeout.filter(|t| *t > 0.0).map(millis);
-    if let Some(sig) = options.kill_signal {
-        request.kill_signal = sig;
-    }
-    if let Some(after) = options.force_kill_after {
-        request.force_kill_after = (after >= 0.0).then(|| millis(after));
-    }
-    if let Some(max) = options.max_buffer {
-        request.max_buffer = max.max(0.0) as usize;
-    }
+    request.stdin = match settings[at::STDIN_KIND] {
+        kind::PIPE => Input::Pipe,
+        kind::IGNORE => Input::Ignore,
+        kind::FD => Input::Fd(settings[at::STDIN_FD] as i32),
+        kind::FILE => Input::File(strings[text::STDIN_PATH].take().unwrap_or_default()),
+        kind::DATA => Input::Data(stdin_data.map(|b| b.to_vec()).unwrap_or_default()),
+        kind::CHILD => match stdin_from {
+            Some(child) => Input::ChildStdout(child.handle.shared().clone()),
+            None => return Err(invalid("stdin from a child needs the source child".into())),
+        },
+        other => return Err(invalid(format!("unknown stdin kind {other}"))),
+    };
+    request.stdout = output(
+        settings,
+        at::STDOUT_KIND,
+        at::STDOUT_FD,
+        at::STDOUT_APPEND,
+        strings[text::STDOUT_PATH].take(),
+    )?;
+    request.stderr = output(
+        settings,
+        at::STDERR_KIND,
+        at::STDERR_FD,
+        at::STDERR_APPEND,
+        strings[text::STDERR_PATH].take(),
+    )?;
+    let flags = settings[at::FLAGS] as u32;
+    request.ipc = flags & flag::IPC != 0;
+    request.detached = flags & flag::DETACHED != 0;
+    request.kill_tree = flags & flag::KILL_TREE != 0;
+    request.cleanup = flags & flag::NO_CLEANUP == 0;
+    request.uid = whole(settings[at::UID]).map(|v| v as u32);
+    request.gid = whole(settings[at::GID]).map(|v| v as u32);
+    request.timeout = (settings[at::TIMEOUT] > 0.0).then(|| millis(settings[at::TIMEOUT]));
+    request.kill_signal = settings[at::KILL_SIGNAL] as i32;
+    request.force_kill_after =
+        (settings[at::FORCE_KILL_AFTER] >= 0.0).then(|| millis(settings[at::FORCE_KILL_AFTER]));
+    request.max_buffer = settings[at::MAX_BUFFER].max(0.0) as usize;
+    request.limits = Limits {
+        memory_bytes: whole(settings[at::MEMORY_BYTES]),
+        cpu_seconds: whole(settings[at::CPU_SECONDS]),
+        open_files: whole(settings[at::OPEN_FILES]),
+        processes: whole(settings[at::PROCESSES]),
+        file_size_bytes: whole(settings[at::FILE_SIZE_BYTES]),
+        nice: settings[at::NICE]
+            .is_finite()
+            .then_some(settings[at::NICE] as i32),
+    };
     let sink = Arc::new(JsSink {
         id,
         tsfn: channel.tsfn.clone(),

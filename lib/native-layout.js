@@ -1,0 +1,77 @@
+'use strict'
+// Packs validated launch options into the form `native.spawn` takes: one
+// Float64Array of numbers (reused: the call is synchronous) and an array of
+// strings. Reading an object's properties one by one through napi costs more
+// than the launch itself. Mirrors the `at`, `kind`, `flag` and `text` modules
+// of src/js/spawn.rs.
+
+const AT = {
+  STDIN_KIND: 0,
+  STDIN_FD: 1,
+  STDOUT_KIND: 2,
+  STDOUT_FD: 3,
+  STDOUT_APPEND: 4,
+  STDERR_KIND: 5,
+  STDERR_FD: 6,
+  STDERR_APPEND: 7,
+  FLAGS: 8,
+  UID: 9,
+  GID: 10,
+  TIMEOUT: 11,
+  KILL_SIGNAL: 12,
+  FORCE_KILL_AFTER: 13,
+  MAX_BUFFER: 14,
+  MEMORY_BYTES: 15,
+  CPU_SECONDS: 16,
+  OPEN_FILES: 17,
+  PROCESSES: 18,
+  FILE_SIZE_BYTES: 19,
+  NICE: 20,
+  LEN: 21,
+}
+const KIND = { pipe: 0, ignore: 1, fd: 2, file: 3, data: 4, child: 5 }
+const FLAG = { IPC: 1, DETACHED: 2, KILL_TREE: 4, NO_CLEANUP: 8 }
+const ABSENT = -1
+
+const settings = new Float64Array(AT.LEN)
+
+function absentIfUndefined(value) {
+  return value === undefined ? ABSENT : value
+}
+
+/**
+ * Fills the shared settings array from `native` (see lib/options.js) and
+ * returns `[settings, strings, stdinData]` for `native.spawn`.
+ */
+function pack(native) {
+  settings[AT.STDIN_KIND] = KIND[native.stdin.kind]
+  settings[AT.STDIN_FD] = native.stdin.fd ?? 0
+  settings[AT.STDOUT_KIND] = KIND[native.stdout.kind]
+  settings[AT.STDOUT_FD] = native.stdout.fd ?? 1
+  settings[AT.STDOUT_APPEND] = native.stdout.append ? 1 : 0
+  settings[AT.STDERR_KIND] = KIND[native.stderr.kind]
+  settings[AT.STDERR_FD] = native.stderr.fd ?? 2
+  settings[AT.STDERR_APPEND] = native.stderr.append ? 1 : 0
+  settings[AT.FLAGS] =
+    (native.ipc ? FLAG.IPC : 0) |
+    (native.detached ? FLAG.DETACHED : 0) |
+    (native.killTree ? FLAG.KILL_TREE : 0) |
+    (native.cleanup === false ? FLAG.NO_CLEANUP : 0)
+  settings[AT.UID] = absentIfUndefined(native.uid)
+  settings[AT.GID] = absentIfUndefined(native.gid)
+  settings[AT.TIMEOUT] = native.timeout ?? 0
+  settings[AT.KILL_SIGNAL] = native.killSignal
+  settings[AT.FORCE_KILL_AFTER] = native.forceKillAfter
+  settings[AT.MAX_BUFFER] = native.maxBuffer
+  const limits = native.limits ?? {}
+  settings[AT.MEMORY_BYTES] = absentIfUndefined(limits.memoryBytes)
+  settings[AT.CPU_SECONDS] = absentIfUndefined(limits.cpuSeconds)
+  settings[AT.OPEN_FILES] = absentIfUndefined(limits.openFiles)
+  settings[AT.PROCESSES] = absentIfUndefined(limits.processes)
+  settings[AT.FILE_SIZE_BYTES] = absentIfUndefined(limits.fileSizeBytes)
+  settings[AT.NICE] = limits.nice ?? Number.NaN
+  const strings = [native.cwd, native.argv0, native.stdin.path, native.stdout.path, native.stderr.path]
+  return [settings, strings, native.stdin.kind === 'data' ? native.stdin.data : undefined]
+}
+
+module.exports = { pack }
