@@ -72,50 +72,8 @@ export interface JsSystemError {
   path: string
 }
 
-export interface NativeLimits {
-  memoryBytes?: number
-  cpuSeconds?: number
-  openFiles?: number
-  processes?: number
-  fileSizeBytes?: number
-  nice?: number
-}
-
-export interface NativeSpawnOptions {
-  argv0?: string
-  cwd?: string
-  /** `KEY=value` entries; absent means a copy of this process's environment. */
-  env?: Array<string>
-  stdin?: NativeStdio
-  stdout?: NativeStdio
-  stderr?: NativeStdio
-  ipc?: boolean
-  detached?: boolean
-  killTree?: boolean
-  uid?: number
-  gid?: number
-  limits?: NativeLimits
-  cleanup?: boolean
-  /** Milliseconds; 0 or absent: none. */
-  timeout?: number
-  killSignal?: number
-  /** Milliseconds; negative: never. */
-  forceKillAfter?: number
-  maxBuffer?: number
-}
-
-/** One stdio slot, already validated by `lib/options.js`. */
-export interface NativeStdio {
-  /**
-   * `pipe`, `ignore`, `fd`, `file`, `data` (stdin only) or `child` (stdin only:
-   * the stdout of the child passed as `stdinFrom`).
-   */
-  kind: string
-  fd?: number
-  path?: string
-  append?: boolean
-  data?: Buffer
-}
-
-/** Starts a child; its events arrive on `channel` tagged with `id`. */
-export declare function spawn(channel: EventChannel, id: number, file: string, args: Array<string>, options: NativeSpawnOptions, stdinFrom?: NativeChild | undefined | null): NativeChild
+/**
+ * Starts a child; its events arrive on `channel` tagged with `id`.
+ * `env` absent means a copy of this process's environment.
+ */
+export declare function spawn(channel: EventChannel, id: number, file: string, args: Array<string>, env: Array<string> | undefined | null, settings: Float64Array, strings: Array<string | undefined | null>, stdinData?: Buffer | undefined | null, stdinFrom?: NativeChild | undefined | null): NativeChild
