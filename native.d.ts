@@ -25,6 +25,11 @@ export declare class NativeChild {
    * launched yet; `null` if the launch failed.
    */
   get pid(): number | null
+  /**
+   * Promises stdout to the next stage of a pipeline; `false` if it is
+   * already being read or collected.
+   */
+  reserveStdout(): boolean
   /** `true` if the signal was sent. */
   kill(signal: number): boolean
   cancel(): void

@@ -16,13 +16,17 @@ function pipeInto(source, file, args, options) {
   if (normalized.native.stdin.kind !== 'pipe' || (options && options.stdin !== undefined)) {
     throw new TypeError('options.stdin cannot be set for a piped stage: its stdin is the previous stage\'s stdout')
   }
-  source._handOverStdout()
-  normalized.native.stdin = { kind: 'child' }
+  const collected = source._handOverStdout()
+  const upstream = [...source._upstreamStages(), source]
   const { Subprocess } = require('./subprocess')
-  return new Subprocess(file, args, normalized, {
-    stdinFrom: source._native,
-    upstream: [...source._upstreamStages(), source],
-  })
+  if (collected === null) {
+    normalized.native.stdin = { kind: 'child' }
+    return new Subprocess(file, args, normalized, { stdinFrom: source._native, upstream })
+  }
+  // The source's output was already collected: pass those bytes on.
+  const next = new Subprocess(file, args, normalized, { upstream })
+  collected.then((data) => next.stdin.end(data ?? Buffer.alloc(0)))
+  return next
 }
 
 function stageOf(stage, index) {

@@ -153,14 +153,20 @@ class Subprocess extends EventEmitter {
     return this.#upstream
   }
 
-  /** @internal Marks stdout as handed to the next stage of a pipeline. */
+  /**
+   * @internal Gives stdout to the next stage of a pipeline. Returns `null` when
+   * the next stage can read the kernel pipe directly, or a promise of the bytes
+   * when they were already collected (the source finished or was awaited first).
+   */
   _handOverStdout() {
     if (!this.#piped[STDOUT]) throw new Error(`cannot pipe from ${this.#command}: its stdout is not a pipe (options.stdout)`)
     if (this.#handed) throw new Error(`cannot pipe from ${this.#command}: its stdout is already piped to another command`)
-    if (this.#streams[STDOUT] || this.#reading[STDOUT] || this.#promise || this.#outcome) {
-      throw new Error(`cannot pipe from ${this.#command}: its stdout was already read; call pipe() before reading or awaiting it`)
+    if (this.#streams[STDOUT] || this.#reading[STDOUT]) {
+      throw new Error(`cannot pipe from ${this.#command}: its stdout is being read as a stream; call pipe() before reading it`)
     }
     this.#handed = true
+    if (this.#native !== null && this.#native.reserveStdout()) return null
+    return this._settled().then((o) => (o.result ?? o.error)?._raw1 ?? null)
   }
 
   get pid() {

@@ -71,7 +71,16 @@ pub struct JsSystemError {
 }
 
 pub fn system_error(error: &std::io::Error, step: &str, path: &str) -> JsSystemError {
-    let errno = error.raw_os_error().unwrap_or(libc::EIO);
+    let Some(errno) = error.raw_os_error() else {
+        // Not from the OS: one of offload's own launch failures.
+        return JsSystemError {
+            code: "ERR_OFFLOAD_SPAWN_FAILED".to_owned(),
+            errno: 0,
+            message: error.to_string(),
+            step: step.to_owned(),
+            path: path.to_owned(),
+        };
+    };
     JsSystemError {
         code: errno_name(errno).to_owned(),
         errno: -errno,

@@ -194,9 +194,8 @@ pub fn spawn(
         id,
         tsfn: channel.tsfn.clone(),
     });
-    Ok(NativeChild {
-        handle: process::spawn(request, sink),
-    })
+    let handle = process::spawn(request, sink).map_err(|e| invalid(e.to_string()))?;
+    Ok(NativeChild { handle })
 }
 
 fn stream(n: u32) -> napi::Result<Stream> {
@@ -220,6 +219,13 @@ impl NativeChild {
     #[napi(getter)]
     pub fn pid(&self) -> Option<u32> {
         self.handle.pid()
+    }
+
+    /// Promises stdout to the next stage of a pipeline; `false` if it is
+    /// already being read or collected.
+    #[napi]
+    pub fn reserve_stdout(&self) -> bool {
+        self.handle.reserve_stdout()
     }
 
     /// `true` if the signal was sent.

@@ -103,6 +103,19 @@ pub async fn read_some(fd: &AsyncFd<OwnedFd>, buf: &mut Vec<u8>, max: usize) -> 
     }
 }
 
+/// Appends what can be read right now, up to `max` bytes, without waiting.
+pub fn read_available(fd: &AsyncFd<OwnedFd>, buf: &mut Vec<u8>, max: usize) {
+    let mut total = 0;
+    while total < max {
+        match read_into(fd.get_ref().as_raw_fd(), buf, max - total) {
+            Ok(0) => return,
+            Ok(n) => total += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        }
+    }
+}
+
 /// Writes as much of `data` as the descriptor takes, waiting for room first.
 pub async fn write_some(fd: &AsyncFd<OwnedFd>, data: &[u8]) -> io::Result<usize> {
     loop {

@@ -2,7 +2,6 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -13,33 +12,70 @@ use super::events::Stream;
 pub struct ChildShared {
     launch: Mutex<LaunchState>,
     launched: Condvar,
-    exited: AtomicBool,
     kill_tree: bool,
-    /// Output pipes not yet claimed by their reader: a pipeline can take the
-    /// stdout pipe from here while nobody has read from it.
-    pub(crate) unclaimed: [Mutex<Option<OwnedFd>>; 2],
+    /// The parent ends of the output pipes, until their reader (or, for stdout,
+    /// the next stage of a pipeline) takes them.
+    outputs: [Mutex<OutputSlot>; 2],
 }
 
 enum LaunchState {
-    Pending,
-    Running { pid: i32, pidfd: Arc<OwnedFd> },
+    /// Queued on the spawner; signals sent meanwhile are delivered after launch.
+    Pending {
+        signals: Vec<i32>,
+    },
+    Running {
+        pid: i32,
+        pidfd: Arc<OwnedFd>,
+    },
+    /// Reaped: the pidfd is closed, so a finished child holds no descriptor.
+    Exited {
+        pid: i32,
+    },
     Failed,
+}
+
+/// Who gets an output pipe.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    Undecided,
+    Reader,
+    NextStage,
+}
+
+struct OutputSlot {
+    fd: Option<OwnedFd>,
+    owner: Owner,
 }
 
 impl ChildShared {
     pub(crate) fn new(kill_tree: bool) -> ChildShared {
+        let slot = || {
+            Mutex::new(OutputSlot {
+                fd: None,
+                owner: Owner::Undecided,
+            })
+        };
         ChildShared {
-            launch: Mutex::new(LaunchState::Pending),
+            launch: Mutex::new(LaunchState::Pending {
+                signals: Vec::new(),
+            }),
             launched: Condvar::new(),
-            exited: AtomicBool::new(false),
             kill_tree,
-            unclaimed: [Mutex::new(None), Mutex::new(None)],
+            outputs: [slot(), slot()],
         }
     }
 
-    pub(crate) fn set_running(&self, pid: i32, pidfd: Arc<OwnedFd>) {
-        *self.launch.lock().unwrap() = LaunchState::Running { pid, pidfd };
+    /// Records the launch; returns the signals the caller sent before it.
+    pub(crate) fn set_running(&self, pid: i32, pidfd: Arc<OwnedFd>) -> Vec<i32> {
+        let previous = std::mem::replace(
+            &mut *self.launch.lock().unwrap(),
+            LaunchState::Running { pid, pidfd },
+        );
         self.launched.notify_all();
+        match previous {
+            LaunchState::Pending { signals } => signals,
+            _ => Vec::new(),
+        }
     }
 
     pub(crate) fn set_failed(&self) {
@@ -47,43 +83,97 @@ impl ChildShared {
         self.launched.notify_all();
     }
 
+    /// The child was reaped: drop our copy of its pidfd.
     pub(crate) fn set_exited(&self) {
-        self.exited.store(true, Ordering::Release);
+        let mut state = self.launch.lock().unwrap();
+        if let LaunchState::Running { pid, .. } = *state {
+            *state = LaunchState::Exited { pid };
+        }
     }
 
-    pub(crate) fn slot(&self, stream: Stream) -> &Mutex<Option<OwnedFd>> {
-        &self.unclaimed[stream as usize - 1]
+    fn slot(&self, stream: Stream) -> std::sync::MutexGuard<'_, OutputSlot> {
+        self.outputs[stream as usize - 1].lock().unwrap()
     }
 
-    /// The pid, waiting for the spawner if it has not launched the child yet
-    /// (tens of microseconds). `None` if the launch failed.
+    /// The spawner hands over the parent end of an output pipe.
+    pub(crate) fn fill_output(&self, stream: Stream, fd: OwnedFd) {
+        self.slot(stream).fd = Some(fd);
+    }
+
+    /// The reader takes its pipe; `None` if the next stage of a pipeline has it.
+    pub(crate) fn claim_for_reader(&self, stream: Stream) -> Option<OwnedFd> {
+        let mut slot = self.slot(stream);
+        if slot.owner == Owner::NextStage {
+            return None;
+        }
+        slot.owner = Owner::Reader;
+        slot.fd.take()
+    }
+
+    /// Promises stdout to the next stage of a pipeline, at the call (so a child
+    /// that exits meanwhile does not have its pipe collected). Fails if a reader
+    /// already has it.
+    pub fn reserve_stdout_for_next_stage(&self) -> io::Result<()> {
+        let mut slot = self.slot(Stream::Stdout);
+        match slot.owner {
+            Owner::Undecided => {
+                slot.owner = Owner::NextStage;
+                Ok(())
+            }
+            Owner::Reader => Err(io::Error::other(
+                "its stdout was already read; pipe it before reading or awaiting it",
+            )),
+            Owner::NextStage => Err(io::Error::other(
+                "its stdout is already piped to another command",
+            )),
+        }
+    }
+
+    pub(crate) fn stdout_reserved_for_next_stage(&self) -> bool {
+        self.slot(Stream::Stdout).owner == Owner::NextStage
+    }
+
+    /// The next stage takes the reserved stdout pipe (on the spawner thread,
+    /// after the source's own launch).
+    pub(crate) fn take_for_next_stage(&self) -> Option<OwnedFd> {
+        self.slot(Stream::Stdout).fd.take()
+    }
+
+    /// The pid, waiting for the spawner if it has not launched the child yet:
+    /// tens of microseconds, more when many launches are queued ahead of this
+    /// one. `None` if the launch failed.
     pub fn pid(&self) -> Option<u32> {
         let mut state = self.launch.lock().unwrap();
         loop {
             match &*state {
-                LaunchState::Pending => state = self.launched.wait(state).unwrap(),
-                LaunchState::Running { pid, .. } => return Some(*pid as u32),
+                LaunchState::Pending { .. } => state = self.launched.wait(state).unwrap(),
+                LaunchState::Running { pid, .. } | LaunchState::Exited { pid } => {
+                    return Some(*pid as u32)
+                }
                 LaunchState::Failed => return None,
             }
         }
     }
 
     /// Sends `signal` to the child, or to its whole process group with
-    /// `kill_tree`. `Ok(false)` when there is no child to signal any more.
+    /// `kill_tree`. Never waits: a signal for a child still queued for launch is
+    /// delivered right after it starts. `Ok(false)` when there is no child to
+    /// signal any more.
     pub fn signal(&self, signal: i32) -> io::Result<bool> {
-        self.pid();
-        let state = self.launch.lock().unwrap();
-        let LaunchState::Running { pid, pidfd } = &*state else {
-            return Ok(false);
+        let mut state = self.launch.lock().unwrap();
+        let (pid, pidfd) = match &mut *state {
+            LaunchState::Pending { signals } => {
+                signals.push(signal);
+                return Ok(true);
+            }
+            LaunchState::Running { pid, pidfd } => (*pid, pidfd),
+            LaunchState::Exited { .. } | LaunchState::Failed => return Ok(false),
         };
-        if self.exited.load(Ordering::Acquire) {
-            return Ok(false);
-        }
         // SAFETY: plain syscalls. The pidfd cannot point to a recycled pid; the
         // process group id stays reserved while any member is alive.
         let rc = unsafe {
             if self.kill_tree {
-                libc::kill(-*pid, signal) as libc::c_long
+                libc::kill(-pid, signal) as libc::c_long
             } else {
                 libc::syscall(
                     libc::SYS_pidfd_send_signal,
@@ -125,6 +215,9 @@ pub(crate) enum OutputControl {
     Read,
     /// The child exited: a reader nobody decided about starts collecting.
     ChildExited,
+    /// Stop waiting for end of file (the child timed out or was cancelled and a
+    /// grandchild may hold the pipe): take what is there and finish.
+    Abandon,
 }
 
 /// Requests to a writer (stdin or the IPC channel).
@@ -155,6 +248,13 @@ impl ChildHandle {
 
     pub fn pid(&self) -> Option<u32> {
         self.shared.pid()
+    }
+
+    /// Promises stdout to a child started next with `Input::ChildStdout`;
+    /// `false` if a reader already has it (it was read, awaited, or the child
+    /// exited and it was collected).
+    pub fn reserve_stdout(&self) -> bool {
+        self.shared.reserve_stdout_for_next_stage().is_ok()
     }
 
     /// Signals the child; unless the signal is SIGKILL, SIGKILL follows after

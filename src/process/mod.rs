@@ -57,8 +57,17 @@ pub use launch_linux::Step;
 pub use request::{current_env, Input, Limits, Output, SpawnRequest};
 
 /// Starts a child. Returns at once; the launch happens on the spawner thread and
-/// its result arrives as `Spawned` or `SpawnFailed` on `sink`.
-pub fn spawn(request: SpawnRequest, sink: Arc<dyn EventSink>) -> ChildHandle {
+/// its result arrives as `Spawned` or `SpawnFailed` on `sink`. Fails at once only
+/// when `stdin` is another child's stdout not reserved with
+/// [`ChildHandle::reserve_stdout`].
+pub fn spawn(request: SpawnRequest, sink: Arc<dyn EventSink>) -> std::io::Result<ChildHandle> {
+    if let Input::ChildStdout(source) = &request.stdin {
+        if !source.stdout_reserved_for_next_stage() {
+            return Err(std::io::Error::other(
+                "stdin from another child needs ChildHandle::reserve_stdout first",
+            ));
+        }
+    }
     let started = Instant::now();
     let shared = Arc::new(ChildShared::new(request.kill_tree));
     let (control_tx, control_rx) = unbounded_channel();
@@ -68,7 +77,7 @@ pub fn spawn(request: SpawnRequest, sink: Arc<dyn EventSink>) -> ChildHandle {
     let (ipc_tx, ipc_rx) = unbounded_channel();
     let handle = ChildHandle {
         shared: shared.clone(),
-        control: control_tx,
+        control: control_tx.clone(),
         outputs: [out_tx.clone(), err_tx.clone()],
         stdin: stdin_tx,
         ipc: ipc_tx,
@@ -79,12 +88,13 @@ pub fn spawn(request: SpawnRequest, sink: Arc<dyn EventSink>) -> ChildHandle {
         sink,
         started,
         control: control_rx,
+        control_tx,
         outputs: [out_rx, err_rx],
         output_notify: [out_tx, err_tx],
         stdin: stdin_rx,
         ipc: ipc_rx,
     });
-    handle
+    Ok(handle)
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! Reading a child's stdout or stderr pipe.
 //!
-//! A pipe starts *undecided*: nothing reads it, so a pipeline may still hand it
-//! to the next child untouched. The caller then either collects it (for the
-//! result, bounded by `max_buffer`) or streams it: one chunk per `read` request,
-//! so a slow consumer leaves the data in the kernel pipe and the child blocks,
-//! which is the backpressure. When the child exits, an undecided pipe starts
+//! stdout starts *undecided*: nothing reads it, so a pipeline may still hand it
+//! to the next child untouched. stderr, which cannot be piped on, starts
+//! collecting at once, so a child that writes a lot of it never blocks while the
+//! caller reads stdout. The caller then either collects a pipe (for the result,
+//! bounded by `max_buffer`) or streams it: one chunk per `read` request, so a
+//! slow consumer leaves the data in the kernel pipe and the child blocks, which
+//! is the backpressure. When the child exits, an undecided pipe starts
 //! collecting so its last bytes are not lost.
 
 use std::os::fd::OwnedFd;
@@ -14,7 +16,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::events::{ChildEvent, EventSink, Stream};
-use super::fds::read_some;
+use super::fds::{read_available, read_some, register};
 use super::handle::{ChildShared, OutputControl};
 
 /// Largest chunk handed to the caller at once: each crossing into JavaScript
@@ -33,6 +35,79 @@ pub(crate) struct Collected {
     pub overflowed: bool,
 }
 
+const NOTHING: Collected = Collected {
+    data: None,
+    overflowed: false,
+};
+
+/// One output pipe's reader.
+struct Reader {
+    stream: Stream,
+    shared: Arc<ChildShared>,
+    sink: Arc<dyn EventSink>,
+    max_buffer: usize,
+    mode: Mode,
+    fd: Option<AsyncFd<OwnedFd>>,
+    buf: Vec<u8>,
+}
+
+impl Reader {
+    /// Takes the pipe from the shared slot; `false` if a pipeline took it.
+    fn claim(&mut self) -> bool {
+        if self.fd.is_some() {
+            return true;
+        }
+        match self.shared.claim_for_reader(self.stream).map(register) {
+            Some(Ok(fd)) => {
+                self.fd = Some(fd);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn emit(&self, event: ChildEvent) {
+        self.sink.emit(event);
+    }
+
+    /// Collected output, cut at `max_buffer`.
+    fn collected(mut self) -> Collected {
+        let overflowed = self.buf.len() > self.max_buffer;
+        self.buf.truncate(self.max_buffer);
+        Collected {
+            data: Some(self.buf),
+            overflowed,
+        }
+    }
+
+    /// Stop waiting for end of file: keep what is readable now and finish.
+    fn abandon(mut self) -> Collected {
+        if matches!(self.mode, Mode::Undecided) && !self.claim() {
+            return NOTHING;
+        }
+        if let Some(fd) = &self.fd {
+            let room = (self.max_buffer + 1).saturating_sub(self.buf.len());
+            read_available(fd, &mut self.buf, room);
+        }
+        match self.mode {
+            Mode::Stream { .. } => {
+                if !self.buf.is_empty() {
+                    let data = std::mem::take(&mut self.buf);
+                    self.emit(ChildEvent::Output {
+                        stream: self.stream,
+                        data,
+                    });
+                }
+                self.emit(ChildEvent::OutputEnd {
+                    stream: self.stream,
+                });
+                NOTHING
+            }
+            _ => self.collected(),
+        }
+    }
+}
+
 pub(crate) async fn run(
     stream: Stream,
     shared: Arc<ChildShared>,
@@ -41,12 +116,25 @@ pub(crate) async fn run(
     max_buffer: usize,
     overflow: UnboundedSender<Stream>,
 ) -> Collected {
-    let mut mode = Mode::Undecided;
-    let mut fd: Option<AsyncFd<OwnedFd>> = None;
-    let mut buf: Vec<u8> = Vec::new();
+    let mut r = Reader {
+        stream,
+        shared,
+        sink,
+        max_buffer,
+        mode: Mode::Undecided,
+        fd: None,
+        buf: Vec::new(),
+    };
+    if stream == Stream::Stderr {
+        if !r.claim() {
+            return NOTHING;
+        }
+        r.mode = Mode::Collect;
+    }
     let mut control_open = true;
     loop {
-        let reading = fd.is_some() && matches!(mode, Mode::Collect | Mode::Stream { wanted: true });
+        let reading =
+            r.fd.is_some() && matches!(r.mode, Mode::Collect | Mode::Stream { wanted: true });
         tokio::select! {
             biased;
             ctl = control.recv(), if control_open => {
@@ -55,72 +143,56 @@ pub(crate) async fn run(
                     control_open = false;
                     OutputControl::ChildExited
                 });
-                match (ctl, &mut mode) {
+                match (ctl, &mut r.mode) {
+                    (OutputControl::Abandon, _) => return r.abandon(),
                     (OutputControl::Collect | OutputControl::ChildExited, Mode::Undecided) => {
-                        if !claim(&shared, stream, &mut fd) {
-                            return Collected { data: None, overflowed: false };
+                        if !r.claim() {
+                            return NOTHING;
                         }
-                        mode = Mode::Collect;
+                        r.mode = Mode::Collect;
                     }
                     (OutputControl::Stream, Mode::Undecided | Mode::Collect) => {
-                        if fd.is_none() && matches!(mode, Mode::Undecided) && !claim(&shared, stream, &mut fd) {
-                            return Collected { data: None, overflowed: false };
+                        if !r.claim() {
+                            return NOTHING;
                         }
-                        if !buf.is_empty() {
-                            sink.emit(ChildEvent::Output { stream, data: std::mem::take(&mut buf) });
+                        if !r.buf.is_empty() {
+                            let data = std::mem::take(&mut r.buf);
+                            r.emit(ChildEvent::Output { stream, data });
                         }
-                        mode = Mode::Stream { wanted: false };
-                        if fd.is_none() {
-                            sink.emit(ChildEvent::OutputEnd { stream });
-                            return Collected { data: None, overflowed: false };
-                        }
+                        r.mode = Mode::Stream { wanted: false };
                     }
                     (OutputControl::Read, Mode::Stream { wanted }) => *wanted = true,
                     _ => {}
                 }
             }
-            read = read_chunk(fd.as_ref(), &mut buf, &mode, max_buffer), if reading => {
+            read = read_chunk(r.fd.as_ref(), &mut r.buf, &r.mode, max_buffer), if reading => {
                 let n = read.unwrap_or(0);
-                match &mut mode {
+                match &mut r.mode {
                     Mode::Stream { wanted } => {
                         if n == 0 {
-                            sink.emit(ChildEvent::OutputEnd { stream });
-                            return Collected { data: None, overflowed: false };
+                            r.emit(ChildEvent::OutputEnd { stream });
+                            return NOTHING;
                         }
                         *wanted = false;
-                        sink.emit(ChildEvent::Output { stream, data: std::mem::take(&mut buf) });
+                        let data = std::mem::take(&mut r.buf);
+                        r.emit(ChildEvent::Output { stream, data });
                     }
                     Mode::Collect => {
-                        if buf.len() > max_buffer {
+                        if r.buf.len() > max_buffer {
                             // Keep what fits; closing our end stops a child still writing.
-                            buf.truncate(max_buffer);
                             let _ = overflow.send(stream);
-                            return Collected { data: Some(buf), overflowed: true };
+                            return r.collected();
                         }
                         if n == 0 {
-                            return Collected { data: Some(buf), overflowed: false };
+                            return r.collected();
                         }
                     }
                     Mode::Undecided => unreachable!("undecided pipes are not read"),
                 }
             }
             // The handle is gone and nobody will ask for more: close the pipe.
-            else => return Collected { data: None, overflowed: false },
+            else => return NOTHING,
         }
-    }
-}
-
-/// Takes the pipe from the shared slot; `false` if a pipeline took it first.
-fn claim(shared: &ChildShared, stream: Stream, fd: &mut Option<AsyncFd<OwnedFd>>) -> bool {
-    let Some(owned) = shared.slot(stream).lock().unwrap().take() else {
-        return false;
-    };
-    match super::fds::register(owned) {
-        Ok(async_fd) => {
-            *fd = Some(async_fd);
-            true
-        }
-        Err(_) => false,
     }
 }
 

@@ -30,6 +30,8 @@ pub(crate) struct Job {
     pub sink: Arc<dyn EventSink>,
     pub started: Instant,
     pub control: UnboundedReceiver<Control>,
+    /// For a force kill when the caller signalled before the launch.
+    pub control_tx: UnboundedSender<Control>,
     pub outputs: [UnboundedReceiver<OutputControl>; 2],
     pub output_notify: [UnboundedSender<OutputControl>; 2],
     pub stdin: UnboundedReceiver<WriteControl>,
@@ -126,12 +128,10 @@ fn plumb(request: &SpawnRequest, dev_null: &OwnedFd) -> Result<Plumbing, SpawnFa
             p.child_ends.push(fd);
         }
         Input::ChildStdout(source) => {
-            let taken = source.slot(Stream::Stdout).lock().unwrap().take();
-            let Some(fd) = taken else {
-                let e = io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "the source's stdout is not a pipe, or was already read or piped elsewhere",
-                );
+            // Reserved at the call; the source was launched before us (the queue
+            // is in order), so its pipe is here unless its launch failed.
+            let Some(fd) = source.take_for_next_stage() else {
+                let e = io::Error::other("the previous command of the pipeline did not start");
                 return Err(failure(Step::Stdio, e, ""));
             };
             // Our copy was non-blocking for the runtime; the child expects blocking reads.
@@ -230,6 +230,7 @@ fn run_job(job: Job, stack: &mut ChildStack, dev_null: &OwnedFd) {
         sink,
         started,
         control,
+        control_tx,
         outputs,
         output_notify,
         stdin,
@@ -258,8 +259,11 @@ fn run_job(job: Job, stack: &mut ChildStack, dev_null: &OwnedFd) {
     };
 
     let pidfd = Arc::new(launched.pidfd);
-    for (i, fd) in plumbing.outputs.iter_mut().enumerate() {
-        *shared.unclaimed[i].lock().unwrap() = fd.take();
+    let [out_fd, err_fd] = std::mem::take(&mut plumbing.outputs);
+    for (stream, fd) in [(Stream::Stdout, out_fd), (Stream::Stderr, err_fd)] {
+        if let Some(fd) = fd {
+            shared.fill_output(stream, fd);
+        }
     }
     let piped = [
         matches!(request.stdout, Output::Pipe),
@@ -270,10 +274,17 @@ fn run_job(job: Job, stack: &mut ChildStack, dev_null: &OwnedFd) {
         Input::Data(d) => Some(std::mem::take(d)),
         _ => None,
     };
-    shared.set_running(launched.pid, pidfd.clone());
+    let early_signals = shared.set_running(launched.pid, pidfd.clone());
     sink.emit(ChildEvent::Spawned {
         pid: launched.pid as u32,
     });
+    // Signals sent before the launch; unless SIGKILL, SIGKILL may follow.
+    let escalate = early_signals.into_iter().any(|signal| {
+        shared.signal(signal).unwrap_or(false) && signal != libc::SIGKILL && signal != 0
+    });
+    if escalate {
+        let _ = control_tx.send(Control::Killed);
+    }
 
     let running = Running {
         pidfd,

@@ -66,9 +66,8 @@ pub(crate) async fn supervise(run: Running) {
     if let Some((fd, rx, data)) = stdin {
         tokio::spawn(stdin::run(fd, rx, sink.clone(), exited_rx, data));
     }
-    if let Some((fd, rx)) = ipc {
-        tokio::spawn(super::ipc::run(fd, rx, sink.clone()));
-    }
+    // Like Node, a child with an IPC channel is closed only once the channel is.
+    let ipc = ipc.map(|(fd, rx)| tokio::spawn(super::ipc::run(fd, rx, sink.clone())));
     let readers: Vec<_> = outputs
         .into_iter()
         .zip([Stream::Stdout, Stream::Stderr])
@@ -148,29 +147,69 @@ pub(crate) async fn supervise(run: Running) {
             Some(_) = overflow_rx.recv() => kill_now(&mut force_at),
         }
     };
+    drop(pid_ready);
     shared.set_exited();
     let _ = exited_tx.send(true);
     sink.emit(ChildEvent::Exit(exit));
 
-    for notify in output_notify {
+    // Wait for the pipes to drain. A grandchild may hold them open; once the
+    // child timed out or was cancelled (now or while we wait), stop waiting.
+    for notify in &output_notify {
         let _ = notify.send(OutputControl::ChildExited);
     }
-    let mut collected = [None, None];
-    for (i, reader) in readers.into_iter().enumerate() {
-        let Some(reader) = reader else { continue };
-        if let Ok(result) = reader.await {
-            if result.overflowed && outcome.max_buffer_exceeded.is_none() {
-                outcome.max_buffer_exceeded = Some(if i == 0 {
-                    Stream::Stdout
-                } else {
-                    Stream::Stderr
-                });
+    let abandon = |outcome: &Outcome| {
+        if outcome.timed_out || outcome.canceled {
+            for notify in &output_notify {
+                let _ = notify.send(OutputControl::Abandon);
             }
-            collected[i] = result.data;
+        }
+    };
+    abandon(&outcome);
+    let mut drained = std::pin::pin!(async {
+        let mut collected = Vec::with_capacity(2);
+        for reader in readers {
+            collected.push(match reader {
+                Some(reader) => reader.await.ok(),
+                None => None,
+            });
+        }
+        if let Some(ipc) = ipc {
+            let _ = ipc.await;
+        }
+        collected
+    });
+    let collected = loop {
+        tokio::select! {
+            collected = &mut drained => break collected,
+            _ = sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => {
+                deadline = None;
+                outcome.timed_out = true;
+                abandon(&outcome);
+            }
+            ctl = control.recv(), if control_open => match ctl {
+                Some(Control::Cancel) => {
+                    outcome.canceled = true;
+                    abandon(&outcome);
+                }
+                Some(Control::Killed) => {}
+                None => control_open = false,
+            },
+        }
+    };
+    for (i, result) in collected.into_iter().enumerate() {
+        let Some(result) = result else { continue };
+        if result.overflowed && outcome.max_buffer_exceeded.is_none() {
+            outcome.max_buffer_exceeded = Some(if i == 0 {
+                Stream::Stdout
+            } else {
+                Stream::Stderr
+            });
+        }
+        if i == 0 {
+            outcome.stdout = result.data;
+        } else {
+            outcome.stderr = result.data;
         }
     }
-    let [stdout, stderr] = collected;
-    outcome.stdout = stdout;
-    outcome.stderr = stderr;
     sink.emit(ChildEvent::Closed(outcome));
 }

@@ -16,7 +16,7 @@ impl EventSink for ChannelSink {
 
 fn start(request: SpawnRequest) -> (ChildHandle, Receiver<ChildEvent>) {
     let (tx, rx) = channel();
-    let handle = spawn(request, Arc::new(ChannelSink(Mutex::new(tx))));
+    let handle = spawn(request, Arc::new(ChannelSink(Mutex::new(tx)))).expect("spawn");
     (handle, rx)
 }
 
@@ -177,6 +177,11 @@ fn limits_and_nice_apply_before_exec() {
 #[test]
 fn stdout_can_be_handed_to_another_child_untouched() {
     let (first, first_rx) = start(sh("printf 'a\\nnode\\nb\\n'"));
+    assert!(first.reserve_stdout());
+    assert!(
+        !first.reserve_stdout(),
+        "stdout can go to one next stage only"
+    );
     let mut req = request("grep", &["node"]);
     req.stdin = Input::ChildStdout(first.shared().clone());
     let (second, second_rx) = start(req);
