@@ -238,11 +238,11 @@ describe('no leaks', () => {
     results.forEach((r, i) => assert.equal(r.exitCode, i))
     assert.deepEqual(zombies(), [])
   })
-  test('bug: a finished Subprocess keeps its pidfd open until it is garbage collected', async () => {
-    // Each Subprocess holds the child's pidfd after the child was reaped and the
-    // result settled; it is only closed when V8 collects the object. A program
-    // that keeps its Subprocess objects (a job table, a Map of runs) runs out of
-    // descriptors: with `ulimit -n 128`, 400 sequential spawns fail with EMFILE.
+  test("regression: a finished child's pidfd is closed when it is reaped, not at garbage collection", async () => {
+    // Each Subprocess used to hold the child's pidfd until V8 collected the
+    // object, so a program that keeps its Subprocess objects (a job table, a Map
+    // of runs) ran out of descriptors: with `ulimit -n 128`, 400 sequential
+    // spawns failed with EMFILE.
     const before = pidfdCount()
     const kept = []
     for (let i = 0; i < 50; i++) {
@@ -256,7 +256,7 @@ describe('no leaks', () => {
     assert.equal(kept.length, 50)
   })
 
-  test('bug: fd exhaustion: 400 sequential children under ulimit -n 128 must not fail with EMFILE', async () => {
+  test('regression: 400 sequential children under ulimit -n 128 never fail with EMFILE', async () => {
     const script = `
       const { spawn } = require(${JSON.stringify(fileURLToPath(new URL('../index.js', import.meta.url)))})
       ;(async () => {

@@ -214,9 +214,9 @@ describe('the JS thread never waits', () => {
     assert.ok(ms < 300, `300 spawn() calls blocked for ${ms} ms`)
   })
 
-  test('bug: reading pid or calling kill() right after spawn() blocks the JS thread until the spawner thread reaches that child', async () => {
-    // ChildShared::pid() waits on a condvar for the launch; with 300 launches
-    // queued ahead, the JS thread stalls for the whole queue (~300 ms here).
+  test('regression: reading pid or calling kill() right after spawn() does not wait for the launches queued ahead', async () => {
+    // Reading pid moves the launch to the front of the spawner's queue; before
+    // that fix the JS thread stalled for the whole queue (~300 ms here).
     const queued = Array.from({ length: 300 }, () => spawn('true'))
     let started = process.hrtime.bigint()
     const pid = queued[299].pid
@@ -375,11 +375,11 @@ describe('stdio', () => {
     assert.equal(err, sha256(size, 32))
   })
 
-  test('bug: lines() deadlocks when the child also writes more than a pipe of stderr', async () => {
+  test('regression: lines() does not deadlock when the child also writes more than a pipe of stderr', async () => {
     // 3000 stdout lines interleaved with ~150 KB of stderr. Only stdout is read
-    // by lines(); stderr is not collected until lines() reaches its final
-    // `await this`, so the child blocks on a full stderr pipe and stdout never
-    // ends. The timeout only keeps the test from hanging forever.
+    // by lines(); stderr used to be collected only at lines()' final `await`, so
+    // the child blocked on a full stderr pipe. stderr is now collected from the
+    // start. The timeout only keeps a regression from hanging the run.
     const child = spawn('sh', ['-c', 'i=0; while [ $i -lt 3000 ]; do i=$((i+1)); echo "line $i"; echo "warning $i: some padding to fill the pipe" >&2; done'], {
       timeout: 3000,
     })
@@ -755,11 +755,10 @@ describe('exec, $, pipeline, fork', () => {
     assert.match(missingErr.message, /stage 2 of 2/)
   })
 
-  test('bug: pipe() from a child that already exited fails with EIO "stdio setup failed" instead of passing its output on', async () => {
-    // Nothing read or awaited the source, so pipe() is allowed; but when the
-    // source exits, its still undecided stdout pipe is claimed for collection,
-    // and the next stage finds it gone. pipeline() hits the same path when a
-    // fast first stage exits before the spawner thread launches the second.
+  test('regression: pipe() from a child that already exited passes its collected output on', async () => {
+    // When the source exits, its undecided stdout is collected; pipe() then
+    // feeds those bytes to the next stage. (pipeline() used to hit the same
+    // path when a fast first stage exited before the second was launched.)
     const source = spawn('echo', ['passed on'])
     await once(source, 'exit')
     const result = await source.pipe('cat').catch((e) => e)
@@ -767,7 +766,7 @@ describe('exec, $, pipeline, fork', () => {
     assert.equal(result.stdout, 'passed on')
   })
 
-  test('bug: pipeline() with a fast-exiting first stage races the next launch (EIO), 400 runs 8 at a time', async () => {
+  test('regression: pipeline() with a fast-exiting first stage never loses its pipe, 400 runs 8 at a time', async () => {
     const failures = []
     let next = 0
     await Promise.all(Array.from({ length: 8 }, async () => {

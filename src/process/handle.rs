@@ -139,13 +139,21 @@ impl ChildShared {
         self.slot(Stream::Stdout).fd.take()
     }
 
-    /// The pid, waiting for the spawner if it has not launched the child yet:
-    /// tens of microseconds, more when many launches are queued ahead of this
-    /// one. `None` if the launch failed.
+    /// The pid, waiting for the spawner if it has not launched the child yet.
+    /// The launch moves to the front of the queue, so this waits for at most
+    /// the launch in progress and this one. `None` if the launch failed.
     pub fn pid(&self) -> Option<u32> {
         let mut state = self.launch.lock().unwrap();
+        let mut promoted = false;
         loop {
             match &*state {
+                LaunchState::Pending { .. } if !promoted => {
+                    // Jump the queue rather than wait for every launch before ours.
+                    drop(state);
+                    super::spawner::promote(self);
+                    promoted = true;
+                    state = self.launch.lock().unwrap();
+                }
                 LaunchState::Pending { .. } => state = self.launched.wait(state).unwrap(),
                 LaunchState::Running { pid, .. } | LaunchState::Exited { pid } => {
                     return Some(*pid as u32)

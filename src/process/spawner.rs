@@ -5,11 +5,11 @@
 //! that retires when idle would kill children at random. Its signals are all
 //! blocked, which the vfork child relies on (see `launch_linux`).
 
+use std::collections::VecDeque;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::sync::mpsc::{self, Sender};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Instant;
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -38,26 +38,61 @@ pub(crate) struct Job {
     pub ipc: UnboundedReceiver<WriteControl>,
 }
 
-static SPAWNER: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
+/// The launch queue. Jobs run in order, except that reading the pid of a queued
+/// child moves it (and the pipeline stages it reads from) to the front, so that
+/// read waits for at most the launch in progress and its own.
+struct Queue {
+    jobs: Mutex<VecDeque<Job>>,
+    ready: Condvar,
+}
+
+static QUEUE: OnceLock<Arc<Queue>> = OnceLock::new();
+
+fn queue() -> &'static Arc<Queue> {
+    QUEUE.get_or_init(|| {
+        let queue = Arc::new(Queue {
+            jobs: Mutex::new(VecDeque::new()),
+            ready: Condvar::new(),
+        });
+        let for_thread = queue.clone();
+        std::thread::Builder::new()
+            .name("offload-spawner".into())
+            .spawn(move || spawner_main(&for_thread))
+            .expect("offload: cannot start the spawner thread");
+        queue
+    })
+}
 
 /// Queues a launch. Returns at once.
 pub(crate) fn submit(job: Job) {
-    let sender = SPAWNER.get_or_init(|| {
-        let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("offload-spawner".into())
-            .spawn(move || spawner_main(rx))
-            .expect("offload: cannot start the spawner thread");
-        Mutex::new(tx)
-    });
-    sender
-        .lock()
-        .unwrap()
-        .send(job)
-        .expect("the spawner thread never exits");
+    let queue = queue();
+    queue.jobs.lock().unwrap().push_back(job);
+    queue.ready.notify_one();
 }
 
-fn spawner_main(jobs: mpsc::Receiver<Job>) {
+/// Moves the job of `child` to the front of the queue, after the queued jobs
+/// whose stdout it reads (a pipeline's earlier stages must launch first).
+pub(crate) fn promote(child: &ChildShared) {
+    let mut jobs = queue().jobs.lock().unwrap();
+    let mut chain = Vec::new();
+    let mut wanted: *const ChildShared = child;
+    while let Some(i) = jobs
+        .iter()
+        .position(|job| std::ptr::eq(Arc::as_ptr(&job.shared), wanted))
+    {
+        let job = jobs.remove(i).expect("index from position");
+        wanted = match &job.request.stdin {
+            Input::ChildStdout(source) => Arc::as_ptr(source),
+            _ => std::ptr::null(),
+        };
+        chain.push(job);
+    }
+    for job in chain {
+        jobs.push_front(job);
+    }
+}
+
+fn spawner_main(queue: &Queue) {
     // SCHED_BATCH: waking the spawner must not preempt the JS thread that just
     // queued a launch (on a busy machine it would otherwise run the whole launch
     // in the middle of the caller's `spawn()`). The child resets it before exec.
@@ -74,7 +109,16 @@ fn spawner_main(jobs: mpsc::Receiver<Job>) {
     }
     let mut stack = ChildStack::new().expect("offload: cannot map the spawn stack");
     let dev_null = fds::open("/dev/null", libc::O_RDWR).expect("offload: cannot open /dev/null");
-    for job in jobs {
+    loop {
+        let job = {
+            let mut jobs = queue.jobs.lock().unwrap();
+            loop {
+                match jobs.pop_front() {
+                    Some(job) => break job,
+                    None => jobs = queue.ready.wait(jobs).unwrap(),
+                }
+            }
+        };
         // A bug in one launch must not take the spawner (and every later launch) down.
         let (shared, sink) = (job.shared.clone(), job.sink.clone());
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
