@@ -494,6 +494,38 @@ describe('stdio', () => {
 })
 
 describe('timeout, abort, maxBuffer', () => {
+  test('regression: timeout settles the call even when a grandchild keeps stdout open', async () => {
+    // sh waits for its background sleep, which inherited stdout. Killing sh at
+    // the timeout used to leave the call waiting for the pipe until sleep ended.
+    const started = Date.now()
+    const err = await execFile('sh', ['-c', 'echo started; sleep 4 & wait'], { timeout: 200 }).catch((e) => e)
+    assert.equal(err.code, 'ERR_OFFLOAD_TIMEOUT')
+    assert.equal(err.stdout, 'started')
+    assert.ok(Date.now() - started < 2000, `settled after ${Date.now() - started} ms`)
+  })
+
+  test('timeout also bounds the wait for pipes after the child itself exited', async () => {
+    // The child exits at once; a detached grandchild holds stdout open.
+    const started = Date.now()
+    const err = await execFile('sh', ['-c', '(sleep 4 &); echo bye'], { timeout: 300 }).catch((e) => e)
+    assert.equal(err.code, 'ERR_OFFLOAD_TIMEOUT')
+    assert.equal(err.exitCode, 0)
+    assert.equal(err.stdout, 'bye')
+    assert.ok(Date.now() - started < 2000, `settled after ${Date.now() - started} ms`)
+  })
+
+  test('aborting while only a grandchild holds the pipes settles at once', async () => {
+    const controller = new AbortController()
+    const child = spawn('sh', ['-c', '(sleep 4 &); echo bye'], { signal: controller.signal })
+    await once(child, 'exit')
+    const started = Date.now()
+    controller.abort()
+    const err = await child.catch((e) => e)
+    assert.equal(err.code, 'ERR_OFFLOAD_ABORTED')
+    assert.equal(err.stdout, 'bye')
+    assert.ok(Date.now() - started < 1000, `settled after ${Date.now() - started} ms`)
+  })
+
   test('timeout kills with killSignal (default SIGTERM)', async () => {
     const err = await execFile('sleep', ['100'], { timeout: 150 }).catch((e) => e)
     assert.equal(err.code, 'ERR_OFFLOAD_TIMEOUT')
