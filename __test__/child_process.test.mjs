@@ -2,7 +2,7 @@
 // examples, run against real processes, and side by side with Node itself where
 // the two must agree.
 
-import { test } from 'node:test'
+import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as nodeCp from 'node:child_process'
 import { EventEmitter, once } from 'node:events'
@@ -20,6 +20,7 @@ const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url))
 const fixture = (name) => path.join(fixtures, name)
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'offload-cp-'))
 const runNode = util.promisify(nodeCp.execFile)
+after(() => fs.rmSync(tmp, { recursive: true, force: true }))
 
 /** Runs `scenario(module)` with node:child_process and with offload/child_process. */
 async function both(scenario) {
@@ -393,7 +394,7 @@ test('fork(): args, send callbacks, the exit code, and a closed channel', async 
   assert.deepEqual(errors, ['ERR_IPC_DISCONNECTED', 'ERR_IPC_CHANNEL_CLOSED'])
 })
 
-test('fork(): messages sent before anyone listens are kept for the first listener', async () => {
+test('fork(): messages sent before anyone listens are kept for the first listener (Node drops them once disconnected)', async () => {
   const child = fork(fixture('cp-send-and-exit.js'))
   const closed = once(child, 'close')
   // The channel only closes after both messages were read.
@@ -609,8 +610,13 @@ test('what offload cannot do throws ERR_OFFLOAD_UNSUPPORTED_OPTION instead of be
   assert.throws(() => spawn('prg', [], { stdio: ['pipe', 'ipc', 'pipe'] }), unsupported)
   assert.throws(() => fork(fixture('cp-echo-ipc.js'), { stdio: ['ipc', 'inherit', 'inherit'] }), /fd 3/)
 
-  // Extra entries that only say "nothing there" are what the child gets anyway.
-  const fine = spawn('true', [], { stdio: ['ignore', 'ignore', 'ignore', 'ignore', null, undefined] })
+  // Extra entries that only say "nothing there" are what the child gets anyway,
+  // and the Windows-only options mean nothing here.
+  const fine = spawn('true', [], {
+    stdio: ['ignore', 'ignore', 'ignore', 'ignore', null, undefined],
+    windowsHide: true,
+    windowsVerbatimArguments: true,
+  })
   assert.deepEqual(fine.stdio, [null, null, null, null, null, null])
   assert.deepEqual(await once(fine, 'close'), [0, null])
 

@@ -500,14 +500,15 @@ class ChildProcess extends EventEmitter {
   }
 
   #onMessage(message) {
-    // Node keeps messages that arrive before anyone listens.
-    if (this.listenerCount('message') > 0) this.emit('message', message, undefined)
-    else this.#pendingMessages.push(message)
+    // Messages that arrive before anyone listens wait for the first listener, in order.
+    this.#pendingMessages.push(message)
+    this.#flushMessages()
   }
 
   #flushMessages() {
-    if (this.listenerCount('message') === 0) return
-    for (const message of this.#pendingMessages.splice(0)) this.emit('message', message, undefined)
+    while (this.#pendingMessages.length > 0 && this.listenerCount('message') > 0) {
+      this.emit('message', this.#pendingMessages.shift(), undefined)
+    }
   }
 
   #onDisconnect() {
