@@ -19,8 +19,8 @@
  * - `'close'` also comes after `subprocess.disconnect()` (Node 20 never emits it
  *   then), and messages that arrived before any `'message'` listener are kept
  *   for the first one even after the channel closed (Node drops them then).
- * - Destroying `subprocess.stdout`/`stderr` discards the rest of that output
- *   instead of closing the pipe, so the child does not get `SIGPIPE`.
+ * - Output pipes are pipes, not socket pairs: a child that writes to an output
+ *   you destroyed gets `EPIPE`/`SIGPIPE` (Node's children see `ECONNRESET`).
  * - `send()` always returns `true` once the message is queued: there is no
  *   backlog signal.
  * - `subprocess.channel` has `ref()` and `unref()` only.

@@ -35,6 +35,7 @@ export declare class NativeChild {
   cancel(): void
   collect(which: number): void
   stream(which: number): void
+  discard(which: number): void
   read(which: number): void
   /** `false` when stdin is already closed. */
   write(id: number, data: Buffer): boolean

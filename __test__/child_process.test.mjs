@@ -535,7 +535,10 @@ test('stdin is a Writable; setEncoding gives strings; pipe() into stdin works', 
 test('destroying stdout early does not leave the child or its close pending', async () => {
   const head = spawn('head', ['-c', '10000000', '/dev/zero'])
   head.stdout.once('data', () => head.stdout.destroy())
-  assert.deepEqual(await once(head, 'close'), [0, null])
+  // The pipe is closed, so head fails writing: Node (a socket pair) reports
+  // ECONNRESET and exit 1; offload (a pipe) ends it with SIGPIPE.
+  const [code, signal] = await once(head, 'close')
+  assert.ok(signal === 'SIGPIPE' || code === 1, `head ended with ${code} ${signal}`)
 
   const yes = spawn('yes')
   for await (const chunk of yes.stdout) {

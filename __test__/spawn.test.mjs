@@ -493,6 +493,51 @@ describe('stdio', () => {
   })
 })
 
+describe('streams thrown away, descriptors handed over', () => {
+  test('regression: destroying stdout early closes the pipe instead of hanging the child', async () => {
+    const child = spawn('head', ['-c', '3000000', '/dev/zero'])
+    child.stdout.once('data', () => child.stdout.destroy())
+    const result = await child.catch((e) => e)
+    // head gets EPIPE/SIGPIPE on the closed pipe, as with Node's child.stdout.destroy().
+    assert.ok(result.signal === 'SIGPIPE' || result.exitCode !== 0, `head finished normally: ${JSON.stringify(result.exitCode)}`)
+    assert.equal(result.stdout, undefined)
+  })
+
+  test('regression: breaking out of lines() does not leave the child blocked', async () => {
+    const child = spawn('seq', ['1', '1000000'])
+    let seen = 0
+    for await (const line of child.lines()) {
+      seen++
+      if (line === '10') break
+    }
+    assert.equal(seen, 10)
+    const result = await child.catch((e) => e)
+    assert.ok(result.signal === 'SIGPIPE' || result.exitCode !== 0)
+  })
+
+  test('regression: a stdio descriptor may be closed right after spawn()', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'offload-fd-'))
+    try {
+      for (let i = 0; i < 20; i++) {
+        const file = path.join(dir, `out-${i}`)
+        const fd = fs.openSync(file, 'w')
+        const child = spawn('sh', ['-c', `echo run ${i}`], { stdout: fd })
+        fs.closeSync(fd)
+        await child
+        assert.equal(fs.readFileSync(file, 'utf8'), `run ${i}\n`)
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('a closed stdio descriptor is refused at the call', () => {
+    const fd = fs.openSync(os.devNull, 'r')
+    fs.closeSync(fd)
+    assert.throws(() => spawn('true', [], { stdin: fd }), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: /descriptor/ })
+  })
+})
+
 describe('timeout, abort, maxBuffer', () => {
   test('regression: timeout settles the call even when a grandchild keeps stdout open', async () => {
     // sh waits for its background sleep, which inherited stdout. Killing sh at

@@ -271,33 +271,6 @@ function childEnv(optionsEnv, ipc) {
   return env
 }
 
-/**
- * A Readable fed by one of the Subprocess's output streams. Destroying it keeps
- * the source draining, so the child never blocks on a pipe nobody reads and the
- * Subprocess still reaches its end (destroying the source itself would leave
- * the pipe unread forever).
- */
-function outputStream(source) {
-  const onData = (chunk) => {
-    if (!stream.push(chunk)) source.pause()
-  }
-  const stream = new Readable({
-    read() {
-      source.resume()
-    },
-    destroy(err, callback) {
-      source.removeListener('data', onData)
-      source.resume()
-      callback(err)
-    },
-  })
-  source.on('data', onData)
-  source.once('end', () => {
-    if (!stream.destroyed) stream.push(null)
-  })
-  return stream
-}
-
 /** As Node: after 'exit', output nobody reads is let through so 'close' can come. */
 function flushStdio(child) {
   for (const stream of child.stdio ?? []) {
@@ -370,16 +343,11 @@ class ChildProcess extends EventEmitter {
     this.spawnargs = [options.argv0 ?? file, ...args]
     const sub = new Subprocess(file, args, normalized, { ipc, nodeCompat: true })
     this.#sub = sub
-    if (entries.some((entry) => entry.type === 'fd' && entry.fd > 2)) {
-      // The native spawner copies the caller's descriptors later, on its own
-      // thread; Node lets callers close them as soon as spawn() returns.
-      void sub.pid
-    }
 
     const streams = entries.map((entry, i) => {
       if (entry.type !== 'pipe') return null
       if (i === 0) return sub.stdin
-      const stream = outputStream(i === 1 ? sub.stdout : sub.stderr)
+      const stream = i === 1 ? sub.stdout : sub.stderr
       this.#closesNeeded++
       this.#openPipes++
       stream.once('close', () => {

@@ -133,8 +133,14 @@ class Subprocess extends EventEmitter {
       const [settings, strings, stdinData] = pack(native)
       this.#native = channel.native.spawn(channel.getChannel(), this.#id, file, args, native.env, settings, strings, stdinData, internal.stdinFrom)
     } catch (err) {
-      // Arguments were validated above; this is a bug in offload, not in the call.
       this.#release()
+      // The native side refuses what JS cannot check: a closed stdio descriptor,
+      // a pipeline source that can no longer be piped.
+      if (err.code === 'InvalidArg') {
+        const invalid = new TypeError(err.message)
+        invalid.code = 'ERR_INVALID_ARG_VALUE'
+        throw invalid
+      }
       throw err
     }
     if (settings.signal) {
@@ -302,7 +308,9 @@ class Subprocess extends EventEmitter {
       err.code = 'ERR_IPC_DISCONNECTED'
       throw err
     }
+    this.#connected = false
     this.#native.disconnect()
+    process.nextTick(() => this.emit('disconnect'))
   }
 
   then(onFulfilled, onRejected) {
@@ -360,6 +368,16 @@ class Subprocess extends EventEmitter {
           this.#native.stream(n)
         }
         this.#native.read(n)
+      },
+      destroy: (err, callback) => {
+        // Thrown away before its end: close the pipe so the child is not left
+        // blocked on it (it gets EPIPE, as with Node's child.stdout.destroy()).
+        if (!this.#ended[n] && this.#native !== null) {
+          this.#reading[n] = true
+          this.#ended[n] = true
+          this.#native.discard(n)
+        }
+        callback(err)
       },
     })
     this.#streams[n] = stream

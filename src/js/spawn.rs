@@ -8,7 +8,9 @@ use napi::{Error, Status};
 use napi_derive::napi;
 
 use super::channel::{EventChannel, JsSink};
-use crate::process::{self, current_env, ChildHandle, Input, Limits, Output, SpawnRequest, Stream};
+use crate::process::{
+    self, current_env, duplicate_fd, ChildHandle, Input, Limits, Output, SpawnRequest, Stream,
+};
 
 /// Positions in the `settings` array of [`spawn`]. Options cross as one
 /// `Float64Array` (reused by the JS side) rather than an object, because reading
@@ -82,6 +84,12 @@ fn whole(v: f64) -> Option<u64> {
     (v >= 0.0).then_some(v as u64)
 }
 
+/// Our own copy of a descriptor the caller passed for stdio.
+fn dup(fd: f64) -> napi::Result<std::os::fd::OwnedFd> {
+    duplicate_fd(fd as i32)
+        .map_err(|e| invalid(format!("stdio file descriptor {fd} cannot be used: {e}")))
+}
+
 fn millis(ms: f64) -> Duration {
     Duration::from_micros((ms * 1000.0) as u64)
 }
@@ -96,7 +104,7 @@ fn output(
     Ok(match settings[kind_at] {
         kind::PIPE => Output::Pipe,
         kind::IGNORE => Output::Ignore,
-        kind::FD => Output::Fd(settings[fd_at] as i32),
+        kind::FD => Output::Fd(dup(settings[fd_at])?),
         kind::FILE => Output::File {
             path: path.unwrap_or_default(),
             append: settings[append_at] != 0.0,
@@ -145,7 +153,7 @@ pub fn spawn(
     request.stdin = match settings[at::STDIN_KIND] {
         kind::PIPE => Input::Pipe,
         kind::IGNORE => Input::Ignore,
-        kind::FD => Input::Fd(settings[at::STDIN_FD] as i32),
+        kind::FD => Input::Fd(dup(settings[at::STDIN_FD])?),
         kind::FILE => Input::File(strings[text::STDIN_PATH].take().unwrap_or_default()),
         kind::DATA => Input::Data(stdin_data.map(|b| b.to_vec()).unwrap_or_default()),
         kind::CHILD => match stdin_from {
@@ -250,6 +258,12 @@ impl NativeChild {
     #[napi]
     pub fn stream(&self, which: u32) -> napi::Result<()> {
         self.handle.stream(stream(which)?);
+        Ok(())
+    }
+
+    #[napi]
+    pub fn discard(&self, which: u32) -> napi::Result<()> {
+        self.handle.discard(stream(which)?);
         Ok(())
     }
 

@@ -223,6 +223,9 @@ pub(crate) enum OutputControl {
     Read,
     /// The child exited: a reader nobody decided about starts collecting.
     ChildExited,
+    /// The caller threw the stream away: close the pipe (a child still writing
+    /// gets EPIPE or SIGPIPE, as with Node) and report nothing more.
+    Discard,
     /// Stop waiting for end of file (the child timed out or was cancelled and a
     /// grandchild may hold the pipe): take what is there and finish.
     Abandon,
@@ -290,6 +293,11 @@ impl ChildHandle {
     /// far comes first.
     pub fn stream(&self, stream: Stream) {
         let _ = self.outputs[stream as usize - 1].send(OutputControl::Stream);
+    }
+
+    /// Closes an output the caller no longer wants.
+    pub fn discard(&self, stream: Stream) {
+        let _ = self.outputs[stream as usize - 1].send(OutputControl::Discard);
     }
 
     /// Asks for the next chunk of a streamed output.

@@ -54,7 +54,7 @@ use tokio::sync::mpsc::unbounded_channel;
 pub use events::{ChildEvent, EventSink, ExitInfo, Outcome, SpawnFailure, Stream};
 pub use handle::{ChildHandle, ChildShared};
 pub use launch_linux::Step;
-pub use request::{current_env, Input, Limits, Output, SpawnRequest};
+pub use request::{current_env, duplicate_fd, Input, Limits, Output, SpawnRequest};
 
 /// Starts a child. Returns at once; the launch happens on the spawner thread and
 /// its result arrives as `Spawned` or `SpawnFailed` on `sink`. Fails at once only

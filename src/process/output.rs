@@ -145,6 +145,11 @@ pub(crate) async fn run(
                 });
                 match (ctl, &mut r.mode) {
                     (OutputControl::Abandon, _) => return r.abandon(),
+                    (OutputControl::Discard, _) => {
+                        // Claim first so the pipe is closed even if still undecided.
+                        r.claim();
+                        return NOTHING;
+                    }
                     (OutputControl::Collect | OutputControl::ChildExited, Mode::Undecided) => {
                         if !r.claim() {
                             return NOTHING;

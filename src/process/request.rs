@@ -1,6 +1,7 @@
 //! What the caller asks for: the plain-Rust description of one launch.
 
-use std::os::fd::RawFd;
+use std::io;
+use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,8 +13,9 @@ pub enum Input {
     Pipe,
     /// `/dev/null`.
     Ignore,
-    /// A copy of one of our descriptors (`inherit` is `Fd(0)`).
-    Fd(RawFd),
+    /// A descriptor of ours, duplicated when the request is made so the caller
+    /// may close theirs at once (`inherit` is a copy of fd 0).
+    Fd(OwnedFd),
     /// A file opened for reading.
     File(String),
     /// These bytes, then end of file.
@@ -29,8 +31,9 @@ pub enum Output {
     Pipe,
     /// `/dev/null`.
     Ignore,
-    /// A copy of one of our descriptors (`inherit` is `Fd(1)` or `Fd(2)`).
-    Fd(RawFd),
+    /// A descriptor of ours, duplicated when the request is made (`inherit` is
+    /// a copy of fd 1 or 2).
+    Fd(OwnedFd),
     /// A file, truncated first unless `append`.
     File { path: String, append: bool },
 }
@@ -123,4 +126,15 @@ pub fn current_env() -> Vec<String> {
             entry
         })
         .collect()
+}
+
+/// A close-on-exec copy of `fd`, owned by the request, for `Input::Fd` and
+/// `Output::Fd`: the launch happens later, on the spawner thread, by which time
+/// the caller may have closed (or reused) the number it passed.
+pub fn duplicate_fd(fd: RawFd) -> io::Result<OwnedFd> {
+    if fd < 0 {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    // SAFETY: only borrowed for the duplication; an invalid number fails with EBADF.
+    unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()
 }

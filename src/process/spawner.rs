@@ -165,7 +165,7 @@ fn plumb(request: &SpawnRequest, dev_null: &OwnedFd) -> Result<Plumbing, SpawnFa
             p.stdin = Some(write);
         }
         Input::Ignore => p.map.push((dev_null.as_raw_fd(), 0)),
-        Input::Fd(fd) => p.map.push((*fd, 0)),
+        Input::Fd(fd) => p.map.push((fd.as_raw_fd(), 0)),
         Input::File(path) => {
             let fd = fds::open(path, libc::O_RDONLY).map_err(|e| failure(Step::Stdio, e, path))?;
             p.map.push((fd.as_raw_fd(), 0));
@@ -200,7 +200,7 @@ fn plumb(request: &SpawnRequest, dev_null: &OwnedFd) -> Result<Plumbing, SpawnFa
                 p.outputs[i] = Some(read);
             }
             Output::Ignore => p.map.push((dev_null.as_raw_fd(), target)),
-            Output::Fd(fd) => p.map.push((*fd, target)),
+            Output::Fd(fd) => p.map.push((fd.as_raw_fd(), target)),
             Output::File { path, append } => {
                 let mode = if *append {
                     libc::O_APPEND
