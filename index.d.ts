@@ -93,19 +93,23 @@ export interface Usage {
   systemCpuMs: number
 }
 
-export interface Result<Output = string> {
+/** What every finished command reports, succeeded or failed. */
+export interface Outcome<Output = string> {
   /** The command as a shell would need it. */
   command: string
   pid: number | undefined
   exitCode: number | null
   signal: NodeJS.Signals | null
-  /** Collected stdout; `undefined` when it was not a pipe. */
+  /** Collected stdout; `undefined` when it was not a pipe or was read as a stream. */
   stdout: Output | undefined
   stderr: Output | undefined
   durationMs: number
   timedOut: boolean
   canceled: boolean
   usage: Usage
+}
+
+export interface Result<Output = string> extends Outcome<Output> {
   /** `true` only on a `reject: false` failure. */
   failed: boolean
   /** On a `reject: false` failure, the error code. */
@@ -127,19 +131,9 @@ export type SubprocessErrorCode =
   | 'ERR_OFFLOAD_CPU_LIMIT'
   | 'ERR_OFFLOAD_FILE_SIZE_LIMIT'
 
-export declare class SubprocessError<Output = string> extends Error implements Result<Output> {
+export declare class SubprocessError<Output = string> extends Error {
   code: SubprocessErrorCode | string
-  command: string
-  pid: number | undefined
-  exitCode: number | null
-  signal: NodeJS.Signals | null
-  stdout: Output | undefined
-  stderr: Output | undefined
-  durationMs: number
-  timedOut: boolean
-  canceled: boolean
-  usage: Usage
-  failed: boolean
+  failed: true
   /** Launch failures, like Node: */
   errno?: number
   syscall?: string
@@ -150,6 +144,8 @@ export declare class SubprocessError<Output = string> extends Error implements R
   stage?: number
   stages?: Array<Result<Output>>
 }
+/** Every field of a result. */
+export interface SubprocessError<Output = string> extends Outcome<Output> {}
 
 export declare class Subprocess<Output = string> extends EventEmitter implements PromiseLike<Result<Output>> {
   /** Known once launched; reading it earlier waits for the launch (microseconds). */
