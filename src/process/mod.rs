@@ -3,7 +3,7 @@
 //! # Model
 //!
 //! [`spawn`] returns a [`ChildHandle`] at once; the launch itself happens on a
-//! single long-lived *spawner thread*, and everything after it (pipes, the exit,
+//! long-lived *spawner thread* (one of two), and everything after it (pipes, the exit,
 //! timers) on a small tokio runtime. What happens to a child comes back to the
 //! caller as [`ChildEvent`]s through an [`EventSink`], in a fixed order: `Spawned`
 //! or `SpawnFailed`; then output chunks, IPC messages and write completions;
@@ -18,7 +18,7 @@
 //! - **Backpressure.** A streamed pipe is read one chunk per request, so a slow
 //!   consumer leaves the data in the kernel and the child blocks on write.
 //! - **Cleanup.** With `cleanup`, the kernel SIGKILLs the child when this process
-//!   dies, even by SIGKILL (`PR_SET_PDEATHSIG`, tied to the spawner thread).
+//!   dies, even by SIGKILL (`PR_SET_PDEATHSIG`, tied to the spawner threads).
 //!
 //! # Caveats
 //!

@@ -1,8 +1,8 @@
-//! The spawner thread: one long-lived thread that performs every launch.
+//! The spawner threads: two long-lived threads that perform every launch.
 //!
-//! It must live as long as the process: the kernel sends the parent-death signal
+//! They live as long as the process: the kernel sends the parent-death signal
 //! when the *thread* that created a child exits, so launching from a pool thread
-//! that retires when idle would kill children at random. Its signals are all
+//! that retires when idle would kill children at random. Their signals are all
 //! blocked, which the vfork child relies on (see `launch_linux`).
 
 use std::collections::VecDeque;
@@ -48,17 +48,24 @@ struct Queue {
 
 static QUEUE: OnceLock<Arc<Queue>> = OnceLock::new();
 
+/// Launches in progress at once. A launch spends most of its time in the
+/// child's `execve`, during which its spawner thread only waits; two threads
+/// keep launches flowing while one waits.
+const SPAWNER_THREADS: usize = 2;
+
 fn queue() -> &'static Arc<Queue> {
     QUEUE.get_or_init(|| {
         let queue = Arc::new(Queue {
             jobs: Mutex::new(VecDeque::new()),
             ready: Condvar::new(),
         });
-        let for_thread = queue.clone();
-        std::thread::Builder::new()
-            .name("offload-spawner".into())
-            .spawn(move || spawner_main(&for_thread))
-            .expect("offload: cannot start the spawner thread");
+        for _ in 0..SPAWNER_THREADS {
+            let for_thread = queue.clone();
+            std::thread::Builder::new()
+                .name("offload-spawner".into())
+                .spawn(move || spawner_main(&for_thread))
+                .expect("offload: cannot start the spawner thread");
+        }
         queue
     })
 }
@@ -172,8 +179,9 @@ fn plumb(request: &SpawnRequest, dev_null: &OwnedFd) -> Result<Plumbing, SpawnFa
             p.child_ends.push(fd);
         }
         Input::ChildStdout(source) => {
-            // Reserved at the call; the source was launched before us (the queue
-            // is in order), so its pipe is here unless its launch failed.
+            // Reserved at the call. The source is ahead of us in the queue, so
+            // it is launched or being launched by the other thread: wait for it.
+            source.pid();
             let Some(fd) = source.take_for_next_stage() else {
                 let e = io::Error::other("the previous command of the pipeline did not start");
                 return Err(failure(Step::Stdio, e, ""));
