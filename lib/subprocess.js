@@ -130,8 +130,8 @@ class Subprocess extends EventEmitter {
     channel.hold()
     try {
       if (this.#ipc) native.ipc = true
-      const [settings, strings, stdinData] = pack(native)
-      this.#native = channel.native.spawn(channel.getChannel(), this.#id, file, args, native.env, settings, strings, stdinData, internal.stdinFrom)
+      const [numbers, strings, stdinData] = pack(native)
+      this.#native = channel.native.spawn(channel.getChannel(), this.#id, file, args, native.env, numbers, strings, stdinData, internal.stdinFrom)
     } catch (err) {
       this.#release()
       // The native side refuses what JS cannot check: a closed stdio descriptor,
