@@ -1,9 +1,10 @@
 'use strict'
 // `require('offload/child_process')`: Node's spawn, exec, execFile and fork on
-// top of Subprocess, so code written for node:child_process runs unchanged. The
-// option handling, events and errors follow Node 20's lib/child_process.js and
-// lib/internal/child_process.js step by step; where offload cannot do what Node
-// does, the call throws ERR_OFFLOAD_UNSUPPORTED_OPTION instead of ignoring it.
+// top of Subprocess, so code written for node:child_process runs unchanged. It
+// checks options in Node 20's order and gives Node's events and error shapes
+// (the tests compare both modules on the same scenarios); where offload cannot
+// do what Node does, the call throws ERR_OFFLOAD_UNSUPPORTED_OPTION instead of
+// ignoring it.
 // The deliberate differences are listed in child_process.d.ts.
 
 const { EventEmitter } = require('node:events')
