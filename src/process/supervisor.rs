@@ -11,7 +11,7 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant};
 
-use super::events::{ChildEvent, EventSink, Outcome, Stream};
+use super::events::{ChildEvent, EventSink, ExitInfo, Outcome, Stream};
 use super::handle::{ChildShared, Control, OutputControl, WriteControl};
 use super::{output, reap, stdin};
 
@@ -87,12 +87,8 @@ pub(crate) async fn supervise(run: Running) {
     drop(overflow_tx);
 
     // SAFETY: the Arc keeps the pidfd open, unchanged, for as long as this AsyncFd.
-    let pid_ready = match unsafe {
-        AsyncFd::register_with_interest(PidFd(pidfd.clone()), Interest::READABLE)
-    } {
-        Ok(fd) => fd,
-        Err(_) => return,
-    };
+    let pid_ready =
+        unsafe { AsyncFd::register_with_interest(PidFd(pidfd.clone()), Interest::READABLE) };
     let mut outcome = Outcome::default();
     let mut deadline = policy
         .timeout
@@ -114,17 +110,19 @@ pub(crate) async fn supervise(run: Running) {
         }
     };
 
-    let exit = loop {
+    let mut exit = loop {
+        // Neither can fail for a pidfd of our own child; if one does, report the
+        // child as ended with an unknown status rather than never settle.
+        let Ok(pid_ready) = &pid_ready else {
+            break ExitInfo::default();
+        };
         tokio::select! {
             guard = pid_ready.readable() => {
-                let Ok(mut guard) = guard else { return };
+                let Ok(mut guard) = guard else { break ExitInfo::default() };
                 match reap::try_reap(&pidfd) {
-                    Ok(Some(mut info)) => {
-                        info.duration_ms = policy.started.elapsed().as_secs_f64() * 1000.0;
-                        break info;
-                    }
+                    Ok(Some(info)) => break info,
                     Ok(None) => guard.clear_ready(),
-                    Err(_) => return,
+                    Err(_) => break ExitInfo::default(),
                 }
             }
             _ = sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => {
@@ -147,7 +145,9 @@ pub(crate) async fn supervise(run: Running) {
             Some(_) = overflow_rx.recv() => kill_now(&mut force_at),
         }
     };
+    exit.duration_ms = policy.started.elapsed().as_secs_f64() * 1000.0;
     drop(pid_ready);
+    drop(pidfd);
     shared.set_exited();
     let _ = exited_tx.send(true);
     sink.emit(ChildEvent::Exit(exit));
