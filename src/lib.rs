@@ -5,7 +5,9 @@
 
 #![deny(clippy::all)]
 
+pub mod pool;
 pub mod process;
+pub mod runtime;
 
 #[cfg(not(test))]
 mod js;

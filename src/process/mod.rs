@@ -39,7 +39,6 @@ mod launch_linux;
 mod output;
 mod reap;
 mod request;
-mod runtime;
 mod search_path;
 mod spawner;
 mod stdin;

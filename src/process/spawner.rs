@@ -19,7 +19,6 @@ use super::fds;
 use super::handle::{ChildShared, Control, OutputControl, WriteControl};
 use super::launch_linux::{launch, ChildStack, Grouping, LaunchPlan, Step};
 use super::request::{Input, Output, SpawnRequest};
-use super::runtime;
 use super::search_path;
 use super::supervisor::{supervise, Policy, Running};
 
@@ -355,5 +354,5 @@ fn run_job(job: Job, stack: &mut ChildStack, dev_null: &OwnedFd) {
         stdin: plumbing.stdin.map(|fd| (fd, stdin, data)),
         ipc: plumbing.ipc.map(|fd| (fd, ipc)),
     };
-    runtime::handle().spawn(supervise(running));
+    crate::runtime::handle().spawn(supervise(running));
 }

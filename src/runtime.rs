@@ -1,4 +1,4 @@
-//! The I/O runtime shared by every child: pipes, pidfds and timers.
+//! The I/O runtime shared by the engines: pipes, pidfds, sockets and timers.
 
 use std::sync::OnceLock;
 

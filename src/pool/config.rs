@@ -1,0 +1,59 @@
+//! What a pool runs and how.
+
+use std::time::Duration;
+
+use crate::process::Limits;
+
+/// The worker program.
+#[derive(Clone, Debug)]
+pub enum Program {
+    /// A Node module spoken to over Node's IPC channel (`process.on('message')`,
+    /// `process.send()`).
+    Node {
+        script: String,
+        args: Vec<String>,
+        exec_path: String,
+        exec_argv: Vec<String>,
+    },
+    /// Any executable that reads one JSON task per line on stdin and writes one
+    /// JSON result per line on stdout.
+    Command { file: String, args: Vec<String> },
+}
+
+/// Where a worker's stderr goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StderrMode {
+    Inherit,
+    /// Piped; the last `n` bytes are kept for crash reports.
+    Tail(usize),
+}
+
+#[derive(Clone, Debug)]
+pub struct PoolConfig {
+    pub program: Program,
+    pub size: usize,
+    /// Queued tasks (not running) past which `run` is refused.
+    pub max_queue: Option<usize>,
+    /// Default per-task timeout; the worker is killed and replaced.
+    pub task_timeout: Option<Duration>,
+    /// The complete environment of the workers (`KEY=value`).
+    pub env: Vec<String>,
+    pub cwd: Option<String>,
+    pub limits: Limits,
+    pub stderr: StderrMode,
+}
+
+impl PoolConfig {
+    pub fn new(program: Program, size: usize) -> PoolConfig {
+        PoolConfig {
+            program,
+            size: size.max(1),
+            max_queue: None,
+            task_timeout: None,
+            env: crate::process::current_env(),
+            cwd: None,
+            limits: Limits::default(),
+            stderr: StderrMode::Inherit,
+        }
+    }
+}

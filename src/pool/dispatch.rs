@@ -1,0 +1,462 @@
+//! The pool task: owns the queue and the workers, hands tasks to idle workers,
+//! settles every task exactly once, and replaces workers that die.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::oneshot;
+use tokio::time::{sleep_until, Instant};
+
+use super::config::PoolConfig;
+use super::events::{FailureKind, PoolEvent, PoolSink, TaskFailure};
+use super::stats::{Stats, Window};
+use super::worker::{Running, Task, Worker};
+use crate::process::{ChildEvent, Stream};
+
+pub(crate) enum Command {
+    Run(Task),
+    Cancel(u64),
+    /// Finish queued and running tasks, then stop the workers; SIGKILL after `timeout`.
+    Close {
+        timeout: Duration,
+    },
+    /// Fail everything pending and kill the workers now.
+    Destroy,
+    Stats(oneshot::Sender<Stats>),
+}
+
+#[derive(PartialEq, Eq)]
+enum Phase {
+    Open,
+    /// No new tasks; the queue drains, then the workers stop.
+    Closing {
+        timeout: Duration,
+    },
+    /// Workers asked to stop; SIGKILL at `kill_at`.
+    Stopping {
+        kill_at: Instant,
+    },
+}
+
+struct PoolTask {
+    config: PoolConfig,
+    sink: Arc<dyn PoolSink>,
+    events_tx: UnboundedSender<(u64, ChildEvent)>,
+    workers: HashMap<u64, Worker>,
+    next_worker: u64,
+    queue: VecDeque<Task>,
+    phase: Phase,
+    completed: u64,
+    failed: u64,
+    crashed: u64,
+    restarted: u64,
+    run_time: Window,
+    wait_time: Window,
+}
+
+pub(crate) async fn run(
+    config: PoolConfig,
+    sink: Arc<dyn PoolSink>,
+    mut commands: UnboundedReceiver<Command>,
+) {
+    let (events_tx, mut events) = unbounded_channel();
+    let mut pool = PoolTask {
+        config,
+        sink,
+        events_tx,
+        workers: HashMap::new(),
+        next_worker: 0,
+        queue: VecDeque::new(),
+        phase: Phase::Open,
+        completed: 0,
+        failed: 0,
+        crashed: 0,
+        restarted: 0,
+        run_time: Window::default(),
+        wait_time: Window::default(),
+    };
+    pool.top_up(false);
+    let far = Instant::now() + Duration::from_secs(86400 * 365);
+    let mut commands_open = true;
+    loop {
+        if pool.finished() {
+            pool.sink.emit(PoolEvent::Closed);
+            return;
+        }
+        let next_deadline = pool.next_deadline();
+        let kill_at = match pool.phase {
+            Phase::Stopping { kill_at } => Some(kill_at),
+            _ => None,
+        };
+        tokio::select! {
+            command = commands.recv(), if commands_open => match command {
+                Some(command) => pool.command(command),
+                None => {
+                    // Nobody can submit or wait any more: stop everything.
+                    commands_open = false;
+                    pool.destroy();
+                }
+            },
+            Some((worker, event)) = events.recv() => pool.worker_event(worker, event),
+            _ = sleep_until(next_deadline.unwrap_or(far)), if next_deadline.is_some() => pool.expire(),
+            _ = sleep_until(kill_at.unwrap_or(far)), if kill_at.is_some() => {
+                for worker in pool.workers.values_mut() {
+                    worker.stop_now();
+                }
+            }
+        }
+    }
+}
+
+impl PoolTask {
+    fn settle(&mut self, id: u64, result: Result<String, TaskFailure>) {
+        if result.is_ok() {
+            self.completed += 1;
+        } else {
+            self.failed += 1;
+        }
+        self.sink.emit(PoolEvent::TaskDone { id, result });
+    }
+
+    fn live_workers(&self) -> usize {
+        self.workers.values().filter(|w| !w.stopping).count()
+    }
+
+    /// Starts workers up to the pool size.
+    fn top_up(&mut self, replacing: bool) {
+        if self.phase != Phase::Open {
+            return;
+        }
+        while self.live_workers() < self.config.size {
+            let id = self.next_worker;
+            self.next_worker += 1;
+            match Worker::launch(&self.config, id, self.events_tx.clone()) {
+                Ok(worker) => {
+                    self.workers.insert(id, worker);
+                    if replacing {
+                        self.restarted += 1;
+                    }
+                }
+                Err(e) => {
+                    self.fail_queue(
+                        FailureKind::WorkerCrashed,
+                        &format!("a worker could not be started: {e}"),
+                    );
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Replaces lost workers while tasks wait; an idle pool is topped up by the
+    /// next `run` instead, so a worker that dies at start cannot crash-loop.
+    fn replace_if_needed(&mut self) {
+        if !self.queue.is_empty() {
+            self.top_up(true);
+        }
+    }
+
+    fn fail_queue(&mut self, kind: FailureKind, message: &str) {
+        while let Some(task) = self.queue.pop_front() {
+            self.settle(task.id, Err(TaskFailure::new(kind.clone(), message)));
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::Run(task) => {
+                if self.phase != Phase::Open {
+                    let message = "the pool is closed: it takes no new tasks";
+                    return self.settle(
+                        task.id,
+                        Err(TaskFailure::new(FailureKind::PoolClosed, message)),
+                    );
+                }
+                let idle = self
+                    .workers
+                    .values()
+                    .any(|w| !w.stopping && w.running.is_none() && w.pid.is_some());
+                if let Some(max) = self.config.max_queue {
+                    if !idle && self.queue.len() >= max {
+                        let message = format!("the pool's queue is full (maxQueue = {max}); retry later or raise maxQueue");
+                        return self.settle(
+                            task.id,
+                            Err(TaskFailure::new(FailureKind::QueueFull, message)),
+                        );
+                    }
+                }
+                self.queue.push_back(task);
+                self.top_up(true);
+                self.dispatch();
+            }
+            Command::Cancel(id) => self.cancel(id),
+            Command::Close { timeout } => {
+                if self.phase == Phase::Open {
+                    self.phase = Phase::Closing { timeout };
+                    self.maybe_stop_workers();
+                }
+            }
+            Command::Destroy => self.destroy(),
+            Command::Stats(reply) => {
+                let _ = reply.send(self.stats());
+            }
+        }
+    }
+
+    fn cancel(&mut self, id: u64) {
+        if let Some(at) = self.queue.iter().position(|t| t.id == id) {
+            self.queue.remove(at);
+            return self.settle(
+                id,
+                Err(TaskFailure::new(
+                    FailureKind::Aborted,
+                    "the task was aborted before it ran",
+                )),
+            );
+        }
+        let running = self
+            .workers
+            .values_mut()
+            .find(|w| w.running.as_ref().is_some_and(|r| r.task.id == id));
+        if let Some(worker) = running {
+            worker.running = None;
+            worker.stop_now();
+            let message = "the task was aborted while running; its worker was killed and replaced";
+            self.settle(id, Err(TaskFailure::new(FailureKind::Aborted, message)));
+            self.replace_if_needed();
+            self.dispatch();
+        }
+    }
+
+    fn destroy(&mut self) {
+        let message = "the pool was destroyed";
+        self.fail_queue(FailureKind::PoolClosed, message);
+        let running: Vec<u64> = self
+            .workers
+            .values_mut()
+            .filter_map(|w| w.running.take().map(|r| r.task.id))
+            .collect();
+        for id in running {
+            self.settle(id, Err(TaskFailure::new(FailureKind::PoolClosed, message)));
+        }
+        for worker in self.workers.values_mut() {
+            worker.stop_now();
+        }
+        self.phase = Phase::Stopping {
+            kill_at: Instant::now(),
+        };
+    }
+
+    /// Once closing and drained, asks every worker to stop.
+    fn maybe_stop_workers(&mut self) {
+        let Phase::Closing { timeout } = self.phase else {
+            return;
+        };
+        if !self.queue.is_empty() || self.workers.values().any(|w| w.running.is_some()) {
+            return;
+        }
+        for worker in self.workers.values_mut() {
+            worker.stop_gracefully();
+        }
+        self.phase = Phase::Stopping {
+            kill_at: Instant::now() + timeout,
+        };
+    }
+
+    fn finished(&self) -> bool {
+        matches!(self.phase, Phase::Stopping { .. }) && self.workers.is_empty()
+    }
+
+    fn dispatch(&mut self) {
+        while !self.queue.is_empty() {
+            let Some(worker) = self
+                .workers
+                .values_mut()
+                .find(|w| !w.stopping && w.running.is_none() && w.pid.is_some())
+            else {
+                return;
+            };
+            let task = self.queue.pop_front().expect("checked non-empty");
+            if !worker.send(&task) {
+                // Its channel just closed: it is dying, and its exit brings a replacement.
+                self.queue.push_front(task);
+                worker.stopping = true;
+                continue;
+            }
+            let started = std::time::Instant::now();
+            self.wait_time
+                .record((started - task.queued_at).as_secs_f64() * 1000.0);
+            let deadline = task
+                .timeout
+                .or(self.config.task_timeout)
+                .map(|t| Instant::from_std(started) + t);
+            worker.running = Some(Running {
+                task,
+                started,
+                deadline,
+            });
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.workers
+            .values()
+            .filter_map(|w| w.running.as_ref().and_then(|r| r.deadline))
+            .min()
+    }
+
+    /// Fails the tasks past their deadline and replaces their workers.
+    fn expire(&mut self) {
+        let now = Instant::now();
+        let mut expired = Vec::new();
+        for worker in self.workers.values_mut() {
+            if worker
+                .running
+                .as_ref()
+                .and_then(|r| r.deadline)
+                .is_some_and(|d| d <= now)
+            {
+                let running = worker.running.take().expect("checked above");
+                worker.stop_now();
+                expired.push(running);
+            }
+        }
+        for running in expired {
+            let ms = running
+                .task
+                .timeout
+                .or(self.config.task_timeout)
+                .unwrap_or_default()
+                .as_millis();
+            let message =
+                format!("the task timed out after {ms} ms; its worker was killed and replaced");
+            self.settle(
+                running.task.id,
+                Err(TaskFailure::new(FailureKind::Timeout, message)),
+            );
+        }
+        self.replace_if_needed();
+        self.dispatch();
+    }
+
+    fn result(&mut self, worker: u64, text: String) {
+        let Some(w) = self.workers.get_mut(&worker) else {
+            return;
+        };
+        // A message with no task running (a worker talking on its own) has no one to go to.
+        let Some(running) = w.running.take() else {
+            return;
+        };
+        self.run_time
+            .record(running.started.elapsed().as_secs_f64() * 1000.0);
+        self.settle(running.task.id, Ok(text));
+        self.dispatch();
+        self.maybe_stop_workers();
+    }
+
+    fn worker_event(&mut self, id: u64, event: ChildEvent) {
+        match event {
+            ChildEvent::Spawned { pid } => {
+                if let Some(w) = self.workers.get_mut(&id) {
+                    w.pid = Some(pid);
+                }
+                self.dispatch();
+            }
+            ChildEvent::SpawnFailed(f) => {
+                self.workers.remove(&id);
+                let message = format!("a worker could not be started: {} ({})", f.error, f.path);
+                self.fail_queue(FailureKind::WorkerCrashed, &message);
+            }
+            ChildEvent::Message(text) => self.result(id, text),
+            ChildEvent::Output {
+                stream: Stream::Stdout,
+                data,
+            } => {
+                let lines = match self.workers.get_mut(&id) {
+                    Some(w) => w.stdout_lines(&data),
+                    None => return,
+                };
+                for line in lines {
+                    self.result(id, line);
+                }
+            }
+            ChildEvent::Output {
+                stream: Stream::Stderr,
+                data,
+            } => {
+                if let Some(w) = self.workers.get_mut(&id) {
+                    w.add_stderr(&data);
+                }
+            }
+            ChildEvent::Exit(info) => {
+                if let Some(w) = self.workers.get_mut(&id) {
+                    w.exit = Some((info.code, info.signal));
+                    if let Some(pid) = w.pid {
+                        let (code, signal) = (info.code, info.signal);
+                        self.sink.emit(PoolEvent::WorkerExit { pid, code, signal });
+                    }
+                }
+            }
+            // Pipes drained (so the stderr tail is complete): the worker is gone.
+            ChildEvent::Closed(_) => self.worker_gone(id),
+            ChildEvent::OutputEnd { .. }
+            | ChildEvent::Disconnect
+            | ChildEvent::WriteDone { .. } => {}
+        }
+    }
+
+    fn worker_gone(&mut self, id: u64) {
+        let Some(worker) = self.workers.remove(&id) else {
+            return;
+        };
+        let (code, signal) = worker.exit.unwrap_or((None, None));
+        if !worker.stopping {
+            self.crashed += 1;
+        }
+        let stderr_tail = worker.stderr_tail();
+        if let Some(running) = worker.running {
+            let how = match (code, signal) {
+                (_, Some(sig)) => format!("was killed by signal {sig}"),
+                (Some(code), None) => format!("exited with code {code}"),
+                (None, None) => "ended".to_owned(),
+            };
+            let mut failure = TaskFailure::new(
+                FailureKind::WorkerCrashed,
+                format!(
+                    "the worker (pid {}) {how} while running the task",
+                    worker.pid.unwrap_or(0)
+                ),
+            );
+            failure.exit_code = code;
+            failure.signal = signal;
+            failure.stderr_tail = stderr_tail;
+            self.settle(running.task.id, Err(failure));
+        }
+        self.replace_if_needed();
+        self.dispatch();
+        self.maybe_stop_workers();
+    }
+
+    fn stats(&self) -> Stats {
+        let size = self.live_workers();
+        let busy = self
+            .workers
+            .values()
+            .filter(|w| !w.stopping && w.running.is_some())
+            .count();
+        Stats {
+            size,
+            busy,
+            idle: size - busy,
+            queued: self.queue.len(),
+            completed: self.completed,
+            failed: self.failed,
+            crashed: self.crashed,
+            restarted: self.restarted,
+            run_time: self.run_time.percentiles(),
+            wait_time: self.wait_time.percentiles(),
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The worker-pool engine: long-lived worker processes, a queue, dispatch,
+//! timeouts, crash recovery and statistics.
+//!
+//! # Model
+//!
+//! [`Pool::start`] launches `size` workers with the spawn engine (so they never
+//! `fork()` Node, and die with it) and runs one tokio task that owns the queue
+//! and the workers. [`Pool::run`] hands it a task (JSON text) and returns at
+//! once; the task settles exactly once, as a [`PoolEvent::TaskDone`] on the sink:
+//! the worker's answer, or a [`TaskFailure`] whose kind is a stable code.
+//!
+//! - **Workers.** A Node module is spoken to over Node's IPC channel (an
+//!   unmodified `process.on('message', t => process.send(work(t)))` works); any
+//!   other executable reads one JSON task per line on stdin and writes one JSON
+//!   result per line on stdout. Each worker runs one task at a time, and its
+//!   next message or line is that task's result.
+//! - **Failure.** A worker that dies mid-task fails that task with
+//!   `WorkerCrashed` (exit code or signal, and the tail of its stderr when piped)
+//!   and is replaced. A task past its timeout, or aborted while running, has its
+//!   worker killed and replaced.
+//! - **Closing.** `close` takes no new tasks, lets the queue drain, then ends
+//!   the workers (end of input, SIGTERM, SIGKILL at the deadline); `destroy`
+//!   fails everything pending at once and kills the workers.
+//!
+//! # Caveats
+//!
+//! - A worker that dies while the pool is idle is replaced by the next `run`,
+//!   not at once, so a worker that cannot start does not spin in a loop.
+//! - A worker that writes a message (or a stdout line) when it has no task is
+//!   ignored: with one task at a time there is nobody to give it to.
+
+mod config;
+mod dispatch;
+mod events;
+mod stats;
+mod worker;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+use tokio::sync::oneshot;
+
+pub use config::{PoolConfig, Program, StderrMode};
+pub use events::{FailureKind, PoolEvent, PoolSink, TaskFailure};
+pub use stats::{Percentiles, Stats};
+
+use dispatch::Command;
+use worker::Task;
+
+/// A running pool. Dropping every handle destroys it.
+#[derive(Clone)]
+pub struct Pool {
+    commands: UnboundedSender<Command>,
+}
+
+/// The pool has ended (closed or destroyed) and takes no tasks.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PoolEnded;
+
+impl Pool {
+    pub fn start(config: PoolConfig, sink: Arc<dyn PoolSink>) -> Pool {
+        let (commands, receiver) = unbounded_channel();
+        crate::runtime::handle().spawn(dispatch::run(config, sink, receiver));
+        Pool { commands }
+    }
+
+    /// Queues a task: `payload` is its JSON text. `timeout` overrides the pool's.
+    pub fn run(
+        &self,
+        id: u64,
+        payload: Vec<u8>,
+        timeout: Option<Duration>,
+    ) -> Result<(), PoolEnded> {
+        let task = Task {
+            id,
+            payload,
+            timeout,
+            queued_at: Instant::now(),
+        };
+        self.commands
+            .send(Command::Run(task))
+            .map_err(|_| PoolEnded)
+    }
+
+    /// Aborts a task: removed from the queue, or its worker killed and replaced.
+    pub fn cancel(&self, id: u64) {
+        let _ = self.commands.send(Command::Cancel(id));
+    }
+
+    pub fn close(&self, timeout: Duration) {
+        let _ = self.commands.send(Command::Close { timeout });
+    }
+
+    pub fn destroy(&self) {
+        let _ = self.commands.send(Command::Destroy);
+    }
+
+    /// The statistics, as of now; `None` once the pool has ended.
+    pub fn stats_blocking(&self) -> Option<Stats> {
+        let (reply, answer) = oneshot::channel();
+        self.commands.send(Command::Stats(reply)).ok()?;
+        answer.blocking_recv().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests;

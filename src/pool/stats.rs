@@ -1,0 +1,92 @@
+//! Pool statistics: counters, and latency percentiles over recent tasks.
+
+/// How many recent samples the percentiles are computed over.
+const WINDOW: usize = 4096;
+
+/// p50, p90, p99 and max of a window of durations, in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// The most recent durations, oldest overwritten first.
+#[derive(Default)]
+pub(crate) struct Window {
+    samples: Vec<f64>,
+    next: usize,
+}
+
+impl Window {
+    pub fn record(&mut self, ms: f64) {
+        if self.samples.len() < WINDOW {
+            self.samples.push(ms);
+        } else {
+            self.samples[self.next] = ms;
+            self.next = (self.next + 1) % WINDOW;
+        }
+    }
+
+    pub fn percentiles(&self) -> Percentiles {
+        if self.samples.is_empty() {
+            return Percentiles::default();
+        }
+        let mut sorted = self.samples.clone();
+        sorted.sort_by(f64::total_cmp);
+        let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+        Percentiles {
+            p50: at(0.5),
+            p90: at(0.9),
+            p99: at(0.99),
+            max: sorted[sorted.len() - 1],
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stats {
+    /// Live workers.
+    pub size: usize,
+    pub busy: usize,
+    pub idle: usize,
+    pub queued: usize,
+    pub completed: u64,
+    pub failed: u64,
+    /// Workers that died unexpectedly (not recycled or stopped by us).
+    pub crashed: u64,
+    /// Workers started to replace one that died, timed out or was recycled.
+    pub restarted: u64,
+    /// From a worker taking the task to its result.
+    pub run_time: Percentiles,
+    /// From `run` to a worker taking the task.
+    pub wait_time: Percentiles,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_of_a_known_series() {
+        let mut w = Window::default();
+        for i in 1..=100 {
+            w.record(i as f64);
+        }
+        let p = w.percentiles();
+        assert_eq!((p.p50, p.p90, p.p99, p.max), (51.0, 90.0, 99.0, 100.0));
+    }
+
+    #[test]
+    fn the_window_keeps_only_recent_samples() {
+        let mut w = Window::default();
+        for _ in 0..WINDOW {
+            w.record(1000.0);
+        }
+        for _ in 0..WINDOW {
+            w.record(1.0);
+        }
+        assert_eq!(w.percentiles().max, 1.0);
+    }
+}
