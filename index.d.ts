@@ -215,3 +215,81 @@ export type PipelineStage = readonly [string, ...string[]] | { file: string; arg
 
 /** `pipeline(['ps', 'aux'], ['grep', 'node'])`: each stdout feeds the next stdin through a kernel pipe. */
 export declare function pipeline(...stages: PipelineStage[]): Subprocess<string> & PromiseLike<PipelineResult<string>>
+
+/** Resource limits and other worker settings, as for `spawn`. */
+export interface PoolOptions {
+  /** A Node module run as each worker, spoken to over Node's IPC channel. Give this or `command`. */
+  script?: string
+  /** Arguments of the `script`. */
+  args?: string[]
+  /** Node binary for `script`. Default `process.execPath`. */
+  execPath?: string
+  /** Node flags for `script`. Default `process.execArgv`. */
+  execArgv?: string[]
+  /** `[file, ...args]`: any executable that reads one JSON task per line on stdin and writes one JSON result per line on stdout. */
+  command?: string[]
+  /** Workers. Default: the CPUs this process may use (affinity and cgroup quota). */
+  size?: number
+  /** Tasks waiting (not running) past which `run` rejects with `ERR_OFFLOAD_QUEUE_FULL`. Default: no limit. */
+  maxQueue?: number
+  /** Milliseconds a task may run; past it the worker is killed and replaced and the task rejects with `ERR_OFFLOAD_TIMEOUT`. Default: none. */
+  taskTimeout?: number
+  /** Environment variables, merged over `process.env`. */
+  env?: Record<string, string | undefined>
+  cwd?: string
+  /** `'inherit'` (default), or `'pipe'` to keep the last 64 KiB of each worker's stderr for crash reports. */
+  stderr?: 'inherit' | 'pipe'
+  limits?: Limits
+}
+
+export interface RunOptions {
+  /** Aborting rejects the task with `ERR_OFFLOAD_ABORTED`: removed from the queue, or its worker killed and replaced. */
+  signal?: AbortSignal
+  /** Milliseconds, instead of the pool's `taskTimeout`. */
+  timeout?: number
+}
+
+export interface LatencyPercentiles {
+  p50: number
+  p90: number
+  p99: number
+  max: number
+}
+
+export interface PoolStats {
+  size: number
+  busy: number
+  idle: number
+  queued: number
+  completed: number
+  failed: number
+  crashed: number
+  restarted: number
+  /** Milliseconds from a worker taking a task to its result, over recent tasks. */
+  runTime: LatencyPercentiles
+  /** Milliseconds from `run` to a worker taking the task, over recent tasks. */
+  waitTime: LatencyPercentiles
+}
+
+/** Pool failure codes. */
+export type PoolErrorCode =
+  | 'ERR_OFFLOAD_WORKER_CRASHED'
+  | 'ERR_OFFLOAD_TIMEOUT'
+  | 'ERR_OFFLOAD_ABORTED'
+  | 'ERR_OFFLOAD_QUEUE_FULL'
+  | 'ERR_OFFLOAD_POOL_CLOSED'
+  | 'ERR_OFFLOAD_BAD_RESULT'
+
+/** Long-lived worker processes with a queue; every task settles exactly once. */
+export declare class Pool extends EventEmitter {
+  constructor(options: PoolOptions)
+  /** Runs one JSON-serialisable task on a worker and resolves with its answer. */
+  run<Result = any>(task: unknown, options?: RunOptions): Promise<Result>
+  stats(): PoolStats
+  /** Takes no new tasks, finishes queued and running ones, then stops the workers (SIGKILL after `timeout` ms, default 5000). */
+  close(options?: { timeout?: number }): Promise<void>
+  /** Rejects everything pending with `ERR_OFFLOAD_POOL_CLOSED` and kills the workers now. */
+  destroy(): Promise<void>
+  on(event: 'workerExit', listener: (pid: number, code: number | null, signal: NodeJS.Signals | null) => void): this
+  on(event: string | symbol, listener: (...args: any[]) => void): this
+}

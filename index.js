@@ -5,5 +5,6 @@ const { spawn, execFile, exec, $, fork } = require('./lib/exec')
 const { pipeline } = require('./lib/pipeline')
 const { Subprocess } = require('./lib/subprocess')
 const { SubprocessError } = require('./lib/errors')
+const { Pool } = require('./lib/pool')
 
-module.exports = { spawn, execFile, exec, $, fork, pipeline, Subprocess, SubprocessError }
+module.exports = { spawn, execFile, exec, $, fork, pipeline, Subprocess, SubprocessError, Pool }

@@ -45,6 +45,18 @@ export declare class NativeChild {
   disconnect(): void
 }
 
+export declare class NativePool {
+  /** Queues a task (its JSON text); `false` once the pool has ended. */
+  run(taskId: number, payload: string, timeoutMs?: number | undefined | null): boolean
+  cancel(taskId: number): void
+  close(timeoutMs: number): void
+  destroy(): void
+  stats(): JsPoolStats
+}
+
+/** Starts a pool; its events arrive on `channel` tagged with `id`. */
+export declare function createPool(channel: EventChannel, id: number, options: NativePoolOptions): NativePool
+
 export interface JsClosed {
   stdout?: Buffer
   stderr?: Buffer
@@ -63,6 +75,28 @@ export interface JsExit {
   durationMs: number
 }
 
+export interface JsPercentiles {
+  p50: number
+  p90: number
+  p99: number
+  max: number
+}
+
+export interface JsPoolStats {
+  size: number
+  busy: number
+  idle: number
+  queued: number
+  completed: number
+  failed: number
+  crashed: number
+  restarted: number
+  /** Milliseconds. */
+  runTime: JsPercentiles
+  /** Milliseconds. */
+  waitTime: JsPercentiles
+}
+
 /** An OS error, described the way Node describes them. */
 export interface JsSystemError {
   /** `ENOENT`, `EACCES`, … */
@@ -76,6 +110,48 @@ export interface JsSystemError {
    */
   step: string
   path: string
+}
+
+/** Why a pool task failed. */
+export interface JsTaskFailure {
+  /** `ERR_OFFLOAD_WORKER_CRASHED`, `ERR_OFFLOAD_TIMEOUT`, … */
+  code: string
+  message: string
+  exitCode?: number
+  signal?: number
+  stderrTail?: Buffer
+}
+
+export interface NativePoolLimits {
+  memoryBytes?: number
+  cpuSeconds?: number
+  openFiles?: number
+  processes?: number
+  fileSizeBytes?: number
+  nice?: number
+}
+
+/** Validated by `lib/pool.js`. */
+export interface NativePoolOptions {
+  /** A Node module (with `execPath`, `execArgv`, `args`), or else `command`. */
+  script?: string
+  args?: Array<string>
+  execPath?: string
+  execArgv?: Array<string>
+  /** `[file, ...args]` of a JSON-lines worker. */
+  command?: Array<string>
+  size: number
+  maxQueue?: number
+  /** Milliseconds. */
+  taskTimeout?: number
+  /** `KEY=value` entries; absent: this process's environment. */
+  env?: Array<string>
+  cwd?: string
+  /** Bytes of stderr kept per worker; absent: stderr is inherited. */
+  stderrTail?: number
+  limits?: NativePoolLimits
+  /** Workers announce themselves (offload's preload for Node workers). */
+  waitForReady?: boolean
 }
 
 /**

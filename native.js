@@ -837,4 +837,6 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.EventChannel = nativeBinding.EventChannel
 module.exports.NativeChild = nativeBinding.NativeChild
+module.exports.NativePool = nativeBinding.NativePool
+module.exports.createPool = nativeBinding.createPool
 module.exports.spawn = nativeBinding.spawn

@@ -1,6 +1,6 @@
 // Type-checked by `npm test` (tsc -p __test__): every public function used as
 // the README shows it. A wrong type in index.d.ts fails the test run.
-import { $, exec, execFile, fork, pipeline, spawn, Subprocess, SubprocessError, type Result } from 'offload'
+import { $, exec, execFile, fork, pipeline, Pool, spawn, Subprocess, SubprocessError, type PoolStats, type Result } from 'offload'
 
 async function usage(): Promise<void> {
   const child: Subprocess = spawn('ls', ['-la'], { cwd: '/tmp', timeout: 1000, limits: { memoryBytes: 1 << 28, nice: 5 } })
@@ -50,6 +50,16 @@ async function usage(): Promise<void> {
   child.kill(9)
   child.unref().ref()
   void [pid, text, peak, buffer, exitCode, converted, withOptions, stages, chained, failed]
+
+  const pool = new Pool({ script: './worker.js', size: 2, taskTimeout: 1000, maxQueue: 100, stderr: 'pipe' })
+  const doubled = await pool.run<{ doubled: number }>({ i: 1 }, { signal: controller.signal, timeout: 500 })
+  const python = new Pool({ command: ['python3', 'worker.py'], limits: { memoryBytes: 1 << 28 } })
+  pool.on('workerExit', (pid, code, signal) => [pid, code, signal])
+  const stats: PoolStats = pool.stats()
+  const p99: number = stats.runTime.p99
+  await pool.close({ timeout: 2000 })
+  await python.destroy()
+  void [doubled.doubled, p99]
 }
 
 void usage

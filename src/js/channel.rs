@@ -1,5 +1,5 @@
 //! The event channel: one threadsafe function per JavaScript environment that
-//! carries every child's events to the JS thread. It starts unreferenced; the JS
+//! carries every child's and every pool's events to the JS thread. It starts unreferenced; the JS
 //! layer references it while a child that should keep Node alive is running.
 
 use std::sync::Arc;
@@ -9,11 +9,18 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{sys, Status};
 use napi_derive::napi;
 
-use super::payload::{encode, Payload};
+use super::payload::{encode, encode_pool, Payload};
+use crate::pool::{PoolEvent, PoolSink};
 use crate::process::{ChildEvent, EventSink};
 
+/// An event of a child or of a pool, for the object registered under its id.
+pub(crate) enum Event {
+    Child(ChildEvent),
+    Pool(PoolEvent),
+}
+
 type EventArgs = FnArgs<(u32, u32, Payload, Payload)>;
-pub(crate) type EventFn = ThreadsafeFunction<(u32, ChildEvent), (), EventArgs, Status, false, true>;
+pub(crate) type EventFn = ThreadsafeFunction<(u32, Event), (), EventArgs, Status, false, true>;
 
 /// Sends one child's events, tagged with its id, through the channel.
 pub(crate) struct JsSink {
@@ -23,8 +30,19 @@ pub(crate) struct JsSink {
 
 impl EventSink for JsSink {
     fn emit(&self, event: ChildEvent) {
-        self.tsfn
-            .call((self.id, event), ThreadsafeFunctionCallMode::NonBlocking);
+        self.tsfn.call(
+            (self.id, Event::Child(event)),
+            ThreadsafeFunctionCallMode::NonBlocking,
+        );
+    }
+}
+
+impl PoolSink for JsSink {
+    fn emit(&self, event: PoolEvent) {
+        self.tsfn.call(
+            (self.id, Event::Pool(event)),
+            ThreadsafeFunctionCallMode::NonBlocking,
+        );
     }
 }
 
@@ -43,12 +61,15 @@ impl EventChannel {
     )]
     pub fn new(callback: Function<'_, EventArgs, ()>) -> napi::Result<EventChannel> {
         let tsfn = callback
-            .build_threadsafe_function::<(u32, ChildEvent)>()
+            .build_threadsafe_function::<(u32, Event)>()
             .callee_handled::<false>()
             .weak::<true>()
             .build_callback(|ctx| {
                 let (id, event) = ctx.value;
-                let (kind, a, b) = encode(event);
+                let (kind, a, b) = match event {
+                    Event::Child(event) => encode(event),
+                    Event::Pool(event) => encode_pool(event),
+                };
                 Ok(FnArgs::from((id, kind, a, b)))
             })?;
         Ok(EventChannel {

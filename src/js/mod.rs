@@ -3,4 +3,5 @@
 
 mod channel;
 mod payload;
+mod pool;
 mod spawn;

@@ -5,6 +5,7 @@ use napi::bindgen_prelude::{Buffer, ToNapiValue};
 use napi::sys;
 use napi_derive::napi;
 
+use crate::pool::PoolEvent;
 use crate::process::{ChildEvent, ExitInfo, Outcome, SpawnFailure, Step};
 
 /// One argument of the event callback.
@@ -17,6 +18,7 @@ pub enum Payload {
     Exit(JsExit),
     Closed(JsClosed),
     Error(JsSystemError),
+    TaskFailure(JsTaskFailure),
 }
 
 impl ToNapiValue for Payload {
@@ -32,6 +34,7 @@ impl ToNapiValue for Payload {
             Payload::Exit(e) => JsExit::to_napi_value(env, e),
             Payload::Closed(c) => JsClosed::to_napi_value(env, c),
             Payload::Error(e) => JsSystemError::to_napi_value(env, e),
+            Payload::TaskFailure(f) => JsTaskFailure::to_napi_value(env, f),
         }
     }
 }
@@ -54,6 +57,17 @@ pub struct JsClosed {
     pub canceled: bool,
     /// 1 for stdout, 2 for stderr, 0 when no output passed `maxBuffer`.
     pub max_buffer_exceeded: u32,
+}
+
+/// Why a pool task failed.
+#[napi(object)]
+pub struct JsTaskFailure {
+    /// `ERR_OFFLOAD_WORKER_CRASHED`, `ERR_OFFLOAD_TIMEOUT`, …
+    pub code: String,
+    pub message: String,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stderr_tail: Option<Buffer>,
 }
 
 /// An OS error, described the way Node describes them.
@@ -149,6 +163,10 @@ pub mod kind {
     pub const WRITE_DONE: u32 = 6;
     pub const EXIT: u32 = 7;
     pub const CLOSED: u32 = 8;
+    pub const TASK_OK: u32 = 20;
+    pub const TASK_FAILED: u32 = 21;
+    pub const WORKER_EXIT: u32 = 22;
+    pub const POOL_CLOSED: u32 = 23;
 }
 
 fn exit(e: ExitInfo) -> JsExit {
@@ -197,5 +215,40 @@ pub fn encode(event: ChildEvent) -> (u32, Payload, Payload) {
         ),
         ChildEvent::Exit(e) => (kind::EXIT, Exit(exit(e)), Undefined),
         ChildEvent::Closed(o) => (kind::CLOSED, Closed(closed(o)), Undefined),
+    }
+}
+
+/// `(type, a, b)` for one pool event.
+pub fn encode_pool(event: PoolEvent) -> (u32, Payload, Payload) {
+    use Payload::*;
+    match event {
+        PoolEvent::TaskDone {
+            id,
+            result: Ok(text),
+        } => (kind::TASK_OK, Number(id as f64), Text(text)),
+        PoolEvent::TaskDone { id, result: Err(f) } => (
+            kind::TASK_FAILED,
+            Number(id as f64),
+            TaskFailure(JsTaskFailure {
+                code: f.kind.code().to_owned(),
+                message: f.message,
+                exit_code: f.exit_code,
+                signal: f.signal,
+                stderr_tail: f.stderr_tail.map(Buffer::from),
+            }),
+        ),
+        PoolEvent::WorkerExit { pid, code, signal } => (
+            kind::WORKER_EXIT,
+            Number(pid as f64),
+            Exit(JsExit {
+                code,
+                signal,
+                max_rss_bytes: 0.0,
+                user_cpu_ms: 0.0,
+                system_cpu_ms: 0.0,
+                duration_ms: 0.0,
+            }),
+        ),
+        PoolEvent::Closed => (kind::POOL_CLOSED, Undefined, Undefined),
     }
 }

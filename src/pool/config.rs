@@ -20,6 +20,10 @@ pub enum Program {
     Command { file: String, args: Vec<String> },
 }
 
+/// What a worker sends, before anything else, when it is ready for tasks (see
+/// [`PoolConfig::wait_for_ready`]).
+pub const READY_MESSAGE: &str = r#"{"$offload":"ready"}"#;
+
 /// Where a worker's stderr goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StderrMode {
@@ -41,6 +45,10 @@ pub struct PoolConfig {
     pub cwd: Option<String>,
     pub limits: Limits,
     pub stderr: StderrMode,
+    /// Hand a worker tasks only once it sent [`READY_MESSAGE`] (a Node worker
+    /// started with offload's preload does, once Node is up), so a task's
+    /// timeout does not include the worker's start. Otherwise from its launch.
+    pub wait_for_ready: bool,
 }
 
 impl PoolConfig {
@@ -54,6 +62,7 @@ impl PoolConfig {
             cwd: None,
             limits: Limits::default(),
             stderr: StderrMode::Inherit,
+            wait_for_ready: false,
         }
     }
 }

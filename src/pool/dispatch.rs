@@ -6,12 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
-use tokio::sync::oneshot;
 use tokio::time::{sleep_until, Instant};
 
-use super::config::PoolConfig;
+use super::config::{PoolConfig, READY_MESSAGE};
 use super::events::{FailureKind, PoolEvent, PoolSink, TaskFailure};
-use super::stats::{Stats, Window};
+use std::sync::Mutex;
+
+use super::stats::Shared;
 use super::worker::{Running, Task, Worker};
 use crate::process::{ChildEvent, Stream};
 
@@ -24,7 +25,6 @@ pub(crate) enum Command {
     },
     /// Fail everything pending and kill the workers now.
     Destroy,
-    Stats(oneshot::Sender<Stats>),
 }
 
 #[derive(PartialEq, Eq)]
@@ -48,18 +48,14 @@ struct PoolTask {
     next_worker: u64,
     queue: VecDeque<Task>,
     phase: Phase,
-    completed: u64,
-    failed: u64,
-    crashed: u64,
-    restarted: u64,
-    run_time: Window,
-    wait_time: Window,
+    stats: Arc<Mutex<Shared>>,
 }
 
 pub(crate) async fn run(
     config: PoolConfig,
     sink: Arc<dyn PoolSink>,
     mut commands: UnboundedReceiver<Command>,
+    stats: Arc<Mutex<Shared>>,
 ) {
     let (events_tx, mut events) = unbounded_channel();
     let mut pool = PoolTask {
@@ -70,17 +66,13 @@ pub(crate) async fn run(
         next_worker: 0,
         queue: VecDeque::new(),
         phase: Phase::Open,
-        completed: 0,
-        failed: 0,
-        crashed: 0,
-        restarted: 0,
-        run_time: Window::default(),
-        wait_time: Window::default(),
+        stats,
     };
     pool.top_up(false);
     let far = Instant::now() + Duration::from_secs(86400 * 365);
     let mut commands_open = true;
     loop {
+        pool.publish();
         if pool.finished() {
             pool.sink.emit(PoolEvent::Closed);
             return;
@@ -112,10 +104,13 @@ pub(crate) async fn run(
 
 impl PoolTask {
     fn settle(&mut self, id: u64, result: Result<String, TaskFailure>) {
-        if result.is_ok() {
-            self.completed += 1;
-        } else {
-            self.failed += 1;
+        {
+            let mut stats = self.stats.lock().unwrap();
+            if result.is_ok() {
+                stats.completed += 1;
+            } else {
+                stats.failed += 1;
+            }
         }
         self.sink.emit(PoolEvent::TaskDone { id, result });
     }
@@ -136,7 +131,7 @@ impl PoolTask {
                 Ok(worker) => {
                     self.workers.insert(id, worker);
                     if replacing {
-                        self.restarted += 1;
+                        self.stats.lock().unwrap().restarted += 1;
                     }
                 }
                 Err(e) => {
@@ -174,10 +169,7 @@ impl PoolTask {
                         Err(TaskFailure::new(FailureKind::PoolClosed, message)),
                     );
                 }
-                let idle = self
-                    .workers
-                    .values()
-                    .any(|w| !w.stopping && w.running.is_none() && w.pid.is_some());
+                let idle = self.workers.values().any(|w| w.available());
                 if let Some(max) = self.config.max_queue {
                     if !idle && self.queue.len() >= max {
                         let message = format!("the pool's queue is full (maxQueue = {max}); retry later or raise maxQueue");
@@ -199,9 +191,6 @@ impl PoolTask {
                 }
             }
             Command::Destroy => self.destroy(),
-            Command::Stats(reply) => {
-                let _ = reply.send(self.stats());
-            }
         }
     }
 
@@ -271,11 +260,7 @@ impl PoolTask {
 
     fn dispatch(&mut self) {
         while !self.queue.is_empty() {
-            let Some(worker) = self
-                .workers
-                .values_mut()
-                .find(|w| !w.stopping && w.running.is_none() && w.pid.is_some())
-            else {
+            let Some(worker) = self.workers.values_mut().find(|w| w.available()) else {
                 return;
             };
             let task = self.queue.pop_front().expect("checked non-empty");
@@ -286,8 +271,8 @@ impl PoolTask {
                 continue;
             }
             let started = std::time::Instant::now();
-            self.wait_time
-                .record((started - task.queued_at).as_secs_f64() * 1000.0);
+            let waited = (started - task.queued_at).as_secs_f64() * 1000.0;
+            self.stats.lock().unwrap().wait_time.record(waited);
             let deadline = task
                 .timeout
                 .or(self.config.task_timeout)
@@ -349,8 +334,8 @@ impl PoolTask {
         let Some(running) = w.running.take() else {
             return;
         };
-        self.run_time
-            .record(running.started.elapsed().as_secs_f64() * 1000.0);
+        let ran = running.started.elapsed().as_secs_f64() * 1000.0;
+        self.stats.lock().unwrap().run_time.record(ran);
         self.settle(running.task.id, Ok(text));
         self.dispatch();
         self.maybe_stop_workers();
@@ -361,6 +346,7 @@ impl PoolTask {
             ChildEvent::Spawned { pid } => {
                 if let Some(w) = self.workers.get_mut(&id) {
                     w.pid = Some(pid);
+                    w.ready = !self.config.wait_for_ready;
                 }
                 self.dispatch();
             }
@@ -368,6 +354,12 @@ impl PoolTask {
                 self.workers.remove(&id);
                 let message = format!("a worker could not be started: {} ({})", f.error, f.path);
                 self.fail_queue(FailureKind::WorkerCrashed, &message);
+            }
+            ChildEvent::Message(text) if text == READY_MESSAGE => {
+                if let Some(w) = self.workers.get_mut(&id) {
+                    w.ready = true;
+                }
+                self.dispatch();
             }
             ChildEvent::Message(text) => self.result(id, text),
             ChildEvent::Output {
@@ -413,7 +405,7 @@ impl PoolTask {
         };
         let (code, signal) = worker.exit.unwrap_or((None, None));
         if !worker.stopping {
-            self.crashed += 1;
+            self.stats.lock().unwrap().crashed += 1;
         }
         let stderr_tail = worker.stderr_tail();
         if let Some(running) = worker.running {
@@ -439,24 +431,17 @@ impl PoolTask {
         self.maybe_stop_workers();
     }
 
-    fn stats(&self) -> Stats {
+    /// Updates the counts that `Pool::stats` reads.
+    fn publish(&self) {
         let size = self.live_workers();
         let busy = self
             .workers
             .values()
             .filter(|w| !w.stopping && w.running.is_some())
             .count();
-        Stats {
-            size,
-            busy,
-            idle: size - busy,
-            queued: self.queue.len(),
-            completed: self.completed,
-            failed: self.failed,
-            crashed: self.crashed,
-            restarted: self.restarted,
-            run_time: self.run_time.percentiles(),
-            wait_time: self.wait_time.percentiles(),
-        }
+        let mut stats = self.stats.lock().unwrap();
+        stats.size = size;
+        stats.busy = busy;
+        stats.queued = self.queue.len();
     }
 }

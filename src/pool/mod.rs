@@ -35,23 +35,24 @@ mod events;
 mod stats;
 mod worker;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
-use tokio::sync::oneshot;
 
 pub use config::{PoolConfig, Program, StderrMode};
 pub use events::{FailureKind, PoolEvent, PoolSink, TaskFailure};
 pub use stats::{Percentiles, Stats};
 
 use dispatch::Command;
+use stats::Shared;
 use worker::Task;
 
 /// A running pool. Dropping every handle destroys it.
 #[derive(Clone)]
 pub struct Pool {
     commands: UnboundedSender<Command>,
+    stats: Arc<Mutex<Shared>>,
 }
 
 /// The pool has ended (closed or destroyed) and takes no tasks.
@@ -61,8 +62,9 @@ pub struct PoolEnded;
 impl Pool {
     pub fn start(config: PoolConfig, sink: Arc<dyn PoolSink>) -> Pool {
         let (commands, receiver) = unbounded_channel();
-        crate::runtime::handle().spawn(dispatch::run(config, sink, receiver));
-        Pool { commands }
+        let stats = Arc::new(Mutex::new(Shared::default()));
+        crate::runtime::handle().spawn(dispatch::run(config, sink, receiver, stats.clone()));
+        Pool { commands, stats }
     }
 
     /// Queues a task: `payload` is its JSON text. `timeout` overrides the pool's.
@@ -96,11 +98,9 @@ impl Pool {
         let _ = self.commands.send(Command::Destroy);
     }
 
-    /// The statistics, as of now; `None` once the pool has ended.
-    pub fn stats_blocking(&self) -> Option<Stats> {
-        let (reply, answer) = oneshot::channel();
-        self.commands.send(Command::Stats(reply)).ok()?;
-        answer.blocking_recv().ok()
+    /// The statistics as of the pool task's last step. Never waits for it.
+    pub fn stats(&self) -> Stats {
+        self.stats.lock().unwrap().snapshot()
     }
 }
 

@@ -1,7 +1,7 @@
 //! Pool statistics: counters, and latency percentiles over recent tasks.
 
 /// How many recent samples the percentiles are computed over.
-const WINDOW: usize = 4096;
+const WINDOW: usize = 1024;
 
 /// p50, p90, p99 and max of a window of durations, in milliseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -41,6 +41,38 @@ impl Window {
             p90: at(0.9),
             p99: at(0.99),
             max: sorted[sorted.len() - 1],
+        }
+    }
+}
+
+/// What the pool task keeps up to date and `Pool::stats` reads, without a
+/// round trip to the pool task.
+#[derive(Default)]
+pub(crate) struct Shared {
+    pub size: usize,
+    pub busy: usize,
+    pub queued: usize,
+    pub completed: u64,
+    pub failed: u64,
+    pub crashed: u64,
+    pub restarted: u64,
+    pub run_time: Window,
+    pub wait_time: Window,
+}
+
+impl Shared {
+    pub fn snapshot(&self) -> Stats {
+        Stats {
+            size: self.size,
+            busy: self.busy,
+            idle: self.size.saturating_sub(self.busy),
+            queued: self.queued,
+            completed: self.completed,
+            failed: self.failed,
+            crashed: self.crashed,
+            restarted: self.restarted,
+            run_time: self.run_time.percentiles(),
+            wait_time: self.wait_time.percentiles(),
         }
     }
 }

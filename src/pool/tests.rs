@@ -107,7 +107,7 @@ fn every_task_settles_once_with_its_own_result_across_workers() {
         );
     }
     assert_eq!(pids.len(), 2, "both workers took tasks");
-    let stats = pool.stats_blocking().unwrap();
+    let stats = pool.stats();
     assert_eq!((stats.completed, stats.failed, stats.size), (2000, 0, 2));
     pool.close(Duration::from_secs(5));
     wait_closed(&rx);
@@ -125,7 +125,7 @@ fn a_worker_that_exits_mid_task_fails_that_task_and_is_replaced() {
         ("ERR_OFFLOAD_WORKER_CRASHED", Some(3))
     );
     assert_eq!(doubled(&done[&2]), 42);
-    let stats = pool.stats_blocking().unwrap();
+    let stats = pool.stats();
     assert_eq!((stats.crashed, stats.restarted), (1, 1));
     pool.destroy();
     wait_closed(&rx);
@@ -158,6 +158,34 @@ fn a_task_past_its_timeout_fails_and_its_worker_is_replaced() {
     let done = results(&rx, 2);
     assert_eq!(done[&1].as_ref().unwrap_err().kind, FailureKind::Timeout);
     assert_eq!(doubled(&done[&2]), 10);
+    pool.destroy();
+    wait_closed(&rx);
+}
+
+#[test]
+fn with_wait_for_ready_a_tasks_timeout_does_not_include_the_workers_start() {
+    let dir = tempdir::Dir::new();
+    // Ready only after 400 ms, longer than the task timeout.
+    let script = dir.write(
+        "slow-start.js",
+        "setTimeout(() => process.send({ $offload: 'ready' }), 400)\nprocess.on('message', (t) => process.send({ n: t.n * 2 }))\n",
+    );
+    let program = Program::Node {
+        script,
+        args: vec![],
+        exec_path: "node".into(),
+        exec_argv: vec![],
+    };
+    let (pool, rx, _dir) = start(
+        PoolConfig::new(program, 1),
+        |c| {
+            c.wait_for_ready = true;
+            c.task_timeout = Some(Duration::from_millis(250));
+        },
+        dir,
+    );
+    pool.run(1, br#"{"n":8}"#.to_vec(), None).unwrap();
+    assert_eq!(doubled(&results(&rx, 1)[&1]), 16);
     pool.destroy();
     wait_closed(&rx);
 }

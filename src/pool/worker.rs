@@ -42,6 +42,8 @@ pub(crate) struct Worker {
     pub handle: ChildHandle,
     pub pid: Option<u32>,
     pub running: Option<Running>,
+    /// Able to take tasks: launched, and (with `wait_for_ready`) said so.
+    pub ready: bool,
     /// We are ending it (timeout, abort, recycling, close): its exit is no crash.
     pub stopping: bool,
     /// How it ended, once reaped.
@@ -127,6 +129,7 @@ impl Worker {
             handle,
             pid: None,
             running: None,
+            ready: false,
             stopping: false,
             exit: None,
             node,
@@ -134,6 +137,11 @@ impl Worker {
             stderr_tail: Vec::new(),
             tail_max,
         })
+    }
+
+    /// Ready, idle and not being stopped.
+    pub fn available(&self) -> bool {
+        self.ready && !self.stopping && self.running.is_none()
     }
 
     /// Sends one task; `false` if the worker can no longer take it.

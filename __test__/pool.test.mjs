@@ -1,0 +1,168 @@
+// Pools of worker processes, with real Node and Python workers.
+import { test, describe } from 'node:test'
+import assert from 'node:assert/strict'
+import childProcess from 'node:child_process'
+import { once } from 'node:events'
+import fs from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+import { Pool } from '../index.js'
+
+const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
+const WORKER = fixture('pool-worker.js')
+const alive = (pid) => fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')
+
+async function gone(pids, ms = 5000) {
+  const deadline = Date.now() + ms
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  return pids.filter(alive)
+}
+
+describe('dispatch', () => {
+  test('20 000 tasks across two workers: every result matches its task, none lost or duplicated', async () => {
+    const pool = new Pool({ script: WORKER, size: 2 })
+    const results = await Promise.all(Array.from({ length: 20000 }, (_, i) => pool.run({ i })))
+    results.forEach((r, i) => assert.equal(r.doubled, i * 2))
+    assert.equal(new Set(results.map((r) => r.pid)).size, 2, 'both workers took tasks')
+    const stats = pool.stats()
+    assert.equal(stats.completed, 20000)
+    assert.equal(stats.failed, 0)
+    assert.ok(stats.runTime.p50 > 0 && stats.runTime.max >= stats.runTime.p99)
+    await pool.close()
+  })
+
+  test('a Python worker through command', async () => {
+    const pool = new Pool({ command: ['python3', fixture('pool-worker.py')], size: 2 })
+    const results = await Promise.all(Array.from({ length: 300 }, (_, i) => pool.run({ i })))
+    results.forEach((r, i) => assert.deepEqual(r, { i, doubled: i * 2, lang: 'python' }))
+    await pool.close()
+  })
+})
+
+describe('failures settle the task and replace the worker', () => {
+  for (const [what, task, check] of [
+    ['process.exit(1)', { exit: 1 }, (e) => assert.equal(e.exitCode, 1)],
+    ['SIGKILL', { kill: true }, (e) => assert.equal(e.signal, 'SIGKILL')],
+    ['an asynchronous throw', { throwLater: true }, (e) => assert.match(e.stderr, /boom in a timer/)],
+  ]) {
+    test(`a worker that dies mid-task by ${what}`, async () => {
+      const pool = new Pool({ script: WORKER, size: 1, stderr: 'pipe' })
+      const exits = []
+      pool.on('workerExit', (pid) => exits.push(pid))
+      const first = await pool.run({ i: 1 })
+      const err = await pool.run(task).catch((e) => e)
+      assert.equal(err.code, 'ERR_OFFLOAD_WORKER_CRASHED')
+      check(err)
+      const next = await Promise.all([pool.run({ i: 2 }), pool.run({ i: 3 })])
+      assert.deepEqual(next.map((r) => r.doubled), [4, 6])
+      assert.notEqual(next[0].pid, first.pid, 'a new worker took over')
+      assert.deepEqual(exits, [first.pid])
+      assert.equal(pool.stats().crashed, 1)
+      await pool.close()
+    })
+  }
+
+  test('a task past its timeout rejects with ERR_OFFLOAD_TIMEOUT and the pool goes on', async () => {
+    const pool = new Pool({ script: WORKER, size: 1, taskTimeout: 200 })
+    await pool.run({ i: 0 })
+    const err = await pool.run({ stall: true }).catch((e) => e)
+    assert.equal(err.code, 'ERR_OFFLOAD_TIMEOUT')
+    assert.equal((await pool.run({ i: 4 }, { timeout: 20000 })).doubled, 8)
+    await pool.close()
+  })
+
+  test('abort of a queued and of a running task', async () => {
+    const pool = new Pool({ script: WORKER, size: 1 })
+    await pool.run({ i: 0 })
+    const running = new AbortController()
+    const queued = new AbortController()
+    const a = pool.run({ stall: true }, { signal: running.signal }).catch((e) => e)
+    const b = pool.run({ i: 1 }, { signal: queued.signal }).catch((e) => e)
+    queued.abort()
+    running.abort()
+    for (const p of [a, b]) assert.equal((await p).code, 'ERR_OFFLOAD_ABORTED')
+    const already = pool.run({ i: 1 }, { signal: AbortSignal.abort() })
+    assert.equal((await already.catch((e) => e)).code, 'ERR_OFFLOAD_ABORTED')
+    assert.equal((await pool.run({ i: 5 })).doubled, 10)
+    await pool.close()
+  })
+
+  test('past maxQueue, run rejects with ERR_OFFLOAD_QUEUE_FULL', async () => {
+    const pool = new Pool({ script: WORKER, size: 1, maxQueue: 1 })
+    await pool.run({ i: 0 })
+    const stuck = pool.run({ stall: true }).catch((e) => e)
+    const waiting = pool.run({ i: 1 }).catch((e) => e)
+    const refused = await pool.run({ i: 2 }).catch((e) => e)
+    assert.equal(refused.code, 'ERR_OFFLOAD_QUEUE_FULL')
+    await pool.destroy()
+    assert.equal((await stuck).code, 'ERR_OFFLOAD_POOL_CLOSED')
+    assert.equal((await waiting).code, 'ERR_OFFLOAD_POOL_CLOSED')
+  })
+})
+
+describe('closing', () => {
+  test('close() finishes the queue, refuses new tasks, and leaves no worker behind', async () => {
+    const pool = new Pool({ script: WORKER, size: 2 })
+    const pids = []
+    pool.on('workerExit', (pid) => pids.push(pid))
+    const queued = Array.from({ length: 200 }, (_, i) => pool.run({ i }))
+    const closed = pool.close({ timeout: 2000 })
+    assert.equal((await pool.run({ i: 1 }).catch((e) => e)).code, 'ERR_OFFLOAD_POOL_CLOSED')
+    assert.equal((await Promise.all(queued)).length, 200)
+    await closed
+    assert.equal(pids.length, 2)
+    assert.deepEqual(await gone(pids), [])
+  })
+
+  test('destroy() rejects everything pending with ERR_OFFLOAD_POOL_CLOSED', async () => {
+    const pool = new Pool({ script: WORKER, size: 1 })
+    await pool.run({ i: 0 })
+    const pending = [pool.run({ stall: true }), pool.run({ i: 1 }), pool.run({ i: 2 })].map((p) => p.catch((e) => e))
+    await pool.destroy()
+    for (const err of await Promise.all(pending)) assert.equal(err.code, 'ERR_OFFLOAD_POOL_CLOSED')
+  })
+
+  test('an idle pool does not keep Node alive, and its workers die with it', async () => {
+    const child = childProcess.spawn(process.execPath, [fixture('pool-parent.cjs'), 'idle'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    const [code] = await once(child, 'exit')
+    assert.equal(code, 0)
+    assert.deepEqual(await gone(JSON.parse(out).pids), [])
+  })
+
+  test('the parent killed with kill -9 leaves no worker behind', async () => {
+    const child = childProcess.spawn(process.execPath, [fixture('pool-parent.cjs'), 'hold'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const [line] = await once(child.stdout, 'data')
+    const { pids } = JSON.parse(line)
+    assert.ok(pids.every(alive))
+    child.kill('SIGKILL')
+    await once(child, 'exit')
+    assert.deepEqual(await gone(pids), [])
+  })
+})
+
+describe('bad input', () => {
+  test('options are checked at the call', () => {
+    assert.throws(() => new Pool({}), { code: 'ERR_INVALID_ARG_VALUE', message: /script.*command/ })
+    assert.throws(() => new Pool({ script: WORKER, size: 0 }), { name: 'RangeError', code: 'ERR_INVALID_ARG_VALUE' })
+    assert.throws(() => new Pool({ script: WORKER, sise: 2 }), { code: 'ERR_INVALID_ARG_VALUE', message: /unknown option 'sise'/ })
+    assert.throws(() => new Pool({ script: WORKER, retries: 2 }), { code: 'ERR_OFFLOAD_UNSUPPORTED_OPTION' })
+    assert.throws(() => new Pool({ command: 'python3' }), { code: 'ERR_INVALID_ARG_TYPE' })
+  })
+
+  test('a task that JSON cannot carry is refused at the call', async () => {
+    const pool = new Pool({ script: WORKER, size: 1 })
+    assert.throws(() => pool.run(undefined), { code: 'ERR_INVALID_ARG_VALUE' })
+    assert.throws(() => pool.run({ big: 1n }), TypeError)
+    await pool.close()
+  })
+
+  test('a worker script that does not exist fails its tasks with a clear error', async () => {
+    const pool = new Pool({ command: ['/nonexistent/offload-worker'], size: 1 })
+    const err = await pool.run({ i: 1 }).catch((e) => e)
+    assert.equal(err.code, 'ERR_OFFLOAD_WORKER_CRASHED')
+    assert.match(err.message, /could not be started.*No such file/)
+    await pool.destroy()
+  })
+})

@@ -1,0 +1,228 @@
+'use strict'
+// Pool: long-lived worker processes run from Rust. JS serializes each task and
+// parses its result; the queue, dispatch, timeouts and crash recovery are in
+// src/pool/.
+
+const { EventEmitter } = require('node:events')
+const fs = require('node:fs')
+const os = require('node:os')
+const channel = require('./channel')
+const { invalidArgType, invalidArgValue } = require('./errors')
+const { checkString, checkBoolean, checkNonNegative } = require('./options')
+const { signalName } = require('./signals')
+
+// Event types sent by src/js/payload.rs.
+const TASK_OK = 20
+const TASK_FAILED = 21
+const WORKER_EXIT = 22
+const POOL_CLOSED = 23
+
+const KNOWN = new Set(['script', 'command', 'args', 'execArgv', 'execPath', 'size', 'maxQueue', 'taskTimeout', 'env', 'cwd', 'stderr', 'limits'])
+/** Options of the pool design that this version does not have yet: refused, never ignored. */
+const NOT_YET = new Set(['minSize', 'idleTimeout', 'maxTasksPerWorker', 'maxRssBytes', 'concurrency', 'retries'])
+const STDERR_TAIL = 64 * 1024
+const READY_PRELOAD = require('node:path').join(__dirname, 'worker-ready.js')
+const MAX_TASK_ID = 0xffffffff
+
+/** The CPUs this process may use: its affinity, capped by a cgroup v2 CPU quota. */
+function availableCpus() {
+  let cpus = os.availableParallelism()
+  try {
+    const [quota, period] = fs.readFileSync('/sys/fs/cgroup/cpu.max', 'utf8').trim().split(/\s+/)
+    if (quota !== 'max') cpus = Math.min(cpus, Math.max(1, Math.ceil(Number(quota) / Number(period))))
+  } catch {
+    // No cgroup v2 CPU controller here: the affinity is the answer.
+  }
+  return cpus
+}
+
+function poolError(code, message, fields = {}) {
+  const err = new Error(message)
+  err.code = code
+  return Object.assign(err, fields)
+}
+
+function nativeOptions(options) {
+  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options)
+  for (const key of Object.keys(options)) {
+    if (NOT_YET.has(key)) {
+      const err = new TypeError(`Pool option '${key}' is not supported by this version of offload`)
+      err.code = 'ERR_OFFLOAD_UNSUPPORTED_OPTION'
+      throw err
+    }
+    if (!KNOWN.has(key)) throw invalidArgValue('options', options, `has an unknown option '${key}' (known: ${[...KNOWN].join(', ')})`)
+  }
+  const o = options
+  const native = {}
+  if ((o.script === undefined) === (o.command === undefined)) {
+    throw invalidArgValue('options', options, "needs exactly one of 'script' (a Node module) and 'command' ([file, ...args])")
+  }
+  if (o.script !== undefined) {
+    native.script = checkString(o.script, 'options.script')
+    native.execPath = checkString(o.execPath ?? process.execPath, 'options.execPath')
+    const execArgv = (o.execArgv ?? process.execArgv).map((a, i) => checkString(a, `options.execArgv[${i}]`))
+    native.execArgv = ['--require', READY_PRELOAD, ...execArgv]
+    native.waitForReady = true
+    native.args = (o.args ?? []).map((a, i) => checkString(a, `options.args[${i}]`))
+  } else {
+    if (!Array.isArray(o.command) || o.command.length === 0) throw invalidArgType('options.command', 'a non-empty array [file, ...args]', o.command)
+    native.command = o.command.map((a, i) => checkString(a, `options.command[${i}]`))
+  }
+  const size = o.size ?? availableCpus()
+  checkNonNegative(size, 'options.size', { integer: true })
+  if (size < 1) throw invalidArgValue('options.size', size, 'must be at least 1', RangeError)
+  native.size = size
+  if (o.maxQueue !== undefined) native.maxQueue = checkNonNegative(o.maxQueue, 'options.maxQueue', { integer: true })
+  if (o.taskTimeout !== undefined) native.taskTimeout = checkNonNegative(o.taskTimeout, 'options.taskTimeout', { integer: true })
+  if (o.env !== undefined) {
+    if (o.env === null || typeof o.env !== 'object') throw invalidArgType('options.env', 'of type object', o.env)
+    native.env = Object.entries({ ...process.env, ...o.env })
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${v}`)
+  }
+  if (o.cwd !== undefined) native.cwd = checkString(o.cwd, 'options.cwd')
+  if (o.stderr !== undefined && o.stderr !== 'inherit' && o.stderr !== 'pipe') {
+    throw invalidArgValue('options.stderr', o.stderr, "must be 'inherit' or 'pipe'")
+  }
+  if (o.stderr === 'pipe') native.stderrTail = STDERR_TAIL
+  if (o.limits !== undefined) {
+    // The same limits and checks as spawn().
+    native.limits = require('./options').normalize({ limits: o.limits }).native.limits
+  }
+  return native
+}
+
+/**
+ * A pool of worker processes. `run(task)` resolves with the worker's answer;
+ * every task settles exactly once.
+ */
+class Pool extends EventEmitter {
+  #native
+  #id
+  #pending = new Map()
+  #nextTask = 1
+  #closed = false
+  #ended
+  #resolveEnded
+  #held = false
+
+  constructor(options) {
+    super()
+    const native = nativeOptions(options)
+    this.#ended = new Promise((resolve) => {
+      this.#resolveEnded = resolve
+    })
+    this.#id = channel.register(this)
+    this.#native = channel.native.createPool(channel.getChannel(), this.#id, native)
+  }
+
+  /**
+   * Runs one task (any JSON-serialisable value) on a worker. Options:
+   * `signal` (AbortSignal) and `timeout` (ms, overrides `taskTimeout`).
+   */
+  run(task, options = {}) {
+    if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options)
+    const { signal, timeout } = options
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an instance of AbortSignal', signal)
+    if (timeout !== undefined) checkNonNegative(timeout, 'options.timeout', { integer: true })
+    const payload = JSON.stringify(task)
+    if (payload === undefined) throw invalidArgValue('task', task, 'must be a JSON-serialisable value')
+    if (this.#closed) return Promise.reject(poolError('ERR_OFFLOAD_POOL_CLOSED', 'the pool is closed: it takes no new tasks'))
+    if (signal?.aborted) return Promise.reject(poolError('ERR_OFFLOAD_ABORTED', 'the task was aborted before it ran'))
+    const id = this.#nextTask
+    this.#nextTask = id === MAX_TASK_ID ? 1 : id + 1
+    return new Promise((resolve, reject) => {
+      const entry = { resolve, reject, signal, onAbort: null }
+      if (signal) {
+        entry.onAbort = () => this.#native.cancel(id)
+        signal.addEventListener('abort', entry.onAbort, { once: true })
+      }
+      this.#pending.set(id, entry)
+      if (this.#pending.size === 1) this.#hold()
+      if (!this.#native.run(id, payload, timeout)) {
+        this.#settle(id, null, poolError('ERR_OFFLOAD_POOL_CLOSED', 'the pool has ended: it takes no new tasks'))
+      }
+    })
+  }
+
+  /** `size`, `busy`, `idle`, `queued`, counters, and run/wait time percentiles (ms). */
+  stats() {
+    return this.#native.stats()
+  }
+
+  /** Takes no new tasks, finishes queued and running ones, then stops the workers (SIGKILL after `timeout` ms). */
+  close({ timeout = 5000 } = {}) {
+    checkNonNegative(timeout, 'options.timeout', { integer: true })
+    this.#closed = true
+    this.#hold() // until the workers are gone
+    this.#native.close(timeout)
+    return this.#ended
+  }
+
+  /** Rejects everything pending with ERR_OFFLOAD_POOL_CLOSED and kills the workers at once. */
+  destroy() {
+    this.#closed = true
+    this.#hold()
+    this.#native.destroy()
+    return this.#ended
+  }
+
+  #hold() {
+    if (!this.#held) {
+      this.#held = true
+      channel.hold()
+    }
+  }
+
+  #release() {
+    if (this.#held) {
+      this.#held = false
+      channel.release()
+    }
+  }
+
+  #settle(id, value, error) {
+    const entry = this.#pending.get(id)
+    if (entry === undefined) return
+    this.#pending.delete(id)
+    if (entry.onAbort) entry.signal.removeEventListener('abort', entry.onAbort)
+    if (this.#pending.size === 0 && !this.#closed) this.#release()
+    if (error) entry.reject(error)
+    else entry.resolve(value)
+  }
+
+  /** @internal Called by the event channel. */
+  _onNativeEvent(type, a, b) {
+    switch (type) {
+      case TASK_OK: {
+        let value
+        try {
+          value = JSON.parse(b)
+        } catch (err) {
+          const bad = poolError('ERR_OFFLOAD_BAD_RESULT', `the worker answered with text that is not JSON: ${b.slice(0, 200)}`)
+          return this.#settle(a, null, bad)
+        }
+        return this.#settle(a, value, null)
+      }
+      case TASK_FAILED: {
+        const fields = {}
+        if (b.exitCode != null) fields.exitCode = b.exitCode
+        if (b.signal != null) fields.signal = signalName(b.signal)
+        if (b.stderrTail) fields.stderr = b.stderrTail.toString('utf8')
+        const tail = fields.stderr ? `\n\n${fields.stderr.trim()}` : ''
+        return this.#settle(a, null, poolError(b.code, `${b.message}${tail}`, fields))
+      }
+      case WORKER_EXIT:
+        this.emit('workerExit', a, b.code ?? null, signalName(b.signal))
+        return
+      case POOL_CLOSED:
+        this.#closed = true
+        channel.unregister(this.#id)
+        this.#release()
+        this.#resolveEnded()
+        return
+    }
+  }
+}
+
+module.exports = { Pool, availableCpus }

@@ -1,0 +1,198 @@
+//! `createPool` and the native pool handle.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use napi::{Error, Status};
+use napi_derive::napi;
+
+use super::channel::{EventChannel, JsSink};
+use crate::pool::{Percentiles, Pool, PoolConfig, Program, StderrMode};
+use crate::process::{current_env, Limits};
+
+#[napi(object)]
+pub struct NativePoolLimits {
+    pub memory_bytes: Option<f64>,
+    pub cpu_seconds: Option<f64>,
+    pub open_files: Option<f64>,
+    pub processes: Option<f64>,
+    pub file_size_bytes: Option<f64>,
+    pub nice: Option<i32>,
+}
+
+/// Validated by `lib/pool.js`.
+#[napi(object)]
+pub struct NativePoolOptions {
+    /// A Node module (with `execPath`, `execArgv`, `args`), or else `command`.
+    pub script: Option<String>,
+    pub args: Option<Vec<String>>,
+    pub exec_path: Option<String>,
+    pub exec_argv: Option<Vec<String>>,
+    /// `[file, ...args]` of a JSON-lines worker.
+    pub command: Option<Vec<String>>,
+    pub size: u32,
+    pub max_queue: Option<u32>,
+    /// Milliseconds.
+    pub task_timeout: Option<f64>,
+    /// `KEY=value` entries; absent: this process's environment.
+    pub env: Option<Vec<String>>,
+    pub cwd: Option<String>,
+    /// Bytes of stderr kept per worker; absent: stderr is inherited.
+    pub stderr_tail: Option<u32>,
+    pub limits: Option<NativePoolLimits>,
+    /// Workers announce themselves (offload's preload for Node workers).
+    pub wait_for_ready: Option<bool>,
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::new(Status::InvalidArg, message.into())
+}
+
+fn millis(ms: f64) -> Duration {
+    Duration::from_micros((ms.max(0.0) * 1000.0) as u64)
+}
+
+fn limits(l: Option<NativePoolLimits>) -> Limits {
+    let Some(l) = l else { return Limits::default() };
+    let whole = |v: Option<f64>| v.map(|v| v.max(0.0) as u64);
+    Limits {
+        memory_bytes: whole(l.memory_bytes),
+        cpu_seconds: whole(l.cpu_seconds),
+        open_files: whole(l.open_files),
+        processes: whole(l.processes),
+        file_size_bytes: whole(l.file_size_bytes),
+        nice: l.nice,
+    }
+}
+
+/// Starts a pool; its events arrive on `channel` tagged with `id`.
+#[napi]
+pub fn create_pool(
+    channel: &EventChannel,
+    id: u32,
+    options: NativePoolOptions,
+) -> napi::Result<NativePool> {
+    let program = match (options.script, options.command) {
+        (Some(script), None) => Program::Node {
+            script,
+            args: options.args.unwrap_or_default(),
+            exec_path: options
+                .exec_path
+                .ok_or_else(|| invalid("execPath is required with script"))?,
+            exec_argv: options.exec_argv.unwrap_or_default(),
+        },
+        (None, Some(command)) => {
+            let mut parts = command.into_iter();
+            let file = parts
+                .next()
+                .ok_or_else(|| invalid("command must name a program"))?;
+            Program::Command {
+                file,
+                args: parts.collect(),
+            }
+        }
+        _ => return Err(invalid("give exactly one of script and command")),
+    };
+    let mut config = PoolConfig::new(program, options.size as usize);
+    config.max_queue = options.max_queue.map(|m| m as usize);
+    config.task_timeout = options.task_timeout.filter(|t| *t > 0.0).map(millis);
+    config.env = options.env.unwrap_or_else(current_env);
+    config.cwd = options.cwd;
+    config.limits = limits(options.limits);
+    config.wait_for_ready = options.wait_for_ready.unwrap_or(false);
+    config.stderr = match options.stderr_tail {
+        Some(n) => StderrMode::Tail(n as usize),
+        None => StderrMode::Inherit,
+    };
+    let sink = Arc::new(JsSink {
+        id,
+        tsfn: channel.tsfn.clone(),
+    });
+    Ok(NativePool {
+        pool: Pool::start(config, sink),
+    })
+}
+
+#[napi(object)]
+pub struct JsPercentiles {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl From<Percentiles> for JsPercentiles {
+    fn from(p: Percentiles) -> Self {
+        JsPercentiles {
+            p50: p.p50,
+            p90: p.p90,
+            p99: p.p99,
+            max: p.max,
+        }
+    }
+}
+
+#[napi(object)]
+pub struct JsPoolStats {
+    pub size: u32,
+    pub busy: u32,
+    pub idle: u32,
+    pub queued: u32,
+    pub completed: f64,
+    pub failed: f64,
+    pub crashed: f64,
+    pub restarted: f64,
+    /// Milliseconds.
+    pub run_time: JsPercentiles,
+    /// Milliseconds.
+    pub wait_time: JsPercentiles,
+}
+
+#[napi]
+pub struct NativePool {
+    pool: Pool,
+}
+
+#[napi]
+impl NativePool {
+    /// Queues a task (its JSON text); `false` once the pool has ended.
+    #[napi]
+    pub fn run(&self, task_id: u32, payload: String, timeout_ms: Option<f64>) -> bool {
+        let timeout = timeout_ms.filter(|t| *t > 0.0).map(millis);
+        self.pool
+            .run(task_id as u64, payload.into_bytes(), timeout)
+            .is_ok()
+    }
+
+    #[napi]
+    pub fn cancel(&self, task_id: u32) {
+        self.pool.cancel(task_id as u64);
+    }
+
+    #[napi]
+    pub fn close(&self, timeout_ms: f64) {
+        self.pool.close(millis(timeout_ms));
+    }
+
+    #[napi]
+    pub fn destroy(&self) {
+        self.pool.destroy();
+    }
+
+    #[napi]
+    pub fn stats(&self) -> JsPoolStats {
+        let s = self.pool.stats();
+        JsPoolStats {
+            size: s.size as u32,
+            busy: s.busy as u32,
+            idle: s.idle as u32,
+            queued: s.queued as u32,
+            completed: s.completed as f64,
+            failed: s.failed as f64,
+            crashed: s.crashed as f64,
+            restarted: s.restarted as f64,
+            run_time: s.run_time.into(),
+            wait_time: s.wait_time.into(),
+        }
+    }
+}
