@@ -234,6 +234,12 @@ export interface PoolOptions {
   maxQueue?: number
   /** Milliseconds a task may run; past it the worker is killed and replaced and the task rejects with `ERR_OFFLOAD_TIMEOUT`. Default: none. */
   taskTimeout?: number
+  /** Replace a worker after this many tasks. Default: never. */
+  maxTasksPerWorker?: number
+  /** Replace a worker whose resident memory passed this many bytes, checked between tasks. Default: never. */
+  maxRssBytes?: number
+  /** Times a task whose worker crashed runs again on a fresh worker before it rejects. Default 0. */
+  retries?: number
   /** Environment variables, merged over `process.env`. */
   env?: Record<string, string | undefined>
   cwd?: string

@@ -144,6 +144,9 @@ export interface NativePoolOptions {
   maxQueue?: number
   /** Milliseconds. */
   taskTimeout?: number
+  maxTasksPerWorker?: number
+  maxRssBytes?: number
+  retries?: number
   /** `KEY=value` entries; absent: this process's environment. */
   env?: Array<string>
   cwd?: string

@@ -100,6 +100,37 @@ describe('failures settle the task and replace the worker', () => {
   })
 })
 
+describe('recycling', () => {
+  test('maxTasksPerWorker replaces a worker after that many tasks', async () => {
+    const pool = new Pool({ script: WORKER, size: 1, maxTasksPerWorker: 2 })
+    const pids = []
+    for (let i = 0; i < 6; i++) pids.push((await pool.run({ i })).pid)
+    assert.equal(new Set(pids).size, 3)
+    assert.deepEqual([pids[0] === pids[1], pids[1] === pids[2], pids[2] === pids[3]], [true, false, true])
+    assert.equal(pool.stats().crashed, 0)
+    await pool.close()
+  })
+
+  test('maxRssBytes replaces a worker whose memory grew past it', async () => {
+    // Every Node process is past 1 MiB: each task gets a fresh worker.
+    const pool = new Pool({ script: WORKER, size: 1, maxRssBytes: 1024 * 1024 })
+    const pids = []
+    for (let i = 0; i < 3; i++) pids.push((await pool.run({ i })).pid)
+    assert.equal(new Set(pids).size, 3)
+    await pool.close()
+  })
+
+  test('retries: a crashed task runs again on a fresh worker before it is reported', async () => {
+    const pool = new Pool({ script: WORKER, size: 1, retries: 2 })
+    const err = await pool.run({ exit: 4 }).catch((e) => e)
+    assert.equal(err.code, 'ERR_OFFLOAD_WORKER_CRASHED')
+    assert.match(err.message, /after 2 retries/)
+    assert.equal(pool.stats().crashed, 3)
+    assert.equal((await pool.run({ i: 1 })).doubled, 2)
+    await pool.close()
+  })
+})
+
 describe('closing', () => {
   test('close() finishes the queue, refuses new tasks, and leaves no worker behind', async () => {
     const pool = new Pool({ script: WORKER, size: 2 })
@@ -147,7 +178,8 @@ describe('bad input', () => {
     assert.throws(() => new Pool({}), { code: 'ERR_INVALID_ARG_VALUE', message: /script.*command/ })
     assert.throws(() => new Pool({ script: WORKER, size: 0 }), { name: 'RangeError', code: 'ERR_INVALID_ARG_VALUE' })
     assert.throws(() => new Pool({ script: WORKER, sise: 2 }), { code: 'ERR_INVALID_ARG_VALUE', message: /unknown option 'sise'/ })
-    assert.throws(() => new Pool({ script: WORKER, retries: 2 }), { code: 'ERR_OFFLOAD_UNSUPPORTED_OPTION' })
+    assert.throws(() => new Pool({ script: WORKER, concurrency: 2 }), { code: 'ERR_OFFLOAD_UNSUPPORTED_OPTION' })
+    assert.throws(() => new Pool({ script: WORKER, maxTasksPerWorker: 0 }), { name: 'RangeError' })
     assert.throws(() => new Pool({ command: 'python3' }), { code: 'ERR_INVALID_ARG_TYPE' })
   })
 

@@ -53,7 +53,7 @@ async function usage(): Promise<void> {
 
   const pool = new Pool({ script: './worker.js', size: 2, taskTimeout: 1000, maxQueue: 100, stderr: 'pipe' })
   const doubled = await pool.run<{ doubled: number }>({ i: 1 }, { signal: controller.signal, timeout: 500 })
-  const python = new Pool({ command: ['python3', 'worker.py'], limits: { memoryBytes: 1 << 28 } })
+  const python = new Pool({ command: ['python3', 'worker.py'], limits: { memoryBytes: 1 << 28 }, maxTasksPerWorker: 100, maxRssBytes: 1 << 29, retries: 1 })
   pool.on('workerExit', (pid, code, signal) => [pid, code, signal])
   const stats: PoolStats = pool.stats()
   const p99: number = stats.runTime.p99

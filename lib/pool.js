@@ -17,9 +17,12 @@ const TASK_FAILED = 21
 const WORKER_EXIT = 22
 const POOL_CLOSED = 23
 
-const KNOWN = new Set(['script', 'command', 'args', 'execArgv', 'execPath', 'size', 'maxQueue', 'taskTimeout', 'env', 'cwd', 'stderr', 'limits'])
+const KNOWN = new Set([
+  'script', 'command', 'args', 'execArgv', 'execPath', 'size', 'maxQueue', 'taskTimeout', 'maxTasksPerWorker',
+  'maxRssBytes', 'retries', 'env', 'cwd', 'stderr', 'limits',
+])
 /** Options of the pool design that this version does not have yet: refused, never ignored. */
-const NOT_YET = new Set(['minSize', 'idleTimeout', 'maxTasksPerWorker', 'maxRssBytes', 'concurrency', 'retries'])
+const NOT_YET = new Set(['minSize', 'idleTimeout', 'concurrency'])
 const STDERR_TAIL = 64 * 1024
 const READY_PRELOAD = require('node:path').join(__dirname, 'worker-ready.js')
 const MAX_TASK_ID = 0xffffffff
@@ -74,6 +77,12 @@ function nativeOptions(options) {
   native.size = size
   if (o.maxQueue !== undefined) native.maxQueue = checkNonNegative(o.maxQueue, 'options.maxQueue', { integer: true })
   if (o.taskTimeout !== undefined) native.taskTimeout = checkNonNegative(o.taskTimeout, 'options.taskTimeout', { integer: true })
+  if (o.maxTasksPerWorker !== undefined) {
+    native.maxTasksPerWorker = checkNonNegative(o.maxTasksPerWorker, 'options.maxTasksPerWorker', { integer: true })
+    if (native.maxTasksPerWorker < 1) throw invalidArgValue('options.maxTasksPerWorker', o.maxTasksPerWorker, 'must be at least 1', RangeError)
+  }
+  if (o.maxRssBytes !== undefined) native.maxRssBytes = checkNonNegative(o.maxRssBytes, 'options.maxRssBytes', { integer: true })
+  if (o.retries !== undefined) native.retries = checkNonNegative(o.retries, 'options.retries', { integer: true })
   if (o.env !== undefined) {
     if (o.env === null || typeof o.env !== 'object') throw invalidArgType('options.env', 'of type object', o.env)
     native.env = Object.entries({ ...process.env, ...o.env })

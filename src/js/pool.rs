@@ -34,6 +34,9 @@ pub struct NativePoolOptions {
     pub max_queue: Option<u32>,
     /// Milliseconds.
     pub task_timeout: Option<f64>,
+    pub max_tasks_per_worker: Option<f64>,
+    pub max_rss_bytes: Option<f64>,
+    pub retries: Option<u32>,
     /// `KEY=value` entries; absent: this process's environment.
     pub env: Option<Vec<String>>,
     pub cwd: Option<String>,
@@ -96,6 +99,9 @@ pub fn create_pool(
     let mut config = PoolConfig::new(program, options.size as usize);
     config.max_queue = options.max_queue.map(|m| m as usize);
     config.task_timeout = options.task_timeout.filter(|t| *t > 0.0).map(millis);
+    config.max_tasks_per_worker = options.max_tasks_per_worker.map(|n| n.max(1.0) as u64);
+    config.max_rss_bytes = options.max_rss_bytes.map(|n| n.max(0.0) as u64);
+    config.retries = options.retries.unwrap_or(0);
     config.env = options.env.unwrap_or_else(current_env);
     config.cwd = options.cwd;
     config.limits = limits(options.limits);

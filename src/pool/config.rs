@@ -40,6 +40,13 @@ pub struct PoolConfig {
     pub max_queue: Option<usize>,
     /// Default per-task timeout; the worker is killed and replaced.
     pub task_timeout: Option<Duration>,
+    /// Recycle a worker after this many tasks.
+    pub max_tasks_per_worker: Option<u64>,
+    /// Recycle a worker whose resident memory passed this, checked between tasks.
+    pub max_rss_bytes: Option<u64>,
+    /// Times a task whose worker crashed runs again, on a fresh worker, before
+    /// the crash is reported.
+    pub retries: u32,
     /// The complete environment of the workers (`KEY=value`).
     pub env: Vec<String>,
     pub cwd: Option<String>,
@@ -58,6 +65,9 @@ impl PoolConfig {
             size: size.max(1),
             max_queue: None,
             task_timeout: None,
+            max_tasks_per_worker: None,
+            max_rss_bytes: None,
+            retries: 0,
             env: crate::process::current_env(),
             cwd: None,
             limits: Limits::default(),

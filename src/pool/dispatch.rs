@@ -336,7 +336,22 @@ impl PoolTask {
         };
         let ran = running.started.elapsed().as_secs_f64() * 1000.0;
         self.stats.lock().unwrap().run_time.record(ran);
+        w.tasks_done += 1;
+        let worn_out = self
+            .config
+            .max_tasks_per_worker
+            .is_some_and(|max| w.tasks_done >= max)
+            || self
+                .config
+                .max_rss_bytes
+                .is_some_and(|max| w.rss_bytes().is_some_and(|rss| rss > max));
+        if worn_out {
+            w.stop_gracefully();
+        }
         self.settle(running.task.id, Ok(text));
+        if worn_out {
+            self.top_up(true);
+        }
         self.dispatch();
         self.maybe_stop_workers();
     }
@@ -408,7 +423,15 @@ impl PoolTask {
             self.stats.lock().unwrap().crashed += 1;
         }
         let stderr_tail = worker.stderr_tail();
-        if let Some(running) = worker.running {
+        if let Some(mut running) = worker.running {
+            if running.task.crashes < self.config.retries {
+                // Run it again, first in line, on a fresh worker.
+                running.task.crashes += 1;
+                self.queue.push_front(running.task);
+                self.replace_if_needed();
+                self.dispatch();
+                return;
+            }
             let how = match (code, signal) {
                 (_, Some(sig)) => format!("was killed by signal {sig}"),
                 (Some(code), None) => format!("exited with code {code}"),
@@ -417,8 +440,12 @@ impl PoolTask {
             let mut failure = TaskFailure::new(
                 FailureKind::WorkerCrashed,
                 format!(
-                    "the worker (pid {}) {how} while running the task",
-                    worker.pid.unwrap_or(0)
+                    "the worker (pid {}) {how} while running the task{}",
+                    worker.pid.unwrap_or(0),
+                    match running.task.crashes {
+                        0 => String::new(),
+                        n => format!(" (after {n} retries on fresh workers)"),
+                    }
                 ),
             );
             failure.exit_code = code;

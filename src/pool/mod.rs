@@ -18,6 +18,9 @@
 //!   `WorkerCrashed` (exit code or signal, and the tail of its stderr when piped)
 //!   and is replaced. A task past its timeout, or aborted while running, has its
 //!   worker killed and replaced.
+//! - **Recycling.** A worker is replaced after `max_tasks_per_worker` tasks, or
+//!   when its resident memory passed `max_rss_bytes` (read from /proc between
+//!   tasks); a crashed task runs again on a fresh worker up to `retries` times.
 //! - **Closing.** `close` takes no new tasks, lets the queue drain, then ends
 //!   the workers (end of input, SIGTERM, SIGKILL at the deadline); `destroy`
 //!   fails everything pending at once and kills the workers.
@@ -79,6 +82,7 @@ impl Pool {
             payload,
             timeout,
             queued_at: Instant::now(),
+            crashes: 0,
         };
         self.commands
             .send(Command::Run(task))

@@ -191,6 +191,66 @@ fn with_wait_for_ready_a_tasks_timeout_does_not_include_the_workers_start() {
 }
 
 #[test]
+fn workers_are_recycled_after_max_tasks_per_worker() {
+    let (pool, rx, _dir) = node_pool(1, |c| c.max_tasks_per_worker = Some(3));
+    let mut pids = std::collections::BTreeSet::new();
+    for i in 0..7u64 {
+        pool.run(i, format!("{{\"n\":{i}}}").into_bytes(), None)
+            .unwrap();
+        let done = results(&rx, 1);
+        let value: serde_json::Value = serde_json::from_str(done[&i].as_ref().unwrap()).unwrap();
+        pids.insert(value["pid"].as_i64().unwrap());
+    }
+    assert_eq!(pids.len(), 3, "7 tasks at 3 per worker need 3 workers");
+    assert_eq!(pool.stats().crashed, 0);
+    pool.destroy();
+    wait_closed(&rx);
+}
+
+#[test]
+fn a_worker_past_max_rss_bytes_is_recycled_between_tasks() {
+    // Any Node process is well past 1 MiB resident: every task recycles.
+    let (pool, rx, _dir) = node_pool(1, |c| c.max_rss_bytes = Some(1 << 20));
+    let mut pids = std::collections::BTreeSet::new();
+    for i in 0..3u64 {
+        pool.run(i, format!("{{\"n\":{i}}}").into_bytes(), None)
+            .unwrap();
+        let done = results(&rx, 1);
+        let value: serde_json::Value = serde_json::from_str(done[&i].as_ref().unwrap()).unwrap();
+        pids.insert(value["pid"].as_i64().unwrap());
+    }
+    assert_eq!(pids.len(), 3);
+    pool.destroy();
+    wait_closed(&rx);
+}
+
+#[test]
+fn retries_run_a_crashed_task_again_on_a_fresh_worker() {
+    let dir = tempdir::Dir::new();
+    // Crashes on the first attempt of each task (a marker file remembers it).
+    let marker = dir.write("seen", "");
+    std::fs::remove_file(&marker).unwrap();
+    let script = dir.write(
+        "flaky.js",
+        &format!(
+            "const fs = require('fs')\nprocess.on('message', (t) => {{\n  if (!fs.existsSync({marker:?})) {{ fs.writeFileSync({marker:?}, ''); process.exit(9) }}\n  process.send({{ n: t.n * 2 }})\n}})\n"
+        ),
+    );
+    let program = Program::Node {
+        script,
+        args: vec![],
+        exec_path: "node".into(),
+        exec_argv: vec![],
+    };
+    let (pool, rx, _dir) = start(PoolConfig::new(program, 1), |c| c.retries = 1, dir);
+    pool.run(1, br#"{"n":6}"#.to_vec(), None).unwrap();
+    assert_eq!(doubled(&results(&rx, 1)[&1]), 12);
+    assert_eq!(pool.stats().crashed, 1);
+    pool.destroy();
+    wait_closed(&rx);
+}
+
+#[test]
 fn aborting_a_queued_and_a_running_task() {
     let (pool, rx, _dir) = node_pool(1, |_| {});
     pool.run(1, br#"{"stall":true}"#.to_vec(), None).unwrap();

@@ -18,6 +18,8 @@ pub(crate) struct Task {
     pub payload: Vec<u8>,
     pub timeout: Option<Duration>,
     pub queued_at: Instant,
+    /// Runs so far that ended in a crash (see `PoolConfig::retries`).
+    pub crashes: u32,
 }
 
 pub(crate) struct Running {
@@ -44,6 +46,7 @@ pub(crate) struct Worker {
     pub running: Option<Running>,
     /// Able to take tasks: launched, and (with `wait_for_ready`) said so.
     pub ready: bool,
+    pub tasks_done: u64,
     /// We are ending it (timeout, abort, recycling, close): its exit is no crash.
     pub stopping: bool,
     /// How it ended, once reaped.
@@ -130,6 +133,7 @@ impl Worker {
             pid: None,
             running: None,
             ready: false,
+            tasks_done: 0,
             stopping: false,
             exit: None,
             node,
@@ -137,6 +141,14 @@ impl Worker {
             stderr_tail: Vec::new(),
             tail_max,
         })
+    }
+
+    /// Resident memory, from /proc; `None` if it cannot be read.
+    pub fn rss_bytes(&self) -> Option<u64> {
+        let statm = std::fs::read_to_string(format!("/proc/{}/statm", self.pid?)).ok()?;
+        let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+        // SAFETY: sysconf has no preconditions.
+        Some(pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64)
     }
 
     /// Ready, idle and not being stopped.
