@@ -228,8 +228,12 @@ export interface PoolOptions {
   execArgv?: string[]
   /** `[file, ...args]`: any executable that reads one JSON task per line on stdin and writes one JSON result per line on stdout. */
   command?: string[]
-  /** Workers. Default: the CPUs this process may use (affinity and cgroup quota). */
+  /** Most workers. Default: the CPUs this process may use (affinity and cgroup quota). */
   size?: number
+  /** Workers kept when idle; the pool grows from here to `size` with demand. Default: `size`. */
+  minSize?: number
+  /** Milliseconds after which an idle worker beyond `minSize` stops. Default: never. */
+  idleTimeout?: number
   /** Tasks waiting (not running) past which `run` rejects with `ERR_OFFLOAD_QUEUE_FULL`. Default: no limit. */
   maxQueue?: number
   /** Milliseconds a task may run; past it the worker is killed and replaced and the task rejects with `ERR_OFFLOAD_TIMEOUT`. Default: none. */

@@ -141,6 +141,9 @@ export interface NativePoolOptions {
   /** `[file, ...args]` of a JSON-lines worker. */
   command?: Array<string>
   size: number
+  minSize?: number
+  /** Milliseconds. */
+  idleTimeout?: number
   maxQueue?: number
   /** Milliseconds. */
   taskTimeout?: number

@@ -131,6 +131,25 @@ describe('recycling', () => {
   })
 })
 
+describe('sizing', () => {
+  test('the pool grows with demand to size, and idle workers beyond minSize stop after idleTimeout', async () => {
+    const pool = new Pool({ script: WORKER, size: 3, minSize: 1, idleTimeout: 150 })
+    const exits = []
+    pool.on('workerExit', (pid) => exits.push(pid))
+    // 60 tasks of 20 ms: more than one worker's worth while the others start.
+    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => pool.run({ i, delay: 20 })))
+    const used = new Set(results.map((r) => r.pid))
+    assert.ok(used.size > 1, 'more workers than minSize took tasks')
+    // An idle pool does not keep Node alive; this test waits for it on purpose.
+    const keepAlive = setInterval(() => {}, 60_000)
+    while (pool.stats().size > 1) await once(pool, 'workerExit')
+    clearInterval(keepAlive)
+    assert.equal(pool.stats().crashed, 0)
+    assert.equal((await pool.run({ i: 7 })).doubled, 14)
+    await pool.close()
+  })
+})
+
 describe('closing', () => {
   test('close() finishes the queue, refuses new tasks, and leaves no worker behind', async () => {
     const pool = new Pool({ script: WORKER, size: 2 })
@@ -180,6 +199,7 @@ describe('bad input', () => {
     assert.throws(() => new Pool({ script: WORKER, sise: 2 }), { code: 'ERR_INVALID_ARG_VALUE', message: /unknown option 'sise'/ })
     assert.throws(() => new Pool({ script: WORKER, concurrency: 2 }), { code: 'ERR_OFFLOAD_UNSUPPORTED_OPTION' })
     assert.throws(() => new Pool({ script: WORKER, maxTasksPerWorker: 0 }), { name: 'RangeError' })
+    assert.throws(() => new Pool({ script: WORKER, size: 2, minSize: 3 }), { name: 'RangeError', message: /must not exceed size/ })
     assert.throws(() => new Pool({ command: 'python3' }), { code: 'ERR_INVALID_ARG_TYPE' })
   })
 

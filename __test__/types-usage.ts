@@ -51,7 +51,7 @@ async function usage(): Promise<void> {
   child.unref().ref()
   void [pid, text, peak, buffer, exitCode, converted, withOptions, stages, chained, failed]
 
-  const pool = new Pool({ script: './worker.js', size: 2, taskTimeout: 1000, maxQueue: 100, stderr: 'pipe' })
+  const pool = new Pool({ script: './worker.js', size: 2, minSize: 1, idleTimeout: 30_000, taskTimeout: 1000, maxQueue: 100, stderr: 'pipe' })
   const doubled = await pool.run<{ doubled: number }>({ i: 1 }, { signal: controller.signal, timeout: 500 })
   const python = new Pool({ command: ['python3', 'worker.py'], limits: { memoryBytes: 1 << 28 }, maxTasksPerWorker: 100, maxRssBytes: 1 << 29, retries: 1 })
   pool.on('workerExit', (pid, code, signal) => [pid, code, signal])

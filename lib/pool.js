@@ -18,11 +18,11 @@ const WORKER_EXIT = 22
 const POOL_CLOSED = 23
 
 const KNOWN = new Set([
-  'script', 'command', 'args', 'execArgv', 'execPath', 'size', 'maxQueue', 'taskTimeout', 'maxTasksPerWorker',
+  'script', 'command', 'args', 'execArgv', 'execPath', 'size', 'minSize', 'idleTimeout', 'maxQueue', 'taskTimeout', 'maxTasksPerWorker',
   'maxRssBytes', 'retries', 'env', 'cwd', 'stderr', 'limits',
 ])
 /** Options of the pool design that this version does not have yet: refused, never ignored. */
-const NOT_YET = new Set(['minSize', 'idleTimeout', 'concurrency'])
+const NOT_YET = new Set(['concurrency'])
 const STDERR_TAIL = 64 * 1024
 const READY_PRELOAD = require('node:path').join(__dirname, 'worker-ready.js')
 const MAX_TASK_ID = 0xffffffff
@@ -75,6 +75,11 @@ function nativeOptions(options) {
   checkNonNegative(size, 'options.size', { integer: true })
   if (size < 1) throw invalidArgValue('options.size', size, 'must be at least 1', RangeError)
   native.size = size
+  if (o.minSize !== undefined) {
+    native.minSize = checkNonNegative(o.minSize, 'options.minSize', { integer: true })
+    if (native.minSize > size) throw invalidArgValue('options.minSize', o.minSize, `must not exceed size (${size})`, RangeError)
+  }
+  if (o.idleTimeout !== undefined) native.idleTimeout = checkNonNegative(o.idleTimeout, 'options.idleTimeout', { integer: true })
   if (o.maxQueue !== undefined) native.maxQueue = checkNonNegative(o.maxQueue, 'options.maxQueue', { integer: true })
   if (o.taskTimeout !== undefined) native.taskTimeout = checkNonNegative(o.taskTimeout, 'options.taskTimeout', { integer: true })
   if (o.maxTasksPerWorker !== undefined) {

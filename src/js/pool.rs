@@ -31,6 +31,9 @@ pub struct NativePoolOptions {
     /// `[file, ...args]` of a JSON-lines worker.
     pub command: Option<Vec<String>>,
     pub size: u32,
+    pub min_size: Option<u32>,
+    /// Milliseconds.
+    pub idle_timeout: Option<f64>,
     pub max_queue: Option<u32>,
     /// Milliseconds.
     pub task_timeout: Option<f64>,
@@ -98,6 +101,10 @@ pub fn create_pool(
     };
     let mut config = PoolConfig::new(program, options.size as usize);
     config.max_queue = options.max_queue.map(|m| m as usize);
+    config.min_size = options
+        .min_size
+        .map_or(config.size, |m| (m as usize).min(config.size));
+    config.idle_timeout = options.idle_timeout.map(millis);
     config.task_timeout = options.task_timeout.filter(|t| *t > 0.0).map(millis);
     config.max_tasks_per_worker = options.max_tasks_per_worker.map(|n| n.max(1.0) as u64);
     config.max_rss_bytes = options.max_rss_bytes.map(|n| n.max(0.0) as u64);

@@ -35,7 +35,12 @@ pub enum StderrMode {
 #[derive(Clone, Debug)]
 pub struct PoolConfig {
     pub program: Program,
+    /// The most workers.
     pub size: usize,
+    /// Workers kept when idle; the pool grows from here to `size` with demand.
+    pub min_size: usize,
+    /// An idle worker beyond `min_size` is stopped after this long.
+    pub idle_timeout: Option<Duration>,
     /// Queued tasks (not running) past which `run` is refused.
     pub max_queue: Option<usize>,
     /// Default per-task timeout; the worker is killed and replaced.
@@ -63,6 +68,8 @@ impl PoolConfig {
         PoolConfig {
             program,
             size: size.max(1),
+            min_size: size.max(1),
+            idle_timeout: None,
             max_queue: None,
             task_timeout: None,
             max_tasks_per_worker: None,

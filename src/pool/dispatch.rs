@@ -78,6 +78,7 @@ pub(crate) async fn run(
             return;
         }
         let next_deadline = pool.next_deadline();
+        let next_idle_stop = pool.next_idle_stop();
         let kill_at = match pool.phase {
             Phase::Stopping { kill_at } => Some(kill_at),
             _ => None,
@@ -93,6 +94,7 @@ pub(crate) async fn run(
             },
             Some((worker, event)) = events.recv() => pool.worker_event(worker, event),
             _ = sleep_until(next_deadline.unwrap_or(far)), if next_deadline.is_some() => pool.expire(),
+            _ = sleep_until(next_idle_stop.unwrap_or(far)), if next_idle_stop.is_some() => pool.shrink(),
             _ = sleep_until(kill_at.unwrap_or(far)), if kill_at.is_some() => {
                 for worker in pool.workers.values_mut() {
                     worker.stop_now();
@@ -119,12 +121,24 @@ impl PoolTask {
         self.workers.values().filter(|w| !w.stopping).count()
     }
 
-    /// Starts workers up to the pool size.
+    /// How many workers the pool wants now: enough for what runs and waits,
+    /// within `min_size` and `size`.
+    fn wanted(&self) -> usize {
+        let running = self
+            .workers
+            .values()
+            .filter(|w| w.running.is_some())
+            .count();
+        (running + self.queue.len()).clamp(self.config.min_size, self.config.size)
+    }
+
+    /// Starts workers up to what the pool wants.
     fn top_up(&mut self, replacing: bool) {
         if self.phase != Phase::Open {
             return;
         }
-        while self.live_workers() < self.config.size {
+        let target = self.wanted();
+        while self.live_workers() < target {
             let id = self.next_worker;
             self.next_worker += 1;
             match Worker::launch(&self.config, id, self.events_tx.clone()) {
@@ -141,6 +155,39 @@ impl PoolTask {
                     );
                     return;
                 }
+            }
+        }
+    }
+
+    /// When the next idle worker beyond `min_size` is due to stop.
+    fn next_idle_stop(&self) -> Option<Instant> {
+        let timeout = self.config.idle_timeout?;
+        if self.live_workers() <= self.config.min_size {
+            return None;
+        }
+        let idle = self.workers.values().filter(|w| w.available());
+        idle.filter_map(|w| w.idle_since)
+            .min()
+            .map(|since| Instant::from_std(since) + timeout)
+    }
+
+    /// Stops workers idle for `idle_timeout`, down to `min_size`.
+    fn shrink(&mut self) {
+        let Some(timeout) = self.config.idle_timeout else {
+            return;
+        };
+        let mut spare = self.live_workers().saturating_sub(self.config.min_size);
+        for worker in self.workers.values_mut() {
+            if spare == 0 {
+                break;
+            }
+            if worker.available()
+                && worker
+                    .idle_since
+                    .is_some_and(|since| since.elapsed() >= timeout)
+            {
+                worker.stop_gracefully();
+                spare -= 1;
             }
         }
     }
@@ -180,7 +227,7 @@ impl PoolTask {
                     }
                 }
                 self.queue.push_back(task);
-                self.top_up(true);
+                self.top_up(false); // growth with demand, not a replacement
                 self.dispatch();
             }
             Command::Cancel(id) => self.cancel(id),
@@ -337,6 +384,7 @@ impl PoolTask {
         let ran = running.started.elapsed().as_secs_f64() * 1000.0;
         self.stats.lock().unwrap().run_time.record(ran);
         w.tasks_done += 1;
+        w.idle_since = Some(std::time::Instant::now());
         let worn_out = self
             .config
             .max_tasks_per_worker
@@ -362,6 +410,7 @@ impl PoolTask {
                 if let Some(w) = self.workers.get_mut(&id) {
                     w.pid = Some(pid);
                     w.ready = !self.config.wait_for_ready;
+                    w.idle_since = Some(std::time::Instant::now());
                 }
                 self.dispatch();
             }
@@ -373,6 +422,7 @@ impl PoolTask {
             ChildEvent::Message(text) if text == READY_MESSAGE => {
                 if let Some(w) = self.workers.get_mut(&id) {
                     w.ready = true;
+                    w.idle_since = Some(std::time::Instant::now());
                 }
                 self.dispatch();
             }

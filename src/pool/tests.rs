@@ -251,6 +251,35 @@ fn retries_run_a_crashed_task_again_on_a_fresh_worker() {
 }
 
 #[test]
+fn the_pool_grows_with_demand_and_shrinks_to_min_size_when_idle() {
+    let (pool, rx, _dir) = node_pool(3, |c| {
+        c.min_size = 1;
+        c.idle_timeout = Some(Duration::from_millis(200));
+    });
+    for i in 0..300u64 {
+        pool.run(i, format!("{{\"n\":{i}}}").into_bytes(), None)
+            .unwrap();
+    }
+    results(&rx, 300);
+    // Two workers beyond min_size stop once idle for 200 ms.
+    let mut exits = 0;
+    while exits < 2 {
+        match rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("idle workers never stopped")
+        {
+            PoolEvent::WorkerExit { .. } => exits += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((pool.stats().size, pool.stats().crashed), (1, 0));
+    pool.run(999, br#"{"n":1}"#.to_vec(), None).unwrap();
+    assert_eq!(doubled(&results(&rx, 1)[&999]), 2);
+    pool.destroy();
+    wait_closed(&rx);
+}
+
+#[test]
 fn aborting_a_queued_and_a_running_task() {
     let (pool, rx, _dir) = node_pool(1, |_| {});
     pool.run(1, br#"{"stall":true}"#.to_vec(), None).unwrap();

@@ -47,6 +47,8 @@ pub(crate) struct Worker {
     /// Able to take tasks: launched, and (with `wait_for_ready`) said so.
     pub ready: bool,
     pub tasks_done: u64,
+    /// When it last became free (ready, or done with a task).
+    pub idle_since: Option<Instant>,
     /// We are ending it (timeout, abort, recycling, close): its exit is no crash.
     pub stopping: bool,
     /// How it ended, once reaped.
@@ -134,6 +136,7 @@ impl Worker {
             running: None,
             ready: false,
             tasks_done: 0,
+            idle_since: None,
             stopping: false,
             exit: None,
             node,
