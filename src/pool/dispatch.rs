@@ -34,9 +34,9 @@ enum Phase {
     Closing {
         timeout: Duration,
     },
-    /// Workers asked to stop; SIGKILL at `kill_at`.
+    /// Workers asked to stop; SIGKILL at `kill_at` (then `None`: sent).
     Stopping {
-        kill_at: Instant,
+        kill_at: Option<Instant>,
     },
 }
 
@@ -80,7 +80,7 @@ pub(crate) async fn run(
         let next_deadline = pool.next_deadline();
         let next_idle_stop = pool.next_idle_stop();
         let kill_at = match pool.phase {
-            Phase::Stopping { kill_at } => Some(kill_at),
+            Phase::Stopping { kill_at } => kill_at,
             _ => None,
         };
         tokio::select! {
@@ -96,6 +96,7 @@ pub(crate) async fn run(
             _ = sleep_until(next_deadline.unwrap_or(far)), if next_deadline.is_some() => pool.expire(),
             _ = sleep_until(next_idle_stop.unwrap_or(far)), if next_idle_stop.is_some() => pool.shrink(),
             _ = sleep_until(kill_at.unwrap_or(far)), if kill_at.is_some() => {
+                pool.phase = Phase::Stopping { kill_at: None };
                 for worker in pool.workers.values_mut() {
                     worker.stop_now();
                 }
@@ -280,9 +281,8 @@ impl PoolTask {
         for worker in self.workers.values_mut() {
             worker.stop_now();
         }
-        self.phase = Phase::Stopping {
-            kill_at: Instant::now(),
-        };
+        // Already SIGKILLed: nothing left to escalate.
+        self.phase = Phase::Stopping { kill_at: None };
     }
 
     /// Once closing and drained, asks every worker to stop.
@@ -297,7 +297,7 @@ impl PoolTask {
             worker.stop_gracefully();
         }
         self.phase = Phase::Stopping {
-            kill_at: Instant::now() + timeout,
+            kill_at: Some(Instant::now() + timeout),
         };
     }
 
