@@ -109,7 +109,7 @@ pub fn create_pool(
     config.max_tasks_per_worker = options.max_tasks_per_worker.map(|n| n.max(1.0) as u64);
     config.max_rss_bytes = options.max_rss_bytes.map(|n| n.max(0.0) as u64);
     config.retries = options.retries.unwrap_or(0);
-    config.env = options.env.unwrap_or_else(current_env);
+    config.env = options.env.map_or_else(current_env, Arc::new);
     config.cwd = options.cwd;
     config.limits = limits(options.limits);
     config.wait_for_ready = options.wait_for_ready.unwrap_or(false);

@@ -138,10 +138,15 @@ pub fn spawn(
     for a in &args {
         no_nul("arguments", a)?;
     }
-    let env = env.unwrap_or_else(current_env);
-    for e in &env {
-        no_nul("environment entries", e)?;
-    }
+    let env = match env {
+        Some(entries) => {
+            for e in &entries {
+                no_nul("environment entries", e)?;
+            }
+            Arc::new(entries)
+        }
+        None => current_env(),
+    };
     for s in strings.iter().flatten() {
         no_nul("paths", s)?;
     }

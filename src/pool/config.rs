@@ -1,5 +1,6 @@
 //! What a pool runs and how.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::process::Limits;
@@ -53,7 +54,7 @@ pub struct PoolConfig {
     /// the crash is reported.
     pub retries: u32,
     /// The complete environment of the workers (`KEY=value`).
-    pub env: Vec<String>,
+    pub env: Arc<Vec<String>>,
     pub cwd: Option<String>,
     pub limits: Limits,
     pub stderr: StderrMode,

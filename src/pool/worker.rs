@@ -92,12 +92,14 @@ impl Worker {
                     .cloned()
                     .collect();
                 let mut r = SpawnRequest::new(exec_path.clone(), argv);
-                r.env = without_channel_vars(&config.env)
-                    .chain([
-                        "NODE_CHANNEL_FD=3".into(),
-                        "NODE_CHANNEL_SERIALIZATION_MODE=json".into(),
-                    ])
-                    .collect();
+                r.env = Arc::new(
+                    without_channel_vars(&config.env)
+                        .chain([
+                            "NODE_CHANNEL_FD=3".into(),
+                            "NODE_CHANNEL_SERIALIZATION_MODE=json".into(),
+                        ])
+                        .collect(),
+                );
                 r.ipc = true;
                 r.stdin = Input::Ignore;
                 r.stdout = Output::Fd(duplicate_fd(1)?);

@@ -1,8 +1,9 @@
 //! What the caller asks for: the plain-Rust description of one launch.
 
+use std::ffi::CStr;
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::handle::ChildShared;
@@ -64,8 +65,9 @@ pub struct SpawnRequest {
     /// `argv[0]`; defaults to `file`.
     pub argv0: Option<String>,
     pub cwd: Option<String>,
-    /// The complete environment, as `KEY=value` entries.
-    pub env: Vec<String>,
+    /// The complete environment, as `KEY=value` entries (shared: the snapshot of
+    /// this process's environment is reused from launch to launch).
+    pub env: Arc<Vec<String>>,
     pub stdin: Input,
     pub stdout: Output,
     pub stderr: Output,
@@ -97,7 +99,7 @@ impl SpawnRequest {
             args,
             argv0: None,
             cwd: None,
-            env: Vec::new(),
+            env: Arc::default(),
             stdin: Input::Pipe,
             stdout: Output::Pipe,
             stderr: Output::Pipe,
@@ -116,16 +118,58 @@ impl SpawnRequest {
     }
 }
 
+extern "C" {
+    /// The C library's environment: what `setenv` (and Node's `process.env`) change.
+    static environ: *const *const libc::c_char;
+}
+
+/// The entries of `environ`, as pointers.
+fn environ_pointers() -> Vec<usize> {
+    let mut pointers = Vec::with_capacity(64);
+    // SAFETY: `environ` is a NULL-terminated array of C strings. Read on the JS
+    // thread, which is where Node changes it.
+    unsafe {
+        let mut at = environ;
+        while !at.is_null() && !(*at).is_null() {
+            pointers.push(*at as usize);
+            at = at.add(1);
+        }
+    }
+    pointers
+}
+
+/// `environ`'s entry pointers when the copy was made, and the copy.
+type Snapshot = (Vec<usize>, Arc<Vec<String>>);
+
 /// This process's environment as `KEY=value` entries (lossy for non-UTF-8).
-pub fn current_env() -> Vec<String> {
-    std::env::vars_os()
-        .map(|(k, v)| {
-            let mut entry = k.to_string_lossy().into_owned();
-            entry.push('=');
-            entry.push_str(&v.to_string_lossy());
-            entry
-        })
-        .collect()
+///
+/// Copying it costs an allocation or two per variable, which on the JS thread
+/// of every spawn was a third of the call. The copy is kept and reused while
+/// the list of entry pointers is unchanged: `setenv` and `unsetenv` (so Node's
+/// `process.env` writes) always change it, since glibc stores a new string for
+/// every write.
+pub fn current_env() -> Arc<Vec<String>> {
+    static CACHE: Mutex<Option<Snapshot>> = Mutex::new(None);
+    let pointers = environ_pointers();
+    let mut cache = CACHE.lock().unwrap();
+    if let Some((cached, env)) = &*cache {
+        if *cached == pointers {
+            return env.clone();
+        }
+    }
+    // SAFETY: each pointer is one of `environ`'s C strings, read just above.
+    let env: Arc<Vec<String>> = Arc::new(
+        pointers
+            .iter()
+            .map(|&p| {
+                unsafe { CStr::from_ptr(p as *const libc::c_char) }
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect(),
+    );
+    *cache = Some((pointers, env.clone()));
+    env
 }
 
 /// A close-on-exec copy of `fd`, owned by the request, for `Input::Fd` and
@@ -137,4 +181,28 @@ pub fn duplicate_fd(fd: RawFd) -> io::Result<OwnedFd> {
     }
     // SAFETY: only borrowed for the duplication; an invalid number fails with EBADF.
     unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_snapshot_follows_setenv() {
+        std::env::set_var("OFFLOAD_SNAPSHOT_TEST", "one");
+        let first = current_env();
+        assert!(first.iter().any(|e| e == "OFFLOAD_SNAPSHOT_TEST=one"));
+        assert!(
+            Arc::ptr_eq(&first, &current_env()),
+            "unchanged environment, same snapshot"
+        );
+        std::env::set_var("OFFLOAD_SNAPSHOT_TEST", "two");
+        let second = current_env();
+        assert!(second.iter().any(|e| e == "OFFLOAD_SNAPSHOT_TEST=two"));
+        assert!(!second.iter().any(|e| e == "OFFLOAD_SNAPSHOT_TEST=one"));
+        std::env::remove_var("OFFLOAD_SNAPSHOT_TEST");
+        assert!(!current_env()
+            .iter()
+            .any(|e| e.starts_with("OFFLOAD_SNAPSHOT_TEST=")));
+    }
 }
