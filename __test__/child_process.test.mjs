@@ -546,7 +546,11 @@ test('destroying stdout early does not leave the child or its close pending', as
     break
   }
   yes.kill()
-  assert.deepEqual(await once(yes, 'close'), [null, 'SIGTERM'])
+  // Leaving the loop destroyed stdout, closing the pipe: yes may die of
+  // SIGPIPE before the SIGTERM arrives. Either way 'close' comes.
+  const [yesCode, yesSignal] = await once(yes, 'close')
+  assert.equal(yesCode, null)
+  assert.ok(['SIGTERM', 'SIGPIPE'].includes(yesSignal), `yes ended with ${yesSignal}`)
 })
 
 test('shell, env, cwd and argv0 behave like Node', async () => {
