@@ -28,7 +28,7 @@ import fs from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 import { median, percentile, rotate, fmt, ratio, table } from './lib/stats.mjs'
-import { machineInfo, addonInfo, ROOT } from './lib/machine.mjs'
+import { machineInfo, addonInfo, gitRevision, ROOT } from './lib/machine.mjs'
 
 const TRUE = '/bin/true'
 const MiB = 2 ** 20
@@ -248,7 +248,8 @@ function report(results, opts, info, addon, elapsedS) {
   print()
   print(`- date: ${info.date}`)
   print(`- machine: nproc ${info.nproc}, ${info.cpu}, ${info.memoryGiB} GiB RAM, kernel ${info.kernel}, load ${info.loadavg.join(' ')}`)
-  print(`- Node ${info.node} (libuv ${info.libuv}); offload binary ${addon.file} (${fmt(addon.bytes / MiB, 2)} MiB, built ${addon.mtime})`)
+  print(`- Node ${info.node} (libuv ${info.libuv}); ${info.envVars} environment variables`)
+  print(`- offload: git ${info.revision}; binary ${addon.file} (${fmt(addon.bytes / MiB, 2)} MiB, built ${addon.mtime})`)
   print(`- command: node bench/spawn.mjs${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''} (${fmt(elapsedS)} s)`)
   for (const w of addon.warnings) print(`- WARNING: ${w}`)
   print()
@@ -296,7 +297,7 @@ function report(results, opts, info, addon, elapsedS) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2))
-  const info = machineInfo()
+  const info = { ...machineInfo(), revision: gitRevision() }
   const addon = addonInfo()
   for (const w of addon.warnings) process.stderr.write(`WARNING: ${w}\n`)
   const started = performance.now()

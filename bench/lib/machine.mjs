@@ -1,5 +1,6 @@
 // What machine and which build a benchmark ran on, for its report.
 
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -25,7 +26,18 @@ export function machineInfo() {
     kernel: os.release(),
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100),
+    // Launch costs grow with the environment (every library copies it per spawn).
+    envVars: Object.keys(process.env).length,
   }
+}
+
+/** `abc1234` (plus ` + uncommitted changes in src/ lib/`) for the checkout in ROOT. */
+export function gitRevision() {
+  const git = (...args) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' })
+  const head = git('rev-parse', '--short', 'HEAD')
+  if (head.status !== 0) return 'unknown'
+  const dirty = git('status', '--porcelain', '--', 'src', 'lib', 'index.js', 'native.js').stdout.trim()
+  return `${head.stdout.trim()}${dirty ? ' + uncommitted changes in src/ or lib/' : ''}`
 }
 
 function newestMtime(dir) {
