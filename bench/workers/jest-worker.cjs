@@ -1,0 +1,3 @@
+'use strict'
+// jest-worker: every exported function is a method callable from the parent.
+exports.echo = (task) => task

@@ -1,0 +1,2 @@
+// tinypool: the default export runs each task.
+export default (task) => task
