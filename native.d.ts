@@ -122,15 +122,6 @@ export interface JsTaskFailure {
   stderrTail?: Buffer
 }
 
-export interface NativePoolLimits {
-  memoryBytes?: number
-  cpuSeconds?: number
-  openFiles?: number
-  processes?: number
-  fileSizeBytes?: number
-  nice?: number
-}
-
 /** Validated by `lib/pool.js`. */
 export interface NativePoolOptions {
   /** A Node module (with `execPath`, `execArgv`, `args`), or else `command`. */
@@ -155,7 +146,8 @@ export interface NativePoolOptions {
   cwd?: string
   /** Bytes of stderr kept per worker; absent: stderr is inherited. */
   stderrTail?: number
-  limits?: NativePoolLimits
+  /** Packed as for `spawn` (see `lib/native-layout.js`). */
+  limits?: Array<number>
   /** Workers announce themselves (offload's preload for Node workers). */
   waitForReady?: boolean
 }

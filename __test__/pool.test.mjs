@@ -131,6 +131,14 @@ describe('recycling', () => {
   })
 })
 
+describe('limits', () => {
+  test('limits apply to every worker, as for spawn', async () => {
+    const pool = new Pool({ script: WORKER, size: 1, limits: { openFiles: 77, nice: 5 } })
+    assert.deepEqual(await pool.run({ limits: true }), { openFiles: 77, nice: 5 })
+    await pool.close()
+  })
+})
+
 describe('sizing', () => {
   test('the pool grows with demand to size, and idle workers beyond minSize stop after idleTimeout', async () => {
     const pool = new Pool({ script: WORKER, size: 3, minSize: 1, idleTimeout: 150 })

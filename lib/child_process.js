@@ -8,7 +8,6 @@
 // The deliberate differences are listed in child_process.d.ts.
 
 const { EventEmitter } = require('node:events')
-const { Readable } = require('node:stream')
 const { Buffer } = require('node:buffer')
 const { constants } = require('node:os')
 const { fileURLToPath } = require('node:url')

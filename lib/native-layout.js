@@ -21,12 +21,8 @@ const AT = {
   KILL_SIGNAL: 12,
   FORCE_KILL_AFTER: 13,
   MAX_BUFFER: 14,
-  MEMORY_BYTES: 15,
-  CPU_SECONDS: 16,
-  OPEN_FILES: 17,
-  PROCESSES: 18,
-  FILE_SIZE_BYTES: 19,
-  NICE: 20,
+  MEMORY_BYTES: 15, // the six limits of packLimits, up to 20
+
   LEN: 21,
 }
 const KIND = { pipe: 0, ignore: 1, fd: 2, file: 3, data: 4, child: 5 }
@@ -37,6 +33,21 @@ const settings = new Float64Array(AT.LEN)
 
 function absentIfUndefined(value) {
   return value === undefined ? ABSENT : value
+}
+
+/**
+ * Writes `limits` (validated) as six numbers from `at`: memoryBytes, cpuSeconds,
+ * openFiles, processes, fileSizeBytes, nice; -1 (NaN for nice) when absent.
+ * `spawn` and `Pool` share this form.
+ */
+function packLimits(limits = {}, into = new Array(6), at = 0) {
+  into[at] = absentIfUndefined(limits.memoryBytes)
+  into[at + 1] = absentIfUndefined(limits.cpuSeconds)
+  into[at + 2] = absentIfUndefined(limits.openFiles)
+  into[at + 3] = absentIfUndefined(limits.processes)
+  into[at + 4] = absentIfUndefined(limits.fileSizeBytes)
+  into[at + 5] = limits.nice ?? Number.NaN
+  return into
 }
 
 /**
@@ -63,15 +74,9 @@ function pack(native) {
   settings[AT.KILL_SIGNAL] = native.killSignal
   settings[AT.FORCE_KILL_AFTER] = native.forceKillAfter
   settings[AT.MAX_BUFFER] = native.maxBuffer
-  const limits = native.limits ?? {}
-  settings[AT.MEMORY_BYTES] = absentIfUndefined(limits.memoryBytes)
-  settings[AT.CPU_SECONDS] = absentIfUndefined(limits.cpuSeconds)
-  settings[AT.OPEN_FILES] = absentIfUndefined(limits.openFiles)
-  settings[AT.PROCESSES] = absentIfUndefined(limits.processes)
-  settings[AT.FILE_SIZE_BYTES] = absentIfUndefined(limits.fileSizeBytes)
-  settings[AT.NICE] = limits.nice ?? Number.NaN
+  packLimits(native.limits, settings, AT.MEMORY_BYTES)
   const strings = [native.cwd, native.argv0, native.stdin.path, native.stdout.path, native.stderr.path]
   return [settings, strings, native.stdin.kind === 'data' ? native.stdin.data : undefined]
 }
 
-module.exports = { pack }
+module.exports = { pack, packLimits }

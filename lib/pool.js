@@ -10,6 +10,7 @@ const channel = require('./channel')
 const { invalidArgType, invalidArgValue } = require('./errors')
 const { checkString, checkBoolean, checkNonNegative } = require('./options')
 const { signalName } = require('./signals')
+const { packLimits } = require('./native-layout')
 
 // Event types sent by src/js/payload.rs.
 const TASK_OK = 20
@@ -100,8 +101,8 @@ function nativeOptions(options) {
   }
   if (o.stderr === 'pipe') native.stderrTail = STDERR_TAIL
   if (o.limits !== undefined) {
-    // The same limits and checks as spawn().
-    native.limits = require('./options').normalize({ limits: o.limits }).native.limits
+    // The same limits, checks and packed form as spawn().
+    native.limits = packLimits(require('./options').normalize({ limits: o.limits }).native.limits)
   }
   return native
 }

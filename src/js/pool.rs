@@ -7,18 +7,9 @@ use napi::{Error, Status};
 use napi_derive::napi;
 
 use super::channel::{EventChannel, JsSink};
+use super::spawn::limits_from;
 use crate::pool::{Percentiles, Pool, PoolConfig, Program, StderrMode};
-use crate::process::{current_env, Limits};
-
-#[napi(object)]
-pub struct NativePoolLimits {
-    pub memory_bytes: Option<f64>,
-    pub cpu_seconds: Option<f64>,
-    pub open_files: Option<f64>,
-    pub processes: Option<f64>,
-    pub file_size_bytes: Option<f64>,
-    pub nice: Option<i32>,
-}
+use crate::process::current_env;
 
 /// Validated by `lib/pool.js`.
 #[napi(object)]
@@ -45,7 +36,8 @@ pub struct NativePoolOptions {
     pub cwd: Option<String>,
     /// Bytes of stderr kept per worker; absent: stderr is inherited.
     pub stderr_tail: Option<u32>,
-    pub limits: Option<NativePoolLimits>,
+    /// Packed as for `spawn` (see `lib/native-layout.js`).
+    pub limits: Option<Vec<f64>>,
     /// Workers announce themselves (offload's preload for Node workers).
     pub wait_for_ready: Option<bool>,
 }
@@ -56,19 +48,6 @@ fn invalid(message: impl Into<String>) -> Error {
 
 fn millis(ms: f64) -> Duration {
     Duration::from_micros((ms.max(0.0) * 1000.0) as u64)
-}
-
-fn limits(l: Option<NativePoolLimits>) -> Limits {
-    let Some(l) = l else { return Limits::default() };
-    let whole = |v: Option<f64>| v.map(|v| v.max(0.0) as u64);
-    Limits {
-        memory_bytes: whole(l.memory_bytes),
-        cpu_seconds: whole(l.cpu_seconds),
-        open_files: whole(l.open_files),
-        processes: whole(l.processes),
-        file_size_bytes: whole(l.file_size_bytes),
-        nice: l.nice,
-    }
 }
 
 /// Starts a pool; its events arrive on `channel` tagged with `id`.
@@ -111,7 +90,12 @@ pub fn create_pool(
     config.retries = options.retries.unwrap_or(0);
     config.env = options.env.map_or_else(current_env, Arc::new);
     config.cwd = options.cwd;
-    config.limits = limits(options.limits);
+    if let Some(packed) = options.limits {
+        if packed.len() != 6 {
+            return Err(invalid("limits must be six packed numbers"));
+        }
+        config.limits = limits_from(&packed);
+    }
     config.wait_for_ready = options.wait_for_ready.unwrap_or(false);
     config.stderr = match options.stderr_tail {
         Some(n) => StderrMode::Tail(n as usize),

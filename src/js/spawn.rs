@@ -32,11 +32,8 @@ mod at {
     pub const KILL_SIGNAL: usize = 12;
     pub const FORCE_KILL_AFTER: usize = 13;
     pub const MAX_BUFFER: usize = 14;
+    /// The six limits, from here to `NICE`, in the order of `limits_from`.
     pub const MEMORY_BYTES: usize = 15;
-    pub const CPU_SECONDS: usize = 16;
-    pub const OPEN_FILES: usize = 17;
-    pub const PROCESSES: usize = 18;
-    pub const FILE_SIZE_BYTES: usize = 19;
     pub const NICE: usize = 20;
     pub const LEN: usize = 21;
 }
@@ -88,6 +85,22 @@ fn whole(v: f64) -> Option<u64> {
 fn dup(fd: f64) -> napi::Result<std::os::fd::OwnedFd> {
     duplicate_fd(fd as i32)
         .map_err(|e| invalid(format!("stdio file descriptor {fd} cannot be used: {e}")))
+}
+
+/// Limits from their packed form, six numbers in the order of `at::MEMORY_BYTES`
+/// to `at::NICE` (-1: no limit; NaN: no nice). Pools send the same six.
+pub(super) fn limits_from(packed: &[f64]) -> Limits {
+    let [memory, cpu, files, processes, file_size, nice] = packed[..6] else {
+        return Limits::default();
+    };
+    Limits {
+        memory_bytes: whole(memory),
+        cpu_seconds: whole(cpu),
+        open_files: whole(files),
+        processes: whole(processes),
+        file_size_bytes: whole(file_size),
+        nice: nice.is_finite().then_some(nice as i32),
+    }
 }
 
 fn millis(ms: f64) -> Duration {
@@ -193,16 +206,7 @@ pub fn spawn(
     request.force_kill_after =
         (settings[at::FORCE_KILL_AFTER] >= 0.0).then(|| millis(settings[at::FORCE_KILL_AFTER]));
     request.max_buffer = settings[at::MAX_BUFFER].max(0.0) as usize;
-    request.limits = Limits {
-        memory_bytes: whole(settings[at::MEMORY_BYTES]),
-        cpu_seconds: whole(settings[at::CPU_SECONDS]),
-        open_files: whole(settings[at::OPEN_FILES]),
-        processes: whole(settings[at::PROCESSES]),
-        file_size_bytes: whole(settings[at::FILE_SIZE_BYTES]),
-        nice: settings[at::NICE]
-            .is_finite()
-            .then_some(settings[at::NICE] as i32),
-    };
+    request.limits = limits_from(&settings[at::MEMORY_BYTES..=at::NICE]);
     let sink = Arc::new(JsSink {
         id,
         tsfn: channel.tsfn.clone(),
