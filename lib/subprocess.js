@@ -348,12 +348,10 @@ class Subprocess extends EventEmitter {
     return this.#promise
   }
 
-  /** Outputs nobody reads are collected for the result. */
+  /** Unread stdout is collected for the result (stderr is collected from the start). */
   #collectUnread() {
     if (this.#native === null || this.#outcome !== null) return
-    for (const n of [STDOUT, STDERR]) {
-      if (this.#piped[n] && !this.#reading[n] && !(n === STDOUT && this.#handed)) this.#native.collect(n)
-    }
+    if (this.#piped[STDOUT] && !this.#reading[STDOUT] && !this.#handed) this.#native.collect(STDOUT)
   }
 
   #output(n) {
