@@ -11,19 +11,21 @@ const { invalidArgType, invalidArgValue } = require('./errors')
 const { checkString, checkBoolean, checkNonNegative } = require('./options')
 const { signalName } = require('./signals')
 const { packLimits } = require('./native-layout')
+const { encodeValue, decodeValue } = require('./codec')
 
 // Event types sent by src/js/payload.rs.
 const TASK_OK = 20
 const TASK_FAILED = 21
 const WORKER_EXIT = 22
 const POOL_CLOSED = 23
+const POOL_ERROR = 24
+const POOL_BATCH = 25
 
 const KNOWN = new Set([
-  'script', 'command', 'args', 'execArgv', 'execPath', 'size', 'minSize', 'idleTimeout', 'maxQueue', 'taskTimeout', 'maxTasksPerWorker',
-  'maxRssBytes', 'retries', 'env', 'cwd', 'stderr', 'limits',
+  'script', 'command', 'args', 'execArgv', 'execPath', 'size', 'minSize', 'idleTimeout', 'maxQueue', 'taskTimeout', 'concurrency',
+  'maxTasksPerWorker', 'maxRssBytes', 'retries', 'env', 'cwd', 'stderr', 'limits',
 ])
-/** Options of the pool design that this version does not have yet: refused, never ignored. */
-const NOT_YET = new Set(['concurrency'])
+const RUN_OPTIONS = new Set(['signal', 'timeout', 'handler'])
 const STDERR_TAIL = 64 * 1024
 const READY_PRELOAD = require('node:path').join(__dirname, 'worker-ready.js')
 const MAX_TASK_ID = 0xffffffff
@@ -49,11 +51,6 @@ function poolError(code, message, fields = {}) {
 function nativeOptions(options) {
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options)
   for (const key of Object.keys(options)) {
-    if (NOT_YET.has(key)) {
-      const err = new TypeError(`Pool option '${key}' is not supported by this version of offload`)
-      err.code = 'ERR_OFFLOAD_UNSUPPORTED_OPTION'
-      throw err
-    }
     if (!KNOWN.has(key)) throw invalidArgValue('options', options, `has an unknown option '${key}' (known: ${[...KNOWN].join(', ')})`)
   }
   const o = options
@@ -83,6 +80,10 @@ function nativeOptions(options) {
   if (o.idleTimeout !== undefined) native.idleTimeout = checkNonNegative(o.idleTimeout, 'options.idleTimeout', { integer: true })
   if (o.maxQueue !== undefined) native.maxQueue = checkNonNegative(o.maxQueue, 'options.maxQueue', { integer: true })
   if (o.taskTimeout !== undefined) native.taskTimeout = checkNonNegative(o.taskTimeout, 'options.taskTimeout', { integer: true })
+  if (o.concurrency !== undefined) {
+    native.concurrency = checkNonNegative(o.concurrency, 'options.concurrency', { integer: true })
+    if (native.concurrency < 1) throw invalidArgValue('options.concurrency', o.concurrency, 'must be at least 1', RangeError)
+  }
   if (o.maxTasksPerWorker !== undefined) {
     native.maxTasksPerWorker = checkNonNegative(o.maxTasksPerWorker, 'options.maxTasksPerWorker', { integer: true })
     if (native.maxTasksPerWorker < 1) throw invalidArgValue('options.maxTasksPerWorker', o.maxTasksPerWorker, 'must be at least 1', RangeError)
@@ -107,6 +108,27 @@ function nativeOptions(options) {
   return native
 }
 
+/** The Error a `serve()` handler threw, rebuilt from its JSON. */
+function thrownError(json) {
+  let info
+  try {
+    info = JSON.parse(json)
+  } catch {
+    info = { message: 'the worker\'s handler threw' }
+  }
+  const Class = BUILTIN_ERRORS[info.name] ?? Error
+  const err = new Class(info.message ?? '')
+  for (const [key, value] of Object.entries(info)) {
+    if (key === 'message' || key === 'notAnError' || (key === 'name' && Class !== Error)) continue
+    if (key === 'name' && value === 'Error') continue
+    err[key] = value
+  }
+  // The worker's own stack says where it went wrong; ours would only say "the event channel".
+  if (typeof info.stack === 'string') err.stack = info.stack
+  return err
+}
+const BUILTIN_ERRORS = { TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError }
+
 /**
  * A pool of worker processes. `run(task)` resolves with the worker's answer;
  * every task settles exactly once.
@@ -120,6 +142,10 @@ class Pool extends EventEmitter {
   #ended
   #resolveEnded
   #held = false
+  // Tasks with no options, sent in one native call at the end of the tick.
+  #batchIds = []
+  #batchTexts = []
+  #flushBatch = () => this.#flush()
 
   constructor(options) {
     super()
@@ -132,16 +158,34 @@ class Pool extends EventEmitter {
   }
 
   /**
-   * Runs one task (any JSON-serialisable value) on a worker. Options:
-   * `signal` (AbortSignal) and `timeout` (ms, overrides `taskTimeout`).
+   * Runs one task on a worker. The task is any JSON-serialisable value;
+   * Buffers and Uint8Arrays in it reach a `serve()` worker as raw bytes.
+   * Options: `signal` (AbortSignal), `timeout` (ms, overrides `taskTimeout`),
+   * `handler` (a named handler of a `serve()` worker).
    */
-  run(task, options = {}) {
-    if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options)
-    const { signal, timeout } = options
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an instance of AbortSignal', signal)
-    if (timeout !== undefined) checkNonNegative(timeout, 'options.timeout', { integer: true })
-    const payload = JSON.stringify(task)
-    if (payload === undefined) throw invalidArgValue('task', task, 'must be a JSON-serialisable value')
+  run(task, options) {
+    let signal, timeout, handler
+    if (options !== undefined) {
+      if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options)
+      for (const key of Object.keys(options)) {
+        if (!RUN_OPTIONS.has(key)) throw invalidArgValue('options', options, `has an unknown option '${key}' (known: signal, timeout, handler)`)
+      }
+      ;({ signal, timeout, handler } = options)
+      if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an instance of AbortSignal', signal)
+      if (timeout !== undefined) checkNonNegative(timeout, 'options.timeout', { integer: true })
+      if (handler !== undefined) {
+        checkString(handler, 'options.handler')
+        if (handler === '' || Buffer.byteLength(handler) > 0xffff) throw invalidArgValue('options.handler', handler, 'must be a handler name of 1 to 65535 bytes')
+      }
+    }
+    let encoded
+    try {
+      encoded = encodeValue(task)
+    } catch (err) {
+      throw invalidArgValue('task', task, `must be JSON-serialisable (${err.message})`)
+    }
+    const { json, buffers } = encoded
+    if (json === undefined) throw invalidArgValue('task', task, 'must be a JSON-serialisable value')
     if (this.#closed) return Promise.reject(poolError('ERR_OFFLOAD_POOL_CLOSED', 'the pool is closed: it takes no new tasks'))
     if (signal?.aborted) return Promise.reject(poolError('ERR_OFFLOAD_ABORTED', 'the task was aborted before it ran'))
     const id = this.#nextTask
@@ -149,15 +193,37 @@ class Pool extends EventEmitter {
     return new Promise((resolve, reject) => {
       const entry = { resolve, reject, signal, onAbort: null }
       if (signal) {
-        entry.onAbort = () => this.#native.cancel(id)
+        entry.onAbort = () => {
+          this.#flush() // the task must reach the pool before its cancel does
+          this.#native.cancel(id)
+        }
         signal.addEventListener('abort', entry.onAbort, { once: true })
       }
       this.#pending.set(id, entry)
       if (this.#pending.size === 1) this.#hold()
-      if (!this.#native.run(id, payload, timeout)) {
+      if (buffers === null && timeout === undefined && handler === undefined) {
+        this.#batchIds.push(id)
+        this.#batchTexts.push(json)
+        if (this.#batchIds.length === 1) queueMicrotask(this.#flushBatch)
+        return
+      }
+      this.#flush() // keep the order of run() calls
+      if (!this.#native.run(id, json, timeout, handler, buffers ?? undefined)) {
         this.#settle(id, null, poolError('ERR_OFFLOAD_POOL_CLOSED', 'the pool has ended: it takes no new tasks'))
       }
     })
+  }
+
+  #flush() {
+    if (this.#batchIds.length === 0) return
+    const ids = this.#batchIds
+    const texts = this.#batchTexts
+    this.#batchIds = []
+    this.#batchTexts = []
+    if (!this.#native.submit(Uint32Array.from(ids), texts.join('\n'))) {
+      const err = () => poolError('ERR_OFFLOAD_POOL_CLOSED', 'the pool has ended: it takes no new tasks')
+      for (const id of ids) this.#settle(id, null, err())
+    }
   }
 
   /** `size`, `busy`, `idle`, `queued`, counters, and run/wait time percentiles (ms). */
@@ -168,6 +234,7 @@ class Pool extends EventEmitter {
   /** Takes no new tasks, finishes queued and running ones, then stops the workers (SIGKILL after `timeout` ms). */
   close({ timeout = 5000 } = {}) {
     checkNonNegative(timeout, 'options.timeout', { integer: true })
+    this.#flush()
     this.#closed = true
     this.#hold() // until the workers are gone
     this.#native.close(timeout)
@@ -176,6 +243,7 @@ class Pool extends EventEmitter {
 
   /** Rejects everything pending with ERR_OFFLOAD_POOL_CLOSED and kills the workers at once. */
   destroy() {
+    this.#flush()
     this.#closed = true
     this.#hold()
     this.#native.destroy()
@@ -206,20 +274,44 @@ class Pool extends EventEmitter {
     else entry.resolve(value)
   }
 
+  #answer(id, text, buffers) {
+    let value
+    try {
+      value = decodeValue(text, buffers)
+    } catch {
+      const bad = poolError('ERR_OFFLOAD_BAD_RESULT', `the worker answered with text that is not JSON: ${text.slice(0, 200)}`)
+      return this.#settle(id, null, bad)
+    }
+    this.#settle(id, value, null)
+  }
+
+  #batch(ids, rest) {
+    if (ids.length > 0) {
+      let values = null
+      try {
+        values = JSON.parse(rest[0])
+      } catch {
+        // One answer is not JSON: take them one by one (none holds a raw newline).
+      }
+      if (Array.isArray(values) && values.length === ids.length) {
+        for (let i = 0; i < ids.length; i++) this.#settle(ids[i], values[i], null)
+      } else {
+        const texts = rest[0].slice(1, -1).split('\n,')
+        for (let i = 0; i < ids.length; i++) this.#answer(ids[i], texts[i] ?? '', null)
+      }
+    }
+    for (let k = 1; k < rest.length; k += 3) this._onNativeEvent(rest[k], rest[k + 1], rest[k + 2])
+  }
+
   /** @internal Called by the event channel. */
   _onNativeEvent(type, a, b) {
     switch (type) {
-      case TASK_OK: {
-        let value
-        try {
-          value = JSON.parse(b)
-        } catch (err) {
-          const bad = poolError('ERR_OFFLOAD_BAD_RESULT', `the worker answered with text that is not JSON: ${b.slice(0, 200)}`)
-          return this.#settle(a, null, bad)
-        }
-        return this.#settle(a, value, null)
-      }
+      case POOL_BATCH:
+        return this.#batch(a, b)
+      case TASK_OK:
+        return typeof b === 'string' ? this.#answer(a, b, null) : this.#answer(a, b[0], b.slice(1))
       case TASK_FAILED: {
+        if (b.errorJson != null) return this.#settle(a, null, thrownError(b.errorJson))
         const fields = {}
         if (b.exitCode != null) fields.exitCode = b.exitCode
         if (b.signal != null) fields.signal = signalName(b.signal)
@@ -230,6 +322,14 @@ class Pool extends EventEmitter {
       case WORKER_EXIT:
         this.emit('workerExit', a, b.code ?? null, signalName(b.signal))
         return
+      case POOL_ERROR: {
+        // Problems no task reports. Without an 'error' listener they are
+        // warnings, not a crash of the whole process.
+        const err = poolError(a, b)
+        if (this.listenerCount('error') > 0) this.emit('error', err)
+        else process.emitWarning(b, { code: a })
+        return
+      }
       case POOL_CLOSED:
         this.#closed = true
         channel.unregister(this.#id)

@@ -2,22 +2,27 @@
 //! carries every child's and every pool's events to the JS thread. It starts unreferenced; the JS
 //! layer references it while a child that should keep Node alive is running.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::{Env, FnArgs, Function};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{sys, Status};
 use napi_derive::napi;
 
-use super::payload::{encode, encode_pool, Payload};
+use super::payload::{encode, encode_pool_batch, Payload};
 use crate::pool::{PoolEvent, PoolSink};
 use crate::process::{ChildEvent, EventSink};
 
-/// An event of a child or of a pool, for the object registered under its id.
+/// An event of a child, or a pool's waiting events, for the object registered under its id.
 pub(crate) enum Event {
     Child(ChildEvent),
-    Pool(PoolEvent),
+    Pool(Arc<Outbox>),
 }
+
+/// A pool's events waiting for the JS thread: one call of the channel takes
+/// all of them (see `encode_pool_batch`).
+#[derive(Default)]
+pub(crate) struct Outbox(Mutex<Vec<PoolEvent>>);
 
 type EventArgs = FnArgs<(u32, u32, Payload, Payload)>;
 pub(crate) type EventFn = ThreadsafeFunction<(u32, Event), (), EventArgs, Status, false, true>;
@@ -37,12 +42,27 @@ impl EventSink for JsSink {
     }
 }
 
-impl PoolSink for JsSink {
+/// Sends one pool's events, batched, through the channel.
+pub(crate) struct PoolJsSink {
+    pub id: u32,
+    pub tsfn: Arc<EventFn>,
+    pub outbox: Arc<Outbox>,
+}
+
+impl PoolSink for PoolJsSink {
     fn emit(&self, event: PoolEvent) {
-        self.tsfn.call(
-            (self.id, Event::Pool(event)),
-            ThreadsafeFunctionCallMode::NonBlocking,
-        );
+        let first = {
+            let mut waiting = self.outbox.0.lock().unwrap();
+            waiting.push(event);
+            waiting.len() == 1
+        };
+        // Later events join the call already on its way; it takes them all.
+        if first {
+            self.tsfn.call(
+                (self.id, Event::Pool(self.outbox.clone())),
+                ThreadsafeFunctionCallMode::NonBlocking,
+            );
+        }
     }
 }
 
@@ -68,7 +88,9 @@ impl EventChannel {
                 let (id, event) = ctx.value;
                 let (kind, a, b) = match event {
                     Event::Child(event) => encode(event),
-                    Event::Pool(event) => encode_pool(event),
+                    Event::Pool(outbox) => {
+                        encode_pool_batch(std::mem::take(&mut *outbox.0.lock().unwrap()))
+                    }
                 };
                 Ok(FnArgs::from((id, kind, a, b)))
             })?;

@@ -1,7 +1,7 @@
 //! Engine events turned into the arguments of the JavaScript event callback:
 //! `(childId, type, a, b)`. Plain numbers for the type keep the crossing cheap.
 
-use napi::bindgen_prelude::{Buffer, ToNapiValue};
+use napi::bindgen_prelude::{Buffer, ToNapiValue, Uint32Array};
 use napi::sys;
 use napi_derive::napi;
 
@@ -19,6 +19,10 @@ pub enum Payload {
     Closed(JsClosed),
     Error(JsSystemError),
     TaskFailure(JsTaskFailure),
+    /// A `Uint32Array`.
+    Ids(Vec<u32>),
+    /// An array.
+    List(Vec<Payload>),
 }
 
 impl ToNapiValue for Payload {
@@ -35,6 +39,20 @@ impl ToNapiValue for Payload {
             Payload::Closed(c) => JsClosed::to_napi_value(env, c),
             Payload::Error(e) => JsSystemError::to_napi_value(env, e),
             Payload::TaskFailure(f) => JsTaskFailure::to_napi_value(env, f),
+            Payload::Ids(ids) => Uint32Array::to_napi_value(env, Uint32Array::new(ids)),
+            Payload::List(items) => {
+                let mut array = std::ptr::null_mut();
+                napi::check_status!(sys::napi_create_array_with_length(
+                    env,
+                    items.len(),
+                    &mut array
+                ))?;
+                for (i, item) in items.into_iter().enumerate() {
+                    let value = Payload::to_napi_value(env, item)?;
+                    napi::check_status!(sys::napi_set_element(env, array, i as u32, value))?;
+                }
+                Ok(array)
+            }
         }
     }
 }
@@ -68,6 +86,8 @@ pub struct JsTaskFailure {
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
     pub stderr_tail: Option<Buffer>,
+    /// The error a `serve()` handler threw, as JSON.
+    pub error_json: Option<String>,
 }
 
 /// An OS error, described the way Node describes them.
@@ -167,6 +187,9 @@ pub mod kind {
     pub const TASK_FAILED: u32 = 21;
     pub const WORKER_EXIT: u32 = 22;
     pub const POOL_CLOSED: u32 = 23;
+    pub const POOL_ERROR: u32 = 24;
+    /// Several pool events at once: see [`super::encode_pool_batch`].
+    pub const POOL_BATCH: u32 = 25;
 }
 
 fn exit(e: ExitInfo) -> JsExit {
@@ -219,13 +242,24 @@ pub fn encode(event: ChildEvent) -> (u32, Payload, Payload) {
 }
 
 /// `(type, a, b)` for one pool event.
-pub fn encode_pool(event: PoolEvent) -> (u32, Payload, Payload) {
+fn encode_pool(event: PoolEvent) -> (u32, Payload, Payload) {
     use Payload::*;
     match event {
         PoolEvent::TaskDone {
             id,
-            result: Ok(text),
-        } => (kind::TASK_OK, Number(id as f64), Text(text)),
+            result: Ok(answer),
+        } => {
+            let value = if answer.buffers.is_empty() {
+                Text(answer.json)
+            } else {
+                List(
+                    std::iter::once(Text(answer.json))
+                        .chain(answer.buffers.into_iter().map(Bytes))
+                        .collect(),
+                )
+            };
+            (kind::TASK_OK, Number(id as f64), value)
+        }
         PoolEvent::TaskDone { id, result: Err(f) } => (
             kind::TASK_FAILED,
             Number(id as f64),
@@ -235,6 +269,7 @@ pub fn encode_pool(event: PoolEvent) -> (u32, Payload, Payload) {
                 exit_code: f.exit_code,
                 signal: f.signal,
                 stderr_tail: f.stderr_tail.map(Buffer::from),
+                error_json: f.error_json,
             }),
         ),
         PoolEvent::WorkerExit { pid, code, signal } => (
@@ -249,6 +284,45 @@ pub fn encode_pool(event: PoolEvent) -> (u32, Payload, Payload) {
                 duration_ms: 0.0,
             }),
         ),
+        PoolEvent::Error { code, message } => {
+            (kind::POOL_ERROR, Text(code.to_owned()), Text(message))
+        }
         PoolEvent::Closed => (kind::POOL_CLOSED, Undefined, Undefined),
     }
+}
+
+/// Many pool events in one call, so that 100k answers a second do not cost
+/// 100k crossings into JavaScript. `a` is the ids of the plain answers (JSON
+/// text, no buffers), `b` is `[texts, type, a, b, type, a, b, …]`: `texts` is
+/// those answers as one JSON array (`[t1\n,t2\n,…]`; an answer's JSON holds
+/// no raw newline, so the JS side can split it if one does not parse), then
+/// every other event, in order, after them.
+pub fn encode_pool_batch(events: Vec<PoolEvent>) -> (u32, Payload, Payload) {
+    let mut ids = Vec::new();
+    let mut texts = String::from("[");
+    let mut rest = vec![Payload::Undefined];
+    for event in events {
+        match event {
+            PoolEvent::TaskDone {
+                id,
+                result: Ok(answer),
+            } if answer.buffers.is_empty()
+                && !answer.json.is_empty()
+                && !answer.json.contains('\n') =>
+            {
+                if !ids.is_empty() {
+                    texts.push_str("\n,");
+                }
+                texts.push_str(&answer.json);
+                ids.push(id as u32);
+            }
+            other => {
+                let (kind, a, b) = encode_pool(other);
+                rest.extend([Payload::Number(kind as f64), a, b]);
+            }
+        }
+    }
+    texts.push(']');
+    rest[0] = Payload::Text(texts);
+    (kind::POOL_BATCH, Payload::Ids(ids), Payload::List(rest))
 }

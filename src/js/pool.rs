@@ -3,12 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use napi::bindgen_prelude::{Uint32Array, Uint8Array};
 use napi::{Error, Status};
 use napi_derive::napi;
 
-use super::channel::{EventChannel, JsSink};
+use super::channel::{EventChannel, PoolJsSink};
 use super::spawn::limits_from;
-use crate::pool::{Percentiles, Pool, PoolConfig, Program, StderrMode};
+use crate::pool::{Percentiles, Pool, PoolConfig, Program, RunOptions, StderrMode};
 use crate::process::current_env;
 
 /// Validated by `lib/pool.js`.
@@ -28,6 +29,8 @@ pub struct NativePoolOptions {
     pub max_queue: Option<u32>,
     /// Milliseconds.
     pub task_timeout: Option<f64>,
+    /// Tasks a `serve()` worker runs at once.
+    pub concurrency: Option<u32>,
     pub max_tasks_per_worker: Option<f64>,
     pub max_rss_bytes: Option<f64>,
     pub retries: Option<u32>,
@@ -85,6 +88,7 @@ pub fn create_pool(
         .map_or(config.size, |m| (m as usize).min(config.size));
     config.idle_timeout = options.idle_timeout.map(millis);
     config.task_timeout = options.task_timeout.filter(|t| *t > 0.0).map(millis);
+    config.concurrency = options.concurrency.unwrap_or(1).max(1) as usize;
     config.max_tasks_per_worker = options.max_tasks_per_worker.map(|n| n.max(1.0) as u64);
     config.max_rss_bytes = options.max_rss_bytes.map(|n| n.max(0.0) as u64);
     config.retries = options.retries.unwrap_or(0);
@@ -101,9 +105,10 @@ pub fn create_pool(
         Some(n) => StderrMode::Tail(n as usize),
         None => StderrMode::Inherit,
     };
-    let sink = Arc::new(JsSink {
+    let sink = Arc::new(PoolJsSink {
         id,
         tsfn: channel.tsfn.clone(),
+        outbox: Arc::default(),
     });
     Ok(NativePool {
         pool: Pool::start(config, sink),
@@ -152,13 +157,41 @@ pub struct NativePool {
 
 #[napi]
 impl NativePool {
-    /// Queues a task (its JSON text); `false` once the pool has ended.
+    /// Queues a task (its JSON text, in which each of `buffers` appears as
+    /// `{"$offload:bytes":index}`); `false` once the pool has ended.
     #[napi]
-    pub fn run(&self, task_id: u32, payload: String, timeout_ms: Option<f64>) -> bool {
-        let timeout = timeout_ms.filter(|t| *t > 0.0).map(millis);
+    pub fn run(
+        &self,
+        task_id: u32,
+        payload: String,
+        timeout_ms: Option<f64>,
+        handler: Option<String>,
+        buffers: Option<Vec<Uint8Array>>,
+    ) -> bool {
+        let options = RunOptions {
+            buffers: buffers
+                .unwrap_or_default()
+                .iter()
+                .map(|b| b.to_vec())
+                .collect(),
+            handler,
+            timeout: timeout_ms.filter(|t| *t > 0.0).map(millis),
+        };
         self.pool
-            .run(task_id as u64, payload.into_bytes(), timeout)
+            .run(task_id as u64, payload.into_bytes(), options)
             .is_ok()
+    }
+
+    /// Queues tasks with no options, in order: `texts` is their JSON texts
+    /// joined by newlines (JSON text has none of its own). One call for the
+    /// tasks of a whole tick; `false` once the pool has ended.
+    #[napi]
+    pub fn submit(&self, ids: Uint32Array, texts: String) -> bool {
+        let tasks = ids
+            .iter()
+            .zip(texts.split('\n'))
+            .map(|(id, text)| (*id as u64, text.as_bytes().to_vec()));
+        self.pool.run_many(tasks).is_ok()
     }
 
     #[napi]

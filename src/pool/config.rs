@@ -46,6 +46,9 @@ pub struct PoolConfig {
     pub max_queue: Option<usize>,
     /// Default per-task timeout; the worker is killed and replaced.
     pub task_timeout: Option<Duration>,
+    /// Tasks a worker runs at once; only workers that call `serve()` take more
+    /// than one (the others answer in order, one message per task).
+    pub concurrency: usize,
     /// Recycle a worker after this many tasks.
     pub max_tasks_per_worker: Option<u64>,
     /// Recycle a worker whose resident memory passed this, checked between tasks.
@@ -73,6 +76,7 @@ impl PoolConfig {
             idle_timeout: None,
             max_queue: None,
             task_timeout: None,
+            concurrency: 1,
             max_tasks_per_worker: None,
             max_rss_bytes: None,
             retries: 0,

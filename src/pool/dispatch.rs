@@ -1,23 +1,23 @@
-//! The pool task: owns the queue and the workers, hands tasks to idle workers,
-//! settles every task exactly once, and replaces workers that die.
+//! The pool task: owns the queue and the workers, hands tasks to workers with
+//! room, settles every task exactly once, and replaces workers that die.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::time::{sleep_until, Instant};
 
+use super::channel::ChannelEvent;
 use super::config::{PoolConfig, READY_MESSAGE};
-use super::events::{FailureKind, PoolEvent, PoolSink, TaskFailure};
-use std::sync::Mutex;
-
+use super::events::{Answer, FailureKind, PoolEvent, PoolSink, TaskFailure};
+use super::frame::{self, Frame};
 use super::stats::Shared;
-use super::worker::{Running, Task, Worker};
+use super::worker::{InFlight, Mode, Task, Worker, WorkerEvent};
 use crate::process::{ChildEvent, Stream};
 
 pub(crate) enum Command {
-    Run(Task),
+    Run(Vec<Task>),
     Cancel(u64),
     /// Finish queued and running tasks, then stop the workers; SIGKILL after `timeout`.
     Close {
@@ -26,6 +26,16 @@ pub(crate) enum Command {
     /// Fail everything pending and kill the workers now.
     Destroy,
 }
+
+/// How long a `serve()` worker has, after a task's `AbortSignal` fired (abort
+/// or timeout), to answer before it is killed and replaced.
+pub const CANCEL_GRACE: Duration = Duration::from_millis(1000);
+
+/// Tasks sent ahead to a `serve()` worker beyond its `concurrency`, so that it
+/// never waits for the parent between short tasks. Only while tasks are short
+/// (see [`PIPELINE_BELOW_MS`]) and every worker is already busy.
+const PIPELINE: usize = 32;
+const PIPELINE_BELOW_MS: f64 = 1.0;
 
 #[derive(PartialEq, Eq)]
 enum Phase {
@@ -43,12 +53,15 @@ enum Phase {
 struct PoolTask {
     config: PoolConfig,
     sink: Arc<dyn PoolSink>,
-    events_tx: UnboundedSender<(u64, ChildEvent)>,
+    events_tx: UnboundedSender<(u64, WorkerEvent)>,
     workers: HashMap<u64, Worker>,
     next_worker: u64,
     queue: VecDeque<Task>,
     phase: Phase,
     stats: Arc<Mutex<Shared>>,
+    /// Recent task run time, milliseconds (exponential average); `None` before
+    /// the first answer.
+    run_ms: Option<f64>,
 }
 
 pub(crate) async fn run(
@@ -67,6 +80,7 @@ pub(crate) async fn run(
         queue: VecDeque::new(),
         phase: Phase::Open,
         stats,
+        run_ms: None,
     };
     pool.top_up(false);
     let far = Instant::now() + Duration::from_secs(86400 * 365);
@@ -105,8 +119,12 @@ pub(crate) async fn run(
     }
 }
 
+fn failure(kind: FailureKind, message: impl Into<String>) -> TaskFailure {
+    TaskFailure::new(kind, message)
+}
+
 impl PoolTask {
-    fn settle(&mut self, id: u64, result: Result<String, TaskFailure>) {
+    fn settle(&mut self, id: u64, result: Result<Answer, TaskFailure>) {
         {
             let mut stats = self.stats.lock().unwrap();
             if result.is_ok() {
@@ -118,19 +136,26 @@ impl PoolTask {
         self.sink.emit(PoolEvent::TaskDone { id, result });
     }
 
+    fn error(&self, code: &'static str, message: String) {
+        self.sink.emit(PoolEvent::Error { code, message });
+    }
+
+    /// Workers that take tasks, or will once started.
     fn live_workers(&self) -> usize {
-        self.workers.values().filter(|w| !w.stopping).count()
+        self.workers
+            .values()
+            .filter(|w| !w.stopping && !w.retiring)
+            .count()
     }
 
     /// How many workers the pool wants now: enough for what runs and waits,
     /// within `min_size` and `size`.
     fn wanted(&self) -> usize {
-        let running = self
-            .workers
-            .values()
-            .filter(|w| w.running.is_some())
-            .count();
-        (running + self.queue.len()).clamp(self.config.min_size, self.config.size)
+        let slots = self.config.concurrency.max(1);
+        let running: usize = self.workers.values().map(|w| w.in_flight.len()).sum();
+        (running + self.queue.len())
+            .div_ceil(slots)
+            .clamp(self.config.min_size, self.config.size)
     }
 
     /// Starts workers up to what the pool wants.
@@ -150,10 +175,9 @@ impl PoolTask {
                     }
                 }
                 Err(e) => {
-                    self.fail_queue(
-                        FailureKind::WorkerCrashed,
-                        &format!("a worker could not be started: {e}"),
-                    );
+                    let message = format!("a worker could not be started: {e}");
+                    self.error("ERR_OFFLOAD_WORKER_START", message.clone());
+                    self.fail_queue(FailureKind::WorkerCrashed, &message);
                     return;
                 }
             }
@@ -166,7 +190,7 @@ impl PoolTask {
         if self.live_workers() <= self.config.min_size {
             return None;
         }
-        let idle = self.workers.values().filter(|w| w.available());
+        let idle = self.workers.values().filter(|w| w.idle());
         idle.filter_map(|w| w.idle_since)
             .min()
             .map(|since| Instant::from_std(since) + timeout)
@@ -182,7 +206,7 @@ impl PoolTask {
             if spare == 0 {
                 break;
             }
-            if worker.available()
+            if worker.idle()
                 && worker
                     .idle_since
                     .is_some_and(|since| since.elapsed() >= timeout)
@@ -203,31 +227,16 @@ impl PoolTask {
 
     fn fail_queue(&mut self, kind: FailureKind, message: &str) {
         while let Some(task) = self.queue.pop_front() {
-            self.settle(task.id, Err(TaskFailure::new(kind.clone(), message)));
+            self.settle(task.id, Err(failure(kind.clone(), message)));
         }
     }
 
     fn command(&mut self, command: Command) {
         match command {
-            Command::Run(task) => {
-                if self.phase != Phase::Open {
-                    let message = "the pool is closed: it takes no new tasks";
-                    return self.settle(
-                        task.id,
-                        Err(TaskFailure::new(FailureKind::PoolClosed, message)),
-                    );
+            Command::Run(tasks) => {
+                for task in tasks {
+                    self.enqueue(task);
                 }
-                let idle = self.workers.values().any(|w| w.available());
-                if let Some(max) = self.config.max_queue {
-                    if !idle && self.queue.len() >= max {
-                        let message = format!("the pool's queue is full (maxQueue = {max}); retry later or raise maxQueue");
-                        return self.settle(
-                            task.id,
-                            Err(TaskFailure::new(FailureKind::QueueFull, message)),
-                        );
-                    }
-                }
-                self.queue.push_back(task);
                 self.top_up(false); // growth with demand, not a replacement
                 self.dispatch();
             }
@@ -242,44 +251,86 @@ impl PoolTask {
         }
     }
 
+    fn enqueue(&mut self, task: Task) {
+        if self.phase != Phase::Open {
+            let message = "the pool is closed: it takes no new tasks";
+            return self.settle(task.id, Err(failure(FailureKind::PoolClosed, message)));
+        }
+        if let Some(max) = self.config.max_queue {
+            let slots = self.config.concurrency;
+            let idle = self
+                .workers
+                .values()
+                .any(|w| w.has_room(w.capacity(slots, 0)));
+            if !idle && self.queue.len() >= max {
+                let message = format!(
+                    "the pool's queue is full (maxQueue = {max}); retry later or raise maxQueue"
+                );
+                return self.settle(task.id, Err(failure(FailureKind::QueueFull, message)));
+            }
+        }
+        self.queue.push_back(task);
+    }
+
+    /// Where a task handed to a worker is: (worker id, index in its in-flight list).
+    fn find_in_flight(&self, id: u64) -> Option<(u64, usize)> {
+        self.workers.iter().find_map(|(wid, w)| {
+            w.in_flight
+                .iter()
+                .position(|e| e.task.id == id && e.cancelled_until.is_none())
+                .map(|at| (*wid, at))
+        })
+    }
+
     fn cancel(&mut self, id: u64) {
         if let Some(at) = self.queue.iter().position(|t| t.id == id) {
             self.queue.remove(at);
-            return self.settle(
-                id,
-                Err(TaskFailure::new(
-                    FailureKind::Aborted,
-                    "the task was aborted before it ran",
-                )),
-            );
+            let message = "the task was aborted before it ran";
+            return self.settle(id, Err(failure(FailureKind::Aborted, message)));
         }
-        let running = self
-            .workers
-            .values_mut()
-            .find(|w| w.running.as_ref().is_some_and(|r| r.task.id == id));
-        if let Some(worker) = running {
-            worker.running = None;
-            worker.stop_now();
-            let message = "the task was aborted while running; its worker was killed and replaced";
-            self.settle(id, Err(TaskFailure::new(FailureKind::Aborted, message)));
-            self.replace_if_needed();
-            self.dispatch();
+        let Some((wid, at)) = self.find_in_flight(id) else {
+            return;
+        };
+        let message = self.abandon(wid, at, "was aborted");
+        self.settle(id, Err(failure(FailureKind::Aborted, message)));
+        self.replace_if_needed();
+        self.dispatch();
+    }
+
+    /// Gives up on a task a worker holds (aborted or timed out): a `serve()`
+    /// worker gets a cancel frame and `CANCEL_GRACE` to answer; any other
+    /// worker is killed. Returns how the task ended, for its error message.
+    fn abandon(&mut self, wid: u64, at: usize, what: &str) -> String {
+        let w = self.workers.get_mut(&wid).expect("found above");
+        if w.mode == Mode::Serve {
+            let entry = &mut w.in_flight[at];
+            entry.cancelled_until = Some(Instant::now() + CANCEL_GRACE);
+            entry.deadline = None;
+            let id = entry.task.id;
+            w.cancel_in_worker(id);
+            format!("the task {what}; its handler's AbortSignal fired")
+        } else {
+            w.in_flight.remove(at);
+            w.stop_now();
+            format!("the task {what}; its worker was killed and replaced")
         }
     }
 
     fn destroy(&mut self) {
         let message = "the pool was destroyed";
         self.fail_queue(FailureKind::PoolClosed, message);
-        let running: Vec<u64> = self
-            .workers
-            .values_mut()
-            .filter_map(|w| w.running.take().map(|r| r.task.id))
-            .collect();
-        for id in running {
-            self.settle(id, Err(TaskFailure::new(FailureKind::PoolClosed, message)));
+        let mut held = Vec::new();
+        for w in self.workers.values_mut() {
+            held.extend(
+                w.in_flight
+                    .drain(..)
+                    .filter(|e| e.cancelled_until.is_none())
+                    .map(|e| e.task.id),
+            );
+            w.stop_now();
         }
-        for worker in self.workers.values_mut() {
-            worker.stop_now();
+        for id in held {
+            self.settle(id, Err(failure(FailureKind::PoolClosed, message)));
         }
         // Already SIGKILLed: nothing left to escalate.
         self.phase = Phase::Stopping { kill_at: None };
@@ -290,7 +341,7 @@ impl PoolTask {
         let Phase::Closing { timeout } = self.phase else {
             return;
         };
-        if !self.queue.is_empty() || self.workers.values().any(|w| w.running.is_some()) {
+        if !self.queue.is_empty() || self.workers.values().any(|w| !w.in_flight.is_empty()) {
             return;
         }
         for worker in self.workers.values_mut() {
@@ -305,118 +356,275 @@ impl PoolTask {
         matches!(self.phase, Phase::Stopping { .. }) && self.workers.is_empty()
     }
 
+    /// Tasks sent ahead to busy `serve()` workers: only for short tasks.
+    fn pipeline(&self) -> usize {
+        match self.run_ms {
+            Some(ms) if ms < PIPELINE_BELOW_MS => PIPELINE,
+            _ => 0,
+        }
+    }
+
     fn dispatch(&mut self) {
-        while !self.queue.is_empty() {
-            let Some(worker) = self.workers.values_mut().find(|w| w.available()) else {
-                return;
+        if self.queue.is_empty() {
+            return;
+        }
+        // First every worker's free slots, then (for short tasks) the pipeline.
+        let pipeline = self.pipeline();
+        let passes: &[usize] = if pipeline > 0 { &[0, pipeline] } else { &[0] };
+        let ids: Vec<u64> = self.workers.keys().copied().collect();
+        for &ahead in passes {
+            for &wid in &ids {
+                if self.queue.is_empty() {
+                    return;
+                }
+                self.feed(wid, ahead);
+            }
+        }
+    }
+
+    /// Sends one worker as many tasks as it has room for, in one write.
+    fn feed(&mut self, wid: u64, ahead: usize) {
+        let slots = self.config.concurrency;
+        let max_tasks = self.config.max_tasks_per_worker;
+        let Some(w) = self.workers.get_mut(&wid) else {
+            return;
+        };
+        let capacity = w.capacity(slots, ahead);
+        if !w.has_room(capacity) {
+            return;
+        }
+        let mut batch = Vec::new();
+        let mut sent = Vec::new();
+        let mut refused = Vec::new();
+        while w.in_flight.len() + sent.len() < capacity
+            && max_tasks.is_none_or(|max| w.tasks_sent + (sent.len() as u64) < max)
+        {
+            let Some(task) = self.queue.pop_front() else {
+                break;
             };
-            let task = self.queue.pop_front().expect("checked non-empty");
-            if !worker.send(&task) {
-                // Its channel just closed: it is dying, and its exit brings a replacement.
-                self.queue.push_front(task);
-                worker.stopping = true;
+            if task.handler.is_some() && w.mode != Mode::Serve {
+                refused.push(task.id);
                 continue;
             }
-            let started = std::time::Instant::now();
-            let waited = (started - task.queued_at).as_secs_f64() * 1000.0;
-            self.stats.lock().unwrap().wait_time.record(waited);
-            let deadline = task
-                .timeout
-                .or(self.config.task_timeout)
-                .map(|t| Instant::from_std(started) + t);
-            worker.running = Some(Running {
-                task,
-                started,
-                deadline,
-            });
+            w.encode(&task, &mut batch);
+            sent.push(task);
         }
+        if !sent.is_empty() {
+            if w.flush(batch) {
+                let now = std::time::Instant::now();
+                let mut stats = self.stats.lock().unwrap();
+                for task in sent {
+                    stats
+                        .wait_time
+                        .record((now - task.queued_at).as_secs_f64() * 1000.0);
+                    w.in_flight.push_back(InFlight {
+                        task,
+                        sent: now,
+                        started: None,
+                        deadline: None,
+                        cancelled_until: None,
+                    });
+                    w.tasks_sent += 1;
+                }
+                drop(stats);
+                w.start_waiting(slots, self.config.task_timeout);
+            } else {
+                // Its channel just closed: it is dying, and its exit brings a replacement.
+                w.stopping = true;
+                for task in sent.into_iter().rev() {
+                    self.queue.push_front(task);
+                }
+            }
+        }
+        let worn_out = max_tasks.is_some_and(|max| w.tasks_sent >= max) && !w.retiring;
+        for id in refused {
+            let message = "run(task, { handler }) needs a worker that calls serve() from 'offload/worker'; this worker answers plain messages";
+            self.settle(id, Err(failure(FailureKind::NoHandler, message)));
+        }
+        if worn_out {
+            self.retire(wid);
+        }
+    }
+
+    /// A worn-out worker takes nothing new, stops once its tasks are done, and
+    /// a fresh one takes its place now.
+    fn retire(&mut self, wid: u64) {
+        if let Some(w) = self.workers.get_mut(&wid) {
+            w.retiring = true;
+            if w.in_flight.is_empty() {
+                w.stop_gracefully();
+            }
+        }
+        self.top_up(true);
     }
 
     fn next_deadline(&self) -> Option<Instant> {
         self.workers
             .values()
-            .filter_map(|w| w.running.as_ref().and_then(|r| r.deadline))
+            .flat_map(|w| w.in_flight.iter())
+            .filter_map(|e| e.deadline.or(e.cancelled_until))
             .min()
     }
 
-    /// Fails the tasks past their deadline and replaces their workers.
+    /// Fails the tasks past their deadline, and kills workers that did not
+    /// answer a cancelled task in time.
     fn expire(&mut self) {
         let now = Instant::now();
-        let mut expired = Vec::new();
-        for worker in self.workers.values_mut() {
-            if worker
-                .running
-                .as_ref()
-                .and_then(|r| r.deadline)
-                .is_some_and(|d| d <= now)
-            {
-                let running = worker.running.take().expect("checked above");
-                worker.stop_now();
-                expired.push(running);
+        let mut timed_out = Vec::new();
+        let mut unresponsive = Vec::new();
+        for (wid, w) in &self.workers {
+            for (at, e) in w.in_flight.iter().enumerate() {
+                if e.deadline.is_some_and(|d| d <= now) {
+                    timed_out.push((*wid, e.task.id));
+                } else if e.cancelled_until.is_some_and(|d| d <= now) {
+                    unresponsive.push(*wid);
+                }
+                let _ = at;
             }
         }
-        for running in expired {
-            let ms = running
+        for (wid, id) in timed_out {
+            let Some(at) = self.workers[&wid]
+                .in_flight
+                .iter()
+                .position(|e| e.task.id == id)
+            else {
+                continue;
+            };
+            let ms = self.workers[&wid].in_flight[at]
                 .task
                 .timeout
                 .or(self.config.task_timeout)
                 .unwrap_or_default()
                 .as_millis();
-            let message =
-                format!("the task timed out after {ms} ms; its worker was killed and replaced");
-            self.settle(
-                running.task.id,
-                Err(TaskFailure::new(FailureKind::Timeout, message)),
-            );
+            let how = self.abandon(wid, at, &format!("timed out after {ms} ms"));
+            self.settle(id, Err(failure(FailureKind::Timeout, how)));
+        }
+        for wid in unresponsive {
+            if let Some(w) = self.workers.get_mut(&wid) {
+                if !w.stopping {
+                    w.stop_now();
+                    let message = format!(
+                        "a worker (pid {}) did not answer a cancelled task within {} ms of its AbortSignal; it was killed and replaced",
+                        w.pid.unwrap_or(0),
+                        CANCEL_GRACE.as_millis()
+                    );
+                    self.error("ERR_OFFLOAD_WORKER_UNRESPONSIVE", message);
+                }
+            }
         }
         self.replace_if_needed();
         self.dispatch();
     }
 
-    fn result(&mut self, worker: u64, text: String) {
-        let Some(w) = self.workers.get_mut(&worker) else {
+    /// A worker's answer to the task `id` (`None`: the oldest it holds, for
+    /// workers that answer in order).
+    fn answer(&mut self, wid: u64, id: Option<u32>, result: Result<Answer, TaskFailure>) {
+        let Some(w) = self.workers.get_mut(&wid) else {
             return;
         };
-        // A message with no task running (a worker talking on its own) has no one to go to.
-        let Some(running) = w.running.take() else {
+        let at = match id {
+            Some(id) => w.in_flight.iter().position(|e| e.task.id as u32 == id),
+            None => (!w.in_flight.is_empty()).then_some(0),
+        };
+        // An answer to nothing (a worker talking on its own) has no one to go to.
+        let Some(at) = at else {
             return;
         };
-        let ran = running.started.elapsed().as_secs_f64() * 1000.0;
-        self.stats.lock().unwrap().run_time.record(ran);
-        w.tasks_done += 1;
-        w.idle_since = Some(std::time::Instant::now());
-        let worn_out = self
-            .config
-            .max_tasks_per_worker
-            .is_some_and(|max| w.tasks_done >= max)
-            || self
-                .config
-                .max_rss_bytes
-                .is_some_and(|max| w.rss_bytes().is_some_and(|rss| rss > max));
-        if worn_out {
+        let entry = w.in_flight.remove(at).expect("found above");
+        w.start_waiting(self.config.concurrency, self.config.task_timeout);
+        let now = std::time::Instant::now();
+        if w.in_flight.is_empty() {
+            w.idle_since = Some(now);
+        }
+        let over_memory = self.config.max_rss_bytes.is_some_and(|max| {
+            // Between tasks; under a steady stream, at most every 100 ms.
+            let due =
+                w.in_flight.is_empty() || now - w.last_rss_check >= Duration::from_millis(100);
+            due && {
+                w.last_rss_check = now;
+                w.rss_bytes().is_some_and(|rss| rss > max)
+            }
+        });
+        let done_retiring = w.retiring && w.in_flight.is_empty();
+        if done_retiring {
             w.stop_gracefully();
         }
-        self.settle(running.task.id, Ok(text));
-        if worn_out {
-            self.top_up(true);
+        if entry.cancelled_until.is_none() {
+            let ran = now - entry.started.unwrap_or(entry.sent);
+            let ms = ran.as_secs_f64() * 1000.0;
+            self.stats.lock().unwrap().run_time.record(ms);
+            self.run_ms = Some(self.run_ms.map_or(ms, |avg| avg * 0.9 + ms * 0.1));
+            self.settle(entry.task.id, result);
         }
+        if over_memory {
+            self.retire(wid);
+        }
+    }
+
+    fn frames(&mut self, wid: u64, frames: Vec<Frame>) {
+        for f in frames {
+            match f.kind {
+                frame::HELLO => {
+                    if let Some(w) = self.workers.get_mut(&wid) {
+                        w.serve();
+                        w.idle_since = Some(std::time::Instant::now());
+                    }
+                }
+                frame::RESULT => {
+                    let answer = Answer {
+                        json: f.json,
+                        buffers: f.buffers,
+                    };
+                    self.answer(wid, Some(f.id), Ok(answer));
+                }
+                frame::ERROR => {
+                    let mut thrown = failure(FailureKind::Thrown, "the worker's handler threw");
+                    thrown.error_json = Some(f.json);
+                    self.answer(wid, Some(f.id), Err(thrown));
+                }
+                _ => self.malformed(wid, "a frame of an unknown kind"),
+            }
+        }
+    }
+
+    fn malformed(&mut self, wid: u64, what: &str) {
+        if let Some(w) = self.workers.get_mut(&wid) {
+            if !w.stopping {
+                // Not `stopping`: what it held fails as a crash (or runs again).
+                let _ = w.handle.kill(libc::SIGKILL);
+                let message = format!(
+                    "a worker (pid {}) wrote {what} on its task channel; it was killed and replaced",
+                    w.pid.unwrap_or(0)
+                );
+                self.error("ERR_OFFLOAD_WORKER_PROTOCOL", message);
+            }
+        }
+    }
+
+    fn worker_event(&mut self, id: u64, event: WorkerEvent) {
+        match event {
+            WorkerEvent::Channel(ChannelEvent::Frames(frames)) => self.frames(id, frames),
+            WorkerEvent::Channel(ChannelEvent::Malformed(what)) => self.malformed(id, what),
+            WorkerEvent::Child(event) => self.child_event(id, event),
+        }
+        self.replace_if_needed();
         self.dispatch();
         self.maybe_stop_workers();
     }
 
-    fn worker_event(&mut self, id: u64, event: ChildEvent) {
+    fn child_event(&mut self, id: u64, event: ChildEvent) {
         match event {
             ChildEvent::Spawned { pid } => {
                 if let Some(w) = self.workers.get_mut(&id) {
                     w.pid = Some(pid);
-                    w.ready = !self.config.wait_for_ready;
+                    w.ready = w.ready || !self.config.wait_for_ready;
                     w.idle_since = Some(std::time::Instant::now());
                 }
-                self.dispatch();
             }
             ChildEvent::SpawnFailed(f) => {
                 self.workers.remove(&id);
                 let message = format!("a worker could not be started: {} ({})", f.error, f.path);
+                self.error("ERR_OFFLOAD_WORKER_START", message.clone());
                 self.fail_queue(FailureKind::WorkerCrashed, &message);
             }
             ChildEvent::Message(text) if text == READY_MESSAGE => {
@@ -424,9 +632,8 @@ impl PoolTask {
                     w.ready = true;
                     w.idle_since = Some(std::time::Instant::now());
                 }
-                self.dispatch();
             }
-            ChildEvent::Message(text) => self.result(id, text),
+            ChildEvent::Message(text) => self.answer(id, None, Ok(Answer::json(text))),
             ChildEvent::Output {
                 stream: Stream::Stdout,
                 data,
@@ -436,7 +643,7 @@ impl PoolTask {
                     None => return,
                 };
                 for line in lines {
-                    self.result(id, line);
+                    self.answer(id, None, Ok(Answer::json(line)));
                 }
             }
             ChildEvent::Output {
@@ -473,39 +680,48 @@ impl PoolTask {
             self.stats.lock().unwrap().crashed += 1;
         }
         let stderr_tail = worker.stderr_tail();
-        if let Some(mut running) = worker.running {
-            if running.task.crashes < self.config.retries {
-                // Run it again, first in line, on a fresh worker.
-                running.task.crashes += 1;
-                self.queue.push_front(running.task);
-                self.replace_if_needed();
-                self.dispatch();
-                return;
+        let serve = worker.mode == Mode::Serve;
+        let mut again = Vec::new();
+        for entry in worker.in_flight {
+            if entry.cancelled_until.is_some() {
+                continue; // settled when it was cancelled
+            }
+            let mut task = entry.task;
+            if serve && entry.started.is_none() {
+                // Still in the worker's own queue: it never ran.
+                again.push(task);
+                continue;
+            }
+            if task.crashes < self.config.retries {
+                task.crashes += 1;
+                again.push(task);
+                continue;
             }
             let how = match (code, signal) {
                 (_, Some(sig)) => format!("was killed by signal {sig}"),
                 (Some(code), None) => format!("exited with code {code}"),
                 (None, None) => "ended".to_owned(),
             };
-            let mut failure = TaskFailure::new(
+            let retried = match task.crashes {
+                0 => String::new(),
+                n => format!(" (after {n} retries on fresh workers)"),
+            };
+            let mut crash = failure(
                 FailureKind::WorkerCrashed,
                 format!(
-                    "the worker (pid {}) {how} while running the task{}",
-                    worker.pid.unwrap_or(0),
-                    match running.task.crashes {
-                        0 => String::new(),
-                        n => format!(" (after {n} retries on fresh workers)"),
-                    }
+                    "the worker (pid {}) {how} while running the task{retried}",
+                    worker.pid.unwrap_or(0)
                 ),
             );
-            failure.exit_code = code;
-            failure.signal = signal;
-            failure.stderr_tail = stderr_tail;
-            self.settle(running.task.id, Err(failure));
+            crash.exit_code = code;
+            crash.signal = signal;
+            crash.stderr_tail = stderr_tail.clone();
+            self.settle(task.id, Err(crash));
         }
-        self.replace_if_needed();
-        self.dispatch();
-        self.maybe_stop_workers();
+        // First in line, in their order, on a fresh worker.
+        for task in again.into_iter().rev() {
+            self.queue.push_front(task);
+        }
     }
 
     /// Updates the counts that `Pool::stats` reads.
@@ -514,7 +730,7 @@ impl PoolTask {
         let busy = self
             .workers
             .values()
-            .filter(|w| !w.stopping && w.running.is_some())
+            .filter(|w| !w.stopping && !w.retiring && !w.in_flight.is_empty())
             .count();
         let mut stats = self.stats.lock().unwrap();
         stats.size = size;

@@ -13,6 +13,10 @@ pub enum FailureKind {
     QueueFull,
     /// The pool was closed or destroyed before the task ran.
     PoolClosed,
+    /// The task names a handler, and its worker does not call `serve()`.
+    NoHandler,
+    /// The worker's handler threw (or rejected): see `TaskFailure::error_json`.
+    Thrown,
 }
 
 impl FailureKind {
@@ -24,6 +28,9 @@ impl FailureKind {
             FailureKind::Aborted => "ERR_OFFLOAD_ABORTED",
             FailureKind::QueueFull => "ERR_OFFLOAD_QUEUE_FULL",
             FailureKind::PoolClosed => "ERR_OFFLOAD_POOL_CLOSED",
+            FailureKind::NoHandler => "ERR_OFFLOAD_NO_HANDLER",
+            // The worker's own code, if its error had one, is in `error_json`.
+            FailureKind::Thrown => "ERR_OFFLOAD_WORKER_ERROR",
         }
     }
 }
@@ -36,6 +43,9 @@ pub struct TaskFailure {
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
     pub stderr_tail: Option<Vec<u8>>,
+    /// For `Thrown`: the worker's error as JSON (`name`, `message`, `stack`,
+    /// `code` and its other own properties).
+    pub error_json: Option<String>,
 }
 
 impl TaskFailure {
@@ -46,22 +56,42 @@ impl TaskFailure {
             exit_code: None,
             signal: None,
             stderr_tail: None,
+            error_json: None,
+        }
+    }
+}
+
+/// A worker's answer: JSON text (empty for `undefined`), in which each buffer
+/// appears as `{"$offload:bytes":index}`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Answer {
+    pub json: String,
+    pub buffers: Vec<Vec<u8>>,
+}
+
+impl Answer {
+    pub fn json(json: String) -> Answer {
+        Answer {
+            json,
+            buffers: Vec::new(),
         }
     }
 }
 
 #[derive(Debug)]
 pub enum PoolEvent {
-    /// The worker's answer, as the JSON text it sent.
     TaskDone {
         id: u64,
-        result: Result<String, TaskFailure>,
+        result: Result<Answer, TaskFailure>,
     },
     WorkerExit {
         pid: u32,
         code: Option<i32>,
         signal: Option<i32>,
     },
+    /// Something went wrong that no task's result reports: a worker that
+    /// cannot start, or one that breaks the protocol.
+    Error { code: &'static str, message: String },
     /// Every worker is gone after `close` or `destroy`.
     Closed,
 }

@@ -32,9 +32,11 @@
 //! - A worker that writes a message (or a stdout line) when it has no task is
 //!   ignored: with one task at a time there is nobody to give it to.
 
+mod channel;
 mod config;
 mod dispatch;
 mod events;
+mod frame;
 mod stats;
 mod worker;
 
@@ -44,7 +46,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
 pub use config::{PoolConfig, Program, StderrMode};
-pub use events::{FailureKind, PoolEvent, PoolSink, TaskFailure};
+pub use events::{Answer, FailureKind, PoolEvent, PoolSink, TaskFailure};
 pub use stats::{Percentiles, Stats};
 
 use dispatch::Command;
@@ -56,6 +58,17 @@ use worker::Task;
 pub struct Pool {
     commands: UnboundedSender<Command>,
     stats: Arc<Mutex<Shared>>,
+}
+
+/// What a task may carry besides its JSON text.
+#[derive(Default)]
+pub struct RunOptions {
+    /// Raw bytes, referred to in the JSON as `{"$offload:bytes":index}`.
+    pub buffers: Vec<Vec<u8>>,
+    /// A named handler of a `serve()` worker.
+    pub handler: Option<String>,
+    /// Overrides the pool's `task_timeout`.
+    pub timeout: Option<Duration>,
 }
 
 /// The pool has ended (closed or destroyed) and takes no tasks.
@@ -71,21 +84,37 @@ impl Pool {
     }
 
     /// Queues a task: `payload` is its JSON text. `timeout` overrides the pool's.
-    pub fn run(
-        &self,
-        id: u64,
-        payload: Vec<u8>,
-        timeout: Option<Duration>,
-    ) -> Result<(), PoolEnded> {
+    pub fn run(&self, id: u64, payload: Vec<u8>, options: RunOptions) -> Result<(), PoolEnded> {
         let task = Task {
             id,
             payload,
-            timeout,
+            buffers: options.buffers,
+            handler: options.handler,
+            timeout: options.timeout,
             queued_at: Instant::now(),
             crashes: 0,
         };
         self.commands
-            .send(Command::Run(task))
+            .send(Command::Run(vec![task]))
+            .map_err(|_| PoolEnded)
+    }
+
+    /// Queues several tasks with no options, in order, in one step of the pool task.
+    pub fn run_many(&self, tasks: impl Iterator<Item = (u64, Vec<u8>)>) -> Result<(), PoolEnded> {
+        let queued_at = Instant::now();
+        let tasks = tasks
+            .map(|(id, payload)| Task {
+                id,
+                payload,
+                buffers: Vec::new(),
+                handler: None,
+                timeout: None,
+                queued_at,
+                crashes: 0,
+            })
+            .collect();
+        self.commands
+            .send(Command::Run(tasks))
             .map_err(|_| PoolEnded)
     }
 

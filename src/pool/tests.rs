@@ -7,6 +7,13 @@ use std::time::Duration;
 
 use super::*;
 
+fn timeout(after: Duration) -> RunOptions {
+    RunOptions {
+        timeout: Some(after),
+        ..RunOptions::default()
+    }
+}
+
 struct ChannelSink(Mutex<Sender<PoolEvent>>);
 
 impl PoolSink for ChannelSink {
@@ -63,9 +70,12 @@ fn results(rx: &Receiver<PoolEvent>, ids: usize) -> HashMap<u64, Result<String, 
             .expect("tasks never settled")
         {
             PoolEvent::TaskDone { id, result } => {
-                assert!(done.insert(id, result).is_none(), "task {id} settled twice")
+                assert!(
+                    done.insert(id, result.map(|a| a.json)).is_none(),
+                    "task {id} settled twice"
+                )
             }
-            PoolEvent::WorkerExit { .. } | PoolEvent::Closed => {}
+            PoolEvent::WorkerExit { .. } | PoolEvent::Error { .. } | PoolEvent::Closed => {}
         }
     }
     done
@@ -94,8 +104,12 @@ fn doubled(result: &Result<String, TaskFailure>) -> i64 {
 fn every_task_settles_once_with_its_own_result_across_workers() {
     let (pool, rx, _dir) = node_pool(2, |_| {});
     for i in 0..2000u64 {
-        pool.run(i, format!("{{\"n\":{i}}}").into_bytes(), None)
-            .unwrap();
+        pool.run(
+            i,
+            format!("{{\"n\":{i}}}").into_bytes(),
+            RunOptions::default(),
+        )
+        .unwrap();
     }
     let done = results(&rx, 2000);
     let mut pids = std::collections::HashSet::new();
@@ -116,8 +130,10 @@ fn every_task_settles_once_with_its_own_result_across_workers() {
 #[test]
 fn a_worker_that_exits_mid_task_fails_that_task_and_is_replaced() {
     let (pool, rx, _dir) = node_pool(1, |_| {});
-    pool.run(1, br#"{"exit":3}"#.to_vec(), None).unwrap();
-    pool.run(2, br#"{"n":21}"#.to_vec(), None).unwrap();
+    pool.run(1, br#"{"exit":3}"#.to_vec(), RunOptions::default())
+        .unwrap();
+    pool.run(2, br#"{"n":21}"#.to_vec(), RunOptions::default())
+        .unwrap();
     let done = results(&rx, 2);
     let failure = done[&1].as_ref().unwrap_err();
     assert_eq!(
@@ -134,9 +150,10 @@ fn a_worker_that_exits_mid_task_fails_that_task_and_is_replaced() {
 #[test]
 fn an_asynchronous_throw_mid_task_is_a_crash_with_the_stderr_tail() {
     let (pool, rx, _dir) = node_pool(1, |c| c.stderr = StderrMode::Tail(4096));
-    pool.run(1, br#"{"throwLater":true}"#.to_vec(), None)
+    pool.run(1, br#"{"throwLater":true}"#.to_vec(), RunOptions::default())
         .unwrap();
-    pool.run(2, br#"{"n":1}"#.to_vec(), None).unwrap();
+    pool.run(2, br#"{"n":1}"#.to_vec(), RunOptions::default())
+        .unwrap();
     let done = results(&rx, 2);
     let failure = done[&1].as_ref().unwrap_err();
     assert_eq!(failure.kind, FailureKind::WorkerCrashed);
@@ -150,10 +167,11 @@ fn an_asynchronous_throw_mid_task_is_a_crash_with_the_stderr_tail() {
 #[test]
 fn a_task_past_its_timeout_fails_and_its_worker_is_replaced() {
     let (pool, rx, _dir) = node_pool(1, |c| c.task_timeout = Some(Duration::from_millis(300)));
-    pool.run(1, br#"{"stall":true}"#.to_vec(), None).unwrap();
+    pool.run(1, br#"{"stall":true}"#.to_vec(), RunOptions::default())
+        .unwrap();
     // The clock runs from dispatch, which for the replacement includes Node's
     // start: give this one a generous timeout of its own.
-    pool.run(2, br#"{"n":5}"#.to_vec(), Some(Duration::from_secs(20)))
+    pool.run(2, br#"{"n":5}"#.to_vec(), timeout(Duration::from_secs(20)))
         .unwrap();
     let done = results(&rx, 2);
     assert_eq!(done[&1].as_ref().unwrap_err().kind, FailureKind::Timeout);
@@ -184,7 +202,8 @@ fn with_wait_for_ready_a_tasks_timeout_does_not_include_the_workers_start() {
         },
         dir,
     );
-    pool.run(1, br#"{"n":8}"#.to_vec(), None).unwrap();
+    pool.run(1, br#"{"n":8}"#.to_vec(), RunOptions::default())
+        .unwrap();
     assert_eq!(doubled(&results(&rx, 1)[&1]), 16);
     pool.destroy();
     wait_closed(&rx);
@@ -195,8 +214,12 @@ fn workers_are_recycled_after_max_tasks_per_worker() {
     let (pool, rx, _dir) = node_pool(1, |c| c.max_tasks_per_worker = Some(3));
     let mut pids = std::collections::BTreeSet::new();
     for i in 0..7u64 {
-        pool.run(i, format!("{{\"n\":{i}}}").into_bytes(), None)
-            .unwrap();
+        pool.run(
+            i,
+            format!("{{\"n\":{i}}}").into_bytes(),
+            RunOptions::default(),
+        )
+        .unwrap();
         let done = results(&rx, 1);
         let value: serde_json::Value = serde_json::from_str(done[&i].as_ref().unwrap()).unwrap();
         pids.insert(value["pid"].as_i64().unwrap());
@@ -213,8 +236,12 @@ fn a_worker_past_max_rss_bytes_is_recycled_between_tasks() {
     let (pool, rx, _dir) = node_pool(1, |c| c.max_rss_bytes = Some(1 << 20));
     let mut pids = std::collections::BTreeSet::new();
     for i in 0..3u64 {
-        pool.run(i, format!("{{\"n\":{i}}}").into_bytes(), None)
-            .unwrap();
+        pool.run(
+            i,
+            format!("{{\"n\":{i}}}").into_bytes(),
+            RunOptions::default(),
+        )
+        .unwrap();
         let done = results(&rx, 1);
         let value: serde_json::Value = serde_json::from_str(done[&i].as_ref().unwrap()).unwrap();
         pids.insert(value["pid"].as_i64().unwrap());
@@ -243,7 +270,8 @@ fn retries_run_a_crashed_task_again_on_a_fresh_worker() {
         exec_argv: vec![],
     };
     let (pool, rx, _dir) = start(PoolConfig::new(program, 1), |c| c.retries = 1, dir);
-    pool.run(1, br#"{"n":6}"#.to_vec(), None).unwrap();
+    pool.run(1, br#"{"n":6}"#.to_vec(), RunOptions::default())
+        .unwrap();
     assert_eq!(doubled(&results(&rx, 1)[&1]), 12);
     assert_eq!(pool.stats().crashed, 1);
     pool.destroy();
@@ -257,8 +285,12 @@ fn the_pool_grows_with_demand_and_shrinks_to_min_size_when_idle() {
         c.idle_timeout = Some(Duration::from_millis(200));
     });
     for i in 0..300u64 {
-        pool.run(i, format!("{{\"n\":{i}}}").into_bytes(), None)
-            .unwrap();
+        pool.run(
+            i,
+            format!("{{\"n\":{i}}}").into_bytes(),
+            RunOptions::default(),
+        )
+        .unwrap();
     }
     results(&rx, 300);
     // Two workers beyond min_size stop once idle for 200 ms.
@@ -273,7 +305,8 @@ fn the_pool_grows_with_demand_and_shrinks_to_min_size_when_idle() {
         }
     }
     assert_eq!((pool.stats().size, pool.stats().crashed), (1, 0));
-    pool.run(999, br#"{"n":1}"#.to_vec(), None).unwrap();
+    pool.run(999, br#"{"n":1}"#.to_vec(), RunOptions::default())
+        .unwrap();
     assert_eq!(doubled(&results(&rx, 1)[&999]), 2);
     pool.destroy();
     wait_closed(&rx);
@@ -282,11 +315,14 @@ fn the_pool_grows_with_demand_and_shrinks_to_min_size_when_idle() {
 #[test]
 fn aborting_a_queued_and_a_running_task() {
     let (pool, rx, _dir) = node_pool(1, |_| {});
-    pool.run(1, br#"{"stall":true}"#.to_vec(), None).unwrap();
-    pool.run(2, br#"{"n":1}"#.to_vec(), None).unwrap();
+    pool.run(1, br#"{"stall":true}"#.to_vec(), RunOptions::default())
+        .unwrap();
+    pool.run(2, br#"{"n":1}"#.to_vec(), RunOptions::default())
+        .unwrap();
     pool.cancel(2);
     pool.cancel(1);
-    pool.run(3, br#"{"n":4}"#.to_vec(), None).unwrap();
+    pool.run(3, br#"{"n":4}"#.to_vec(), RunOptions::default())
+        .unwrap();
     let done = results(&rx, 3);
     assert_eq!(done[&1].as_ref().unwrap_err().kind, FailureKind::Aborted);
     assert_eq!(done[&2].as_ref().unwrap_err().kind, FailureKind::Aborted);
@@ -299,11 +335,15 @@ fn aborting_a_queued_and_a_running_task() {
 fn past_max_queue_a_task_is_refused() {
     let (pool, rx, _dir) = node_pool(1, |c| c.max_queue = Some(1));
     // Let the worker start, so the first task runs and the second waits.
-    pool.run(1, br#"{"n":1}"#.to_vec(), None).unwrap();
+    pool.run(1, br#"{"n":1}"#.to_vec(), RunOptions::default())
+        .unwrap();
     results(&rx, 1);
-    pool.run(2, br#"{"stall":true}"#.to_vec(), None).unwrap();
-    pool.run(3, br#"{"n":3}"#.to_vec(), None).unwrap();
-    pool.run(4, br#"{"n":4}"#.to_vec(), None).unwrap();
+    pool.run(2, br#"{"stall":true}"#.to_vec(), RunOptions::default())
+        .unwrap();
+    pool.run(3, br#"{"n":3}"#.to_vec(), RunOptions::default())
+        .unwrap();
+    pool.run(4, br#"{"n":4}"#.to_vec(), RunOptions::default())
+        .unwrap();
     let refused = results(&rx, 1);
     assert_eq!(
         refused[&4].as_ref().unwrap_err().kind,
@@ -321,12 +361,16 @@ fn past_max_queue_a_task_is_refused() {
 fn close_finishes_the_queue_then_stops_every_worker() {
     let (pool, rx, _dir) = node_pool(2, |_| {});
     for i in 0..50u64 {
-        pool.run(i, format!("{{\"n\":{i}}}").into_bytes(), None)
-            .unwrap();
+        pool.run(
+            i,
+            format!("{{\"n\":{i}}}").into_bytes(),
+            RunOptions::default(),
+        )
+        .unwrap();
     }
     pool.close(Duration::from_secs(5));
     assert_eq!(
-        pool.run(99, b"{}".to_vec(), None),
+        pool.run(99, b"{}".to_vec(), RunOptions::default()),
         Ok(()),
         "accepted, then refused by the pool"
     );
@@ -368,8 +412,12 @@ fn a_python_worker_through_command() {
     };
     let (pool, rx, _dir) = start(PoolConfig::new(program, 2), |_| {}, dir);
     for i in 0..200u64 {
-        pool.run(i, format!("{{\"n\":{i}}}").into_bytes(), None)
-            .unwrap();
+        pool.run(
+            i,
+            format!("{{\"n\":{i}}}").into_bytes(),
+            RunOptions::default(),
+        )
+        .unwrap();
     }
     for (id, result) in results(&rx, 200) {
         assert_eq!(doubled(&result), id as i64 * 2);

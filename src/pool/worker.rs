@@ -1,59 +1,107 @@
 //! One worker process: how it is launched, fed and heard.
+//!
+//! A worker speaks one of three ways, and says which:
+//! - **plain** Node (`process.on('message')` / `process.send()` over Node's IPC
+//!   channel): one task at a time, its next message is the answer;
+//! - **serve** Node (it called `serve()` from `offload/worker`, which sends a
+//!   hello frame on fd 4): binary frames with task ids (see [`super::frame`]),
+//!   several tasks in flight, raw bytes, errors and cancellation;
+//! - **command** (any executable): one JSON task per stdin line, one JSON
+//!   answer per stdout line, one task at a time.
 
+use std::collections::VecDeque;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
+use super::channel::{self, ChannelEvent};
 use super::config::{PoolConfig, Program, StderrMode};
+use super::frame;
 use crate::process::{
-    self, duplicate_fd, ChildEvent, ChildHandle, EventSink, Input, Output, SpawnRequest, Stream,
+    self, duplicate_fd, fds, ChildEvent, ChildHandle, EventSink, Input, Output, SpawnRequest,
+    Stream,
 };
+
+/// The descriptor a Node worker finds its task channel on (`OFFLOAD_CHANNEL_FD`).
+pub const CHANNEL_FD: i32 = 4;
 
 /// A task as the pool holds it.
 pub(crate) struct Task {
     pub id: u64,
-    /// The task as JSON text (no newline).
+    /// The task as JSON text (no newline); each buffer appears in it as
+    /// `{"$offload:bytes":index}`.
     pub payload: Vec<u8>,
+    pub buffers: Vec<Vec<u8>>,
+    /// The named handler of a `serve()` worker; `None` for its default.
+    pub handler: Option<String>,
     pub timeout: Option<Duration>,
     pub queued_at: Instant,
     /// Runs so far that ended in a crash (see `PoolConfig::retries`).
     pub crashes: u32,
 }
 
-pub(crate) struct Running {
+/// A task handed to a worker.
+pub(crate) struct InFlight {
     pub task: Task,
-    pub started: Instant,
+    pub sent: Instant,
+    /// When the worker started it: at once for one-at-a-time workers; for a
+    /// serve worker, when a slot of its `concurrency` freed up (the worker runs
+    /// what it was sent in order, so this mirrors it without asking).
+    pub started: Option<Instant>,
     pub deadline: Option<tokio::time::Instant>,
+    /// Already settled (aborted or timed out) and cancelled in the worker: the
+    /// worker keeps its slot until it answers, or is killed at this deadline.
+    pub cancelled_until: Option<tokio::time::Instant>,
+}
+
+/// What a worker tells the pool task.
+pub(crate) enum WorkerEvent {
+    Child(ChildEvent),
+    Channel(ChannelEvent),
 }
 
 /// Tags a worker's events with its id on their way to the pool task.
 struct WorkerSink {
     worker: u64,
-    events: UnboundedSender<(u64, ChildEvent)>,
+    events: UnboundedSender<(u64, WorkerEvent)>,
 }
 
 impl EventSink for WorkerSink {
     fn emit(&self, event: ChildEvent) {
-        let _ = self.events.send((self.worker, event));
+        let _ = self.events.send((self.worker, WorkerEvent::Child(event)));
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Plain,
+    Serve,
+    Command,
 }
 
 pub(crate) struct Worker {
     pub handle: ChildHandle,
     pub pid: Option<u32>,
-    pub running: Option<Running>,
+    pub mode: Mode,
+    /// In the order sent.
+    pub in_flight: VecDeque<InFlight>,
     /// Able to take tasks: launched, and (with `wait_for_ready`) said so.
     pub ready: bool,
-    pub tasks_done: u64,
-    /// When it last became free (ready, or done with a task).
+    pub tasks_sent: u64,
+    /// When it last became free (ready, or done with its tasks).
     pub idle_since: Option<Instant>,
     /// We are ending it (timeout, abort, recycling, close): its exit is no crash.
     pub stopping: bool,
+    /// Worn out (task count or memory): takes nothing new, stops once done.
+    pub retiring: bool,
+    pub last_rss_check: Instant,
     /// How it ended, once reaped.
     pub exit: Option<(Option<i32>, Option<i32>)>,
-    node: bool,
+    /// Frames for the serve channel's task; dropped to close the channel.
+    channel: Option<UnboundedSender<Vec<u8>>>,
     /// A command worker's partial stdout line.
     partial: Vec<u8>,
     stderr_tail: Vec<u8>,
@@ -61,12 +109,14 @@ pub(crate) struct Worker {
 }
 
 fn without_channel_vars(env: &[String]) -> impl Iterator<Item = String> + '_ {
-    // A worker is never a cluster worker, and its channel is ours.
+    // A worker is never a cluster worker, and its channels are ours.
     env.iter()
         .filter(|e| {
             !e.starts_with("NODE_CHANNEL_FD=")
                 && !e.starts_with("NODE_CHANNEL_SERIALIZATION_MODE=")
                 && !e.starts_with("NODE_UNIQUE_ID=")
+                && !e.starts_with("OFFLOAD_CHANNEL_FD=")
+                && !e.starts_with("OFFLOAD_CONCURRENCY=")
         })
         .cloned()
 }
@@ -75,10 +125,10 @@ impl Worker {
     pub fn launch(
         config: &PoolConfig,
         id: u64,
-        events: UnboundedSender<(u64, ChildEvent)>,
+        events: UnboundedSender<(u64, WorkerEvent)>,
     ) -> io::Result<Worker> {
-        let node = matches!(config.program, Program::Node { .. });
-        let mut request = match &config.program {
+        let mut channel_end: Option<OwnedFd> = None;
+        let (mut request, mode) = match &config.program {
             Program::Node {
                 script,
                 args,
@@ -97,18 +147,24 @@ impl Worker {
                         .chain([
                             "NODE_CHANNEL_FD=3".into(),
                             "NODE_CHANNEL_SERIALIZATION_MODE=json".into(),
+                            format!("OFFLOAD_CHANNEL_FD={CHANNEL_FD}"),
+                            format!("OFFLOAD_CONCURRENCY={}", config.concurrency),
                         ])
                         .collect(),
                 );
                 r.ipc = true;
+                let (ours, theirs) = fds::socket_pair()?;
+                fds::set_nonblocking(&ours)?;
+                r.inherit_fds.push((theirs, CHANNEL_FD));
+                channel_end = Some(ours);
                 r.stdin = Input::Ignore;
                 r.stdout = Output::Fd(duplicate_fd(1)?);
-                r
+                (r, Mode::Plain)
             }
             Program::Command { file, args } => {
                 let mut r = SpawnRequest::new(file.clone(), args.clone());
                 r.env = config.env.clone();
-                r
+                (r, Mode::Command)
             }
         };
         request.cwd = config.cwd.clone();
@@ -119,8 +175,17 @@ impl Worker {
             StderrMode::Inherit => Output::Fd(duplicate_fd(2)?),
             StderrMode::Tail(_) => Output::Pipe,
         };
-        let handle = process::spawn(request, Arc::new(WorkerSink { worker: id, events }))?;
-        if !node {
+        let sink = Arc::new(WorkerSink {
+            worker: id,
+            events: events.clone(),
+        });
+        let handle = process::spawn(request, sink)?;
+        let channel = channel_end.map(|fd| {
+            let (tx, rx) = unbounded_channel();
+            crate::runtime::handle().spawn(channel::run(fd, rx, id, events));
+            tx
+        });
+        if mode == Mode::Command {
             handle.stream(Stream::Stdout);
             handle.read(Stream::Stdout);
         }
@@ -135,13 +200,16 @@ impl Worker {
         Ok(Worker {
             handle,
             pid: None,
-            running: None,
+            mode,
+            in_flight: VecDeque::new(),
             ready: false,
-            tasks_done: 0,
+            tasks_sent: 0,
             idle_since: None,
             stopping: false,
+            retiring: false,
+            last_rss_check: Instant::now(),
             exit: None,
-            node,
+            channel,
             partial: Vec::new(),
             stderr_tail: Vec::new(),
             tail_max,
@@ -156,21 +224,95 @@ impl Worker {
         Some(pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64)
     }
 
-    /// Ready, idle and not being stopped.
-    pub fn available(&self) -> bool {
-        self.ready && !self.stopping && self.running.is_none()
+    /// The worker said it runs `serve()`: frames from now on.
+    pub fn serve(&mut self) {
+        self.mode = Mode::Serve;
+        self.ready = true;
     }
 
-    /// Sends one task; `false` if the worker can no longer take it.
-    pub fn send(&self, task: &Task) -> bool {
-        let mut frame = Vec::with_capacity(task.payload.len() + 1);
-        frame.extend_from_slice(&task.payload);
-        frame.push(b'\n');
+    /// How many tasks it may hold: one at a time unless it runs `serve()`;
+    /// then `concurrency` running plus `pipeline` waiting in its own queue.
+    pub fn capacity(&self, concurrency: usize, pipeline: usize) -> usize {
+        match self.mode {
+            Mode::Serve => concurrency + pipeline,
+            Mode::Plain | Mode::Command => 1,
+        }
+    }
+
+    /// Ready, not being stopped or retired, with room for `capacity` tasks.
+    pub fn has_room(&self, capacity: usize) -> bool {
+        self.ready && !self.stopping && !self.retiring && self.in_flight.len() < capacity
+    }
+
+    /// Ready and doing nothing.
+    pub fn idle(&self) -> bool {
+        self.ready && !self.stopping && !self.retiring && self.in_flight.is_empty()
+    }
+
+    /// Writes the frame (or line, or message) of one task into `batch`, to be
+    /// sent with [`Worker::flush`].
+    pub fn encode(&self, task: &Task, batch: &mut Vec<u8>) {
+        match self.mode {
+            Mode::Serve => frame::encode(
+                batch,
+                frame::TASK,
+                task.id as u32,
+                task.handler.as_deref().unwrap_or(""),
+                &task.payload,
+                &task.buffers,
+            ),
+            Mode::Plain | Mode::Command => {
+                if task.buffers.is_empty() {
+                    batch.extend_from_slice(&task.payload);
+                } else {
+                    batch.extend_from_slice(&inline_buffers(&task.payload, &task.buffers));
+                }
+                batch.push(b'\n');
+            }
+        }
+    }
+
+    /// Sends what [`Worker::encode`] wrote; `false` if the worker can no
+    /// longer take it (it is dying, and its exit will say so).
+    pub fn flush(&self, batch: Vec<u8>) -> bool {
         // Write id 0: completions are not awaited, a failure shows as the worker's exit.
-        if self.node {
-            self.handle.send_message(0, frame)
-        } else {
-            self.handle.write_stdin(0, frame)
+        match self.mode {
+            Mode::Serve => self.channel.as_ref().is_some_and(|c| c.send(batch).is_ok()),
+            Mode::Plain => self.handle.send_message(0, batch),
+            Mode::Command => self.handle.write_stdin(0, batch),
+        }
+    }
+
+    /// Asks a serve worker to abort the task's `AbortSignal`.
+    pub fn cancel_in_worker(&self, id: u64) {
+        if let Some(channel) = &self.channel {
+            let mut out = Vec::new();
+            frame::encode(&mut out, frame::CANCEL, id as u32, "", b"", &[]);
+            let _ = channel.send(out);
+        }
+    }
+
+    /// Starts (in our mirror of the worker) the tasks that now have a slot.
+    pub fn start_waiting(&mut self, concurrency: usize, default_timeout: Option<Duration>) {
+        let limit = match self.mode {
+            Mode::Serve => concurrency,
+            Mode::Plain | Mode::Command => 1,
+        };
+        let mut running = 0;
+        let now = Instant::now();
+        for entry in self.in_flight.iter_mut() {
+            if running >= limit {
+                break;
+            }
+            if entry.started.is_none() {
+                entry.started = Some(now);
+                entry.deadline = entry
+                    .task
+                    .timeout
+                    .or(default_timeout)
+                    .map(|t| tokio::time::Instant::from_std(now) + t);
+            }
+            running += 1;
         }
     }
 
@@ -210,15 +352,51 @@ impl Worker {
         let _ = self.handle.kill(libc::SIGKILL);
     }
 
-    /// Asks the worker to finish: end of input (or of the IPC channel), then
+    /// Asks the worker to finish: end of input (or of its channels), then
     /// SIGTERM; the caller escalates to SIGKILL at its deadline.
     pub fn stop_gracefully(&mut self) {
         self.stopping = true;
-        if self.node {
-            self.handle.disconnect();
-        } else {
-            self.handle.end_stdin();
+        self.channel = None;
+        match self.mode {
+            Mode::Plain | Mode::Serve => self.handle.disconnect(),
+            Mode::Command => self.handle.end_stdin(),
         }
         let _ = self.handle.kill(libc::SIGTERM);
+    }
+}
+
+/// A task with raw buffers, for a worker that only reads JSON: each buffer in
+/// the form `JSON.stringify` gives a Node `Buffer`, which is what a worker of
+/// `child_process.fork()` would have received.
+pub(crate) fn inline_buffers(json: &[u8], buffers: &[Vec<u8>]) -> Vec<u8> {
+    let mut text = String::from_utf8_lossy(json).into_owned();
+    for (i, bytes) in buffers.iter().enumerate() {
+        let placeholder = format!("{{\"$offload:bytes\":{i}}}");
+        let mut inline = String::with_capacity(bytes.len() * 4 + 32);
+        inline.push_str("{\"type\":\"Buffer\",\"data\":[");
+        for (k, b) in bytes.iter().enumerate() {
+            if k > 0 {
+                inline.push(',');
+            }
+            inline.push_str(&b.to_string());
+        }
+        inline.push_str("]}");
+        text = text.replacen(&placeholder, &inline, 1);
+    }
+    text.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_inline_as_nodes_buffer_json() {
+        let json = br#"{"a":{"$offload:bytes":0},"b":[{"$offload:bytes":1}]}"#;
+        let out = inline_buffers(json, &[vec![1, 255], vec![]]);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"a":{"type":"Buffer","data":[1,255]},"b":[{"type":"Buffer","data":[]}]}"#
+        );
     }
 }

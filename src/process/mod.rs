@@ -32,7 +32,7 @@
 //!   not enforced for root.
 
 mod events;
-mod fds;
+pub(crate) mod fds;
 mod handle;
 mod ipc;
 mod launch_linux;

@@ -73,6 +73,9 @@ pub struct SpawnRequest {
     pub stderr: Output,
     /// Open a Node IPC channel on fd 3 (`fork`).
     pub ipc: bool,
+    /// More descriptors for the child, each at the number given (4 or more when
+    /// `ipc` is set): a pool's binary task channel, say. Ours stay open here.
+    pub inherit_fds: Vec<(OwnedFd, RawFd)>,
     /// Start a new session (`detached`).
     pub detached: bool,
     /// Start a new process group and signal the whole group.
@@ -104,6 +107,7 @@ impl SpawnRequest {
             stdout: Output::Pipe,
             stderr: Output::Pipe,
             ipc: false,
+            inherit_fds: Vec::new(),
             detached: false,
             kill_tree: false,
             uid: None,

@@ -229,6 +229,9 @@ fn plumb(request: &SpawnRequest, dev_null: &OwnedFd) -> Result<Plumbing, SpawnFa
         p.child_ends.push(theirs);
         p.ipc = Some(ours);
     }
+    for (fd, target) in &request.inherit_fds {
+        p.map.push((fd.as_raw_fd(), *target));
+    }
     Ok(p)
 }
 
@@ -298,6 +301,8 @@ fn run_job(job: Job, stack: &mut ChildStack, dev_null: &OwnedFd) {
     let launch_plan = plan(&request, std::mem::take(&mut plumbing.map));
     let launched = launch(&launch_plan, stack);
     drop(plumbing.child_ends);
+    // The child has its copies; ours would hide its death from the other end.
+    drop(std::mem::take(&mut request.inherit_fds));
     let launched = match launched {
         Ok(l) => l,
         Err(e) => {

@@ -1,0 +1,219 @@
+'use strict'
+// require('offload/worker'): the worker side of a Pool. `serve(handler)` or
+// `serve({ name: handler, ... })` answers the pool's tasks over a binary
+// channel (fd 4, see lib/frame.js) with what plain process.on('message') cannot:
+// async handlers, several tasks at once (the pool's `concurrency`), named
+// handlers, errors with message/stack/code, an AbortSignal per task, and
+// Buffers as raw bytes.
+
+const net = require('node:net')
+const { encodeValue, decodeValue } = require('./codec')
+const { TASK, CANCEL, HELLO, RESULT, ERROR, encodeFrame, FrameReader } = require('./frame')
+const { invalidArgType, invalidArgValue } = require('./errors')
+
+const SERVING = Symbol.for('offload.worker.serving')
+const READY_SENT = Symbol.for('offload.worker.readySent')
+
+function workerError(code, message) {
+  return Object.assign(new Error(message), { code })
+}
+
+/** A thrown value as JSON the parent turns back into an Error. */
+function describeError(err) {
+  if (!(err instanceof Error)) {
+    let message
+    try {
+      message = typeof err === 'string' ? err : JSON.stringify(err) ?? String(err)
+    } catch {
+      message = String(err)
+    }
+    return JSON.stringify({ name: 'Error', message, notAnError: true })
+  }
+  const info = { name: err.name, message: err.message, stack: err.stack }
+  for (const key of Object.keys(err)) {
+    if (key in info) continue
+    info[key] = err[key]
+  }
+  if (err.code !== undefined) info.code = err.code
+  try {
+    return JSON.stringify(info)
+  } catch {
+    // Own properties JSON cannot hold (cycles, BigInt): keep what matters.
+    return JSON.stringify({ name: err.name, message: err.message, stack: err.stack, code: err.code })
+  }
+}
+
+function handlerTable(handlers) {
+  if (typeof handlers === 'function') return new Map([['', handlers]])
+  if (handlers === null || typeof handlers !== 'object') {
+    throw invalidArgType('handlers', 'a function or an object of functions', handlers)
+  }
+  const table = new Map()
+  for (const [name, fn] of Object.entries(handlers)) {
+    if (typeof fn !== 'function') throw invalidArgType(`handlers.${name}`, 'a function', fn)
+    if (Buffer.byteLength(name) > 0xffff) throw invalidArgValue('handlers', name, 'has a handler name longer than 65535 bytes')
+    table.set(name, fn)
+  }
+  if (table.size === 0) throw invalidArgValue('handlers', handlers, 'must name at least one handler')
+  // run(task) without a handler name: the 'default' handler, or the only one.
+  if (table.has('default')) table.set('', table.get('default'))
+  else if (table.size === 1) table.set('', [...table.values()][0])
+  return table
+}
+
+function noHandler(name, table) {
+  const known = [...table.keys()].filter((k) => k !== '')
+  return name === ''
+    ? workerError('ERR_OFFLOAD_NO_HANDLER', `this worker has no default handler: pass run(task, { handler }) with one of ${known.join(', ')}, or give serve() a 'default' handler`)
+    : workerError('ERR_OFFLOAD_NO_HANDLER', `this worker has no handler named '${name}' (it has: ${known.join(', ')})`)
+}
+
+/**
+ * Answers the pool's tasks with `handlers`: a function `(task, { signal }) =>
+ * value | Promise<value>`, or an object of such functions chosen by
+ * `pool.run(task, { handler: name })`. Call it once, when the worker's module
+ * loads.
+ */
+function serve(handlers) {
+  const table = handlerTable(handlers)
+  if (globalThis[SERVING]) throw workerError('ERR_OFFLOAD_ALREADY_SERVING', 'serve() was already called in this worker')
+  const fd = Number(process.env.OFFLOAD_CHANNEL_FD)
+  if (Number.isInteger(fd) && fd > 2) {
+    globalThis[SERVING] = true
+    const channel = serveChannel(fd, table, Math.max(1, Number(process.env.OFFLOAD_CONCURRENCY) || 1))
+    // serve() came after the worker said it was ready for plain messages:
+    // whatever was already sent that way is answered that way.
+    if (globalThis[READY_SENT]) serveMessages(table)
+    return channel
+  }
+  if (typeof process.send === 'function') {
+    // Started by child_process.fork(), not by a Pool: plain messages.
+    globalThis[SERVING] = true
+    serveMessages(table)
+    return
+  }
+  throw workerError('ERR_OFFLOAD_NOT_A_WORKER', 'serve() runs in a worker started by an offload Pool (or by child_process.fork()); this process has no task channel')
+}
+
+/** Plain `process.on('message')` tasks, answered in kind by the default handler. */
+function serveMessages(table) {
+  const handler = table.get('')
+  process.on('message', (task) => {
+    if (handler === undefined) throw noHandler('', table)
+    Promise.resolve()
+      .then(() => handler(task, { signal: new AbortController().signal }))
+      .then((value) => process.send(value === undefined ? null : value))
+  })
+}
+
+function serveChannel(fd, table, concurrency) {
+  const socket = new net.Socket({ fd, readable: true, writable: true })
+  const waiting = [] // tasks received, not started, in order
+  const running = new Map() // id → AbortController
+  let out = []
+  let inData = false
+  let flushQueued = false
+  let ended = false
+
+  const flush = () => {
+    flushQueued = false
+    if (out.length === 0) return
+    const chunks = out
+    out = []
+    if (chunks.length === 1) return void socket.write(chunks[0])
+    let small = true
+    for (const c of chunks) if (c.length > 64 * 1024) small = false
+    if (small) return void socket.write(Buffer.concat(chunks))
+    socket.cork()
+    for (const c of chunks) socket.write(c)
+    socket.uncork()
+  }
+  const queueFlush = () => {
+    if (inData || flushQueued) return
+    flushQueued = true
+    setImmediate(flush)
+  }
+  const send = (chunks) => {
+    for (const c of chunks) out.push(c)
+    queueFlush()
+  }
+
+  const finish = (id, value) => {
+    if (!running.delete(id)) return
+    let encoded
+    try {
+      encoded = encodeValue(value)
+    } catch (err) {
+      return fail(id, err, true)
+    }
+    send(encodeFrame(RESULT, id, '', encoded.json ?? '', encoded.buffers))
+    pump()
+  }
+  const fail = (id, err, alreadyRemoved = false) => {
+    if (!alreadyRemoved && !running.delete(id)) return
+    send(encodeFrame(ERROR, id, '', describeError(err), null))
+    pump()
+  }
+  const start = (task) => {
+    const controller = new AbortController()
+    running.set(task.id, controller)
+    let result
+    try {
+      const handler = table.get(task.name)
+      if (handler === undefined) throw noHandler(task.name, table)
+      result = handler(decodeValue(task.json, task.buffers), { signal: controller.signal })
+    } catch (err) {
+      return fail(task.id, err)
+    }
+    if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
+      result.then((v) => finish(task.id, v), (e) => fail(task.id, e))
+    } else {
+      finish(task.id, result)
+    }
+  }
+  const pump = () => {
+    while (running.size < concurrency && waiting.length > 0) start(waiting.shift())
+    if (ended && running.size === 0) {
+      flush()
+      socket.end()
+    }
+  }
+  const cancel = (id) => {
+    const controller = running.get(id)
+    if (controller) return controller.abort(workerError('ERR_OFFLOAD_ABORTED', 'the task was cancelled by the pool (aborted or timed out)'))
+    const at = waiting.findIndex((t) => t.id === id)
+    if (at >= 0) {
+      waiting.splice(at, 1)
+      send(encodeFrame(ERROR, id, '', describeError(workerError('ERR_OFFLOAD_ABORTED', 'the task was cancelled before it started')), null))
+    }
+  }
+
+  const reader = new FrameReader((kind, id, name, json, buffers) => {
+    if (kind === TASK) waiting.push({ id, name, json, buffers })
+    else if (kind === CANCEL) cancel(id)
+  })
+  socket.on('data', (chunk) => {
+    inData = true
+    try {
+      reader.push(chunk)
+      pump()
+    } finally {
+      inData = false
+    }
+    flush()
+  })
+  // The pool closed the channel: nothing more will come. Finish what runs,
+  // then let the process end on its own.
+  socket.on('end', () => {
+    ended = true
+    waiting.length = 0
+    pump()
+  })
+  // The parent is gone (it kills this process too) or closed early: nothing to answer.
+  socket.on('error', () => {})
+
+  send(encodeFrame(HELLO, 0, '', JSON.stringify({ concurrency, handlers: [...table.keys()].filter((k) => k !== '') }), null))
+  flush()
+}
+
+module.exports = { serve }

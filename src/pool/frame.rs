@@ -1,0 +1,178 @@
+//! The task channel of workers that call `serve()` (`lib/worker.js`): binary
+//! frames on a socket pair at the worker's fd 4, so raw bytes cross as bytes and
+//! nothing needs a JSON scan to be routed.
+//!
+//! Every frame, both ways, little-endian:
+//!
+//! ```text
+//! u32  length of what follows
+//! u8   kind
+//! u32  task id
+//! u16  number of byte buffers (n)
+//! u16  length of the handler name
+//! u32  × n  length of each buffer
+//! ...  handler name (UTF-8), then the JSON text, then the buffers, in order
+//! ```
+//!
+//! The JSON text is the rest once the name and buffers are accounted for. A
+//! buffer appears in the JSON as `{"$offload:bytes":index}`.
+//!
+//! Keep this in step with the JavaScript side, `lib/frame.js`.
+
+/// Parent → worker: run a task.
+pub const TASK: u8 = 1;
+/// Parent → worker: abort the task's `AbortSignal` (cancelled, or timed out).
+pub const CANCEL: u8 = 2;
+/// Worker → parent: `serve()` is listening; JSON `{"concurrency":n}`.
+pub const HELLO: u8 = 16;
+/// Worker → parent: the handler's value.
+pub const RESULT: u8 = 17;
+/// Worker → parent: the handler threw; JSON `{name, message, stack, code, ...}`.
+pub const ERROR: u8 = 18;
+
+const FIXED: usize = 1 + 4 + 2 + 2;
+/// A frame past this is a broken or hostile worker, not a task.
+pub const MAX_FRAME: usize = 1 << 31;
+
+/// One decoded frame.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Frame {
+    pub kind: u8,
+    pub id: u32,
+    pub name: String,
+    pub json: String,
+    pub buffers: Vec<Vec<u8>>,
+}
+
+/// Appends one frame to `out`.
+pub fn encode(out: &mut Vec<u8>, kind: u8, id: u32, name: &str, json: &[u8], buffers: &[Vec<u8>]) {
+    let bytes: usize = buffers.iter().map(Vec::len).sum();
+    let rest = FIXED + 4 * buffers.len() + name.len() + json.len() + bytes;
+    out.reserve(4 + rest);
+    out.extend_from_slice(&(rest as u32).to_le_bytes());
+    out.push(kind);
+    out.extend_from_slice(&id.to_le_bytes());
+    out.extend_from_slice(&(buffers.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    for b in buffers {
+        out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    }
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(json);
+    for b in buffers {
+        out.extend_from_slice(b);
+    }
+}
+
+/// What is wrong with a frame: the worker is not speaking this protocol.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Malformed(pub &'static str);
+
+fn u16_at(b: &[u8], at: usize) -> usize {
+    u16::from_le_bytes([b[at], b[at + 1]]) as usize
+}
+
+fn u32_at(b: &[u8], at: usize) -> usize {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as usize
+}
+
+/// How many bytes the frame at the start of `input` takes in all, once its
+/// length is known; `Ok(None)` while even that is incomplete.
+pub fn frame_len(input: &[u8]) -> Result<Option<usize>, Malformed> {
+    if input.len() < 4 {
+        return Ok(None);
+    }
+    let rest = u32_at(input, 0);
+    if rest < FIXED {
+        return Err(Malformed("a frame shorter than its header"));
+    }
+    if rest > MAX_FRAME {
+        return Err(Malformed("a frame longer than 2 GiB"));
+    }
+    Ok(Some(4 + rest))
+}
+
+/// Decodes one complete frame (`frame_len` bytes).
+pub fn decode(frame: &[u8]) -> Result<Frame, Malformed> {
+    let body = &frame[4..];
+    let kind = body[0];
+    let id = u32_at(body, 1) as u32;
+    let count = u16_at(body, 5);
+    let name_len = u16_at(body, 7);
+    let mut at = FIXED;
+    if body.len() < at + 4 * count + name_len {
+        return Err(Malformed("a frame shorter than its buffer table"));
+    }
+    let lengths: Vec<usize> = (0..count).map(|i| u32_at(body, at + 4 * i)).collect();
+    at += 4 * count;
+    let bytes: usize = lengths.iter().sum();
+    let Some(json_len) = body.len().checked_sub(at + name_len + bytes) else {
+        return Err(Malformed("buffers longer than their frame"));
+    };
+    let text =
+        |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|_| Malformed("text that is not UTF-8"));
+    let name = text(&body[at..at + name_len])?;
+    at += name_len;
+    let json = text(&body[at..at + json_len])?;
+    at += json_len;
+    let mut buffers = Vec::with_capacity(count);
+    for len in lengths {
+        buffers.push(body[at..at + len].to_vec());
+        at += len;
+    }
+    Ok(Frame {
+        kind,
+        id,
+        name,
+        json,
+        buffers,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_round_trips_with_its_name_and_buffers() {
+        let mut out = Vec::new();
+        let buffers = vec![vec![1, 2, 3], vec![], vec![0xff; 70_000]];
+        encode(
+            &mut out,
+            TASK,
+            7,
+            "resize",
+            br#"{"a":{"$offload:bytes":0}}"#,
+            &buffers,
+        );
+        encode(&mut out, CANCEL, 8, "", b"", &[]);
+        let first = frame_len(&out).unwrap().unwrap();
+        let frame = decode(&out[..first]).unwrap();
+        assert_eq!(frame.kind, TASK);
+        assert_eq!(frame.id, 7);
+        assert_eq!(frame.name, "resize");
+        assert_eq!(frame.json, r#"{"a":{"$offload:bytes":0}}"#);
+        assert_eq!(frame.buffers, buffers);
+        let second = decode(&out[first..]).unwrap();
+        assert_eq!(
+            (second.kind, second.id, second.json.as_str()),
+            (CANCEL, 8, "")
+        );
+    }
+
+    #[test]
+    fn a_partial_frame_waits_and_garbage_is_refused() {
+        let mut out = Vec::new();
+        encode(&mut out, RESULT, 1, "", b"42", &[]);
+        assert_eq!(frame_len(&out[..3]), Ok(None));
+        assert_eq!(frame_len(&out), Ok(Some(out.len())));
+        assert!(frame_len(&[1, 0, 0, 0, 0]).is_err());
+        // A buffer table that claims more bytes than the frame holds.
+        let mut bad = Vec::new();
+        encode(&mut bad, RESULT, 1, "", b"", &[vec![0; 4]]);
+        bad.truncate(bad.len() - 4);
+        let rest = (bad.len() - 4) as u32;
+        bad[..4].copy_from_slice(&rest.to_le_bytes());
+        assert!(decode(&bad).is_err());
+    }
+}
