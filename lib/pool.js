@@ -208,9 +208,7 @@ class Pool extends EventEmitter {
         return
       }
       this.#flush() // keep the order of run() calls
-      if (!this.#native.run(id, json, timeout, handler, buffers ?? undefined)) {
-        this.#settle(id, null, poolError('ERR_OFFLOAD_POOL_CLOSED', 'the pool has ended: it takes no new tasks'))
-      }
+      this.#native.run(id, json, timeout, handler, buffers ?? undefined)
     })
   }
 
@@ -220,10 +218,7 @@ class Pool extends EventEmitter {
     const texts = this.#batchTexts
     this.#batchIds = []
     this.#batchTexts = []
-    if (!this.#native.submit(Uint32Array.from(ids), texts.join('\n'))) {
-      const err = () => poolError('ERR_OFFLOAD_POOL_CLOSED', 'the pool has ended: it takes no new tasks')
-      for (const id of ids) this.#settle(id, null, err())
-    }
+    this.#native.submit(Uint32Array.from(ids), texts.join('\n'))
   }
 
   /** `size`, `busy`, `idle`, `queued`, counters, and run/wait time percentiles (ms). */

@@ -6,6 +6,7 @@
 // handlers, errors with message/stack/code, an AbortSignal per task, and
 // Buffers as raw bytes.
 
+const fs = require('node:fs')
 const net = require('node:net')
 const { encodeValue, decodeValue } = require('./codec')
 const { TASK, CANCEL, HELLO, RESULT, ERROR, encodeFrame, FrameReader } = require('./frame')
@@ -211,6 +212,20 @@ function serveChannel(fd, table, concurrency) {
   })
   // The parent is gone (it kills this process too) or closed early: nothing to answer.
   socket.on('error', () => {})
+  // A handler that ends the process (process.exit, an uncaught exception) must
+  // not take the answers of tasks that already finished with it: they are
+  // written now, synchronously, if nothing is still queued in the socket.
+  process.on('exit', () => {
+    if (out.length === 0 || socket.writableLength > 0) return
+    const data = Buffer.concat(out)
+    out = []
+    let at = 0
+    try {
+      while (at < data.length) at += fs.writeSync(fd, data, at)
+    } catch {
+      // EAGAIN (the parent is not reading) or EPIPE: what is lost is lost.
+    }
+  })
 
   send(encodeFrame(HELLO, 0, '', JSON.stringify({ concurrency, handlers: [...table.keys()].filter((k) => k !== '') }), null))
   flush()

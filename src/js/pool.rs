@@ -158,7 +158,8 @@ pub struct NativePool {
 #[napi]
 impl NativePool {
     /// Queues a task (its JSON text, in which each of `buffers` appears as
-    /// `{"$offload:bytes":index}`); `false` once the pool has ended.
+    /// `{"$offload:bytes":index}`). A pool that has ended refuses it with
+    /// `ERR_OFFLOAD_POOL_CLOSED`.
     #[napi]
     pub fn run(
         &self,
@@ -167,7 +168,7 @@ impl NativePool {
         timeout_ms: Option<f64>,
         handler: Option<String>,
         buffers: Option<Vec<Uint8Array>>,
-    ) -> bool {
+    ) {
         let options = RunOptions {
             buffers: buffers
                 .unwrap_or_default()
@@ -177,21 +178,19 @@ impl NativePool {
             handler,
             timeout: timeout_ms.filter(|t| *t > 0.0).map(millis),
         };
-        self.pool
-            .run(task_id as u64, payload.into_bytes(), options)
-            .is_ok()
+        self.pool.run(task_id as u64, payload.into_bytes(), options);
     }
 
     /// Queues tasks with no options, in order: `texts` is their JSON texts
     /// joined by newlines (JSON text has none of its own). One call for the
-    /// tasks of a whole tick; `false` once the pool has ended.
+    /// tasks of a whole tick.
     #[napi]
-    pub fn submit(&self, ids: Uint32Array, texts: String) -> bool {
+    pub fn submit(&self, ids: Uint32Array, texts: String) {
         let tasks = ids
             .iter()
             .zip(texts.split('\n'))
             .map(|(id, text)| (*id as u64, text.as_bytes().to_vec()));
-        self.pool.run_many(tasks).is_ok()
+        self.pool.run_many(tasks);
     }
 
     #[napi]

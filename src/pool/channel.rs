@@ -1,15 +1,24 @@
-//! The I/O task of a Node worker's task channel (fd 4 in the worker): writes
-//! the frames the pool sends, reads the worker's frames and hands them to the
-//! pool task in batches, one batch per read.
+//! A Node worker's task channel (fd 4 in the worker): frames out, frames in.
+//!
+//! Frames go out from whichever thread dispatches (JavaScript's, for `run`):
+//! [`Outlet::send`] writes straight to the socket when nothing is queued ahead,
+//! so a task reaches its worker without waking another thread. Only what the
+//! socket does not take at once waits for the channel's task ([`run`]), which
+//! also reads the worker's frames and hands them to the pool in batches, one
+//! batch per read.
 
 use std::collections::VecDeque;
+use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::{Arc, Mutex};
 
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::io::unix::AsyncFd;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::Notify;
 
 use super::frame::{self, Frame};
 use super::worker::WorkerEvent;
-use crate::process::fds::{read_some, register, write_some};
+use crate::process::fds::{read_some, register};
 
 pub(crate) enum ChannelEvent {
     /// Frames in the order the worker wrote them.
@@ -21,29 +30,135 @@ pub(crate) enum ChannelEvent {
 
 const READ_CHUNK: usize = 256 * 1024;
 
-/// Runs until the worker closes its end, or we drop the sender and every
-/// queued frame is out.
+#[derive(Default)]
+struct Queued {
+    chunks: VecDeque<Vec<u8>>,
+    /// Bytes of the front chunk already written.
+    written: usize,
+    /// No more frames: shut our side once the queue is out.
+    closing: bool,
+    /// The socket failed: frames are refused.
+    broken: bool,
+}
+
+impl Queued {
+    /// Writes from the front of the queue without waiting; `Ok(true)` once empty.
+    fn write_out(&mut self, fd: i32) -> io::Result<bool> {
+        while let Some(front) = self.chunks.front() {
+            let rest = &front[self.written..];
+            // SAFETY: writing from a valid slice to a socket we own.
+            let n = unsafe { libc::write(fd, rest.as_ptr() as *const libc::c_void, rest.len()) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                match e.kind() {
+                    io::ErrorKind::Interrupted => continue,
+                    io::ErrorKind::WouldBlock => return Ok(false),
+                    _ => return Err(e),
+                }
+            }
+            self.written += n as usize;
+            if self.written == front.len() {
+                self.chunks.pop_front();
+                self.written = 0;
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// The sending side of a task channel.
+pub(crate) struct Outlet {
+    fd: Arc<AsyncFd<OwnedFd>>,
+    queued: Mutex<Queued>,
+    notify: Notify,
+}
+
+impl Outlet {
+    /// Sends frames, in order; `false` if the channel is closed or broken.
+    pub fn send(&self, data: Vec<u8>) -> bool {
+        let mut q = self.queued.lock().unwrap();
+        if q.broken || q.closing {
+            return false;
+        }
+        let was_empty = q.chunks.is_empty();
+        q.chunks.push_back(data);
+        if was_empty {
+            match q.write_out(self.fd.get_ref().as_raw_fd()) {
+                Ok(true) => return true,
+                Ok(false) => {}
+                Err(_) => {
+                    q.broken = true;
+                    return false;
+                }
+            }
+        }
+        drop(q);
+        self.notify.notify_one();
+        true
+    }
+
+    /// No more frames: the worker sees the end once the queue is out.
+    pub fn close(&self) {
+        self.queued.lock().unwrap().closing = true;
+        self.notify.notify_one();
+    }
+
+    fn pending(&self) -> bool {
+        !self.queued.lock().unwrap().chunks.is_empty()
+    }
+
+    /// Waits for room and writes until the queue is empty.
+    async fn drain(&self) -> io::Result<()> {
+        loop {
+            let mut guard = self.fd.writable().await?;
+            let mut q = self.queued.lock().unwrap();
+            match q.write_out(self.fd.get_ref().as_raw_fd()) {
+                Ok(true) => return Ok(()),
+                Ok(false) => guard.clear_ready(),
+                Err(e) => {
+                    q.broken = true;
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+/// Registers our end of the channel; the task is started with [`run`].
+pub(crate) fn open(fd: OwnedFd) -> io::Result<Arc<Outlet>> {
+    Ok(Arc::new(Outlet {
+        fd: Arc::new(register(fd)?),
+        queued: Mutex::default(),
+        notify: Notify::new(),
+    }))
+}
+
+/// Runs until the worker closes its end (or the socket fails).
 pub(crate) async fn run(
-    fd: OwnedFd,
-    mut frames: UnboundedReceiver<Vec<u8>>,
+    outlet: Arc<Outlet>,
     worker: u64,
     events: UnboundedSender<(u64, WorkerEvent)>,
 ) {
-    let Ok(fd) = register(fd) else {
-        return;
-    };
     let send = |event| {
         let _ = events.send((worker, WorkerEvent::Channel(event)));
     };
+    let fd = outlet.fd.clone();
     let mut input: Vec<u8> = Vec::with_capacity(64 * 1024);
     // Bytes still missing from the frame at the start of `input`.
     let mut wanted = 0;
-    let mut output: VecDeque<Vec<u8>> = VecDeque::new();
-    let mut written = 0;
-    let mut sending = true;
     let mut reading = true;
     let mut shut = false;
-    while reading || !output.is_empty() || sending {
+    loop {
+        let pending = outlet.pending();
+        if !pending && !shut && outlet.queued.lock().unwrap().closing {
+            // SAFETY: a socket we own. The worker's `serve()` sees the end;
+            // we keep reading until it closes, as answers may still come.
+            unsafe { libc::shutdown(fd.get_ref().as_raw_fd(), libc::SHUT_WR) };
+            shut = true;
+        }
+        if !reading && !pending {
+            break;
+        }
         tokio::select! {
             read = read_some(&fd, &mut input, wanted.max(READ_CHUNK)), if reading => {
                 if !matches!(read, Ok(n) if n > 0) {
@@ -82,28 +197,12 @@ pub(crate) async fn run(
                     send(ChannelEvent::Frames(batch));
                 }
             }
-            data = frames.recv(), if sending => match data {
-                Some(data) => output.push_back(data),
-                None => sending = false,
-            },
-            result = write_some(&fd, &output.front().map_or(&[][..], |f| &f[written..])), if !output.is_empty() => {
-                match result {
-                    Ok(n) => {
-                        written += n;
-                        if written == output.front().map_or(0, Vec::len) {
-                            output.pop_front();
-                            written = 0;
-                        }
-                    }
-                    Err(_) => break,
+            _ = outlet.notify.notified() => {}
+            written = outlet.drain(), if pending => {
+                if written.is_err() {
+                    break;
                 }
             }
-        }
-        if !sending && output.is_empty() && !shut {
-            // SAFETY: a socket we own. The worker's `serve()` sees the end;
-            // we keep reading until it closes, as answers may still come.
-            unsafe { libc::shutdown(fd.get_ref().as_raw_fd(), libc::SHUT_WR) };
-            shut = true;
         }
     }
 }

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::Notify;
 use tokio::time::{sleep_until, Instant};
 
 use super::channel::ChannelEvent;
@@ -15,17 +16,6 @@ use super::frame::{self, Frame};
 use super::stats::Shared;
 use super::worker::{InFlight, Mode, Task, Worker, WorkerEvent};
 use crate::process::{ChildEvent, Stream};
-
-pub(crate) enum Command {
-    Run(Vec<Task>),
-    Cancel(u64),
-    /// Finish queued and running tasks, then stop the workers; SIGKILL after `timeout`.
-    Close {
-        timeout: Duration,
-    },
-    /// Fail everything pending and kill the workers now.
-    Destroy,
-}
 
 /// How long a `serve()` worker has, after a task's `AbortSignal` fired (abort
 /// or timeout), to answer before it is killed and replaced.
@@ -50,7 +40,11 @@ enum Phase {
     },
 }
 
-struct PoolTask {
+/// The pool: its queue and workers, behind one lock. The caller's thread
+/// (JavaScript's, for `run`) queues and dispatches directly, writing to the
+/// workers without a hop to another thread; the driver task ([`drive`])
+/// handles what the workers say and the timers.
+pub(crate) struct PoolState {
     config: PoolConfig,
     sink: Arc<dyn PoolSink>,
     events_tx: UnboundedSender<(u64, WorkerEvent)>,
@@ -62,59 +56,102 @@ struct PoolTask {
     /// Recent task run time, milliseconds (exponential average); `None` before
     /// the first answer.
     run_ms: Option<f64>,
+    /// When the driver will next look at the timers, if it sleeps.
+    driver_wakes_at: Option<Instant>,
+    closed: bool,
 }
 
-pub(crate) async fn run(
-    config: PoolConfig,
-    sink: Arc<dyn PoolSink>,
-    mut commands: UnboundedReceiver<Command>,
-    stats: Arc<Mutex<Shared>>,
-) {
-    let (events_tx, mut events) = unbounded_channel();
-    let mut pool = PoolTask {
-        config,
-        sink,
-        events_tx,
-        workers: HashMap::new(),
-        next_worker: 0,
-        queue: VecDeque::new(),
-        phase: Phase::Open,
-        stats,
-        run_ms: None,
-    };
-    pool.top_up(false);
-    let far = Instant::now() + Duration::from_secs(86400 * 365);
-    let mut commands_open = true;
-    loop {
-        pool.publish();
-        if pool.finished() {
-            pool.sink.emit(PoolEvent::Closed);
-            return;
-        }
-        let next_deadline = pool.next_deadline();
-        let next_idle_stop = pool.next_idle_stop();
-        let kill_at = match pool.phase {
-            Phase::Stopping { kill_at } => kill_at,
-            _ => None,
+/// What the pool's handles and its driver share.
+pub(crate) struct Core {
+    pub state: Mutex<PoolState>,
+    /// Tells the driver that a timer moved earlier.
+    pub wake: Notify,
+}
+
+impl Core {
+    pub fn new(
+        config: PoolConfig,
+        sink: Arc<dyn PoolSink>,
+        stats: Arc<Mutex<Shared>>,
+    ) -> (Arc<Core>, UnboundedReceiver<(u64, WorkerEvent)>) {
+        let (events_tx, events) = unbounded_channel();
+        let mut state = PoolState {
+            config,
+            sink,
+            events_tx,
+            workers: HashMap::new(),
+            next_worker: 0,
+            queue: VecDeque::new(),
+            phase: Phase::Open,
+            stats,
+            run_ms: None,
+            driver_wakes_at: None,
+            closed: false,
         };
-        tokio::select! {
-            command = commands.recv(), if commands_open => match command {
-                Some(command) => pool.command(command),
-                None => {
-                    // Nobody can submit or wait any more: stop everything.
-                    commands_open = false;
-                    pool.destroy();
+        state.top_up(false);
+        state.publish();
+        let core = Core {
+            state: Mutex::new(state),
+            wake: Notify::new(),
+        };
+        (Arc::new(core), events)
+    }
+
+    /// Runs `step` on the pool, then makes sure the driver wakes in time for
+    /// any timer it set.
+    pub fn with<R>(&self, step: impl FnOnce(&mut PoolState) -> R) -> R {
+        // Starting a worker registers its channel with the runtime's reactor.
+        let _runtime = crate::runtime::handle().enter();
+        let mut state = self.state.lock().unwrap();
+        let result = step(&mut state);
+        state.publish();
+        let due = state.next_wake();
+        let late = match (due, state.driver_wakes_at) {
+            (Some(due), Some(at)) => due < at,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        let finished = state.finished();
+        drop(state);
+        if late || finished {
+            self.wake.notify_one();
+        }
+        result
+    }
+}
+
+/// The driver: what workers say, timeouts, idle shrinking, the close deadline.
+/// Ends once the pool has closed and every worker is gone.
+pub(crate) async fn drive(core: Arc<Core>, mut events: UnboundedReceiver<(u64, WorkerEvent)>) {
+    loop {
+        let wake_at = {
+            let mut state = core.state.lock().unwrap();
+            state.publish();
+            if state.finished() {
+                if !state.closed {
+                    state.closed = true;
+                    state.sink.emit(PoolEvent::Closed);
                 }
-            },
-            Some((worker, event)) = events.recv() => pool.worker_event(worker, event),
-            _ = sleep_until(next_deadline.unwrap_or(far)), if next_deadline.is_some() => pool.expire(),
-            _ = sleep_until(next_idle_stop.unwrap_or(far)), if next_idle_stop.is_some() => pool.shrink(),
-            _ = sleep_until(kill_at.unwrap_or(far)), if kill_at.is_some() => {
-                pool.phase = Phase::Stopping { kill_at: None };
-                for worker in pool.workers.values_mut() {
-                    worker.stop_now();
+                return;
+            }
+            let at = state.next_wake();
+            state.driver_wakes_at = at;
+            at
+        };
+        let far = Instant::now() + Duration::from_secs(86400 * 365);
+        tokio::select! {
+            Some((worker, event)) = events.recv() => {
+                let mut state = core.state.lock().unwrap();
+                state.worker_event(worker, event);
+                // Take what else is already here under the same lock.
+                while let Ok((worker, event)) = events.try_recv() {
+                    state.worker_event(worker, event);
                 }
             }
+            _ = sleep_until(wake_at.unwrap_or(far)), if wake_at.is_some() => {
+                core.state.lock().unwrap().timers();
+            }
+            _ = core.wake.notified() => {}
         }
     }
 }
@@ -123,7 +160,7 @@ fn failure(kind: FailureKind, message: impl Into<String>) -> TaskFailure {
     TaskFailure::new(kind, message)
 }
 
-impl PoolTask {
+impl PoolState {
     fn settle(&mut self, id: u64, result: Result<Answer, TaskFailure>) {
         {
             let mut stats = self.stats.lock().unwrap();
@@ -231,38 +268,80 @@ impl PoolTask {
         }
     }
 
-    fn command(&mut self, command: Command) {
-        match command {
-            Command::Run(tasks) => {
-                for task in tasks {
-                    self.enqueue(task);
-                }
-                self.top_up(false); // growth with demand, not a replacement
-                self.dispatch();
-            }
-            Command::Cancel(id) => self.cancel(id),
-            Command::Close { timeout } => {
-                if self.phase == Phase::Open {
-                    self.phase = Phase::Closing { timeout };
-                    self.maybe_stop_workers();
-                }
-            }
-            Command::Destroy => self.destroy(),
+    /// Queues tasks, in order, and hands out what workers have room for.
+    pub fn run(&mut self, tasks: Vec<Task>) {
+        // Tasks that workers have room for now do not count against `max_queue`.
+        let room = match self.config.max_queue {
+            Some(_) => self.room(),
+            None => 0,
+        };
+        for task in tasks {
+            self.enqueue(task, room);
+        }
+        self.top_up(false); // growth with demand, not a replacement
+        self.dispatch();
+    }
+
+    /// Tasks the workers could start now, pipelining aside.
+    fn room(&self) -> usize {
+        let slots = self.config.concurrency;
+        self.workers
+            .values()
+            .filter(|w| w.has_room(w.capacity(slots, 0)))
+            .map(|w| w.capacity(slots, 0) - w.in_flight.len())
+            .sum()
+    }
+
+    /// Takes no new tasks; once queued and running ones are done, stops the
+    /// workers, with SIGKILL after `timeout`.
+    pub fn close(&mut self, timeout: Duration) {
+        if self.phase == Phase::Open {
+            self.phase = Phase::Closing { timeout };
+            self.maybe_stop_workers();
         }
     }
 
-    fn enqueue(&mut self, task: Task) {
+    /// When the driver must next run [`PoolState::timers`].
+    fn next_wake(&self) -> Option<Instant> {
+        let kill_at = match self.phase {
+            Phase::Stopping { kill_at } => kill_at,
+            _ => None,
+        };
+        [self.next_deadline(), self.next_idle_stop(), kill_at]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Whatever is due: task deadlines, idle workers, the close deadline.
+    fn timers(&mut self) {
+        let now = Instant::now();
+        if self.next_deadline().is_some_and(|d| d <= now) {
+            self.expire();
+        }
+        if self.next_idle_stop().is_some_and(|d| d <= now) {
+            self.shrink();
+        }
+        if let Phase::Stopping {
+            kill_at: Some(kill_at),
+        } = self.phase
+        {
+            if kill_at <= now {
+                self.phase = Phase::Stopping { kill_at: None };
+                for worker in self.workers.values_mut() {
+                    worker.stop_now();
+                }
+            }
+        }
+    }
+
+    fn enqueue(&mut self, task: Task, room: usize) {
         if self.phase != Phase::Open {
             let message = "the pool is closed: it takes no new tasks";
             return self.settle(task.id, Err(failure(FailureKind::PoolClosed, message)));
         }
         if let Some(max) = self.config.max_queue {
-            let slots = self.config.concurrency;
-            let idle = self
-                .workers
-                .values()
-                .any(|w| w.has_room(w.capacity(slots, 0)));
-            if !idle && self.queue.len() >= max {
+            if self.queue.len() >= max + room {
                 let message = format!(
                     "the pool's queue is full (maxQueue = {max}); retry later or raise maxQueue"
                 );
@@ -282,7 +361,8 @@ impl PoolTask {
         })
     }
 
-    fn cancel(&mut self, id: u64) {
+    /// Aborts a task: removed from the queue, or abandoned by its worker.
+    pub fn cancel(&mut self, id: u64) {
         if let Some(at) = self.queue.iter().position(|t| t.id == id) {
             self.queue.remove(at);
             let message = "the task was aborted before it ran";
@@ -316,7 +396,8 @@ impl PoolTask {
         }
     }
 
-    fn destroy(&mut self) {
+    /// Fails everything pending and kills the workers now.
+    pub fn destroy(&mut self) {
         let message = "the pool was destroyed";
         self.fail_queue(FailureKind::PoolClosed, message);
         let mut held = Vec::new();

@@ -43,21 +43,29 @@ mod worker;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
-
 pub use config::{PoolConfig, Program, StderrMode};
 pub use events::{Answer, FailureKind, PoolEvent, PoolSink, TaskFailure};
 pub use stats::{Percentiles, Stats};
 
-use dispatch::Command;
+use dispatch::Core;
 use stats::Shared;
 use worker::Task;
 
 /// A running pool. Dropping every handle destroys it.
 #[derive(Clone)]
 pub struct Pool {
-    commands: UnboundedSender<Command>,
+    core: Arc<Core>,
     stats: Arc<Mutex<Shared>>,
+    _last_handle: Arc<DestroyOnDrop>,
+}
+
+/// Destroys the pool when the last handle goes: nobody can submit or wait any more.
+struct DestroyOnDrop(Arc<Core>);
+
+impl Drop for DestroyOnDrop {
+    fn drop(&mut self) {
+        self.0.with(|pool| pool.destroy());
+    }
 }
 
 /// What a task may carry besides its JSON text.
@@ -71,20 +79,23 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
 }
 
-/// The pool has ended (closed or destroyed) and takes no tasks.
-#[derive(Debug, PartialEq, Eq)]
-pub struct PoolEnded;
-
 impl Pool {
     pub fn start(config: PoolConfig, sink: Arc<dyn PoolSink>) -> Pool {
-        let (commands, receiver) = unbounded_channel();
         let stats = Arc::new(Mutex::new(Shared::default()));
-        crate::runtime::handle().spawn(dispatch::run(config, sink, receiver, stats.clone()));
-        Pool { commands, stats }
+        let _enter = crate::runtime::handle().enter();
+        let (core, events) = Core::new(config, sink, stats.clone());
+        crate::runtime::handle().spawn(dispatch::drive(core.clone(), events));
+        Pool {
+            _last_handle: Arc::new(DestroyOnDrop(core.clone())),
+            core,
+            stats,
+        }
     }
 
-    /// Queues a task: `payload` is its JSON text. `timeout` overrides the pool's.
-    pub fn run(&self, id: u64, payload: Vec<u8>, options: RunOptions) -> Result<(), PoolEnded> {
+    /// Queues a task: `payload` is its JSON text. Workers with room get it at
+    /// once, written from this thread. Settles through the sink (a closed pool
+    /// refuses it there).
+    pub fn run(&self, id: u64, payload: Vec<u8>, options: RunOptions) {
         let task = Task {
             id,
             payload,
@@ -94,13 +105,11 @@ impl Pool {
             queued_at: Instant::now(),
             crashes: 0,
         };
-        self.commands
-            .send(Command::Run(vec![task]))
-            .map_err(|_| PoolEnded)
+        self.core.with(|pool| pool.run(vec![task]));
     }
 
-    /// Queues several tasks with no options, in order, in one step of the pool task.
-    pub fn run_many(&self, tasks: impl Iterator<Item = (u64, Vec<u8>)>) -> Result<(), PoolEnded> {
+    /// Queues several tasks with no options, in order, in one step.
+    pub fn run_many(&self, tasks: impl Iterator<Item = (u64, Vec<u8>)>) {
         let queued_at = Instant::now();
         let tasks = tasks
             .map(|(id, payload)| Task {
@@ -113,25 +122,23 @@ impl Pool {
                 crashes: 0,
             })
             .collect();
-        self.commands
-            .send(Command::Run(tasks))
-            .map_err(|_| PoolEnded)
+        self.core.with(|pool| pool.run(tasks));
     }
 
-    /// Aborts a task: removed from the queue, or its worker killed and replaced.
+    /// Aborts a task: removed from the queue, or its worker cancels or is replaced.
     pub fn cancel(&self, id: u64) {
-        let _ = self.commands.send(Command::Cancel(id));
+        self.core.with(|pool| pool.cancel(id));
     }
 
     pub fn close(&self, timeout: Duration) {
-        let _ = self.commands.send(Command::Close { timeout });
+        self.core.with(|pool| pool.close(timeout));
     }
 
     pub fn destroy(&self) {
-        let _ = self.commands.send(Command::Destroy);
+        self.core.with(|pool| pool.destroy());
     }
 
-    /// The statistics as of the pool task's last step. Never waits for it.
+    /// The statistics as of the pool's last step. Never waits for it.
     pub fn stats(&self) -> Stats {
         self.stats.lock().unwrap().snapshot()
     }

@@ -15,9 +15,9 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+use tokio::sync::mpsc::UnboundedSender;
 
-use super::channel::{self, ChannelEvent};
+use super::channel::{self, ChannelEvent, Outlet};
 use super::config::{PoolConfig, Program, StderrMode};
 use super::frame;
 use crate::process::{
@@ -100,8 +100,8 @@ pub(crate) struct Worker {
     pub last_rss_check: Instant,
     /// How it ended, once reaped.
     pub exit: Option<(Option<i32>, Option<i32>)>,
-    /// Frames for the serve channel's task; dropped to close the channel.
-    channel: Option<UnboundedSender<Vec<u8>>>,
+    /// A Node worker's task channel (used once it runs `serve()`).
+    outlet: Option<Arc<Outlet>>,
     /// A command worker's partial stdout line.
     partial: Vec<u8>,
     stderr_tail: Vec<u8>,
@@ -180,11 +180,14 @@ impl Worker {
             events: events.clone(),
         });
         let handle = process::spawn(request, sink)?;
-        let channel = channel_end.map(|fd| {
-            let (tx, rx) = unbounded_channel();
-            crate::runtime::handle().spawn(channel::run(fd, rx, id, events));
-            tx
-        });
+        let outlet = match channel_end {
+            Some(fd) => {
+                let outlet = channel::open(fd)?;
+                crate::runtime::handle().spawn(channel::run(outlet.clone(), id, events));
+                Some(outlet)
+            }
+            None => None,
+        };
         if mode == Mode::Command {
             handle.stream(Stream::Stdout);
             handle.read(Stream::Stdout);
@@ -209,7 +212,7 @@ impl Worker {
             retiring: false,
             last_rss_check: Instant::now(),
             exit: None,
-            channel,
+            outlet,
             partial: Vec::new(),
             stderr_tail: Vec::new(),
             tail_max,
@@ -277,7 +280,7 @@ impl Worker {
     pub fn flush(&self, batch: Vec<u8>) -> bool {
         // Write id 0: completions are not awaited, a failure shows as the worker's exit.
         match self.mode {
-            Mode::Serve => self.channel.as_ref().is_some_and(|c| c.send(batch).is_ok()),
+            Mode::Serve => self.outlet.as_ref().is_some_and(|o| o.send(batch)),
             Mode::Plain => self.handle.send_message(0, batch),
             Mode::Command => self.handle.write_stdin(0, batch),
         }
@@ -285,10 +288,10 @@ impl Worker {
 
     /// Asks a serve worker to abort the task's `AbortSignal`.
     pub fn cancel_in_worker(&self, id: u64) {
-        if let Some(channel) = &self.channel {
+        if let Some(outlet) = &self.outlet {
             let mut out = Vec::new();
             frame::encode(&mut out, frame::CANCEL, id as u32, "", b"", &[]);
-            let _ = channel.send(out);
+            outlet.send(out);
         }
     }
 
@@ -298,12 +301,8 @@ impl Worker {
             Mode::Serve => concurrency,
             Mode::Plain | Mode::Command => 1,
         };
-        let mut running = 0;
         let now = Instant::now();
-        for entry in self.in_flight.iter_mut() {
-            if running >= limit {
-                break;
-            }
+        for entry in self.in_flight.iter_mut().take(limit) {
             if entry.started.is_none() {
                 entry.started = Some(now);
                 entry.deadline = entry
@@ -312,7 +311,6 @@ impl Worker {
                     .or(default_timeout)
                     .map(|t| tokio::time::Instant::from_std(now) + t);
             }
-            running += 1;
         }
     }
 
@@ -356,7 +354,9 @@ impl Worker {
     /// SIGTERM; the caller escalates to SIGKILL at its deadline.
     pub fn stop_gracefully(&mut self) {
         self.stopping = true;
-        self.channel = None;
+        if let Some(outlet) = &self.outlet {
+            outlet.close();
+        }
         match self.mode {
             Mode::Plain | Mode::Serve => self.handle.disconnect(),
             Mode::Command => self.handle.end_stdin(),
