@@ -218,7 +218,12 @@ export declare function pipeline(...stages: PipelineStage[]): Subprocess<string>
 
 /** Resource limits and other worker settings, as for `spawn`. */
 export interface PoolOptions {
-  /** A Node module run as each worker, spoken to over Node's IPC channel. Give this or `command`. */
+  /**
+   * A Node module run as each worker. Give this or `command`. A plain worker
+   * (`process.on('message', t => process.send(work(t)))`) answers one task at a
+   * time over Node's IPC channel; one that calls `serve()` from `offload/worker`
+   * gets async and named handlers, `concurrency`, errors, AbortSignals and raw Buffers.
+   */
   script?: string
   /** Arguments of the `script`. */
   args?: string[]
@@ -238,6 +243,11 @@ export interface PoolOptions {
   maxQueue?: number
   /** Milliseconds a task may run; past it the worker is killed and replaced and the task rejects with `ERR_OFFLOAD_TIMEOUT`. Default: none. */
   taskTimeout?: number
+  /**
+   * Tasks a worker runs at once. Default 1. Only workers that call `serve()`
+   * take more than one; a plain worker answers in order, one task at a time.
+   */
+  concurrency?: number
   /** Replace a worker after this many tasks. Default: never. */
   maxTasksPerWorker?: number
   /** Replace a worker whose resident memory passed this many bytes, checked between tasks. Default: never. */
@@ -253,10 +263,17 @@ export interface PoolOptions {
 }
 
 export interface RunOptions {
-  /** Aborting rejects the task with `ERR_OFFLOAD_ABORTED`: removed from the queue, or its worker killed and replaced. */
+  /**
+   * Aborting rejects the task with `ERR_OFFLOAD_ABORTED` at once. A queued task
+   * is removed; a running one fires its `serve()` handler's AbortSignal (the
+   * worker is replaced if it does not answer within 1 s), or, on a plain
+   * worker, has its worker killed and replaced.
+   */
   signal?: AbortSignal
   /** Milliseconds, instead of the pool's `taskTimeout`. */
   timeout?: number
+  /** A named handler of a `serve({ name: fn })` worker. Default: its `default` handler (or its only one). */
+  handler?: string
 }
 
 export interface LatencyPercentiles {
@@ -289,11 +306,20 @@ export type PoolErrorCode =
   | 'ERR_OFFLOAD_QUEUE_FULL'
   | 'ERR_OFFLOAD_POOL_CLOSED'
   | 'ERR_OFFLOAD_BAD_RESULT'
+  | 'ERR_OFFLOAD_NO_HANDLER'
+
+/** Codes of the pool's `'error'` event: problems that no task's result reports. */
+export type PoolEventErrorCode = 'ERR_OFFLOAD_WORKER_START' | 'ERR_OFFLOAD_WORKER_PROTOCOL' | 'ERR_OFFLOAD_WORKER_UNRESPONSIVE'
 
 /** Long-lived worker processes with a queue; every task settles exactly once. */
 export declare class Pool extends EventEmitter {
   constructor(options: PoolOptions)
-  /** Runs one JSON-serialisable task on a worker and resolves with its answer. */
+  /**
+   * Runs one JSON-serialisable task on a worker and resolves with its answer.
+   * Buffers and Uint8Arrays in the task (and the answer) cross as raw bytes to
+   * and from a `serve()` worker. An error a `serve()` handler throws rejects
+   * with an Error of the same class, message, `code` and own properties.
+   */
   run<Result = any>(task: unknown, options?: RunOptions): Promise<Result>
   stats(): PoolStats
   /** Takes no new tasks, finishes queued and running ones, then stops the workers (SIGKILL after `timeout` ms, default 5000). */
@@ -301,5 +327,7 @@ export declare class Pool extends EventEmitter {
   /** Rejects everything pending with `ERR_OFFLOAD_POOL_CLOSED` and kills the workers now. */
   destroy(): Promise<void>
   on(event: 'workerExit', listener: (pid: number, code: number | null, signal: NodeJS.Signals | null) => void): this
+  /** Without a listener these become process warnings, never an uncaught 'error'. */
+  on(event: 'error', listener: (error: Error & { code: PoolEventErrorCode }) => void): this
   on(event: string | symbol, listener: (...args: any[]) => void): this
 }

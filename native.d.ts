@@ -46,8 +46,18 @@ export declare class NativeChild {
 }
 
 export declare class NativePool {
-  /** Queues a task (its JSON text); `false` once the pool has ended. */
-  run(taskId: number, payload: string, timeoutMs?: number | undefined | null): boolean
+  /**
+   * Queues a task (its JSON text, in which each of `buffers` appears as
+   * `{"$offload:bytes":index}`). A pool that has ended refuses it with
+   * `ERR_OFFLOAD_POOL_CLOSED`.
+   */
+  run(taskId: number, payload: string, timeoutMs?: number | undefined | null, handler?: string | undefined | null, buffers?: Array<Uint8Array> | undefined | null): void
+  /**
+   * Queues tasks with no options, in order: `texts` is their JSON texts
+   * joined by newlines (JSON text has none of its own). One call for the
+   * tasks of a whole tick.
+   */
+  submit(ids: Uint32Array, texts: string): void
   cancel(taskId: number): void
   close(timeoutMs: number): void
   destroy(): void
@@ -120,6 +130,8 @@ export interface JsTaskFailure {
   exitCode?: number
   signal?: number
   stderrTail?: Buffer
+  /** The error a `serve()` handler threw, as JSON. */
+  errorJson?: string
 }
 
 /** Validated by `lib/pool.js`. */
@@ -138,6 +150,8 @@ export interface NativePoolOptions {
   maxQueue?: number
   /** Milliseconds. */
   taskTimeout?: number
+  /** Tasks a `serve()` worker runs at once. */
+  concurrency?: number
   maxTasksPerWorker?: number
   maxRssBytes?: number
   retries?: number

@@ -1,6 +1,6 @@
 // Type-checked by `npm test` (tsc -p __test__): every public function used as
 // the README shows it. A wrong type in index.d.ts fails the test run.
-import { $, exec, execFile, fork, pipeline, Pool, spawn, Subprocess, SubprocessError, type PoolStats, type Result } from 'offload'
+import { $, exec, execFile, fork, pipeline, Pool, spawn, Subprocess, SubprocessError, type PoolStats, type PoolEventErrorCode, type Result } from 'offload'
 
 async function usage(): Promise<void> {
   const child: Subprocess = spawn('ls', ['-la'], { cwd: '/tmp', timeout: 1000, limits: { memoryBytes: 1 << 28, nice: 5 } })
@@ -63,3 +63,17 @@ async function usage(): Promise<void> {
 }
 
 void usage
+
+// Pool with serve() workers.
+import { serve } from 'offload/worker'
+serve({
+  double: (task: { n: number }) => task.n * 2,
+  async slow(task: { ms: number }, { signal }) {
+    signal.throwIfAborted()
+    return task.ms
+  },
+})
+const servePool = new Pool({ script: 'worker.js', concurrency: 4 })
+const doubled: Promise<number> = servePool.run<number>({ n: 1 }, { handler: 'double', timeout: 100 })
+servePool.on('error', (e) => e.code satisfies PoolEventErrorCode)
+void doubled

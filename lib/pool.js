@@ -303,8 +303,13 @@ class Pool extends EventEmitter {
     switch (type) {
       case POOL_BATCH:
         return this.#batch(a, b)
-      case TASK_OK:
-        return typeof b === 'string' ? this.#answer(a, b, null) : this.#answer(a, b[0], b.slice(1))
+      case TASK_OK: {
+        if (typeof b === 'string') return this.#answer(a, b, null)
+        // [json, bytes, start, len, …]: views of one allocation.
+        const buffers = []
+        for (let k = 2; k < b.length; k += 2) buffers.push(b[1].subarray(b[k], b[k] + b[k + 1]))
+        return this.#answer(a, b[0], buffers)
+      }
       case TASK_FAILED: {
         if (b.errorJson != null) return this.#settle(a, null, thrownError(b.errorJson))
         const fields = {}

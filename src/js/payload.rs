@@ -249,14 +249,20 @@ fn encode_pool(event: PoolEvent) -> (u32, Payload, Payload) {
             id,
             result: Ok(answer),
         } => {
-            let value = if answer.buffers.is_empty() {
+            // `[json, bytes, start, len, start, len, …]`: the buffers are
+            // views of one allocation, made without a copy.
+            let value = if answer.bytes.is_empty() {
                 Text(answer.json)
             } else {
-                List(
-                    std::iter::once(Text(answer.json))
-                        .chain(answer.buffers.into_iter().map(Bytes))
-                        .collect(),
-                )
+                let ranges = answer
+                    .bytes
+                    .ranges
+                    .iter()
+                    .flat_map(|&(start, len)| [Number(start as f64), Number(len as f64)]);
+                let mut parts = vec![Text(answer.json), Undefined];
+                parts.extend(ranges);
+                parts[1] = Bytes(answer.bytes.data);
+                List(parts)
             };
             (kind::TASK_OK, Number(id as f64), value)
         }
@@ -306,7 +312,7 @@ pub fn encode_pool_batch(events: Vec<PoolEvent>) -> (u32, Payload, Payload) {
             PoolEvent::TaskDone {
                 id,
                 result: Ok(answer),
-            } if answer.buffers.is_empty()
+            } if answer.bytes.is_empty()
                 && !answer.json.is_empty()
                 && !answer.json.contains('\n') =>
             {

@@ -173,7 +173,7 @@ impl NativePool {
             buffers: buffers
                 .unwrap_or_default()
                 .iter()
-                .map(|b| b.to_vec())
+                .map(|b| Arc::from(&b[..]))
                 .collect(),
             handler,
             timeout: timeout_ms.filter(|t| *t > 0.0).map(millis),

@@ -29,10 +29,44 @@ pub(crate) enum ChannelEvent {
 }
 
 const READ_CHUNK: usize = 256 * 1024;
+/// A frame from this size on is read into an allocation of its own, which
+/// then carries its buffers to JavaScript as they are.
+const OWN_FRAME: usize = 64 * 1024;
+/// At most this many chunks per `writev`.
+const IOVECS: usize = 64;
+
+/// Bytes to send: our own, or a task's buffer (kept by the task for a retry).
+pub(crate) enum Chunk {
+    Owned(Vec<u8>),
+    Shared(Arc<[u8]>),
+}
+
+impl Chunk {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Chunk::Owned(v) => v,
+            Chunk::Shared(v) => v,
+        }
+    }
+
+    /// All of them in one allocation.
+    pub fn join(chunks: Vec<Chunk>) -> Vec<u8> {
+        let mut chunks = chunks.into_iter();
+        let mut out = match chunks.next() {
+            Some(Chunk::Owned(v)) => v,
+            Some(Chunk::Shared(v)) => v.to_vec(),
+            None => return Vec::new(),
+        };
+        for c in chunks {
+            out.extend_from_slice(c.bytes());
+        }
+        out
+    }
+}
 
 #[derive(Default)]
 struct Queued {
-    chunks: VecDeque<Vec<u8>>,
+    chunks: VecDeque<Chunk>,
     /// Bytes of the front chunk already written.
     written: usize,
     /// No more frames: shut our side once the queue is out.
@@ -44,10 +78,19 @@ struct Queued {
 impl Queued {
     /// Writes from the front of the queue without waiting; `Ok(true)` once empty.
     fn write_out(&mut self, fd: i32) -> io::Result<bool> {
-        while let Some(front) = self.chunks.front() {
-            let rest = &front[self.written..];
-            // SAFETY: writing from a valid slice to a socket we own.
-            let n = unsafe { libc::write(fd, rest.as_ptr() as *const libc::c_void, rest.len()) };
+        while !self.chunks.is_empty() {
+            let mut iov: Vec<libc::iovec> = Vec::with_capacity(self.chunks.len().min(IOVECS));
+            for (i, chunk) in self.chunks.iter().take(IOVECS).enumerate() {
+                let bytes = &chunk.bytes()[if i == 0 { self.written } else { 0 }..];
+                if !bytes.is_empty() {
+                    iov.push(libc::iovec {
+                        iov_base: bytes.as_ptr() as *mut libc::c_void,
+                        iov_len: bytes.len(),
+                    });
+                }
+            }
+            // SAFETY: every iovec points into a chunk the queue holds until written.
+            let n = unsafe { libc::writev(fd, iov.as_ptr(), iov.len() as libc::c_int) };
             if n < 0 {
                 let e = io::Error::last_os_error();
                 match e.kind() {
@@ -56,8 +99,14 @@ impl Queued {
                     _ => return Err(e),
                 }
             }
-            self.written += n as usize;
-            if self.written == front.len() {
+            let mut n = n as usize;
+            while let Some(front) = self.chunks.front() {
+                let left = front.bytes().len() - self.written;
+                if n < left {
+                    self.written += n;
+                    break;
+                }
+                n -= left;
                 self.chunks.pop_front();
                 self.written = 0;
             }
@@ -75,13 +124,14 @@ pub(crate) struct Outlet {
 
 impl Outlet {
     /// Sends frames, in order; `false` if the channel is closed or broken.
-    pub fn send(&self, data: Vec<u8>) -> bool {
+    pub fn send(&self, chunks: Vec<Chunk>) -> bool {
         let mut q = self.queued.lock().unwrap();
         if q.broken || q.closing {
             return false;
         }
         let was_empty = q.chunks.is_empty();
-        q.chunks.push_back(data);
+        q.chunks
+            .extend(chunks.into_iter().filter(|c| !c.bytes().is_empty()));
         if was_empty {
             match q.write_out(self.fd.get_ref().as_raw_fd()) {
                 Ok(true) => return true,
@@ -146,6 +196,8 @@ pub(crate) async fn run(
     let mut input: Vec<u8> = Vec::with_capacity(64 * 1024);
     // Bytes still missing from the frame at the start of `input`.
     let mut wanted = 0;
+    // A large frame being read into an allocation of its own, and its length.
+    let mut own: Option<(Vec<u8>, usize)> = None;
     let mut reading = true;
     let mut shut = false;
     loop {
@@ -159,10 +211,28 @@ pub(crate) async fn run(
         if !reading && !pending {
             break;
         }
+        let read_max = match &own {
+            Some((frame, len)) => len - frame.len(),
+            None => wanted.max(READ_CHUNK),
+        };
         tokio::select! {
-            read = read_some(&fd, &mut input, wanted.max(READ_CHUNK)), if reading => {
+            read = read_some(&fd, own.as_mut().map_or(&mut input, |o| &mut o.0), read_max), if reading => {
                 if !matches!(read, Ok(n) if n > 0) {
                     break;
+                }
+                if let Some((frame, len)) = own.take() {
+                    if frame.len() < len {
+                        own = Some((frame, len));
+                        continue;
+                    }
+                    match frame::decode_owned(frame) {
+                        Ok(f) => send(ChannelEvent::Frames(vec![f])),
+                        Err(e) => {
+                            send(ChannelEvent::Malformed(e.0));
+                            reading = false;
+                        }
+                    }
+                    continue;
                 }
                 let mut batch = Vec::new();
                 let mut start = 0;
@@ -179,6 +249,13 @@ pub(crate) async fn run(
                                 }
                             }
                             start += len;
+                        }
+                        Ok(Some(len)) if len >= OWN_FRAME => {
+                            let mut frame = Vec::with_capacity(len);
+                            frame.extend_from_slice(&input[start..]);
+                            start = input.len();
+                            own = Some((frame, len));
+                            break;
                         }
                         Ok(Some(len)) => {
                             wanted = len - (input.len() - start);

@@ -654,7 +654,7 @@ impl PoolState {
                 frame::RESULT => {
                     let answer = Answer {
                         json: f.json,
-                        buffers: f.buffers,
+                        bytes: f.bytes,
                     };
                     self.answer(wid, Some(f.id), Ok(answer));
                 }

@@ -1,5 +1,7 @@
 //! What a pool reports: each task settles exactly once.
 
+pub use super::frame::Bytes;
+
 /// Why a task failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FailureKind {
@@ -61,19 +63,19 @@ impl TaskFailure {
     }
 }
 
-/// A worker's answer: JSON text (empty for `undefined`), in which each buffer
-/// appears as `{"$offload:bytes":index}`.
+/// A worker's answer: JSON text (empty for `undefined`), in which each of
+/// its raw buffers appears as `{"$offload:bytes":index}`.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Answer {
     pub json: String,
-    pub buffers: Vec<Vec<u8>>,
+    pub bytes: Bytes,
 }
 
 impl Answer {
     pub fn json(json: String) -> Answer {
         Answer {
             json,
-            buffers: Vec::new(),
+            bytes: Bytes::default(),
         }
     }
 }

@@ -41,26 +41,66 @@ pub struct Frame {
     pub id: u32,
     pub name: String,
     pub json: String,
-    pub buffers: Vec<Vec<u8>>,
+    pub bytes: Bytes,
 }
 
-/// Appends one frame to `out`.
-pub fn encode(out: &mut Vec<u8>, kind: u8, id: u32, name: &str, json: &[u8], buffers: &[Vec<u8>]) {
-    let bytes: usize = buffers.iter().map(Vec::len).sum();
+/// A frame's raw buffers: one allocation that holds them, and where each is,
+/// so a large one reaches JavaScript without another copy.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Bytes {
+    pub data: Vec<u8>,
+    /// `(start, len)` in `data`, in order.
+    pub ranges: Vec<(usize, usize)>,
+}
+
+impl Bytes {
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> &[u8] {
+        let (start, len) = self.ranges[i];
+        &self.data[start..start + len]
+    }
+}
+
+/// Appends a frame's header, name and JSON to `out`; its buffers must follow,
+/// in order.
+pub fn encode_head<B: AsRef<[u8]>>(
+    out: &mut Vec<u8>,
+    kind: u8,
+    id: u32,
+    name: &str,
+    json: &[u8],
+    buffers: &[B],
+) {
+    let bytes: usize = buffers.iter().map(|b| b.as_ref().len()).sum();
     let rest = FIXED + 4 * buffers.len() + name.len() + json.len() + bytes;
-    out.reserve(4 + rest);
+    out.reserve(4 + rest - bytes);
     out.extend_from_slice(&(rest as u32).to_le_bytes());
     out.push(kind);
     out.extend_from_slice(&id.to_le_bytes());
     out.extend_from_slice(&(buffers.len() as u16).to_le_bytes());
     out.extend_from_slice(&(name.len() as u16).to_le_bytes());
     for b in buffers {
-        out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(b.as_ref().len() as u32).to_le_bytes());
     }
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(json);
+}
+
+/// Appends one whole frame to `out`.
+pub fn encode<B: AsRef<[u8]>>(
+    out: &mut Vec<u8>,
+    kind: u8,
+    id: u32,
+    name: &str,
+    json: &[u8],
+    buffers: &[B],
+) {
+    encode_head(out, kind, id, name, json, buffers);
     for b in buffers {
-        out.extend_from_slice(b);
+        out.extend_from_slice(b.as_ref());
     }
 }
 
@@ -92,8 +132,8 @@ pub fn frame_len(input: &[u8]) -> Result<Option<usize>, Malformed> {
     Ok(Some(4 + rest))
 }
 
-/// Decodes one complete frame (`frame_len` bytes).
-pub fn decode(frame: &[u8]) -> Result<Frame, Malformed> {
+/// The parts of one complete frame: its buffers as ranges of `frame`.
+fn parse(frame: &[u8]) -> Result<(Frame, Vec<(usize, usize)>), Malformed> {
     let body = &frame[4..];
     let kind = body[0];
     let id = u32_at(body, 1) as u32;
@@ -114,19 +154,46 @@ pub fn decode(frame: &[u8]) -> Result<Frame, Malformed> {
     let name = text(&body[at..at + name_len])?;
     at += name_len;
     let json = text(&body[at..at + json_len])?;
-    at += json_len;
-    let mut buffers = Vec::with_capacity(count);
+    at += json_len + 4; // as offsets into `frame`
+    let mut ranges = Vec::with_capacity(count);
     for len in lengths {
-        buffers.push(body[at..at + len].to_vec());
+        ranges.push((at, len));
         at += len;
     }
-    Ok(Frame {
+    let frame = Frame {
         kind,
         id,
         name,
         json,
-        buffers,
-    })
+        bytes: Bytes::default(),
+    };
+    Ok((frame, ranges))
+}
+
+/// Decodes one complete frame (`frame_len` bytes), copying its buffers out.
+pub fn decode(frame: &[u8]) -> Result<Frame, Malformed> {
+    let (mut f, ranges) = parse(frame)?;
+    if let (Some(first), Some(last)) = (ranges.first(), ranges.last()) {
+        let (from, to) = (first.0, last.0 + last.1);
+        f.bytes = Bytes {
+            data: frame[from..to].to_vec(),
+            ranges: ranges.iter().map(|&(at, len)| (at - from, len)).collect(),
+        };
+    }
+    Ok(f)
+}
+
+/// Decodes one complete frame that has an allocation of its own: its buffers
+/// stay where they are.
+pub fn decode_owned(frame: Vec<u8>) -> Result<Frame, Malformed> {
+    let (mut f, ranges) = parse(&frame)?;
+    if !ranges.is_empty() {
+        f.bytes = Bytes {
+            data: frame,
+            ranges,
+        };
+    }
+    Ok(f)
 }
 
 #[cfg(test)]
@@ -145,14 +212,19 @@ mod tests {
             br#"{"a":{"$offload:bytes":0}}"#,
             &buffers,
         );
-        encode(&mut out, CANCEL, 8, "", b"", &[]);
+        encode::<&[u8]>(&mut out, CANCEL, 8, "", b"", &[]);
         let first = frame_len(&out).unwrap().unwrap();
-        let frame = decode(&out[..first]).unwrap();
-        assert_eq!(frame.kind, TASK);
-        assert_eq!(frame.id, 7);
-        assert_eq!(frame.name, "resize");
-        assert_eq!(frame.json, r#"{"a":{"$offload:bytes":0}}"#);
-        assert_eq!(frame.buffers, buffers);
+        for frame in [
+            decode(&out[..first]).unwrap(),
+            decode_owned(out[..first].to_vec()).unwrap(),
+        ] {
+            assert_eq!(frame.kind, TASK);
+            assert_eq!(frame.id, 7);
+            assert_eq!(frame.name, "resize");
+            assert_eq!(frame.json, r#"{"a":{"$offload:bytes":0}}"#);
+            let got: Vec<&[u8]> = (0..3).map(|i| frame.bytes.get(i)).collect();
+            assert_eq!(got, buffers);
+        }
         let second = decode(&out[first..]).unwrap();
         assert_eq!(
             (second.kind, second.id, second.json.as_str()),
@@ -163,7 +235,7 @@ mod tests {
     #[test]
     fn a_partial_frame_waits_and_garbage_is_refused() {
         let mut out = Vec::new();
-        encode(&mut out, RESULT, 1, "", b"42", &[]);
+        encode::<&[u8]>(&mut out, RESULT, 1, "", b"42", &[]);
         assert_eq!(frame_len(&out[..3]), Ok(None));
         assert_eq!(frame_len(&out), Ok(Some(out.len())));
         assert!(frame_len(&[1, 0, 0, 0, 0]).is_err());

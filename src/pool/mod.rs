@@ -44,7 +44,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use config::{PoolConfig, Program, StderrMode};
-pub use events::{Answer, FailureKind, PoolEvent, PoolSink, TaskFailure};
+pub use events::{Answer, Bytes, FailureKind, PoolEvent, PoolSink, TaskFailure};
 pub use stats::{Percentiles, Stats};
 
 use dispatch::Core;
@@ -72,7 +72,7 @@ impl Drop for DestroyOnDrop {
 #[derive(Default)]
 pub struct RunOptions {
     /// Raw bytes, referred to in the JSON as `{"$offload:bytes":index}`.
-    pub buffers: Vec<Vec<u8>>,
+    pub buffers: Vec<Arc<[u8]>>,
     /// A named handler of a `serve()` worker.
     pub handler: Option<String>,
     /// Overrides the pool's `task_timeout`.

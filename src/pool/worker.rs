@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::channel::{self, ChannelEvent, Outlet};
+use super::channel::{self, ChannelEvent, Chunk, Outlet};
 use super::config::{PoolConfig, Program, StderrMode};
 use super::frame;
 use crate::process::{
@@ -27,6 +27,10 @@ use crate::process::{
 
 /// The descriptor a Node worker finds its task channel on (`OFFLOAD_CHANNEL_FD`).
 pub const CHANNEL_FD: i32 = 4;
+/// Buffers from this size on are written from the task's own copy.
+const SHARED_CHUNK: usize = 16 * 1024;
+/// Socket send buffer of a task channel, each way.
+const CHANNEL_BUFFER: usize = 4 << 20;
 
 /// A task as the pool holds it.
 pub(crate) struct Task {
@@ -34,7 +38,7 @@ pub(crate) struct Task {
     /// The task as JSON text (no newline); each buffer appears in it as
     /// `{"$offload:bytes":index}`.
     pub payload: Vec<u8>,
-    pub buffers: Vec<Vec<u8>>,
+    pub buffers: Vec<Arc<[u8]>>,
     /// The named handler of a `serve()` worker; `None` for its default.
     pub handler: Option<String>,
     pub timeout: Option<Duration>,
@@ -155,6 +159,10 @@ impl Worker {
                 r.ipc = true;
                 let (ours, theirs) = fds::socket_pair()?;
                 fds::set_nonblocking(&ours)?;
+                // Room for a few MiB in flight each way: a 1 MiB Buffer then
+                // crosses in one write rather than five.
+                fds::set_send_buffer(&ours, CHANNEL_BUFFER);
+                fds::set_send_buffer(&theirs, CHANNEL_BUFFER);
                 r.inherit_fds.push((theirs, CHANNEL_FD));
                 channel_end = Some(ours);
                 r.stdin = Input::Ignore;
@@ -252,37 +260,50 @@ impl Worker {
         self.ready && !self.stopping && !self.retiring && self.in_flight.is_empty()
     }
 
-    /// Writes the frame (or line, or message) of one task into `batch`, to be
-    /// sent with [`Worker::flush`].
-    pub fn encode(&self, task: &Task, batch: &mut Vec<u8>) {
+    /// Adds the frame (or line, or message) of one task to `batch`, to be sent
+    /// with [`Worker::flush`].
+    pub fn encode(&self, task: &Task, batch: &mut Vec<Chunk>) {
+        if !matches!(batch.last(), Some(Chunk::Owned(_))) {
+            batch.push(Chunk::Owned(Vec::new()));
+        }
+        let Some(Chunk::Owned(out)) = batch.last_mut() else {
+            unreachable!("pushed above")
+        };
         match self.mode {
-            Mode::Serve => frame::encode(
-                batch,
-                frame::TASK,
-                task.id as u32,
-                task.handler.as_deref().unwrap_or(""),
-                &task.payload,
-                &task.buffers,
-            ),
+            Mode::Serve => {
+                let handler = task.handler.as_deref().unwrap_or("");
+                let (id, json) = (task.id as u32, &task.payload);
+                frame::encode_head(out, frame::TASK, id, handler, json, &task.buffers);
+                for b in &task.buffers {
+                    // Large buffers are written from where they are; small ones
+                    // join the frame.
+                    if b.len() >= SHARED_CHUNK {
+                        batch.push(Chunk::Shared(b.clone()));
+                        batch.push(Chunk::Owned(Vec::new()));
+                    } else if let Some(Chunk::Owned(out)) = batch.last_mut() {
+                        out.extend_from_slice(b);
+                    }
+                }
+            }
             Mode::Plain | Mode::Command => {
                 if task.buffers.is_empty() {
-                    batch.extend_from_slice(&task.payload);
+                    out.extend_from_slice(&task.payload);
                 } else {
-                    batch.extend_from_slice(&inline_buffers(&task.payload, &task.buffers));
+                    out.extend_from_slice(&inline_buffers(&task.payload, &task.buffers));
                 }
-                batch.push(b'\n');
+                out.push(b'\n');
             }
         }
     }
 
     /// Sends what [`Worker::encode`] wrote; `false` if the worker can no
     /// longer take it (it is dying, and its exit will say so).
-    pub fn flush(&self, batch: Vec<u8>) -> bool {
+    pub fn flush(&self, batch: Vec<Chunk>) -> bool {
         // Write id 0: completions are not awaited, a failure shows as the worker's exit.
         match self.mode {
             Mode::Serve => self.outlet.as_ref().is_some_and(|o| o.send(batch)),
-            Mode::Plain => self.handle.send_message(0, batch),
-            Mode::Command => self.handle.write_stdin(0, batch),
+            Mode::Plain => self.handle.send_message(0, Chunk::join(batch)),
+            Mode::Command => self.handle.write_stdin(0, Chunk::join(batch)),
         }
     }
 
@@ -290,8 +311,8 @@ impl Worker {
     pub fn cancel_in_worker(&self, id: u64) {
         if let Some(outlet) = &self.outlet {
             let mut out = Vec::new();
-            frame::encode(&mut out, frame::CANCEL, id as u32, "", b"", &[]);
-            outlet.send(out);
+            frame::encode::<&[u8]>(&mut out, frame::CANCEL, id as u32, "", b"", &[]);
+            outlet.send(vec![Chunk::Owned(out)]);
         }
     }
 
@@ -368,9 +389,10 @@ impl Worker {
 /// A task with raw buffers, for a worker that only reads JSON: each buffer in
 /// the form `JSON.stringify` gives a Node `Buffer`, which is what a worker of
 /// `child_process.fork()` would have received.
-pub(crate) fn inline_buffers(json: &[u8], buffers: &[Vec<u8>]) -> Vec<u8> {
+pub(crate) fn inline_buffers<B: AsRef<[u8]>>(json: &[u8], buffers: &[B]) -> Vec<u8> {
     let mut text = String::from_utf8_lossy(json).into_owned();
     for (i, bytes) in buffers.iter().enumerate() {
+        let bytes = bytes.as_ref();
         let placeholder = format!("{{\"$offload:bytes\":{i}}}");
         let mut inline = String::with_capacity(bytes.len() * 4 + 32);
         inline.push_str("{\"type\":\"Buffer\",\"data\":[");
@@ -393,7 +415,7 @@ mod tests {
     #[test]
     fn buffers_inline_as_nodes_buffer_json() {
         let json = br#"{"a":{"$offload:bytes":0},"b":[{"$offload:bytes":1}]}"#;
-        let out = inline_buffers(json, &[vec![1, 255], vec![]]);
+        let out = inline_buffers(json, &[vec![1u8, 255], vec![]]);
         assert_eq!(
             String::from_utf8(out).unwrap(),
             r#"{"a":{"type":"Buffer","data":[1,255]},"b":[{"type":"Buffer","data":[]}]}"#

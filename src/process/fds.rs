@@ -40,6 +40,22 @@ pub fn socket_pair() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
+/// Asks for a send buffer of `bytes` (the kernel caps it at `net.core.wmem_max`),
+/// so that a large message goes out in one write instead of many wake-ups.
+pub fn set_send_buffer(fd: &OwnedFd, bytes: usize) {
+    let size = bytes as libc::c_int;
+    // SAFETY: setsockopt with a pointer to a c_int of the size given.
+    unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            &size as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+}
+
 pub fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
     // SAFETY: fcntl on a descriptor we own.
     unsafe {

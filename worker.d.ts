@@ -1,0 +1,32 @@
+// require('offload/worker'): the worker side of an offload Pool.
+
+/** What a handler gets besides its task. */
+export interface TaskContext {
+  /**
+   * Fires when the task is aborted (`run(task, { signal })`) or times out. The
+   * pool has already rejected the task; stop the work and return or throw
+   * within 1 s, or the worker is killed and replaced.
+   */
+  signal: AbortSignal
+}
+
+/** Answers one task: a value (JSON-serialisable; Buffers/Uint8Arrays cross as raw bytes) or a Promise of one. */
+export type Handler<Task = any, Result = any> = (task: Task, context: TaskContext) => Result | Promise<Result>
+
+/**
+ * Answers the pool's tasks. Give one handler, or an object of named handlers
+ * chosen by `pool.run(task, { handler: name })` (`default`, or the only one,
+ * takes tasks with no name). Call it once, when the worker's module loads:
+ *
+ * ```js
+ * const { serve } = require('offload/worker')
+ * serve({
+ *   async thumbnail({ path, width }, { signal }) { ... },
+ *   hash: (buffer) => crypto.createHash('sha256').update(buffer).digest('hex'),
+ * })
+ * ```
+ *
+ * Throws `ERR_OFFLOAD_ALREADY_SERVING` the second time, and
+ * `ERR_OFFLOAD_NOT_A_WORKER` in a process no pool (or `child_process.fork()`) started.
+ */
+export declare function serve(handlers: Handler | Record<string, Handler>): void
