@@ -1,7 +1,8 @@
 'use strict'
 // Pool: long-lived worker processes run from Rust. JS serializes each task and
 // parses its result; the queue, dispatch, timeouts and crash recovery are in
-// src/pool/.
+// src/pool/. Tasks of one tick cross into Rust in one call (`submit`), and
+// answers come back in batches (POOL_BATCH), parsed with one JSON.parse.
 
 const { EventEmitter } = require('node:events')
 const fs = require('node:fs')

@@ -3,24 +3,36 @@
 //!
 //! # Model
 //!
-//! [`Pool::start`] launches `size` workers with the spawn engine (so they never
-//! `fork()` Node, and die with it) and runs one tokio task that owns the queue
-//! and the workers. [`Pool::run`] hands it a task (JSON text) and returns at
-//! once; the task settles exactly once, as a [`PoolEvent::TaskDone`] on the sink:
-//! the worker's answer, or a [`TaskFailure`] whose kind is a stable code.
+//! The pool's state (queue, workers, phase) sits behind one lock. [`Pool::run`]
+//! takes it on the caller's thread (JavaScript's), queues the task and hands
+//! out what workers have room for, writing to them directly; a driver task on
+//! the runtime handles what the workers say, task deadlines, idle shrinking
+//! and the close deadline. Every task settles exactly once, as a
+//! [`PoolEvent::TaskDone`] on the sink: the worker's [`Answer`], or a
+//! [`TaskFailure`] whose kind is a stable code.
 //!
-//! - **Workers.** A Node module is spoken to over Node's IPC channel (an
-//!   unmodified `process.on('message', t => process.send(work(t)))` works); any
-//!   other executable reads one JSON task per line on stdin and writes one JSON
-//!   result per line on stdout. Each worker runs one task at a time, and its
-//!   next message or line is that task's result.
-//! - **Failure.** A worker that dies mid-task fails that task with
+//! - **Workers** (see `worker.rs`): a plain Node module spoken to over Node's
+//!   IPC channel, one task at a time (an unmodified
+//!   `process.on('message', t => process.send(work(t)))` works); a Node module
+//!   that calls `serve()` (`lib/worker.js`), spoken to in binary frames on a
+//!   socket pair at its fd 4 (`frame.rs`, `channel.rs`), with task ids,
+//!   `concurrency` tasks at once, raw buffers, thrown errors and cancellation;
+//!   any other executable, one JSON line in and one out.
+//! - **Pipelining.** While tasks are short (under 1 ms on average) and every
+//!   worker is busy, a serve worker is sent up to 32 tasks beyond its
+//!   `concurrency`. It starts them in order, and the pool mirrors that order to
+//!   start each task's timeout when the worker does.
+//! - **Failure.** A worker that dies fails the tasks it was running with
 //!   `WorkerCrashed` (exit code or signal, and the tail of its stderr when piped)
-//!   and is replaced. A task past its timeout, or aborted while running, has its
-//!   worker killed and replaced.
-//! - **Recycling.** A worker is replaced after `max_tasks_per_worker` tasks, or
+//!   and is replaced; tasks it held but had not started run elsewhere. A task
+//!   past its timeout, or aborted, settles at once; a serve worker gets a cancel
+//!   frame (its handler's `AbortSignal`) and `CANCEL_GRACE` to answer, any
+//!   other worker is killed and replaced.
+//! - **Recycling.** A worker is retired after `max_tasks_per_worker` tasks, or
 //!   when its resident memory passed `max_rss_bytes` (read from /proc between
-//!   tasks); a crashed task runs again on a fresh worker up to `retries` times.
+//!   tasks): it takes nothing new, a fresh one starts, and it stops once its
+//!   tasks are done. A crashed task runs again on a fresh worker up to
+//!   `retries` times.
 //! - **Closing.** `close` takes no new tasks, lets the queue drain, then ends
 //!   the workers (end of input, SIGTERM, SIGKILL at the deadline); `destroy`
 //!   fails everything pending at once and kills the workers.
@@ -29,8 +41,10 @@
 //!
 //! - A worker that dies while the pool is idle is replaced by the next `run`,
 //!   not at once, so a worker that cannot start does not spin in a loop.
-//! - A worker that writes a message (or a stdout line) when it has no task is
+//! - A message (or stdout line) from a plain worker that holds no task is
 //!   ignored: with one task at a time there is nobody to give it to.
+//! - A worker killed because one task timed out takes the other tasks it was
+//!   running with it (they fail as crashed, or run again with `retries`).
 
 mod channel;
 mod config;
