@@ -486,10 +486,14 @@ describe('stdio', () => {
     assert.deepEqual(result.stdout.split('\n'), ['65534', '65534', '65534'])
   })
 
-  test('writing to a child that does not read its stdin does not fail', async () => {
+  test('regression: writing to a child that has closed calls back instead of leaving the write pending', async () => {
+    // The completion of a write made after the close used to be dropped, and
+    // with nothing else pending Node exited before the callback.
     const child = spawn('true')
     await child
-    await new Promise((resolve, reject) => child.stdin.write('late', (err) => (err ? reject(err) : resolve())))
+    for (let i = 0; i < 20; i++) {
+      await new Promise((resolve, reject) => child.stdin.write('late', (err) => (err ? reject(err) : resolve())))
+    }
   })
 })
 

@@ -398,7 +398,9 @@ class Subprocess extends EventEmitter {
       highWaterMark: 256 * 1024,
       write: (chunk, encoding, callback) => {
         const id = this.#nextWrite++
-        if (this.#native === null || !this.#native.write(id, chunk)) {
+        // Once the child has closed, its events (and so this write's completion)
+        // no longer reach us: the pipe has no reader, so this is EPIPE.
+        if (this.#native === null || this.#outcome !== null || !this.#native.write(id, chunk)) {
           return onDone(callback)(systemError({ code: 'EPIPE', errno: -32 }, 'write'))
         }
         this.#writes.set(id, onDone(callback))
