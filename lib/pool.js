@@ -12,7 +12,7 @@ const { invalidArgType, invalidArgValue } = require('./errors')
 const { checkString, checkBoolean, checkNonNegative } = require('./options')
 const { signalName } = require('./signals')
 const { packLimits } = require('./native-layout')
-const { encodeValue, decodeValue } = require('./codec')
+const { encodeJson, takeBuffers, decodeValue } = require('./codec')
 
 // Event types sent by src/js/payload.rs.
 const TASK_OK = 20
@@ -179,13 +179,13 @@ class Pool extends EventEmitter {
         if (handler === '' || Buffer.byteLength(handler) > 0xffff) throw invalidArgValue('options.handler', handler, 'must be a handler name of 1 to 65535 bytes')
       }
     }
-    let encoded
+    let json
     try {
-      encoded = encodeValue(task)
+      json = encodeJson(task)
     } catch (err) {
       throw invalidArgValue('task', task, `must be JSON-serialisable (${err.message})`)
     }
-    const { json, buffers } = encoded
+    const buffers = takeBuffers()
     if (json === undefined) throw invalidArgValue('task', task, 'must be a JSON-serialisable value')
     if (this.#closed) return Promise.reject(poolError('ERR_OFFLOAD_POOL_CLOSED', 'the pool is closed: it takes no new tasks'))
     if (signal?.aborted) return Promise.reject(poolError('ERR_OFFLOAD_ABORTED', 'the task was aborted before it ran'))
