@@ -6,7 +6,7 @@
 //
 //   node bench/pool.mjs            full run (about 3 minutes)
 //   node bench/pool.mjs --quick    short smoke run (a few seconds; numbers are rough)
-//   options: --json=FILE (raw results), --rounds=N
+//   options: --json=FILE (raw results), --rounds=N, --only=NAME,NAME (those contenders alone)
 //
 // Every pool has two workers that echo their task back (bench/workers/). A fresh
 // Node process (started by this script, with --expose-gc) creates all the pools,
@@ -50,8 +50,15 @@ const MiB = 2 ** 20
 const SELF = fileURLToPath(import.meta.url)
 const WORKERS = path.join(path.dirname(SELF), 'workers')
 const SIZE = 2
-const NAMES = ['fork json', 'fork advanced', 'offload', 'offload serve', 'jest-worker', 'workerpool', 'tinypool', 'piscina']
 const BASE = 'fork json'
+const ALL = ['fork json', 'fork advanced', 'offload', 'offload serve', 'jest-worker', 'workerpool', 'tinypool', 'piscina']
+// The contenders of this run (--only); the baseline always takes part.
+let NAMES = ALL
+const choose = (only) => {
+  if (!only) return
+  for (const n of only) if (!ALL.includes(n)) throw new Error(`--only: no contender '${n}' (known: ${ALL.join(', ')})`)
+  NAMES = ALL.filter((n) => n === BASE || only.includes(n))
+}
 
 // ---------------------------------------------------------------------------
 // The hand-rolled pool: child_process.fork workers, one task at a time each,
@@ -328,7 +335,8 @@ async function bufferEcho(c, buf, count, budgetMs, lanes) {
 async function worker(plan) {
   const t0 = performance.now()
   const log = (msg) => process.stderr.write(`  [${fmt((performance.now() - t0) / 1000)} s] ${msg}\n`)
-  const list = await contenders()
+  choose(plan.only)
+  const list = (await contenders()).filter((c) => NAMES.includes(c.name))
   const buf = randomBytes(MiB)
 
   // Start each pool on its own, timing its first answer, then warm it up.
@@ -405,12 +413,13 @@ async function worker(plan) {
 // Main: run the worker, then the table.
 
 function parseArgs(argv) {
-  const opts = { quick: false, json: null, rounds: null }
+  const opts = { quick: false, json: null, rounds: null, only: null }
   for (const arg of argv) {
     if (arg === '--quick') opts.quick = true
     else if (arg.startsWith('--json=')) opts.json = arg.slice(7)
     else if (arg.startsWith('--rounds=')) opts.rounds = Number(arg.slice(9))
-    else throw new Error(`unknown argument ${arg} (known: --quick, --json=FILE, --rounds=N)`)
+    else if (arg.startsWith('--only=')) opts.only = arg.slice(7).split(',')
+    else throw new Error(`unknown argument ${arg} (known: --quick, --json=FILE, --rounds=N, --only=NAME,NAME)`)
   }
   return opts
 }
@@ -483,7 +492,7 @@ function report(result, opts, info, addon, elapsedS) {
   print(`- a 1 MiB Buffer comes back as: ${NAMES.map((n) => `${n} ${C[n].bufferKind ?? 'n/a'}`).join(', ')}`)
   print(`- tasks/s per round: ${NAMES.map((n) => `${n} ${C[n].rate.map((v) => fmt(v)).join('/')}`).join(', ')}`)
   for (const name of ['offload', 'offload serve']) {
-    const st = C[name].stats.at(-1)
+    const st = C[name]?.stats.at(-1)
     if (!st) continue
     print(
       `- ${name}: its own stats() after the last round-trip phase (last 1,024 tasks, dispatch to answer in Rust): run time p50 ${fmt(st.runTime.p50 * 1000)} µs, ` +
@@ -498,6 +507,7 @@ function report(result, opts, info, addon, elapsedS) {
   print()
   print("Targets (offload with a serve() worker, offload's worker runtime; the plain `process.on('message')` worker is the 'offload' column):")
   const o = s['offload serve']
+  if (!o) return lines.join('\n')
   const check = (ok) => (ok ? 'MET' : 'MISSED')
   print(`- ≥ 100,000 tasks/s: ${fmt(o.rate)} (${fmt(o.rate / 100_000, 2)}× the target) → ${check(o.rate >= 100_000)}`)
   print(`- round trip p50 ≤ 40 µs: ${fmt(o.rttP50)} µs (p99 ${fmt(o.rttP99)} µs) → ${check(o.rttP50 <= 40)}`)
@@ -511,6 +521,8 @@ async function main() {
   const addon = addonInfo()
   for (const w of addon.warnings) process.stderr.write(`WARNING: ${w}\n`)
   const plan = planFor(opts)
+  plan.only = opts.only
+  choose(opts.only)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'offload-pool-bench-'))
   plan.resultFile = path.join(dir, 'result.json')
   const started = performance.now()
