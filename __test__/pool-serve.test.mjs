@@ -160,6 +160,24 @@ describe('serve()', () => {
     await pool.close()
   })
 
+  test('a blocked JS thread does not stall the pool: answers are read and the queue keeps moving', async () => {
+    // Answers are read on the JS thread's own loop when it is free; when it is
+    // not, the Rust side reads them and hands the workers their next tasks.
+    const pool = new Pool({ script: SERVE, size: 1 })
+    await pool.run({ n: 0 }, { handler: 'double' })
+    const runs = Array.from({ length: 300 }, (_, n) => pool.run({ key: n, ms: 1 }, { handler: 'wait' }))
+    const before = pool.stats().completed
+    const until = Date.now() + 700
+    while (Date.now() < until) {
+      // Busy: no event loop turn.
+    }
+    const during = pool.stats().completed - before
+    assert.ok(during >= 100, `only ${during} tasks completed while the JS thread was blocked`)
+    const results = await Promise.all(runs)
+    results.forEach((r, n) => assert.equal(r.key, n))
+    await pool.close()
+  })
+
   test('misuse: serve() twice, outside a worker, with no handlers', async () => {
     const { serve } = require('offload/worker')
     assert.throws(() => serve(42), { code: 'ERR_INVALID_ARG_TYPE' })

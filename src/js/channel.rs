@@ -2,9 +2,10 @@
 //! carries every child's and every pool's events to the JS thread. It starts unreferenced; the JS
 //! layer references it while a child that should keep Node alive is running.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use napi::bindgen_prelude::{Env, FnArgs, Function};
+use napi::bindgen_prelude::{Env, FnArgs, Function, JsValue};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{sys, Status};
 use napi_derive::napi;
@@ -22,7 +23,7 @@ pub(crate) enum Event {
 /// A pool's events waiting for the JS thread: one call of the channel takes
 /// all of them (see `encode_pool_batch`).
 #[derive(Default)]
-pub(crate) struct Outbox(Mutex<Vec<PoolEvent>>);
+pub(crate) struct Outbox(pub Mutex<Vec<PoolEvent>>);
 
 type EventArgs = FnArgs<(u32, u32, Payload, Payload)>;
 pub(crate) type EventFn = ThreadsafeFunction<(u32, Event), (), EventArgs, Status, false, true>;
@@ -47,6 +48,9 @@ pub(crate) struct PoolJsSink {
     pub id: u32,
     pub tsfn: Arc<EventFn>,
     pub outbox: Arc<Outbox>,
+    /// The JS thread is settling answers it read itself and delivers the
+    /// outbox right after (see `watch.rs`).
+    pub on_js_thread: AtomicBool,
 }
 
 impl PoolSink for PoolJsSink {
@@ -57,7 +61,7 @@ impl PoolSink for PoolJsSink {
             waiting.len() == 1
         };
         // Later events join the call already on its way; it takes them all.
-        if first {
+        if first && !self.on_js_thread.load(Ordering::Acquire) {
             self.tsfn.call(
                 (self.id, Event::Pool(self.outbox.clone())),
                 ThreadsafeFunctionCallMode::NonBlocking,
@@ -70,6 +74,11 @@ impl PoolSink for PoolJsSink {
 pub struct EventChannel {
     pub(crate) tsfn: Arc<EventFn>,
     referenced: bool,
+    /// For calls made straight from the JS thread (see `watch.rs`): the
+    /// environment, the callback, and an async context for `make_callback`.
+    pub(crate) env: sys::napi_env,
+    pub(crate) callback: sys::napi_ref,
+    pub(crate) context: sys::napi_async_context,
 }
 
 #[napi]
@@ -79,7 +88,33 @@ impl EventChannel {
         constructor,
         ts_args_type = "callback: (id: number, type: number, a: any, b: any) => void"
     )]
-    pub fn new(callback: Function<'_, EventArgs, ()>) -> napi::Result<EventChannel> {
+    pub fn new(env: Env, callback: Function<'_, EventArgs, ()>) -> napi::Result<EventChannel> {
+        let raw = env.raw();
+        let mut callback_ref = std::ptr::null_mut();
+        let mut context = std::ptr::null_mut();
+        // SAFETY: a live function of this environment; both live as long as
+        // the channel, which lives as long as the environment.
+        unsafe {
+            napi::check_status!(sys::napi_create_reference(
+                raw,
+                callback.raw(),
+                1,
+                &mut callback_ref
+            ))?;
+            let mut name = std::ptr::null_mut();
+            napi::check_status!(sys::napi_create_string_utf8(
+                raw,
+                c"offload:pool".as_ptr(),
+                12,
+                &mut name
+            ))?;
+            napi::check_status!(sys::napi_async_init(
+                raw,
+                std::ptr::null_mut(),
+                name,
+                &mut context
+            ))?;
+        }
         let tsfn = callback
             .build_threadsafe_function::<(u32, Event)>()
             .callee_handled::<false>()
@@ -97,6 +132,9 @@ impl EventChannel {
         Ok(EventChannel {
             tsfn: Arc::new(tsfn),
             referenced: false,
+            env: raw,
+            callback: callback_ref,
+            context,
         })
     }
 

@@ -5,3 +5,4 @@ mod channel;
 mod payload;
 mod pool;
 mod spawn;
+mod watch;

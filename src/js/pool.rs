@@ -9,8 +9,10 @@ use napi_derive::napi;
 
 use super::channel::{EventChannel, PoolJsSink};
 use super::spawn::limits_from;
+use super::watch::{watch, Delivery};
 use crate::pool::{Percentiles, Pool, PoolConfig, Program, RunOptions, StderrMode};
 use crate::process::current_env;
+use std::sync::atomic::AtomicBool;
 
 /// Validated by `lib/pool.js`.
 #[napi(object)]
@@ -109,9 +111,18 @@ pub fn create_pool(
         id,
         tsfn: channel.tsfn.clone(),
         outbox: Arc::default(),
+        on_js_thread: AtomicBool::new(false),
+    });
+    let delivery = Arc::new(Delivery {
+        env: channel.env,
+        callback: channel.callback,
+        context: channel.context,
+        pool: id,
+        sink: sink.clone(),
     });
     Ok(NativePool {
         pool: Pool::start(config, sink),
+        delivery,
     })
 }
 
@@ -153,7 +164,14 @@ pub struct JsPoolStats {
 #[napi]
 pub struct NativePool {
     pool: Pool,
+    delivery: Arc<Delivery>,
 }
+
+// SAFETY: the raw napi handles in `Delivery` are only used on the JS thread
+// (from `watch_channels`, called by this object's methods, and from libuv
+// callbacks on that thread's loop).
+unsafe impl Send for Delivery {}
+unsafe impl Sync for Delivery {}
 
 #[napi]
 impl NativePool {
@@ -179,6 +197,7 @@ impl NativePool {
             timeout: timeout_ms.filter(|t| *t > 0.0).map(millis),
         };
         self.pool.run(task_id as u64, payload.into_bytes(), options);
+        self.watch_channels();
     }
 
     /// Queues tasks with no options, in order: `texts` is their JSON texts
@@ -191,6 +210,15 @@ impl NativePool {
             .zip(texts.split('\n'))
             .map(|(id, text)| (*id as u64, text.as_bytes().to_vec()));
         self.pool.run_many(tasks);
+        self.watch_channels();
+    }
+
+    /// Watches the task channels of workers started since the last call.
+    fn watch_channels(&self) {
+        for channel in self.pool.take_channels() {
+            // SAFETY: napi methods run on the JS thread.
+            unsafe { watch(channel, self.delivery.clone()) };
+        }
     }
 
     #[napi]

@@ -9,16 +9,18 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::Notify;
 
 use super::frame::{self, Frame};
 use super::worker::WorkerEvent;
-use crate::process::fds::{read_some, register};
+use crate::process::fds::{read_into, register_for};
 
 pub(crate) enum ChannelEvent {
     /// Frames in the order the worker wrote them.
@@ -117,9 +119,24 @@ impl Queued {
 
 /// The sending side of a task channel.
 pub(crate) struct Outlet {
-    fd: Arc<AsyncFd<OwnedFd>>,
+    /// Read and written without waiting. Registered with the runtime only
+    /// while needed: for writability while a write waits for room, and for
+    /// readability until a watcher takes over (see [`run`]), since a
+    /// registration would wake the runtime for every answer, and for every
+    /// task the worker reads.
+    fd: OwnedFd,
+    /// The same socket registered for readability, until a watcher takes over.
+    readable: Mutex<Option<Arc<AsyncFd<OwnedFd>>>>,
+    /// Answers are due and tasks wait for the worker: the runtime checks that
+    /// the watcher keeps up.
+    expecting: AtomicBool,
+    /// The worker is gone: the channel's task ends.
+    finished: AtomicBool,
     queued: Mutex<Queued>,
     notify: Notify,
+    reader: Mutex<Reader>,
+    /// A watcher on JavaScript's event loop reads answers as they arrive.
+    watched: AtomicBool,
 }
 
 impl Outlet {
@@ -133,7 +150,7 @@ impl Outlet {
         q.chunks
             .extend(chunks.into_iter().filter(|c| !c.bytes().is_empty()));
         if was_empty {
-            match q.write_out(self.fd.get_ref().as_raw_fd()) {
+            match q.write_out(self.fd.as_raw_fd()) {
                 Ok(true) => return true,
                 Ok(false) => {}
                 Err(_) => {
@@ -159,10 +176,11 @@ impl Outlet {
 
     /// Waits for room and writes until the queue is empty.
     async fn drain(&self) -> io::Result<()> {
+        let writable = register_for(self.fd.try_clone()?, Interest::WRITABLE)?;
         loop {
-            let mut guard = self.fd.writable().await?;
+            let mut guard = writable.writable().await?;
             let mut q = self.queued.lock().unwrap();
-            match q.write_out(self.fd.get_ref().as_raw_fd()) {
+            match q.write_out(self.fd.as_raw_fd()) {
                 Ok(true) => return Ok(()),
                 Ok(false) => guard.clear_ready(),
                 Err(e) => {
@@ -176,14 +194,159 @@ impl Outlet {
 
 /// Registers our end of the channel; the task is started with [`run`].
 pub(crate) fn open(fd: OwnedFd) -> io::Result<Arc<Outlet>> {
+    let reading = fd.try_clone()?;
     Ok(Arc::new(Outlet {
-        fd: Arc::new(register(fd)?),
+        fd,
+        readable: Mutex::new(Some(Arc::new(register_for(reading, Interest::READABLE)?))),
+        expecting: AtomicBool::new(false),
+        finished: AtomicBool::new(false),
         queued: Mutex::default(),
         notify: Notify::new(),
+        reader: Mutex::default(),
+        watched: AtomicBool::new(false),
     }))
 }
 
-/// Runs until the worker closes its end (or the socket fails).
+/// The receiving side: bytes read so far, cut into frames.
+#[derive(Default)]
+struct Reader {
+    input: Vec<u8>,
+    /// A large frame being read into an allocation of its own, and its length.
+    own: Option<(Vec<u8>, usize)>,
+    /// End of file, an error, or garbage: nothing more is read.
+    done: bool,
+}
+
+/// What one round of reading found.
+pub(crate) struct Reading {
+    pub frames: Vec<Frame>,
+    pub malformed: Option<&'static str>,
+    /// The worker closed its end (or the socket failed).
+    pub closed: bool,
+}
+
+impl Reader {
+    /// Reads what the socket holds now, without waiting, and decodes the
+    /// complete frames; `None` if there was nothing to read (and the socket
+    /// is still open).
+    fn read_available(&mut self, fd: RawFd) -> Option<Reading> {
+        let mut got = Reading {
+            frames: Vec::new(),
+            malformed: None,
+            closed: false,
+        };
+        if self.done {
+            // Said before; said again, so that every reader stops watching.
+            got.closed = true;
+            return Some(got);
+        }
+        let mut any = false;
+        loop {
+            let (buf, max) = match &mut self.own {
+                Some((frame, len)) => {
+                    let max = *len - frame.len();
+                    (frame, max)
+                }
+                None => (&mut self.input, READ_CHUNK),
+            };
+            match read_into(fd, buf, max) {
+                Ok(0) => {
+                    got.closed = true;
+                    self.done = true;
+                    break;
+                }
+                Ok(_) => any = true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(_) => {
+                    got.closed = true;
+                    self.done = true;
+                    break;
+                }
+            }
+            if let Err(what) = self.cut(&mut got.frames) {
+                got.malformed = Some(what);
+                self.done = true;
+                break;
+            }
+        }
+        (any || got.closed).then_some(got)
+    }
+
+    /// Moves the complete frames read so far to `frames`.
+    fn cut(&mut self, frames: &mut Vec<Frame>) -> Result<(), &'static str> {
+        if let Some((frame, len)) = self.own.take() {
+            if frame.len() < len {
+                self.own = Some((frame, len));
+                return Ok(());
+            }
+            frames.push(frame::decode_owned(frame).map_err(|e| e.0)?);
+        }
+        let mut start = 0;
+        loop {
+            match frame::frame_len(&self.input[start..]).map_err(|e| e.0)? {
+                Some(len) if self.input.len() - start >= len => {
+                    frames.push(frame::decode(&self.input[start..start + len]).map_err(|e| e.0)?);
+                    start += len;
+                }
+                Some(len) if len >= OWN_FRAME => {
+                    let mut frame = Vec::with_capacity(len);
+                    frame.extend_from_slice(&self.input[start..]);
+                    start = self.input.len();
+                    self.own = Some((frame, len));
+                    break;
+                }
+                _ => break,
+            }
+        }
+        self.input.drain(..start);
+        Ok(())
+    }
+}
+
+impl Outlet {
+    /// Reads and decodes what the worker sent, if anything; callable from any
+    /// thread (the runtime's, or JavaScript's when it watches the socket).
+    pub fn read_available(&self) -> Option<Reading> {
+        let mut reader = self.reader.lock().unwrap();
+        reader.read_available(self.fd.as_raw_fd())
+    }
+
+    /// The socket, for a watcher of its readability on another event loop.
+    pub fn raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// Another thread now reads as soon as data arrives (see [`run`]).
+    pub fn set_watched(&self) {
+        self.watched.store(true, Ordering::Release);
+        // Our readability registration would wake the runtime for every answer.
+        self.readable.lock().unwrap().take();
+        self.notify.notify_one();
+    }
+
+    /// Whether answers are due while tasks wait for this worker.
+    pub fn set_expecting(&self, expecting: bool) {
+        if self.expecting.swap(expecting, Ordering::AcqRel) != expecting && expecting {
+            self.notify.notify_one();
+        }
+    }
+
+    /// The worker is gone: the channel's task ends.
+    pub fn finish(&self) {
+        self.finished.store(true, Ordering::Release);
+        self.notify.notify_one();
+    }
+}
+
+/// How long the channel's task leaves arriving data to a watcher on another
+/// thread (JavaScript's) before reading it itself: when that thread is busy,
+/// answers still free their workers for the next tasks.
+const WATCHER_GRACE: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// Runs until the worker closes its end (or the socket fails): writes what
+/// the socket did not take at once, and reads the worker's frames, unless a
+/// watcher reads them first.
 pub(crate) async fn run(
     outlet: Arc<Outlet>,
     worker: u64,
@@ -192,86 +355,50 @@ pub(crate) async fn run(
     let send = |event| {
         let _ = events.send((worker, WorkerEvent::Channel(event)));
     };
-    let fd = outlet.fd.clone();
-    let mut input: Vec<u8> = Vec::with_capacity(64 * 1024);
-    // Bytes still missing from the frame at the start of `input`.
-    let mut wanted = 0;
-    // A large frame being read into an allocation of its own, and its length.
-    let mut own: Option<(Vec<u8>, usize)> = None;
     let mut reading = true;
     let mut shut = false;
+    let deliver = |got: Reading, reading: &mut bool| {
+        if !got.frames.is_empty() {
+            send(ChannelEvent::Frames(got.frames));
+        }
+        if let Some(what) = got.malformed {
+            send(ChannelEvent::Malformed(what));
+            *reading = false;
+        }
+        if got.closed {
+            *reading = false;
+        }
+    };
     loop {
         let pending = outlet.pending();
         if !pending && !shut && outlet.queued.lock().unwrap().closing {
             // SAFETY: a socket we own. The worker's `serve()` sees the end;
             // we keep reading until it closes, as answers may still come.
-            unsafe { libc::shutdown(fd.get_ref().as_raw_fd(), libc::SHUT_WR) };
+            unsafe { libc::shutdown(outlet.fd.as_raw_fd(), libc::SHUT_WR) };
             shut = true;
         }
-        if !reading && !pending {
+        if (!reading && !pending) || outlet.finished.load(Ordering::Acquire) {
             break;
         }
-        let read_max = match &own {
-            Some((frame, len)) => len - frame.len(),
-            None => wanted.max(READ_CHUNK),
-        };
+        // Unwatched: wait for data. Watched: while answers are due and tasks
+        // wait, look every WATCHER_GRACE for data the watcher left unread.
+        let readable = outlet.readable.lock().unwrap().clone();
+        let watchdog = readable.is_none() && outlet.expecting.load(Ordering::Acquire);
         tokio::select! {
-            read = read_some(&fd, own.as_mut().map_or(&mut input, |o| &mut o.0), read_max), if reading => {
-                if !matches!(read, Ok(n) if n > 0) {
-                    break;
-                }
-                if let Some((frame, len)) = own.take() {
-                    if frame.len() < len {
-                        own = Some((frame, len));
-                        continue;
-                    }
-                    match frame::decode_owned(frame) {
-                        Ok(f) => send(ChannelEvent::Frames(vec![f])),
-                        Err(e) => {
-                            send(ChannelEvent::Malformed(e.0));
-                            reading = false;
-                        }
-                    }
-                    continue;
-                }
-                let mut batch = Vec::new();
-                let mut start = 0;
-                wanted = 0;
-                loop {
-                    match frame::frame_len(&input[start..]) {
-                        Ok(Some(len)) if input.len() - start >= len => {
-                            match frame::decode(&input[start..start + len]) {
-                                Ok(f) => batch.push(f),
-                                Err(e) => {
-                                    send(ChannelEvent::Malformed(e.0));
-                                    reading = false;
-                                    break;
-                                }
-                            }
-                            start += len;
-                        }
-                        Ok(Some(len)) if len >= OWN_FRAME => {
-                            let mut frame = Vec::with_capacity(len);
-                            frame.extend_from_slice(&input[start..]);
-                            start = input.len();
-                            own = Some((frame, len));
-                            break;
-                        }
-                        Ok(Some(len)) => {
-                            wanted = len - (input.len() - start);
-                            break;
-                        }
-                        Ok(None) => break,
-                        Err(e) => {
-                            send(ChannelEvent::Malformed(e.0));
-                            reading = false;
-                            break;
-                        }
+            guard = async { readable.as_ref().expect("checked").readable().await }, if reading && readable.is_some() => {
+                let Ok(mut guard) = guard else { break };
+                match outlet.read_available() {
+                    None => guard.clear_ready(),
+                    Some(got) => {
+                        deliver(got, &mut reading);
+                        // Data may have come since: the next read says.
+                        guard.clear_ready();
                     }
                 }
-                input.drain(..start);
-                if !batch.is_empty() {
-                    send(ChannelEvent::Frames(batch));
+            }
+            _ = tokio::time::sleep(WATCHER_GRACE), if reading && watchdog => {
+                if let Some(got) = outlet.read_available() {
+                    deliver(got, &mut reading);
                 }
             }
             _ = outlet.notify.notified() => {}

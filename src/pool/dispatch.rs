@@ -9,7 +9,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::Notify;
 use tokio::time::{sleep_until, Instant};
 
-use super::channel::ChannelEvent;
+use super::channel::{ChannelEvent, Outlet, Reading};
 use super::config::{PoolConfig, READY_MESSAGE};
 use super::events::{Answer, FailureKind, PoolEvent, PoolSink, TaskFailure};
 use super::frame::{self, Frame};
@@ -59,6 +59,8 @@ pub(crate) struct PoolState {
     /// When the driver will next look at the timers, if it sleeps.
     driver_wakes_at: Option<Instant>,
     closed: bool,
+    /// Task channels opened since the last [`PoolState::take_channels`].
+    new_channels: Vec<(u64, Arc<Outlet>)>,
 }
 
 /// What the pool's handles and its driver share.
@@ -87,6 +89,7 @@ impl Core {
             run_ms: None,
             driver_wakes_at: None,
             closed: false,
+            new_channels: Vec::new(),
         };
         state.top_up(false);
         state.publish();
@@ -206,6 +209,9 @@ impl PoolState {
             self.next_worker += 1;
             match Worker::launch(&self.config, id, self.events_tx.clone()) {
                 Ok(worker) => {
+                    if let Some(outlet) = worker.outlet() {
+                        self.new_channels.push((id, outlet.clone()));
+                    }
                     self.workers.insert(id, worker);
                     if replacing {
                         self.stats.lock().unwrap().restarted += 1;
@@ -290,6 +296,21 @@ impl PoolState {
             .filter(|w| w.has_room(w.capacity(slots, 0)))
             .map(|w| w.capacity(slots, 0) - w.in_flight.len())
             .sum()
+    }
+
+    /// The task channels opened since the last call, for a watcher.
+    pub fn take_channels(&mut self) -> Vec<(u64, Arc<Outlet>)> {
+        std::mem::take(&mut self.new_channels)
+    }
+
+    /// What a watcher read from worker `id`'s channel.
+    pub fn channel_read(&mut self, id: u64, got: Reading) {
+        if !got.frames.is_empty() {
+            self.worker_event(id, WorkerEvent::Channel(ChannelEvent::Frames(got.frames)));
+        }
+        if let Some(what) = got.malformed {
+            self.worker_event(id, WorkerEvent::Channel(ChannelEvent::Malformed(what)));
+        }
     }
 
     /// Takes no new tasks; once queued and running ones are done, stops the
@@ -682,7 +703,7 @@ impl PoolState {
         }
     }
 
-    fn worker_event(&mut self, id: u64, event: WorkerEvent) {
+    pub(crate) fn worker_event(&mut self, id: u64, event: WorkerEvent) {
         match event {
             WorkerEvent::Channel(ChannelEvent::Frames(frames)) => self.frames(id, frames),
             WorkerEvent::Channel(ChannelEvent::Malformed(what)) => self.malformed(id, what),
@@ -756,6 +777,9 @@ impl PoolState {
         let Some(worker) = self.workers.remove(&id) else {
             return;
         };
+        if let Some(outlet) = worker.outlet() {
+            outlet.finish();
+        }
         let (code, signal) = worker.exit.unwrap_or((None, None));
         if !worker.stopping {
             self.stats.lock().unwrap().crashed += 1;
@@ -805,8 +829,14 @@ impl PoolState {
         }
     }
 
-    /// Updates the counts that `Pool::stats` reads.
+    /// Updates the counts that `Pool::stats` reads, and tells each worker's
+    /// channel whether its answers are awaited by queued tasks (then the
+    /// runtime reads them if JavaScript does not; see `channel::run`).
     fn publish(&self) {
+        let waiting = !self.queue.is_empty();
+        for w in self.workers.values() {
+            w.expect_answers(waiting && !w.in_flight.is_empty());
+        }
         let size = self.live_workers();
         let busy = self
             .workers

@@ -18,6 +18,12 @@
 //!   socket pair at its fd 4 (`frame.rs`, `channel.rs`), with task ids,
 //!   `concurrency` tasks at once, raw buffers, thrown errors and cancellation;
 //!   any other executable, one JSON line in and one out.
+//! - **Reading answers.** A caller with an event loop of its own (the JS
+//!   binding) takes each new task channel with [`Pool::take_channels`] and
+//!   reads it when readable ([`ChannelWatch::on_readable`]), so answers settle
+//!   on that thread with no hop. The runtime reads unwatched channels, and
+//!   watched ones whose answers queued tasks wait for, 2 ms after the watcher
+//!   left them unread (a busy JS thread).
 //! - **Pipelining.** While tasks are short (under 1 ms on average) and every
 //!   worker is busy, a serve worker is sent up to 32 tasks beyond its
 //!   `concurrency`. It starts them in order, and the pool mirrors that order to
@@ -79,6 +85,32 @@ struct DestroyOnDrop(Arc<Core>);
 impl Drop for DestroyOnDrop {
     fn drop(&mut self) {
         self.0.with(|pool| pool.destroy());
+    }
+}
+
+/// A worker's task channel, for a watcher on another event loop.
+pub struct ChannelWatch {
+    core: Arc<Core>,
+    worker: u64,
+    outlet: Arc<channel::Outlet>,
+}
+
+impl ChannelWatch {
+    /// The socket to watch for readability (owned by the pool: duplicate it
+    /// to keep one's own).
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        self.outlet.raw_fd()
+    }
+
+    /// Reads what arrived and settles it; `false` once the channel is done
+    /// (closed or broken), when the watch should end.
+    pub fn on_readable(&self) -> bool {
+        let Some(got) = self.outlet.read_available() else {
+            return true;
+        };
+        let open = !got.closed && got.malformed.is_none();
+        self.core.with(|pool| pool.channel_read(self.worker, got));
+        open
     }
 }
 
@@ -150,6 +182,25 @@ impl Pool {
 
     pub fn destroy(&self) {
         self.core.with(|pool| pool.destroy());
+    }
+
+    /// Task channels opened since the last call. A caller with an event loop
+    /// of its own (JavaScript's) watches each for readability and calls
+    /// [`ChannelWatch::on_readable`]: answers then reach that thread without
+    /// a hop through the runtime. Unwatched channels are read by the runtime.
+    pub fn take_channels(&self) -> Vec<ChannelWatch> {
+        self.core
+            .with(|pool| pool.take_channels())
+            .into_iter()
+            .map(|(worker, outlet)| {
+                outlet.set_watched();
+                ChannelWatch {
+                    core: self.core.clone(),
+                    worker,
+                    outlet,
+                }
+            })
+            .collect()
     }
 
     /// The statistics as of the pool's last step. Never waits for it.

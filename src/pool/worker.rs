@@ -235,6 +235,18 @@ impl Worker {
         Some(pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64)
     }
 
+    /// A Node worker's task channel.
+    pub fn outlet(&self) -> Option<&Arc<Outlet>> {
+        self.outlet.as_ref()
+    }
+
+    /// Whether its answers are awaited by queued tasks.
+    pub fn expect_answers(&self, expecting: bool) {
+        if let Some(outlet) = &self.outlet {
+            outlet.set_expecting(expecting);
+        }
+    }
+
     /// The worker said it runs `serve()`: frames from now on.
     pub fn serve(&mut self) {
         self.mode = Mode::Serve;

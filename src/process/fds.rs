@@ -79,7 +79,7 @@ pub fn open(path: &str, flags: libc::c_int) -> io::Result<OwnedFd> {
 
 /// One `read` into the spare capacity of `buf`, up to `max` more bytes.
 /// Returns the bytes read; 0 is end of file.
-fn read_into(fd: RawFd, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+pub fn read_into(fd: RawFd, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
     buf.reserve(max);
     let spare = buf.spare_capacity_mut();
     let len = spare.len().min(max);
@@ -157,6 +157,12 @@ pub async fn write_some(fd: &AsyncFd<OwnedFd>, data: &[u8]) -> io::Result<usize>
             Err(_would_block) => continue,
         }
     }
+}
+
+/// Registers a descriptor we own with the runtime's reactor, for `interest` only.
+pub fn register_for(fd: OwnedFd, interest: tokio::io::Interest) -> io::Result<AsyncFd<OwnedFd>> {
+    // SAFETY: as for `register`.
+    unsafe { AsyncFd::register_with_interest(fd, interest) }.map_err(|e| e.into_parts().1)
 }
 
 /// Registers a descriptor we own with the runtime's reactor.
