@@ -44,6 +44,29 @@ function describeError(err) {
   }
 }
 
+/**
+ * What a handler gets besides its task. The AbortSignal is made when first
+ * asked for: most handlers never look, and an AbortController per task is a
+ * good part of a short task's cost.
+ */
+class TaskContext {
+  #controller = null
+  #reason = undefined
+
+  get signal() {
+    if (this.#controller === null) {
+      this.#controller = new AbortController()
+      if (this.#reason !== undefined) this.#controller.abort(this.#reason)
+    }
+    return this.#controller.signal
+  }
+
+  abort(reason) {
+    if (this.#controller !== null) this.#controller.abort(reason)
+    else this.#reason = reason
+  }
+}
+
 function handlerTable(handlers) {
   if (typeof handlers === 'function') return new Map([['', handlers]])
   if (handlers === null || typeof handlers !== 'object') {
@@ -102,7 +125,7 @@ function serveMessages(table) {
   process.on('message', (task) => {
     if (handler === undefined) throw noHandler('', table)
     Promise.resolve()
-      .then(() => handler(task, { signal: new AbortController().signal }))
+      .then(() => handler(task, new TaskContext()))
       .then((value) => process.send(value === undefined ? null : value))
   })
 }
@@ -110,7 +133,7 @@ function serveMessages(table) {
 function serveChannel(fd, table, concurrency) {
   const socket = new net.Socket({ fd, readable: true, writable: true })
   const waiting = [] // tasks received, not started, in order
-  const running = new Map() // id → AbortController
+  const running = new Map() // id → TaskContext
   let out = []
   let inData = false
   let flushQueued = false
@@ -156,13 +179,13 @@ function serveChannel(fd, table, concurrency) {
     pump()
   }
   const start = (task) => {
-    const controller = new AbortController()
-    running.set(task.id, controller)
+    const context = new TaskContext()
+    running.set(task.id, context)
     let result
     try {
       const handler = table.get(task.name)
       if (handler === undefined) throw noHandler(task.name, table)
-      result = handler(decodeValue(task.json, task.buffers), { signal: controller.signal })
+      result = handler(decodeValue(task.json, task.buffers), context)
     } catch (err) {
       return fail(task.id, err)
     }
@@ -180,8 +203,8 @@ function serveChannel(fd, table, concurrency) {
     }
   }
   const cancel = (id) => {
-    const controller = running.get(id)
-    if (controller) return controller.abort(workerError('ERR_OFFLOAD_ABORTED', 'the task was cancelled by the pool (aborted or timed out)'))
+    const context = running.get(id)
+    if (context) return context.abort(workerError('ERR_OFFLOAD_ABORTED', 'the task was cancelled by the pool (aborted or timed out)'))
     const at = waiting.findIndex((t) => t.id === id)
     if (at >= 0) {
       waiting.splice(at, 1)
