@@ -575,13 +575,12 @@ impl PoolState {
         let mut timed_out = Vec::new();
         let mut unresponsive = Vec::new();
         for (wid, w) in &self.workers {
-            for (at, e) in w.in_flight.iter().enumerate() {
+            for e in &w.in_flight {
                 if e.deadline.is_some_and(|d| d <= now) {
                     timed_out.push((*wid, e.task.id));
                 } else if e.cancelled_until.is_some_and(|d| d <= now) {
                     unresponsive.push(*wid);
                 }
-                let _ = at;
             }
         }
         for (wid, id) in timed_out {
