@@ -178,6 +178,20 @@ describe('serve()', () => {
     await pool.close()
   })
 
+  test('a worker that writes garbage on its channel is replaced, and the pool says why', async () => {
+    const pool = new Pool({ script: fixture('pool-garbage.js'), size: 1 })
+    const errors = []
+    pool.on('error', (e) => errors.push(e))
+    const exited = new Promise((resolve) => pool.once('workerExit', (...args) => resolve(args)))
+    const keepAlive = setInterval(() => {}, 1000)
+    const [, , signal] = await exited
+    clearInterval(keepAlive)
+    assert.equal(signal, 'SIGKILL')
+    assert.equal(errors[0]?.code, 'ERR_OFFLOAD_WORKER_PROTOCOL')
+    assert.match(errors[0].message, /wrote a frame shorter than its header on its task channel/)
+    await pool.destroy()
+  })
+
   test('misuse: serve() twice, outside a worker, with no handlers', async () => {
     const { serve } = require('offload/worker')
     assert.throws(() => serve(42), { code: 'ERR_INVALID_ARG_TYPE' })
