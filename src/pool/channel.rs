@@ -249,13 +249,16 @@ impl Reader {
                 }
                 None => (&mut self.input, READ_CHUNK),
             };
-            match read_into(fd, buf, max) {
+            let short = match read_into(fd, buf, max) {
                 Ok(0) => {
                     got.closed = true;
                     self.done = true;
                     break;
                 }
-                Ok(_) => any = true,
+                Ok(n) => {
+                    any = true;
+                    n < max
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(_) => {
@@ -263,10 +266,15 @@ impl Reader {
                     self.done = true;
                     break;
                 }
-            }
+            };
             if let Err(what) = self.cut(&mut got.frames) {
                 got.malformed = Some(what);
                 self.done = true;
+                break;
+            }
+            // A short read emptied the socket: asking again would only say so.
+            // (More arriving later wakes the watcher again.)
+            if short {
                 break;
             }
         }
