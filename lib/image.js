@@ -1,6 +1,6 @@
 'use strict'
 // Images: resize, resizeFile and metadata. This file checks the options (every mistake
-// throws at the call with code ERR_INVALID_ARG_VALUE), fills the defaults, and hands the
+// throws synchronously at the call with code ERR_INVALID_ARG_VALUE), fills the defaults, and hands the
 // work to the image pool in src/image/ (Rust threads, never libuv's threadpool).
 
 const { Buffer } = require('node:buffer')
@@ -201,15 +201,14 @@ async function run(src, options, outputPath, signal) {
 }
 
 /** Resizes `input` (a Buffer, Uint8Array or file path) and resolves with the encoded Buffer. */
-async function resize(input, options) {
+function resize(input, options) {
   const src = source(input)
   const [opts, signal] = nativeOptions(options, undefined)
-  const result = await run(src, opts, undefined, signal)
-  return result.data
+  return run(src, opts, undefined, signal).then((result) => result.data)
 }
 
 /** Resizes `input` into the file `outputPath`; the format follows its extension unless `options.format` is given. */
-async function resizeFile(input, outputPath, options) {
+function resizeFile(input, outputPath, options) {
   const src = source(input)
   if (outputPath instanceof URL) outputPath = fileURLToPath(outputPath)
   if (typeof outputPath !== 'string' || outputPath.length === 0 || outputPath.includes('\0')) {
@@ -220,14 +219,21 @@ async function resizeFile(input, outputPath, options) {
     throw bad('outputPath', outputPath, `must end in ${Object.keys(EXTENSIONS).join(', ')}, or give options.format`)
   }
   const [opts, signal] = nativeOptions(options, fromExtension)
-  const result = await run(src, opts, outputPath, signal)
-  return { format: result.format, width: result.width, height: result.height, size: result.size }
+  return run(src, opts, outputPath, signal).then((result) => ({
+    format: result.format,
+    width: result.width,
+    height: result.height,
+    size: result.size,
+  }))
 }
 
 /** The header of `input`, read without decoding pixels. */
-async function metadata(input) {
+function metadata(input) {
   const src = source(input)
-  const m = await native.imageMetadata(src.input, src.file)
+  return native.imageMetadata(src.input, src.file).then(shapeMetadata)
+}
+
+function shapeMetadata(m) {
   if (m.errorCode) throw imageError(m.errorCode, m.errorMessage)
   const out = {
     format: m.format,

@@ -66,7 +66,13 @@ pub fn decode(
         .format
         .ok_or_else(|| ImageError::unsupported("unknown image format"))?;
     if format == Format::Jpeg {
-        return jpeg::decode(bytes, jpeg_shrink, header.adobe_inverted, allow_partial);
+        return jpeg::decode(
+            bytes,
+            jpeg_shrink,
+            header.adobe_inverted,
+            header.icc.as_deref(),
+            allow_partial,
+        );
     }
     let decoder = reader(bytes, format, max_alloc(header))
         .into_decoder()

@@ -13,6 +13,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use mozjpeg::{ColorSpace, Compress, Decompress, Marker};
 use mozjpeg_sys::{jpeg_common_struct, jpeg_error_mgr, jpeg_std_error};
 
+use super::colour;
 use super::error::{ImageError, Result};
 use super::pixels::Pixels;
 
@@ -94,6 +95,7 @@ pub fn decode(
     bytes: &[u8],
     shrink: u32,
     adobe_inverted: bool,
+    icc: Option<&[u8]>,
     allow_partial: bool,
 ) -> Result<Pixels> {
     WARNINGS.with(|w| w.set(0));
@@ -118,7 +120,12 @@ pub fn decode(
         started.finish().map_err(io_error)?;
         let img = Pixels::new(w as u32, h as u32, channels as u8, data);
         Ok(if channels == 4 {
-            cmyk_to_rgb(img, adobe_inverted)
+            let mut cmyk = img.data;
+            if adobe_inverted {
+                // Adobe stores CMYK inverted (255 = no ink); ICC profiles expect 0 = no ink.
+                cmyk.iter_mut().for_each(|v| *v = 255 - *v);
+            }
+            colour::cmyk_to_srgb(&cmyk, img.width, img.height, icc)
         } else {
             img
         })
@@ -137,27 +144,6 @@ pub fn decode(
         )));
     }
     Ok(pixels)
-}
-
-/// Naive CMYK → sRGB (no ICC profile): R = (1 − C)(1 − K) and so on.
-fn cmyk_to_rgb(img: Pixels, adobe_inverted: bool) -> Pixels {
-    let mut data = Vec::with_capacity(img.data.len() / 4 * 3);
-    for p in img.data.chunks_exact(4) {
-        let (c, m, y, k) = if adobe_inverted {
-            (p[0] as u32, p[1] as u32, p[2] as u32, p[3] as u32)
-        } else {
-            (
-                255 - p[0] as u32,
-                255 - p[1] as u32,
-                255 - p[2] as u32,
-                255 - p[3] as u32,
-            )
-        };
-        data.push(((c * k + 127) / 255) as u8);
-        data.push(((m * k + 127) / 255) as u8);
-        data.push(((y * k + 127) / 255) as u8);
-    }
-    Pixels::new(img.width, img.height, 3, data)
 }
 
 pub struct JpegOptions {

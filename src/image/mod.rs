@@ -11,10 +11,11 @@
 //! 5. Cover crops and contain embeds, then overlays (composite.rs), then encoding.
 //!
 //! Caveats: everything is 8 bits per sample after decoding (16-bit PNG comes out 8-bit);
-//! CMYK is converted with the naive formula, not through an ICC profile; embedded ICC
-//! profiles are not applied (they are kept with `keepMetadata` for JPEG output);
+//! embedded ICC profiles are converted to sRGB after the resize (colour.rs); CMYK without
+//! a profile uses the plain formula (sharp has a built-in CMYK profile);
 //! AVIF is neither read nor written by this build; only JPEG supports a partial decode.
 
+pub mod colour;
 pub mod composite;
 pub mod decode;
 pub mod encode;
@@ -107,7 +108,10 @@ pub fn resize(input: &[u8], o: &ResizeOptions, abort: &dyn Fn() -> bool) -> Resu
     check(abort)?;
     let img = decode::decode(input, &header, shrink, o.allow_partial)?;
     check(abort)?;
-    let img = transform(img, orientation, o)?;
+    let mut img = transform(img, orientation, o)?;
+    if let (Some(icc), false) = (header.icc.as_deref(), header.space == "cmyk") {
+        img = colour::rgb_to_srgb(img, icc);
+    }
     let img = if o.composite.is_empty() {
         img
     } else {
