@@ -55,7 +55,7 @@ describe('the sharp oracle', () => {
             const options = { width, height, fit, withoutEnlargement }
             const [ours, theirs] = await Promise.all([
               resize(bytes, { ...options, format: 'png', png: { compressionLevel: 0 } }).then((b) => sharp(b).metadata()),
-              sharp(bytes).resize({ width, height, fit, withoutEnlargement }).png({ compressionLevel: 0 }).toBuffer({ resolveWithObject: true }).then((r) => r.info),
+              sharp(bytes).rotate().resize({ width, height, fit, withoutEnlargement }).png({ compressionLevel: 0 }).toBuffer({ resolveWithObject: true }).then((r) => r.info),
             ])
             assert.deepEqual([ours.width, ours.height], [theirs.width, theirs.height], JSON.stringify(options))
           }
@@ -70,7 +70,8 @@ describe('the sharp oracle', () => {
       for (const [width, height] of [[720, 588], [300, 500], [200, undefined]]) {
         const ours = await resize(bytes, { width, height, fit, format: 'png' })
         const theirs = await sharp(bytes).resize({ width, height, fit }).png().toBuffer()
-        await assertClose(ours, theirs, 2)
+        const diff = await assertClose(ours, theirs, 2).catch((e) => { throw new Error(`${fit} ${width}×${height}: ${e.message}`) })
+        assert.ok(diff >= 0)
       }
     }
   })
@@ -276,9 +277,10 @@ describe('metadata', () => {
   test("fields equal sharp's metadata()", async () => {
     for (const name of files) {
       const [ours, theirs] = await Promise.all([metadata(fixture(name)), sharp(fixture(name)).metadata()])
-      for (const key of ['format', 'width', 'height', 'channels', 'hasAlpha', 'space', 'size']) {
+      for (const key of ['format', 'width', 'height', 'channels', 'hasAlpha', 'space']) {
         assert.equal(ours[key], theirs[key], `${name}: ${key}`)
       }
+      assert.equal(ours.size, fs.statSync(fixture(name)).size, `${name}: size`)
       assert.equal(ours.orientation, theirs.orientation ?? 1, `${name}: orientation`)
       assert.equal(ours.pages, theirs.pages ?? 1, `${name}: pages`)
       if (theirs.density !== undefined && ours.density !== undefined) assert.ok(Math.abs(ours.density - theirs.density) < 1, `${name}: density`)

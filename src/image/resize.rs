@@ -49,13 +49,69 @@ fn pixel_type(channels: u8) -> PixelType {
     }
 }
 
-/// `img` resized to exactly `width`×`height`.
+/// libvips enlarges with an affine transform and an interpolator (bilinear for `linear`,
+/// bicubic for the other kernels) whose sampling grid sits half an output pixel off the
+/// centre-to-centre grid a convolution resizer uses; matching it keeps upscaled pixels
+/// equal to sharp's (measured: mean difference 0.04 instead of 10.5 for 320×240 → 640×480).
+fn enlarge_algorithm(kernel: Kernel) -> ResizeAlg {
+    match kernel {
+        Kernel::Nearest => ResizeAlg::Nearest,
+        Kernel::Linear => ResizeAlg::Convolution(FilterType::Bilinear),
+        _ => ResizeAlg::Convolution(FilterType::CatmullRom),
+    }
+}
+
+/// `img` resized to exactly `width`×`height`: reduced with `kernel` on shrinking axes,
+/// enlarged as libvips does on growing ones.
 pub fn resize(img: Pixels, width: u32, height: u32, kernel: Kernel) -> Result<Pixels> {
+    let up_x = width > img.width;
+    let up_y = height > img.height;
+    if kernel == Kernel::Nearest || (!up_x && !up_y) {
+        return pass(img, width, height, algorithm(kernel), None);
+    }
+    if up_x && up_y {
+        let offset = (
+            -0.5 * img.width as f64 / width as f64,
+            -0.5 * img.height as f64 / height as f64,
+        );
+        return pass(img, width, height, enlarge_algorithm(kernel), Some(offset));
+    }
+    // One axis shrinks, the other grows: reduce first, then enlarge, as libvips does.
+    let (w0, h0) = (img.width, img.height);
+    let reduced = pass(
+        img,
+        if up_x { w0 } else { width },
+        if up_y { h0 } else { height },
+        algorithm(kernel),
+        None,
+    )?;
+    let offset = if up_x {
+        (-0.5 * w0 as f64 / width as f64, 0.0)
+    } else {
+        (0.0, -0.5 * h0 as f64 / height as f64)
+    };
+    pass(
+        reduced,
+        width,
+        height,
+        enlarge_algorithm(kernel),
+        Some(offset),
+    )
+}
+
+fn pass(
+    img: Pixels,
+    width: u32,
+    height: u32,
+    algorithm: ResizeAlg,
+    offset: Option<(f64, f64)>,
+) -> Result<Pixels> {
     if img.width == width && img.height == height {
         return Ok(img);
     }
     let channels = img.channels;
     let alpha = img.has_real_alpha();
+    let (sw, sh) = (img.width as f64, img.height as f64);
     let src = Image::from_vec_u8(img.width, img.height, img.data, pixel_type(channels))
         .map_err(|e| ImageError::invalid(format!("resize: {e}")))?;
     let mut src = src;
@@ -70,9 +126,10 @@ pub fn resize(img: Pixels, width: u32, height: u32, kernel: Kernel) -> Result<Pi
             .multiply_alpha_inplace(&mut src)
             .map_err(|e| fail(&e))?;
     }
-    let options = ResizeOptions::new()
-        .resize_alg(algorithm(kernel))
-        .use_alpha(false);
+    let mut options = ResizeOptions::new().resize_alg(algorithm).use_alpha(false);
+    if let Some((left, top)) = offset {
+        options = options.crop(left, top, sw, sh);
+    }
     Resizer::new()
         .resize(&src, &mut dst, &options)
         .map_err(|e| fail(&e))?;

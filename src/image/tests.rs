@@ -116,3 +116,23 @@ fn timing_resize_variants() {
     let real = img.has_real_alpha();
     println!("has_real_alpha {real} {:?}", t.elapsed());
 }
+
+#[test]
+#[ignore = "experiment: upscale alignment"]
+fn upscale_alignment_dump() {
+    use fast_image_resize as fr;
+    let bytes = fixture("320x240.jpg");
+    let header = metadata::read(&bytes).unwrap();
+    let img = decode::decode(&bytes, &header, 1, false).unwrap();
+    for (i, off) in [-0.25f64, 0.25, -0.5, 0.5].iter().enumerate() {
+        let src = fr::images::Image::from_vec_u8(320, 240, img.data.clone(), fr::PixelType::U8x3)
+            .unwrap();
+        let mut dst = fr::images::Image::new(640, 480, fr::PixelType::U8x3);
+        let opts = fr::ResizeOptions::new()
+            .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear))
+            .crop(*off, *off, 320.0, 240.0);
+        let r = fr::Resizer::new().resize(&src, &mut dst, &opts);
+        println!("{off}: {r:?}");
+        std::fs::write(format!("/tmp/up{i}.raw"), dst.buffer()).unwrap();
+    }
+}
