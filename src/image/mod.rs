@@ -108,7 +108,7 @@ pub fn resize(input: &[u8], o: &ResizeOptions, abort: &dyn Fn() -> bool) -> Resu
     check(abort)?;
     let img = decode::decode(input, &header, shrink, o.allow_partial)?;
     check(abort)?;
-    let mut img = transform(img, orientation, o)?;
+    let mut img = transform(img, orientation, shrink > 1, o)?;
     if let (Some(icc), false) = (header.icc.as_deref(), header.space == "cmyk") {
         img = colour::rgb_to_srgb(img, icc);
     }
@@ -124,7 +124,9 @@ pub fn resize(input: &[u8], o: &ResizeOptions, abort: &dyn Fn() -> bool) -> Resu
                 metadata::exif_reset_orientation(&mut e);
                 e
             }),
-            icc: header.icc.clone(),
+            // The pixels were converted to sRGB (colour.rs), so the input's profile
+            // no longer describes them; untagged JPEG means sRGB.
+            icc: None,
         }
     } else {
         Carry::default()
@@ -142,7 +144,7 @@ pub fn resize(input: &[u8], o: &ResizeOptions, abort: &dyn Fn() -> bool) -> Resu
 }
 
 /// Resize (in stored orientation), orient, then crop or embed.
-fn transform(img: Pixels, orientation: u8, o: &ResizeOptions) -> Result<Pixels> {
+fn transform(img: Pixels, orientation: u8, shrunk: bool, o: &ResizeOptions) -> Result<Pixels> {
     let swap = orient::swaps_axes(orientation);
     let (w, h) = if swap {
         (img.height, img.width)
@@ -163,7 +165,7 @@ fn transform(img: Pixels, orientation: u8, o: &ResizeOptions) -> Result<Pixels> 
     } else {
         (plan.resize_width, plan.resize_height)
     };
-    let img = resize::resize(img, rw, rh, o.kernel)?;
+    let img = resize::resize(img, rw, rh, o.kernel, shrunk)?;
     let mut img = orient::apply(img, orientation);
     if let Some(r) = plan.crop {
         img = img.crop(r.left, r.top, r.width, r.height);
@@ -198,7 +200,7 @@ fn animated(
     for f in frames {
         check(abort)?;
         out.push(decode::Frame {
-            pixels: transform(f.pixels, 1, o)?,
+            pixels: transform(f.pixels, 1, false, o)?,
             delay_ms: f.delay_ms,
         });
     }

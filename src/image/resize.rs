@@ -10,6 +10,12 @@ use super::error::{ImageError, Result};
 use super::options::Kernel;
 use super::pixels::Pixels;
 
+/// Where sharp's reduction samples a JPEG decoded at reduced scale, relative to the
+/// centre-to-centre grid, in pixels of the reduced image. Measured against sharp 0.35 over
+/// fit modes and sizes on the benchmark photo: mean differences fall from 2.0–3.5 to
+/// 0.6–1.7 at −0.55 (−0.45 and −0.65 are both worse). Full-scale decodes need no offset.
+const SHRUNK_ON_LOAD_OFFSET: f64 = -0.55;
+
 fn sinc(x: f64) -> f64 {
     if x == 0.0 {
         1.0
@@ -63,11 +69,21 @@ fn enlarge_algorithm(kernel: Kernel) -> ResizeAlg {
 
 /// `img` resized to exactly `width`×`height`: reduced with `kernel` on shrinking axes,
 /// enlarged as libvips does on growing ones.
-pub fn resize(img: Pixels, width: u32, height: u32, kernel: Kernel) -> Result<Pixels> {
+pub fn resize(
+    img: Pixels,
+    width: u32,
+    height: u32,
+    kernel: Kernel,
+    shrunk_on_load: bool,
+) -> Result<Pixels> {
     let up_x = width > img.width;
     let up_y = height > img.height;
-    if kernel == Kernel::Nearest || (!up_x && !up_y) {
+    if kernel == Kernel::Nearest {
         return pass(img, width, height, algorithm(kernel), None);
+    }
+    if !up_x && !up_y {
+        let offset = shrunk_on_load.then_some((SHRUNK_ON_LOAD_OFFSET, SHRUNK_ON_LOAD_OFFSET));
+        return pass(img, width, height, algorithm(kernel), offset);
     }
     if up_x && up_y {
         let offset = (
