@@ -160,9 +160,11 @@ fn crop_and_embed_positions_match_sharps() {
 fn jpeg_shrink_on_load_factor_is_sharps() {
     assert_eq!(geometry::jpeg_shrink_on_load(3.78, 3.79), 2);
     assert_eq!(geometry::jpeg_shrink_on_load(2.0, 2.0), 1);
-    assert_eq!(geometry::jpeg_shrink_on_load(4.5, 9.0), 4);
+    assert_eq!(geometry::jpeg_shrink_on_load(4.5, 9.0), 2);
+    assert_eq!(geometry::jpeg_shrink_on_load(5.0, 9.0), 4);
     assert_eq!(geometry::jpeg_shrink_on_load(8.0, 8.0), 4);
-    assert_eq!(geometry::jpeg_shrink_on_load(8.5, 8.5), 8);
+    assert_eq!(geometry::jpeg_shrink_on_load(8.5, 8.5), 4);
+    assert_eq!(geometry::jpeg_shrink_on_load(9.0, 9.0), 8);
     assert_eq!(geometry::jpeg_shrink_on_load(1.5, 1.5), 1);
 }
 
