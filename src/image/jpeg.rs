@@ -115,8 +115,18 @@ pub fn decode(
         };
         let mut started = started.map_err(io_error)?;
         let (w, h) = (started.width(), started.height());
-        let mut data = vec![0u8; w * h * channels];
-        started.read_scanlines_into(&mut data).map_err(io_error)?;
+        let len = w * h * channels;
+        // Decoded straight into uninitialised memory: zeroing 4.5 MB first costs ~1 ms.
+        let mut data: Vec<u8> = Vec::with_capacity(len);
+        let filled = started
+            .read_scanlines_into_uninit(&mut data.spare_capacity_mut()[..len])
+            .map_err(io_error)?
+            .len();
+        if filled != len {
+            return Err(ImageError::corrupt("the JPEG data ends early (truncated file)"));
+        }
+        // SAFETY: the decoder initialised all `len` bytes (checked just above).
+        unsafe { data.set_len(len) };
         started.finish().map_err(io_error)?;
         let img = Pixels::new(w as u32, h as u32, channels as u8, data);
         Ok(if channels == 4 {
