@@ -331,3 +331,140 @@ export declare class Pool extends EventEmitter {
   on(event: 'error', listener: (error: Error & { code: PoolEventErrorCode }) => void): this
   on(event: string | symbol, listener: (...args: any[]) => void): this
 }
+
+// Images
+
+/** Input of an image call: the encoded bytes, or a file path (read on an image thread). */
+export type ImageInput = Buffer | Uint8Array | string | URL
+
+/** Output formats. */
+export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'avif' | 'gif'
+
+/** Gravity: where the kept window (cover) or the image on its canvas (contain) sits. */
+export type Gravity =
+  | 'centre' | 'center' | 'north' | 'northeast' | 'east' | 'southeast' | 'south' | 'southwest' | 'west' | 'northwest'
+  | 'top' | 'right top' | 'right' | 'right bottom' | 'bottom' | 'left bottom' | 'left' | 'left top'
+
+/** A colour: `'#rrggbb'`, `'#rgb'`, `'#rrggbbaa'`, `'white'`, `'black'`, `'transparent'`, or channels 0–255 with `alpha` 0–1. */
+export type Colour = string | { r?: number; g?: number; b?: number; alpha?: number }
+
+/** A watermark or overlay drawn over the resized image. */
+export interface CompositeOverlay {
+  /** The overlay image (any readable format); it must not be larger than the resized image. */
+  input: ImageInput
+  /** Where it goes when `top`/`left` are absent. Default `'centre'`. */
+  gravity?: Gravity
+  /** Pixels from the top edge (with `left`); wins over `gravity`. */
+  top?: number
+  /** Pixels from the left edge (with `top`). */
+  left?: number
+  /** 0–1, multiplied into the overlay's alpha. Default 1. */
+  opacity?: number
+}
+
+/** Options of `resize` and `resizeFile`; names and meanings follow sharp's. */
+export interface ResizeOptions {
+  /** Target width in pixels (1–65535). Default: from `height` and the aspect ratio, or the input's. */
+  width?: number | null
+  /** Target height in pixels (1–65535). Default: from `width` and the aspect ratio, or the input's. */
+  height?: number | null
+  /** How the image fits `width`×`height`. Default `'cover'` (crop to fill). */
+  fit?: 'cover' | 'contain' | 'fill' | 'inside' | 'outside'
+  /** Gravity of the `cover` crop or the `contain` placement. Default `'centre'`. */
+  position?: Gravity
+  /** Resampling kernel for reductions (enlargements use bilinear for `'linear'`, bicubic otherwise, as sharp). Default `'lanczos3'`. */
+  kernel?: 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3'
+  /** Never enlarge: an image smaller than the target keeps its size. Default `false`. */
+  withoutEnlargement?: boolean
+  /** Canvas colour for `contain`, and what alpha is flattened onto for JPEG output. Default black, opaque. */
+  background?: Colour
+  /** Output format. Default: the input's (PNG for TIFF/BMP input); for `resizeFile`, the output file's extension. */
+  format?: ImageFormat | 'jpg'
+  /** Lossy quality, 1–100 (JPEG, lossy WebP). Default 80. */
+  quality?: number
+  jpeg?: {
+    /** Progressive scans. Default `false`. */
+    progressive?: boolean
+    /** Default `'4:2:0'`. */
+    chromaSubsampling?: '4:2:0' | '4:4:4'
+  }
+  png?: {
+    /** zlib level, 0 (none, fastest) to 9 (smallest). Default 6. */
+    compressionLevel?: number
+  }
+  webp?: {
+    /** Lossless WebP. Default `false`. */
+    lossless?: boolean
+    /** libwebp's method, 0 (fastest) to 6 (smallest). Default 4. */
+    effort?: number
+  }
+  avif?: {
+    /** 0–9. Default 4. (AVIF output is not available in this build: ERR_OFFLOAD_IMAGE_UNSUPPORTED.) */
+    effort?: number
+  }
+  /** Turn the image upright from its EXIF orientation (applied after the resize, on the small image). Default `true`. */
+  autoOrient?: boolean
+  /** Keep EXIF (orientation reset to 1) and the ICC profile in JPEG output. Default `false`. */
+  keepMetadata?: boolean
+  /** Overlays drawn in order over the resized image. Default none. */
+  composite?: CompositeOverlay[]
+  /** Refuse inputs with more pixels than this (`ERR_OFFLOAD_IMAGE_TOO_LARGE`), judged from the header; `false` lifts the limit. Default 268402689 (0x3FFF²), as sharp. */
+  limitInputPixels?: number | boolean
+  /** Keep every frame of an animated GIF or WebP (GIF output). Default `false`: the first frame. */
+  animated?: boolean
+  /** `'none'` gives back what a truncated JPEG holds instead of `ERR_OFFLOAD_IMAGE_CORRUPT`. Default `'warning'`. */
+  failOn?: 'none' | 'truncated' | 'error' | 'warning'
+  /** Aborting rejects with `ERR_OFFLOAD_ABORTED`; the work stops at the next stage. */
+  signal?: AbortSignal
+}
+
+/** What `resizeFile` wrote. */
+export interface ResizeFileInfo {
+  format: ImageFormat
+  width: number
+  height: number
+  /** Bytes written. */
+  size: number
+}
+
+/** Header facts, read without decoding pixels. */
+export interface ImageMetadata {
+  format: 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'bmp'
+  /** As stored, before orientation. */
+  width: number
+  height: number
+  /** EXIF orientation 1–8 (1 when absent). */
+  orientation: number
+  channels: number
+  hasAlpha: boolean
+  /** `'srgb'`, `'b-w'`, `'cmyk'`, `'rgb16'` or `'grey16'`. */
+  space: string
+  /** Pixels per inch, when the file says. */
+  density?: number
+  /** Frames (animated GIF/WebP, APNG); 1 otherwise. */
+  pages: number
+  /** `'uchar'` (8 bits per sample) or `'ushort'` (16). */
+  depth: 'uchar' | 'ushort'
+  isProgressive: boolean
+  hasProfile: boolean
+  /** Bytes of the input. */
+  size: number
+}
+
+/** Image failure codes (file errors carry Node's: `ENOENT`, `EACCES`, ...). */
+export type ImageErrorCode =
+  | 'ERR_OFFLOAD_IMAGE_CORRUPT'
+  | 'ERR_OFFLOAD_IMAGE_UNSUPPORTED'
+  | 'ERR_OFFLOAD_IMAGE_TOO_LARGE'
+  | 'ERR_OFFLOAD_ABORTED'
+
+/** Resizes an image and resolves with the encoded result. Bad options throw at the call (`ERR_INVALID_ARG_VALUE`). */
+export declare function resize(input: ImageInput, options?: ResizeOptions): Promise<Buffer>
+/** Resizes an image into `outputPath` (written to a temporary name, then renamed). */
+export declare function resizeFile(input: ImageInput, outputPath: string | URL, options?: ResizeOptions): Promise<ResizeFileInfo>
+/** Reads an image's header. */
+export declare function metadata(input: ImageInput): Promise<ImageMetadata>
+/** Sets the number of image threads (1–1024). */
+export declare function setConcurrency(threads: number): void
+/** The number of image threads: by default the CPUs this process may use (affinity and cgroup quota). */
+export declare function getConcurrency(): number

@@ -18,6 +18,12 @@ export declare class EventChannel {
   unref(): void
 }
 
+/** The flag an AbortSignal sets; the job polls it between stages. */
+export declare class ImageAbort {
+  constructor()
+  abort(): void
+}
+
 /** The JS side's handle on one child. Every method returns at once. */
 export declare class NativeChild {
   /**
@@ -66,6 +72,19 @@ export declare class NativePool {
 
 /** Starts a pool; its events arrive on `channel` tagged with `id`. */
 export declare function createPool(channel: EventChannel, id: number, options: NativePoolOptions): NativePool
+
+export declare function imageGetConcurrency(): number
+
+/** The header of `input` (or of the file `file`), read on the image pool. */
+export declare function imageMetadata(input?: Buffer | undefined | null, file?: string | undefined | null): Promise<NativeMetadata>
+
+/**
+ * Resizes `input` (or the file `file`); with `outputPath` the result is written there
+ * instead of returned.
+ */
+export declare function imageResize(input: Buffer | undefined | null, file: string | undefined | null, options: NativeImageOptions, outputPath: string | undefined | null, abort: ImageAbort): Promise<NativeImageResult>
+
+export declare function imageSetConcurrency(threads: number): void
 
 export interface JsClosed {
   stdout?: Buffer
@@ -132,6 +151,71 @@ export interface JsTaskFailure {
   stderrTail?: Buffer
   /** The error a `serve()` handler threw, as JSON. */
   errorJson?: string
+}
+
+/** Checked and defaulted by `lib/image.js`. */
+export interface NativeImageOptions {
+  width?: number
+  height?: number
+  fit: string
+  position: string
+  kernel: string
+  withoutEnlargement: boolean
+  /** `[r, g, b, alpha]`, 0..=255 each. */
+  background: Array<number>
+  format?: string
+  quality: number
+  jpegProgressive: boolean
+  jpegChroma444: boolean
+  pngCompressionLevel: number
+  webpLossless: boolean
+  webpEffort: number
+  avifEffort: number
+  autoOrient: boolean
+  keepMetadata: boolean
+  composite: Array<NativeOverlay>
+  /** Absent: no limit. */
+  limitInputPixels?: number
+  animated: boolean
+  allowPartial: boolean
+}
+
+export interface NativeImageResult {
+  data?: Buffer
+  format: string
+  width: number
+  height: number
+  channels: number
+  size: number
+  errorCode?: string
+  errorMessage?: string
+}
+
+export interface NativeMetadata {
+  format: string
+  width: number
+  height: number
+  orientation: number
+  channels: number
+  hasAlpha: boolean
+  space: string
+  density?: number
+  pages: number
+  bitsPerSample: number
+  isProgressive: boolean
+  hasProfile: boolean
+  size: number
+  errorCode?: string
+  errorMessage?: string
+}
+
+export interface NativeOverlay {
+  input?: Buffer
+  file?: string
+  gravity: string
+  top?: number
+  left?: number
+  opacity: number
 }
 
 /** Validated by `lib/pool.js`. */

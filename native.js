@@ -836,7 +836,12 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.EventChannel = nativeBinding.EventChannel
+module.exports.ImageAbort = nativeBinding.ImageAbort
 module.exports.NativeChild = nativeBinding.NativeChild
 module.exports.NativePool = nativeBinding.NativePool
 module.exports.createPool = nativeBinding.createPool
+module.exports.imageGetConcurrency = nativeBinding.imageGetConcurrency
+module.exports.imageMetadata = nativeBinding.imageMetadata
+module.exports.imageResize = nativeBinding.imageResize
+module.exports.imageSetConcurrency = nativeBinding.imageSetConcurrency
 module.exports.spawn = nativeBinding.spawn

@@ -1,6 +1,7 @@
 // Type-checked by `npm test` (tsc -p __test__): every public function used as
 // the README shows it. A wrong type in index.d.ts fails the test run.
 import { $, exec, execFile, fork, pipeline, Pool, spawn, Subprocess, SubprocessError, type PoolStats, type PoolEventErrorCode, type Result } from 'offload'
+import { resize, resizeFile, metadata, setConcurrency, getConcurrency, type ImageMetadata, type ResizeFileInfo } from 'offload'
 
 async function usage(): Promise<void> {
   const child: Subprocess = spawn('ls', ['-la'], { cwd: '/tmp', timeout: 1000, limits: { memoryBytes: 1 << 28, nice: 5 } })
@@ -60,6 +61,21 @@ async function usage(): Promise<void> {
   await pool.close({ timeout: 2000 })
   await python.destroy()
   void [doubled.doubled, p99]
+
+  const thumb: Buffer = await resize('photo.jpg', { width: 720, height: 588, fit: 'inside', withoutEnlargement: true, quality: 80 })
+  const png: Buffer = await resize(thumb, { width: 200, format: 'png', png: { compressionLevel: 6 }, background: '#ffffff', kernel: 'lanczos2' })
+  const marked = await resize(new Uint8Array(png), {
+    width: 400,
+    position: 'northwest',
+    jpeg: { progressive: true, chromaSubsampling: '4:4:4' },
+    composite: [{ input: 'logo.png', gravity: 'southeast', opacity: 0.5 }, { input: png, top: 10, left: 10 }],
+    limitInputPixels: false,
+    signal: controller.signal,
+  })
+  const info: ResizeFileInfo = await resizeFile('photo.jpg', 'thumb.webp', { width: 320, webp: { lossless: false, effort: 4 }, autoOrient: true, keepMetadata: false })
+  const meta: ImageMetadata = await metadata(marked)
+  setConcurrency(getConcurrency() + 1)
+  void [info.size, meta.orientation, meta.density]
 }
 
 void usage

@@ -5,6 +5,7 @@
 
 #![deny(clippy::all)]
 
+pub mod image;
 pub mod pool;
 pub mod process;
 pub mod runtime;

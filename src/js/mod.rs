@@ -2,6 +2,7 @@
 //! to JavaScript. Nothing here does the work itself.
 
 mod channel;
+mod image;
 mod payload;
 mod pool;
 mod spawn;

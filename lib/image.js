@@ -1,0 +1,267 @@
+'use strict'
+// Images: resize, resizeFile and metadata. This file checks the options (every mistake
+// throws synchronously at the call with code ERR_INVALID_ARG_VALUE), fills the defaults, and hands the
+// work to the image pool in src/image/ (Rust threads, never libuv's threadpool).
+
+const { Buffer } = require('node:buffer')
+const path = require('node:path')
+const { fileURLToPath } = require('node:url')
+const native = require('../native.js')
+const { invalidArgValue } = require('./errors')
+
+const FITS = ['cover', 'contain', 'fill', 'inside', 'outside']
+const POSITIONS = [
+  'centre', 'center', 'north', 'northeast', 'east', 'southeast', 'south', 'southwest', 'west', 'northwest',
+  'top', 'right top', 'right', 'right bottom', 'bottom', 'left bottom', 'left', 'left top',
+]
+const KERNELS = ['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3']
+const FORMATS = ['jpeg', 'png', 'webp', 'avif', 'gif']
+const EXTENSIONS = { '.jpg': 'jpeg', '.jpeg': 'jpeg', '.jpe': 'jpeg', '.png': 'png', '.webp': 'webp', '.avif': 'avif', '.gif': 'gif' }
+const FAIL_ON = ['none', 'truncated', 'error', 'warning']
+const KNOWN = new Set([
+  'width', 'height', 'fit', 'position', 'kernel', 'withoutEnlargement', 'background', 'format', 'quality', 'jpeg', 'png',
+  'webp', 'avif', 'autoOrient', 'keepMetadata', 'composite', 'limitInputPixels', 'signal', 'animated', 'failOn',
+])
+/** sharp's default: 0x3FFF × 0x3FFF pixels. */
+const DEFAULT_LIMIT_INPUT_PIXELS = 268402689
+const COLOURS = { black: [0, 0, 0, 255], white: [255, 255, 255, 255], transparent: [0, 0, 0, 0] }
+
+function bad(name, value, reason, ErrorClass = TypeError) {
+  return invalidArgValue(name, value, reason, ErrorClass)
+}
+
+function oneOf(value, name, list) {
+  if (!list.includes(value)) throw bad(name, value, `must be one of ${list.map((v) => `'${v}'`).join(', ')}`)
+  return value
+}
+
+function bool(value, name) {
+  if (typeof value !== 'boolean') throw bad(name, value, 'must be a boolean')
+  return value
+}
+
+function int(value, name, min, max) {
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw bad(name, value, 'must be an integer')
+  if (value < min || value > max) throw bad(name, value, `must be an integer from ${min} to ${max}`, RangeError)
+  return value
+}
+
+function object(value, name) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad(name, value, 'must be an object')
+  return value
+}
+
+/** `[r, g, b, alpha]` from a CSS-like colour: '#rgb', '#rrggbb', '#rrggbbaa', a name, or { r, g, b, alpha }. */
+function colour(value, name) {
+  if (typeof value === 'string') {
+    const named = COLOURS[value.toLowerCase()]
+    if (named) return named
+    const hex = /^#([0-9a-f]{3}|[0-9a-f]{6}|[0-9a-f]{8})$/i.exec(value)
+    if (hex) {
+      let digits = hex[1]
+      if (digits.length === 3) digits = [...digits].map((d) => d + d).join('')
+      const n = (i) => parseInt(digits.slice(i, i + 2), 16)
+      return [n(0), n(2), n(4), digits.length === 8 ? n(6) : 255]
+    }
+    throw bad(name, value, "must be a colour: '#rrggbb', '#rgb', '#rrggbbaa', 'white', 'black', 'transparent' or { r, g, b, alpha }")
+  }
+  object(value, name)
+  const channel = (c) => int(value[c] ?? 0, `${name}.${c}`, 0, 255)
+  const alpha = value.alpha ?? 1
+  if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1)) throw bad(`${name}.alpha`, alpha, 'must be a number from 0 to 1', RangeError)
+  return [channel('r'), channel('g'), channel('b'), Math.round(alpha * 255)]
+}
+
+function dimension(value, name) {
+  if (value === undefined || value === null) return undefined
+  return int(value, name, 1, 65535)
+}
+
+/** `{ input }` or `{ file }` for the native call, without copying a Buffer. */
+function source(input, name = 'input') {
+  if (Buffer.isBuffer(input)) return { input }
+  if (input instanceof Uint8Array) return { input: Buffer.from(input.buffer, input.byteOffset, input.byteLength) }
+  if (input instanceof URL) return { file: fileURLToPath(input) }
+  if (typeof input === 'string' && input.length > 0 && !input.includes('\0')) return { file: input }
+  throw bad(name, input, 'must be a Buffer, a Uint8Array or a file path')
+}
+
+function overlay(entry, i) {
+  const name = `options.composite[${i}]`
+  object(entry, name)
+  for (const key of Object.keys(entry)) {
+    if (!['input', 'gravity', 'top', 'left', 'opacity'].includes(key)) throw bad(name, entry, `has an unknown option '${key}'`)
+  }
+  const { input, file } = source(entry.input, `${name}.input`)
+  if ((entry.top === undefined) !== (entry.left === undefined)) throw bad(name, entry, 'needs both top and left, or neither')
+  const offset = (v, n) => (v === undefined ? undefined : int(v, n, -65535, 65535))
+  const opacity = entry.opacity ?? 1
+  if (typeof opacity !== 'number' || !(opacity >= 0 && opacity <= 1)) throw bad(`${name}.opacity`, opacity, 'must be a number from 0 to 1', RangeError)
+  return {
+    input,
+    file,
+    gravity: oneOf(entry.gravity ?? 'centre', `${name}.gravity`, POSITIONS),
+    top: offset(entry.top, `${name}.top`),
+    left: offset(entry.left, `${name}.left`),
+    opacity,
+  }
+}
+
+function subOptions(options, key, allowed) {
+  if (options[key] === undefined) return {}
+  const sub = object(options[key], `options.${key}`)
+  for (const k of Object.keys(sub)) {
+    if (!allowed.includes(k)) throw bad(`options.${key}`, sub, `has an unknown option '${k}' (known: ${allowed.join(', ')})`)
+  }
+  return sub
+}
+
+/** Checks `options` and returns `[nativeOptions, signal]`. */
+function nativeOptions(options, formatFromPath) {
+  if (options === undefined) options = {}
+  object(options, 'options')
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw bad('options', options, `has an unknown option '${key}' (known: ${[...KNOWN].join(', ')})`)
+  }
+  const o = options
+  const jpeg = subOptions(o, 'jpeg', ['progressive', 'chromaSubsampling'])
+  const png = subOptions(o, 'png', ['compressionLevel'])
+  const webp = subOptions(o, 'webp', ['lossless', 'effort'])
+  const avif = subOptions(o, 'avif', ['effort'])
+  let limit = DEFAULT_LIMIT_INPUT_PIXELS
+  if (o.limitInputPixels !== undefined) {
+    if (o.limitInputPixels === false || o.limitInputPixels === 0) limit = undefined
+    else if (o.limitInputPixels === true) limit = DEFAULT_LIMIT_INPUT_PIXELS
+    else limit = int(o.limitInputPixels, 'options.limitInputPixels', 1, Number.MAX_SAFE_INTEGER)
+  }
+  const signal = o.signal
+  if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) {
+    throw bad('options.signal', signal, 'must be an AbortSignal')
+  }
+  if (o.composite !== undefined && !Array.isArray(o.composite)) throw bad('options.composite', o.composite, 'must be an array')
+  const chroma = jpeg.chromaSubsampling ?? '4:2:0'
+  oneOf(chroma, 'options.jpeg.chromaSubsampling', ['4:2:0', '4:4:4'])
+  const format = o.format === undefined ? formatFromPath : oneOf(o.format === 'jpg' ? 'jpeg' : o.format, 'options.format', FORMATS)
+  return [
+    {
+      width: dimension(o.width, 'options.width'),
+      height: dimension(o.height, 'options.height'),
+      fit: oneOf(o.fit ?? 'cover', 'options.fit', FITS),
+      position: oneOf(o.position ?? 'centre', 'options.position', POSITIONS),
+      kernel: oneOf(o.kernel ?? 'lanczos3', 'options.kernel', KERNELS),
+      withoutEnlargement: bool(o.withoutEnlargement ?? false, 'options.withoutEnlargement'),
+      background: colour(o.background ?? { r: 0, g: 0, b: 0, alpha: 1 }, 'options.background'),
+      format,
+      quality: int(o.quality ?? 80, 'options.quality', 1, 100),
+      jpegProgressive: bool(jpeg.progressive ?? false, 'options.jpeg.progressive'),
+      jpegChroma444: chroma === '4:4:4',
+      pngCompressionLevel: int(png.compressionLevel ?? 6, 'options.png.compressionLevel', 0, 9),
+      webpLossless: bool(webp.lossless ?? false, 'options.webp.lossless'),
+      webpEffort: int(webp.effort ?? 4, 'options.webp.effort', 0, 6),
+      avifEffort: int(avif.effort ?? 4, 'options.avif.effort', 0, 9),
+      autoOrient: bool(o.autoOrient ?? true, 'options.autoOrient'),
+      keepMetadata: bool(o.keepMetadata ?? false, 'options.keepMetadata'),
+      composite: (o.composite ?? []).map(overlay),
+      limitInputPixels: limit,
+      animated: bool(o.animated ?? false, 'options.animated'),
+      allowPartial: oneOf(o.failOn ?? 'warning', 'options.failOn', FAIL_ON) === 'none',
+    },
+    signal,
+  ]
+}
+
+function imageError(code, message) {
+  const err = new Error(message)
+  err.code = code
+  return err
+}
+
+function abortError(signal) {
+  const err = imageError('ERR_OFFLOAD_ABORTED', 'The operation was aborted')
+  err.name = 'AbortError'
+  if (signal.reason !== undefined) err.cause = signal.reason
+  return err
+}
+
+/** Runs one native job; settles when the job has stopped (so no file appears after an abort). */
+async function run(src, options, outputPath, signal) {
+  if (signal?.aborted) throw abortError(signal)
+  const flag = new native.ImageAbort()
+  const onAbort = () => flag.abort()
+  signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    const result = await native.imageResize(src.input, src.file, options, outputPath, flag)
+    if (result.errorCode === 'ERR_OFFLOAD_ABORTED') throw abortError(signal ?? {})
+    if (result.errorCode) throw imageError(result.errorCode, result.errorMessage)
+    if (signal?.aborted && outputPath === undefined) throw abortError(signal)
+    return result
+  } finally {
+    signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+/** Resizes `input` (a Buffer, Uint8Array or file path) and resolves with the encoded Buffer. */
+function resize(input, options) {
+  const src = source(input)
+  const [opts, signal] = nativeOptions(options, undefined)
+  return run(src, opts, undefined, signal).then((result) => result.data)
+}
+
+/** Resizes `input` into the file `outputPath`; the format follows its extension unless `options.format` is given. */
+function resizeFile(input, outputPath, options) {
+  const src = source(input)
+  if (outputPath instanceof URL) outputPath = fileURLToPath(outputPath)
+  if (typeof outputPath !== 'string' || outputPath.length === 0 || outputPath.includes('\0')) {
+    throw bad('outputPath', outputPath, 'must be a file path')
+  }
+  const fromExtension = EXTENSIONS[path.extname(outputPath).toLowerCase()]
+  if (fromExtension === undefined && (options === undefined || options.format === undefined)) {
+    throw bad('outputPath', outputPath, `must end in ${Object.keys(EXTENSIONS).join(', ')}, or give options.format`)
+  }
+  const [opts, signal] = nativeOptions(options, fromExtension)
+  return run(src, opts, outputPath, signal).then((result) => ({
+    format: result.format,
+    width: result.width,
+    height: result.height,
+    size: result.size,
+  }))
+}
+
+/** The header of `input`, read without decoding pixels. */
+function metadata(input) {
+  const src = source(input)
+  return native.imageMetadata(src.input, src.file).then(shapeMetadata)
+}
+
+function shapeMetadata(m) {
+  if (m.errorCode) throw imageError(m.errorCode, m.errorMessage)
+  const out = {
+    format: m.format,
+    width: m.width,
+    height: m.height,
+    orientation: m.orientation,
+    channels: m.channels,
+    hasAlpha: m.hasAlpha,
+    space: m.space,
+    density: m.density ?? undefined,
+    pages: m.pages,
+    depth: m.bitsPerSample === 16 ? 'ushort' : 'uchar',
+    isProgressive: m.isProgressive,
+    hasProfile: m.hasProfile,
+    size: m.size,
+  }
+  if (out.density === undefined) delete out.density
+  return out
+}
+
+/** Sets the number of image threads (at least 1). */
+function setConcurrency(threads) {
+  native.imageSetConcurrency(int(threads, 'threads', 1, 1024))
+}
+
+/** The number of image threads. */
+function getConcurrency() {
+  return native.imageGetConcurrency()
+}
+
+module.exports = { resize, resizeFile, metadata, setConcurrency, getConcurrency }

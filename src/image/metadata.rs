@@ -1,0 +1,409 @@
+//! Header-only metadata: walks the container's chunks and markers, decodes no pixels.
+//! The decode stage uses the same header for the size check and the EXIF orientation.
+
+use std::io::Cursor;
+
+use image::ImageDecoder;
+
+use super::error::{ImageError, Result};
+use super::options::Format;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Header {
+    pub format: Option<Format>,
+    /// As stored (before orientation).
+    pub width: u32,
+    pub height: u32,
+    /// EXIF orientation 1..=8 (1 when absent).
+    pub orientation: u8,
+    pub channels: u8,
+    pub has_alpha: bool,
+    /// libvips' interpretation names: "srgb", "b-w", "cmyk", "rgb16", "grey16".
+    pub space: &'static str,
+    /// Pixels per inch, when the file says.
+    pub density: Option<f64>,
+    pub pages: u32,
+    pub bits_per_sample: u8,
+    pub progressive: bool,
+    /// JPEG: CMYK values are stored inverted (Adobe APP14).
+    pub adobe_inverted: bool,
+    /// Raw EXIF (the TIFF structure, without the "Exif\0\0" prefix).
+    pub exif: Option<Vec<u8>>,
+    pub icc: Option<Vec<u8>>,
+}
+
+fn corrupt(what: &str) -> ImageError {
+    ImageError::corrupt(format!("the {what} header is damaged or cut off"))
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn le16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+fn le24(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes([
+        *b.get(at)?,
+        *b.get(at + 1)?,
+        *b.get(at + 2)?,
+        0,
+    ]))
+}
+
+fn le32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// The orientation tag (0x0112) of IFD0 of a TIFF-structured EXIF block.
+pub fn exif_orientation(tiff: &[u8]) -> Option<u8> {
+    let little = match tiff.get(..2)? {
+        b"II" => true,
+        b"MM" => false,
+        _ => return None,
+    };
+    let u16_at = |at: usize| {
+        if little {
+            le16(tiff, at)
+        } else {
+            be16(tiff, at)
+        }
+    };
+    let u32_at = |at: usize| {
+        if little {
+            le32(tiff, at)
+        } else {
+            be32(tiff, at)
+        }
+    };
+    let ifd = u32_at(4)? as usize;
+    let count = u16_at(ifd)? as usize;
+    for i in 0..count.min(512) {
+        let entry = ifd + 2 + i * 12;
+        if u16_at(entry)? == 0x0112 {
+            let value = u16_at(entry + 8)?;
+            return (1..=8).contains(&value).then_some(value as u8);
+        }
+    }
+    None
+}
+
+/// Rewrites the orientation tag to 1 (the pixels are upright now), keeping the rest.
+pub fn exif_reset_orientation(tiff: &mut [u8]) {
+    let little = tiff.get(..2) == Some(b"II");
+    let rd16 = |t: &[u8], at: usize| if little { le16(t, at) } else { be16(t, at) };
+    let Some(ifd) = (if little { le32(tiff, 4) } else { be32(tiff, 4) }) else {
+        return;
+    };
+    let ifd = ifd as usize;
+    let Some(count) = rd16(tiff, ifd) else { return };
+    for i in 0..count as usize {
+        let entry = ifd + 2 + i * 12;
+        if rd16(tiff, entry) == Some(0x0112) && entry + 10 <= tiff.len() {
+            let one = if little { [1, 0] } else { [0, 1] };
+            tiff[entry + 8..entry + 10].copy_from_slice(&one);
+            return;
+        }
+    }
+}
+
+/// Reads the header of any supported format.
+pub fn read(bytes: &[u8]) -> Result<Header> {
+    let format = Format::sniff(bytes).ok_or_else(|| {
+        ImageError::unsupported(
+            "the input is not an image offload can read (JPEG, PNG, WebP, GIF, TIFF, BMP)",
+        )
+    })?;
+    let mut header = match format {
+        Format::Jpeg => jpeg(bytes)?,
+        Format::Png => png(bytes)?,
+        Format::Gif => gif(bytes)?,
+        Format::Webp => webp(bytes)?,
+        Format::Tiff | Format::Bmp => generic(bytes, format)?,
+        Format::Avif => {
+            return Err(ImageError::unsupported(
+                "AVIF input is not supported by this build of offload (no AVIF decoder); AVIF output is",
+            ))
+        }
+    };
+    header.format = Some(format);
+    if header.orientation == 0 {
+        header.orientation = header
+            .exif
+            .as_deref()
+            .and_then(exif_orientation)
+            .unwrap_or(1);
+    }
+    if header.pages == 0 {
+        header.pages = 1;
+    }
+    Ok(header)
+}
+
+fn jpeg(b: &[u8]) -> Result<Header> {
+    let mut h = Header {
+        bits_per_sample: 8,
+        ..Header::default()
+    };
+    let mut icc_parts: Vec<(u8, Vec<u8>)> = Vec::new();
+    let mut at = 2;
+    loop {
+        // Markers may be padded with any number of 0xFF.
+        while b.get(at) == Some(&0xFF) && b.get(at + 1) == Some(&0xFF) {
+            at += 1;
+        }
+        if b.get(at) != Some(&0xFF) {
+            return Err(corrupt("JPEG"));
+        }
+        let marker = *b.get(at + 1).ok_or_else(|| corrupt("JPEG"))?;
+        at += 2;
+        if marker == 0x01 || (0xD0..=0xD8).contains(&marker) {
+            continue;
+        }
+        let len = be16(b, at).ok_or_else(|| corrupt("JPEG"))? as usize;
+        if len < 2 {
+            return Err(corrupt("JPEG"));
+        }
+        let data = b.get(at + 2..at + len).ok_or_else(|| corrupt("JPEG"))?;
+        match marker {
+            0xC0..=0xCF if marker != 0xC4 && marker != 0xC8 && marker != 0xCC => {
+                if data.len() < 6 {
+                    return Err(corrupt("JPEG"));
+                }
+                h.height = be16(data, 1).unwrap_or(0) as u32;
+                h.width = be16(data, 3).unwrap_or(0) as u32;
+                h.channels = data[5];
+                h.progressive = matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE);
+                h.space = match h.channels {
+                    1 => "b-w",
+                    4 => "cmyk",
+                    _ => "srgb",
+                };
+                // Everything the header can tell is known once the frame starts.
+                break;
+            }
+            0xE0 if data.starts_with(b"JFIF\0") && data.len() >= 12 => {
+                let (unit, x) = (data[7], be16(data, 8).unwrap_or(0) as f64);
+                h.density = match unit {
+                    1 => Some(x),
+                    2 => Some(x * 2.54),
+                    _ => None,
+                };
+            }
+            0xE1 if data.starts_with(b"Exif\0\0") => h.exif = Some(data[6..].to_vec()),
+            0xE2 if data.starts_with(b"ICC_PROFILE\0") && data.len() > 14 => {
+                icc_parts.push((data[12], data[14..].to_vec()));
+            }
+            0xEE if data.starts_with(b"Adobe") && data.len() >= 12 => {
+                // transform 0 with 4 components: Adobe stored the CMYK inverted.
+                h.adobe_inverted = true;
+            }
+            0xDA | 0xD9 => return Err(corrupt("JPEG")),
+            _ => {}
+        }
+        at += len;
+    }
+    if !icc_parts.is_empty() {
+        icc_parts.sort_by_key(|(seq, _)| *seq);
+        h.icc = Some(icc_parts.into_iter().flat_map(|(_, d)| d).collect());
+    }
+    Ok(h)
+}
+
+fn png(b: &[u8]) -> Result<Header> {
+    let mut h = Header::default();
+    if b.get(12..16) != Some(b"IHDR") {
+        return Err(corrupt("PNG"));
+    }
+    h.width = be32(b, 16).ok_or_else(|| corrupt("PNG"))?;
+    h.height = be32(b, 20).ok_or_else(|| corrupt("PNG"))?;
+    let depth = *b.get(24).ok_or_else(|| corrupt("PNG"))?;
+    let colour = *b.get(25).ok_or_else(|| corrupt("PNG"))?;
+    h.bits_per_sample = depth;
+    (h.channels, h.has_alpha) = match colour {
+        0 => (1, false),
+        2 => (3, false),
+        3 => (3, false),
+        4 => (2, true),
+        6 => (4, true),
+        _ => return Err(corrupt("PNG")),
+    };
+    let mut at = 8;
+    while let (Some(len), Some(kind)) = (be32(b, at), b.get(at + 4..at + 8)) {
+        let data = b.get(at + 8..at + 8 + len as usize);
+        match kind {
+            b"IDAT" | b"IEND" => break,
+            b"tRNS" => {
+                h.has_alpha = true;
+                h.channels += 1;
+            }
+            b"pHYs" => {
+                if let Some(d) = data.filter(|d| d.len() >= 9 && d[8] == 1) {
+                    let ppm = be32(d, 0).unwrap_or(0) as f64;
+                    h.density = Some((ppm * 0.0254 * 100.0).round() / 100.0);
+                }
+            }
+            b"eXIf" => h.exif = data.map(|d| d.to_vec()),
+            b"acTL" => h.pages = data.and_then(|d| be32(d, 0)).unwrap_or(1),
+            _ => {}
+        }
+        at += 12 + len as usize;
+    }
+    h.space = match (h.channels <= 2, depth == 16) {
+        (true, true) => "grey16",
+        (true, false) => "b-w",
+        (false, true) => "rgb16",
+        (false, false) => "srgb",
+    };
+    Ok(h)
+}
+
+/// Skips GIF data sub-blocks starting at `at`; returns the offset after the terminator.
+fn skip_sub_blocks(b: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        let n = *b.get(at)? as usize;
+        at += 1 + n;
+        if n == 0 {
+            return Some(at);
+        }
+    }
+}
+
+fn gif(b: &[u8]) -> Result<Header> {
+    let mut h = Header {
+        width: le16(b, 6).ok_or_else(|| corrupt("GIF"))? as u32,
+        height: le16(b, 8).ok_or_else(|| corrupt("GIF"))? as u32,
+        channels: 4,
+        has_alpha: true,
+        space: "srgb",
+        bits_per_sample: 8,
+        ..Header::default()
+    };
+    let packed = *b.get(10).ok_or_else(|| corrupt("GIF"))?;
+    let mut at = 13;
+    if packed & 0x80 != 0 {
+        at += 3 << ((packed & 7) + 1);
+    }
+    let mut frames = 0;
+    // Count frames by walking the blocks; image data is skipped, never decompressed.
+    while let Some(&block) = b.get(at) {
+        match block {
+            0x21 => match skip_sub_blocks(b, at + 2) {
+                Some(next) => at = next,
+                None => break,
+            },
+            0x2C => {
+                frames += 1;
+                let local = *b.get(at + 9).unwrap_or(&0);
+                let mut next = at + 10;
+                if local & 0x80 != 0 {
+                    next += 3 << ((local & 7) + 1);
+                }
+                match skip_sub_blocks(b, next + 1) {
+                    Some(n) => at = n,
+                    None => break,
+                }
+            }
+            _ => break,
+        }
+    }
+    h.pages = frames.max(1);
+    Ok(h)
+}
+
+fn webp(b: &[u8]) -> Result<Header> {
+    let mut h = Header {
+        channels: 3,
+        space: "srgb",
+        bits_per_sample: 8,
+        ..Header::default()
+    };
+    let mut at = 12;
+    let mut frames = 0;
+    while let (Some(kind), Some(len)) = (b.get(at..at + 4), le32(b, at + 4)) {
+        let data = b
+            .get(at + 8..(at + 8 + len as usize).min(b.len()))
+            .unwrap_or(&[]);
+        match kind {
+            b"VP8 " if h.width == 0 => {
+                if data.get(3..6) != Some(&[0x9d, 0x01, 0x2a]) {
+                    return Err(corrupt("WebP"));
+                }
+                h.width = (le16(data, 6).unwrap_or(0) & 0x3fff) as u32;
+                h.height = (le16(data, 8).unwrap_or(0) & 0x3fff) as u32;
+            }
+            b"VP8L" if h.width == 0 => {
+                if data.first() != Some(&0x2f) {
+                    return Err(corrupt("WebP"));
+                }
+                let bits = le32(data, 1).ok_or_else(|| corrupt("WebP"))?;
+                h.width = (bits & 0x3fff) + 1;
+                h.height = ((bits >> 14) & 0x3fff) + 1;
+                if bits >> 28 & 1 == 1 {
+                    h.has_alpha = true;
+                }
+            }
+            b"VP8X" => {
+                let flags = *data.first().ok_or_else(|| corrupt("WebP"))?;
+                h.has_alpha = flags & 0x10 != 0;
+                h.width = le24(data, 4).ok_or_else(|| corrupt("WebP"))? + 1;
+                h.height = le24(data, 7).ok_or_else(|| corrupt("WebP"))? + 1;
+            }
+            b"ALPH" => h.has_alpha = true,
+            b"ANMF" => frames += 1,
+            b"EXIF" => {
+                let d = data.strip_prefix(b"Exif\0\0").unwrap_or(data);
+                h.exif = Some(d.to_vec());
+            }
+            b"ICCP" => h.icc = Some(data.to_vec()),
+            _ => {}
+        }
+        at += 8 + len as usize + (len as usize & 1);
+    }
+    if h.width == 0 {
+        return Err(corrupt("WebP"));
+    }
+    if h.has_alpha {
+        h.channels = 4;
+    }
+    h.pages = frames.max(1);
+    Ok(h)
+}
+
+/// TIFF and BMP through the image crate's decoders, which read only the header here.
+fn generic(b: &[u8], format: Format) -> Result<Header> {
+    let fmt = match format {
+        Format::Tiff => image::ImageFormat::Tiff,
+        _ => image::ImageFormat::Bmp,
+    };
+    let mut decoder = image::ImageReader::with_format(Cursor::new(b), fmt)
+        .into_decoder()
+        .map_err(ImageError::from)?;
+    let (width, height) = decoder.dimensions();
+    let colour = decoder.color_type();
+    let channels = colour.channel_count();
+    let orientation = decoder.orientation().map(|o| o.to_exif()).unwrap_or(1);
+    let sixteen = colour.bytes_per_pixel() / channels >= 2;
+    Ok(Header {
+        width,
+        height,
+        orientation,
+        channels,
+        has_alpha: colour.has_alpha(),
+        space: match (channels <= 2, sixteen) {
+            (true, true) => "grey16",
+            (true, false) => "b-w",
+            (false, true) => "rgb16",
+            (false, false) => "srgb",
+        },
+        bits_per_sample: if sixteen { 16 } else { 8 },
+        icc: decoder.icc_profile().ok().flatten(),
+        ..Header::default()
+    })
+}

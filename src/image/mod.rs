@@ -1,0 +1,260 @@
+//! The image engine: decode, resize, orient, composite and encode, on offload's own
+//! thread pool. Plain Rust; `src/js/image.rs` binds it.
+//!
+//! The model, stage by stage (each stage checks the abort flag before it starts):
+//! 1. The header is read without decoding (metadata.rs) and its size checked against the
+//!    pixel limit (limits.rs) before anything large is allocated.
+//! 2. The output geometry follows sharp's rules (geometry.rs). JPEG is decoded at 1/2, 1/4
+//!    or 1/8 scale in the DCT domain when the target allows it, as sharp picks the factor.
+//! 3. A SIMD convolution resize (resize.rs), premultiplied only when alpha is real.
+//! 4. EXIF orientation is applied to the small, resized image (orient.rs).
+//! 5. Cover crops and contain embeds, then overlays (composite.rs), then encoding.
+//!
+//! Caveats: everything is 8 bits per sample after decoding (16-bit PNG comes out 8-bit);
+//! embedded ICC profiles are converted to sRGB after the resize (colour.rs); CMYK without
+//! a profile uses the plain formula (sharp has a built-in CMYK profile);
+//! AVIF is neither read nor written by this build; only JPEG supports a partial decode.
+
+pub mod colour;
+pub mod composite;
+pub mod decode;
+pub mod encode;
+pub mod error;
+pub mod geometry;
+pub mod jpeg;
+pub mod limits;
+pub mod metadata;
+pub mod options;
+pub mod orient;
+pub mod pixels;
+pub mod pool;
+pub mod resize;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+
+pub use error::{ErrorKind, ImageError, Result};
+pub use metadata::Header;
+pub use options::{Fit, Format, Gravity, Kernel, Overlay, ResizeOptions};
+
+use encode::Carry;
+use pixels::Pixels;
+
+/// An encoded result.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub data: Vec<u8>,
+    pub format: Format,
+    pub width: u32,
+    pub height: u32,
+    pub channels: u8,
+}
+
+fn check(abort: &dyn Fn() -> bool) -> Result<()> {
+    if abort() {
+        Err(ImageError::aborted())
+    } else {
+        Ok(())
+    }
+}
+
+/// The format written when `options.format` is absent.
+pub fn default_output(input: Format) -> Format {
+    if input.can_write() {
+        input
+    } else {
+        Format::Png
+    }
+}
+
+/// Decodes, resizes and encodes `input`. `abort` is polled between stages.
+pub fn resize(input: &[u8], o: &ResizeOptions, abort: &dyn Fn() -> bool) -> Result<Output> {
+    check(abort)?;
+    let header = metadata::read(input)?;
+    let format = header.format.expect("read() sets the format");
+    limits::check(header.width, header.height, o.limit_input_pixels)?;
+    let out_format = o.format.unwrap_or_else(|| default_output(format));
+    if out_format == Format::Avif {
+        return Err(ImageError::unsupported(
+            "AVIF output is not available in this build of offload",
+        ));
+    }
+    if !out_format.can_write() {
+        return Err(ImageError::unsupported(format!(
+            "offload does not write {}",
+            out_format.name()
+        )));
+    }
+    let orientation = if o.auto_orient { header.orientation } else { 1 };
+    let swap = orient::swaps_axes(orientation);
+    if o.animated && header.pages > 1 && out_format == Format::Gif {
+        return animated(input, &header, o, abort);
+    }
+
+    let (uw, uh) = if swap {
+        (header.height, header.width)
+    } else {
+        (header.width, header.height)
+    };
+    let shrink = if format == Format::Jpeg && (o.width.is_some() || o.height.is_some()) {
+        let (hs, vs) =
+            geometry::resolve_shrink(uw, uh, o.width, o.height, o.fit, o.without_enlargement);
+        geometry::jpeg_shrink_on_load(hs, vs)
+    } else {
+        1
+    };
+    check(abort)?;
+    let img = decode::decode(input, &header, shrink, o.allow_partial)?;
+    check(abort)?;
+    let mut img = transform(img, orientation, shrink > 1, o)?;
+    if let (Some(icc), false) = (header.icc.as_deref(), header.space == "cmyk") {
+        img = colour::rgb_to_srgb(img, icc);
+    }
+    let img = if o.composite.is_empty() {
+        img
+    } else {
+        composite::apply(img, &o.composite, o)?
+    };
+    check(abort)?;
+    let carry = if o.keep_metadata {
+        Carry {
+            exif: header.exif.clone().map(|mut e| {
+                metadata::exif_reset_orientation(&mut e);
+                e
+            }),
+            // The pixels were converted to sRGB (colour.rs), so the input's profile
+            // no longer describes them; untagged JPEG means sRGB.
+            icc: None,
+        }
+    } else {
+        Carry::default()
+    };
+    let (width, height, channels) = (img.width, img.height, img.channels);
+    let data = encode::encode(img, out_format, o, carry)?;
+    check(abort)?;
+    Ok(Output {
+        data,
+        format: out_format,
+        width,
+        height,
+        channels,
+    })
+}
+
+/// Resize (in stored orientation), orient, then crop or embed.
+fn transform(img: Pixels, orientation: u8, shrunk: bool, o: &ResizeOptions) -> Result<Pixels> {
+    let swap = orient::swaps_axes(orientation);
+    let (w, h) = if swap {
+        (img.height, img.width)
+    } else {
+        (img.width, img.height)
+    };
+    let plan = geometry::plan(
+        w,
+        h,
+        o.width,
+        o.height,
+        o.fit,
+        o.position,
+        o.without_enlargement,
+    );
+    let (rw, rh) = if swap {
+        (plan.resize_height, plan.resize_width)
+    } else {
+        (plan.resize_width, plan.resize_height)
+    };
+    let img = resize::resize(img, rw, rh, o.kernel, shrunk)?;
+    let mut img = orient::apply(img, orientation);
+    if let Some(r) = plan.crop {
+        img = img.crop(r.left, r.top, r.width, r.height);
+    }
+    if let Some((left, top)) = plan.embed {
+        if o.background[3] < 255 {
+            img = img.with_alpha();
+        }
+        img = img.embed(plan.width, plan.height, left, top, o.background);
+    }
+    Ok(img)
+}
+
+/// Every frame resized the same way, written as an animated GIF.
+fn animated(
+    input: &[u8],
+    header: &Header,
+    o: &ResizeOptions,
+    abort: &dyn Fn() -> bool,
+) -> Result<Output> {
+    let total = header.width as u64 * header.height as u64 * header.pages as u64;
+    if let Some(limit) = o.limit_input_pixels {
+        if total > limit {
+            return Err(ImageError::too_large(format!(
+                "the animation has {total} pixels in {} frames, over limitInputPixels ({limit})",
+                header.pages
+            )));
+        }
+    }
+    let frames = decode::decode_frames(input, header)?;
+    let mut out = Vec::with_capacity(frames.len());
+    for f in frames {
+        check(abort)?;
+        out.push(decode::Frame {
+            pixels: transform(f.pixels, 1, false, o)?,
+            delay_ms: f.delay_ms,
+        });
+    }
+    let (width, height) = out
+        .first()
+        .map_or((0, 0), |f| (f.pixels.width, f.pixels.height));
+    let data = encode::gif(&out)?;
+    check(abort)?;
+    Ok(Output {
+        data,
+        format: Format::Gif,
+        width,
+        height,
+        channels: 4,
+    })
+}
+
+/// The header of `input`, without decoding pixels.
+pub fn metadata(input: &[u8]) -> Result<Header> {
+    metadata::read(input)
+}
+
+/// Reads a whole input file.
+pub fn read_input(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| ImageError::io(&e, &format!("open '{}'", path.display())))
+}
+
+/// Writes `data` to `path` through a temporary file in the same directory and a rename,
+/// so that `path` is never seen half-written and a failure leaves nothing behind.
+pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{name}.offload-{}-{:x}.tmp",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    let written = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(data)?;
+        file.sync_data()?;
+        std::fs::rename(&tmp, path)
+    })();
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        ImageError::io(&e, &format!("write '{}'", path.display()))
+    })
+}

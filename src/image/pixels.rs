@@ -1,0 +1,168 @@
+//! The in-memory image the stages pass along: 8-bit, interleaved, 1 to 4 channels
+//! (grey, grey+alpha, RGB, RGBA).
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pixels {
+    pub width: u32,
+    pub height: u32,
+    pub channels: u8,
+    pub data: Vec<u8>,
+}
+
+impl Pixels {
+    pub fn new(width: u32, height: u32, channels: u8, data: Vec<u8>) -> Pixels {
+        debug_assert_eq!(
+            data.len(),
+            width as usize * height as usize * channels as usize
+        );
+        Pixels {
+            width,
+            height,
+            channels,
+            data,
+        }
+    }
+
+    pub fn has_alpha(&self) -> bool {
+        self.channels == 2 || self.channels == 4
+    }
+
+    /// Alpha that changes something: an alpha channel with any value below 255.
+    pub fn has_real_alpha(&self) -> bool {
+        if !self.has_alpha() {
+            return false;
+        }
+        let c = self.channels as usize;
+        self.data.chunks_exact(c).any(|p| p[c - 1] != 255)
+    }
+
+    pub fn is_grey(&self) -> bool {
+        self.channels <= 2
+    }
+
+    /// Drops an alpha channel that is opaque everywhere, so that an RGB resize does 3
+    /// channels of work instead of 4 and JPEG output needs no flattening.
+    pub fn drop_opaque_alpha(self) -> Pixels {
+        if self.has_alpha() && !self.has_real_alpha() {
+            self.without_alpha()
+        } else {
+            self
+        }
+    }
+
+    fn without_alpha(self) -> Pixels {
+        let c = self.channels as usize;
+        let data = self
+            .data
+            .chunks_exact(c)
+            .flat_map(|p| p[..c - 1].iter().copied())
+            .collect();
+        Pixels::new(self.width, self.height, self.channels - 1, data)
+    }
+
+    /// Adds an opaque alpha channel.
+    pub fn with_alpha(self) -> Pixels {
+        if self.has_alpha() {
+            return self;
+        }
+        let c = self.channels as usize;
+        let mut data = Vec::with_capacity(self.data.len() / c * (c + 1));
+        for p in self.data.chunks_exact(c) {
+            data.extend_from_slice(p);
+            data.push(255);
+        }
+        Pixels::new(self.width, self.height, self.channels + 1, data)
+    }
+
+    /// Grey to RGB (keeping alpha).
+    pub fn to_colour(self) -> Pixels {
+        if !self.is_grey() {
+            return self;
+        }
+        let alpha = self.has_alpha();
+        let c = self.channels as usize;
+        let mut data = Vec::with_capacity(self.data.len() / c * (c + 2));
+        for p in self.data.chunks_exact(c) {
+            data.extend_from_slice(&[p[0], p[0], p[0]]);
+            if alpha {
+                data.push(p[1]);
+            }
+        }
+        Pixels::new(self.width, self.height, self.channels + 2, data)
+    }
+
+    /// Composes alpha over an opaque background and drops the alpha channel.
+    pub fn flatten(self, background: [u8; 4]) -> Pixels {
+        if !self.has_alpha() {
+            return self;
+        }
+        let c = self.channels as usize;
+        let bg: [u32; 3] = if self.is_grey() {
+            let l = luma(background[0], background[1], background[2]) as u32;
+            [l, l, l]
+        } else {
+            [
+                background[0] as u32,
+                background[1] as u32,
+                background[2] as u32,
+            ]
+        };
+        let mut data = Vec::with_capacity(self.data.len() / c * (c - 1));
+        for p in self.data.chunks_exact(c) {
+            let a = p[c - 1] as u32;
+            for (i, v) in p[..c - 1].iter().enumerate() {
+                data.push(((*v as u32 * a + bg[i] * (255 - a) + 127) / 255) as u8);
+            }
+        }
+        Pixels::new(self.width, self.height, self.channels - 1, data)
+    }
+
+    /// The window `left, top, width, height`.
+    pub fn crop(&self, left: u32, top: u32, width: u32, height: u32) -> Pixels {
+        let c = self.channels as usize;
+        let row = self.width as usize * c;
+        let mut data = Vec::with_capacity(width as usize * height as usize * c);
+        for y in top..top + height {
+            let start = y as usize * row + left as usize * c;
+            data.extend_from_slice(&self.data[start..start + width as usize * c]);
+        }
+        Pixels::new(width, height, self.channels, data)
+    }
+
+    /// This image on a `width`×`height` canvas of `background`, at `left, top`.
+    pub fn embed(
+        &self,
+        width: u32,
+        height: u32,
+        left: u32,
+        top: u32,
+        background: [u8; 4],
+    ) -> Pixels {
+        let c = self.channels as usize;
+        let fill: Vec<u8> = match self.channels {
+            1 => vec![luma(background[0], background[1], background[2])],
+            2 => vec![
+                luma(background[0], background[1], background[2]),
+                background[3],
+            ],
+            3 => background[..3].to_vec(),
+            _ => background.to_vec(),
+        };
+        let mut data = Vec::with_capacity(width as usize * height as usize * c);
+        for _ in 0..width as usize * height as usize {
+            data.extend_from_slice(&fill);
+        }
+        let row = width as usize * c;
+        let src_row = self.width as usize * c;
+        for y in 0..self.height as usize {
+            let dst = (top as usize + y) * row + left as usize * c;
+            data[dst..dst + src_row].copy_from_slice(&self.data[y * src_row..(y + 1) * src_row]);
+        }
+        Pixels::new(width, height, self.channels, data)
+    }
+}
+
+/// Rec. 601 luma, as libvips uses for sRGB to B_W.
+pub fn luma(r: u8, g: u8, b: u8) -> u8 {
+    ((r as u32 * 299 + g as u32 * 587 + b as u32 * 114 + 500) / 1000) as u8
+}

@@ -1,0 +1,324 @@
+//! Engine tests on the shared fixtures (`../shared/fixtures/images/` from the repo root).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use super::options::*;
+use super::*;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/images")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn never() -> bool {
+    false
+}
+
+#[test]
+#[ignore = "timing breakdown, run with --release --ignored --nocapture"]
+fn timing_breakdown() {
+    for (name, w, h) in [
+        ("2569067123_aca715a2ee_o.jpg", 720, 588),
+        ("alpha-premultiply-2048x1536-paper.png", 720, 540),
+    ] {
+        let bytes = fixture(name);
+        let header = metadata::read(&bytes).unwrap();
+        let (hs, vs) = geometry::resolve_shrink(
+            header.width,
+            header.height,
+            Some(w),
+            Some(h),
+            Fit::Cover,
+            false,
+        );
+        let shrink = if header.format == Some(Format::Jpeg) {
+            geometry::jpeg_shrink_on_load(hs, vs)
+        } else {
+            1
+        };
+        for _ in 0..5 {
+            let t0 = Instant::now();
+            let img = decode::decode(&bytes, &header, shrink, false).unwrap();
+            let t1 = Instant::now();
+            let small = resize::resize(img, w, h, Kernel::Lanczos3, shrink > 1).unwrap();
+            let t2 = Instant::now();
+            let out = encode::encode(
+                small,
+                header.format.unwrap(),
+                &ResizeOptions::default(),
+                Default::default(),
+            )
+            .unwrap();
+            let t3 = Instant::now();
+            println!(
+                "{name}: decode {:?} resize {:?} encode {:?} ({} bytes)",
+                t1 - t0,
+                t2 - t1,
+                t3 - t2,
+                out.len()
+            );
+        }
+    }
+}
+
+fn opts(width: Option<u32>, height: Option<u32>, fit: Fit) -> ResizeOptions {
+    ResizeOptions {
+        width,
+        height,
+        fit,
+        ..ResizeOptions::default()
+    }
+}
+
+fn plan_of(w: u32, h: u32, tw: Option<u32>, th: Option<u32>, fit: Fit, woe: bool) -> (u32, u32) {
+    let p = geometry::plan(w, h, tw, th, fit, Gravity::Centre, woe);
+    (p.width, p.height)
+}
+
+/// Expected values from sharp 0.35 (`sharp(input).resize({ width, height, fit, withoutEnlargement })`).
+#[test]
+fn geometry_follows_sharps_rules() {
+    let (w, h) = (2725, 2225);
+    assert_eq!(
+        plan_of(w, h, Some(720), Some(588), Fit::Cover, false),
+        (720, 588)
+    );
+    assert_eq!(
+        plan_of(w, h, Some(300), Some(500), Fit::Cover, false),
+        (300, 500)
+    );
+    assert_eq!(
+        plan_of(w, h, Some(300), Some(500), Fit::Contain, false),
+        (300, 500)
+    );
+    assert_eq!(
+        plan_of(w, h, Some(300), Some(500), Fit::Inside, false),
+        (300, 245)
+    );
+    assert_eq!(
+        plan_of(w, h, Some(300), Some(500), Fit::Outside, false),
+        (612, 500)
+    );
+    assert_eq!(
+        plan_of(w, h, Some(300), Some(500), Fit::Fill, false),
+        (300, 500)
+    );
+    assert_eq!(
+        plan_of(w, h, Some(720), None, Fit::Cover, false),
+        (720, 588)
+    );
+    assert_eq!(
+        plan_of(w, h, None, Some(588), Fit::Inside, false),
+        (720, 588)
+    );
+    assert_eq!(
+        plan_of(w, h, Some(720), None, Fit::Fill, false),
+        (720, 2225)
+    );
+    // Enlarging, and refusing to.
+    assert_eq!(
+        plan_of(320, 240, Some(640), Some(640), Fit::Cover, false),
+        (640, 640)
+    );
+    assert_eq!(
+        plan_of(320, 240, Some(640), Some(640), Fit::Cover, true),
+        (320, 240)
+    );
+    assert_eq!(
+        plan_of(320, 240, Some(640), Some(640), Fit::Contain, true),
+        (640, 640)
+    );
+    assert_eq!(
+        plan_of(320, 240, Some(640), Some(640), Fit::Inside, true),
+        (320, 240)
+    );
+    assert_eq!(
+        plan_of(320, 240, Some(4000), None, Fit::Inside, true),
+        (320, 240)
+    );
+    // Never below one pixel.
+    assert_eq!(
+        plan_of(2725, 2225, Some(1), Some(1), Fit::Inside, false),
+        (1, 1)
+    );
+}
+
+#[test]
+fn crop_and_embed_positions_match_sharps() {
+    use geometry::{crop_position, embed_position};
+    assert_eq!(crop_position(101, 50, 50, 50, Gravity::Centre), (26, 0));
+    assert_eq!(crop_position(100, 60, 50, 50, Gravity::SouthEast), (50, 10));
+    assert_eq!(crop_position(100, 60, 50, 50, Gravity::North), (25, 0));
+    assert_eq!(embed_position(51, 50, 100, 100, Gravity::Centre), (24, 25));
+    assert_eq!(embed_position(50, 50, 100, 80, Gravity::West), (0, 15));
+}
+
+#[test]
+fn jpeg_shrink_on_load_factor_is_sharps() {
+    assert_eq!(geometry::jpeg_shrink_on_load(3.78, 3.79), 2);
+    assert_eq!(geometry::jpeg_shrink_on_load(2.0, 2.0), 1);
+    assert_eq!(geometry::jpeg_shrink_on_load(4.5, 9.0), 2);
+    assert_eq!(geometry::jpeg_shrink_on_load(5.0, 9.0), 4);
+    assert_eq!(geometry::jpeg_shrink_on_load(8.0, 8.0), 4);
+    assert_eq!(geometry::jpeg_shrink_on_load(8.5, 8.5), 4);
+    assert_eq!(geometry::jpeg_shrink_on_load(9.0, 9.0), 8);
+    assert_eq!(geometry::jpeg_shrink_on_load(1.5, 1.5), 1);
+}
+
+#[test]
+fn orientation_moves_pixels_like_exif_says() {
+    // A 2×1 image: red, green.
+    let img = pixels::Pixels::new(2, 1, 3, vec![255, 0, 0, 0, 255, 0]);
+    let flipped = orient::apply(img.clone(), 2);
+    assert_eq!(flipped.data, vec![0, 255, 0, 255, 0, 0]);
+    let cw = orient::apply(img.clone(), 6);
+    assert_eq!((cw.width, cw.height), (1, 2));
+    // Rotating 90° clockwise to display: the stored left pixel ends up on top.
+    assert_eq!(cw.data, vec![255, 0, 0, 0, 255, 0]);
+    let ccw = orient::apply(img, 8);
+    assert_eq!(ccw.data, vec![0, 255, 0, 255, 0, 0]);
+}
+
+#[test]
+fn benchmark_jpeg_resizes_with_shrink_on_load() {
+    let bytes = fixture("2569067123_aca715a2ee_o.jpg");
+    let out = resize(&bytes, &opts(Some(720), Some(588), Fit::Cover), &never).unwrap();
+    assert_eq!(
+        (out.format, out.width, out.height),
+        (Format::Jpeg, 720, 588)
+    );
+    let header = metadata(&out.data).unwrap();
+    assert_eq!((header.width, header.height), (720, 588));
+}
+
+#[test]
+fn every_landscape_comes_out_600_by_450() {
+    for n in 1..=8 {
+        let bytes = fixture(&format!("Landscape_{n}.jpg"));
+        let out = resize(&bytes, &opts(Some(600), None, Fit::Cover), &never).unwrap();
+        assert_eq!((out.width, out.height), (600, 450), "Landscape_{n}");
+    }
+}
+
+#[test]
+fn bad_inputs_have_stable_codes() {
+    let code = |name: &str| {
+        resize(&fixture(name), &opts(Some(100), None, Fit::Cover), &never)
+            .unwrap_err()
+            .code()
+    };
+    assert_eq!(code("truncated.jpg"), "ERR_OFFLOAD_IMAGE_CORRUPT");
+    assert_eq!(code("truncated.png"), "ERR_OFFLOAD_IMAGE_CORRUPT");
+    assert_eq!(code("corrupt-header.jpg"), "ERR_OFFLOAD_IMAGE_CORRUPT");
+    assert_eq!(code("giant-image.jpg"), "ERR_OFFLOAD_IMAGE_TOO_LARGE");
+    assert_eq!(
+        code("65536-uint32-limit.png"),
+        "ERR_OFFLOAD_IMAGE_TOO_LARGE"
+    );
+    let junk: Vec<u8> = (0..1000u32).map(|i| (i * 31 % 251) as u8).collect();
+    let err = resize(&junk, &ResizeOptions::default(), &never).unwrap_err();
+    assert_eq!(err.code(), "ERR_OFFLOAD_IMAGE_UNSUPPORTED");
+    let aborted = resize(&fixture("320x240.jpg"), &ResizeOptions::default(), &|| true).unwrap_err();
+    assert_eq!(aborted.code(), "ERR_OFFLOAD_ABORTED");
+}
+
+#[test]
+fn alpha_is_premultiplied_only_when_real() {
+    // Opaque RGBA resizes like RGB; a transparent black pixel must not darken its neighbour.
+    let mut data = Vec::new();
+    for x in 0..64 {
+        if x < 32 {
+            data.extend_from_slice(&[255, 255, 255, 255]);
+        } else {
+            data.extend_from_slice(&[0, 0, 0, 0]);
+        }
+    }
+    let img = pixels::Pixels::new(64, 1, 4, data);
+    let small = resize::resize(img, 16, 1, Kernel::Lanczos3, false).unwrap();
+    for p in small.data.chunks_exact(4) {
+        if p[3] > 0 {
+            assert!(p[0] >= 250, "dark fringe: {p:?}");
+        }
+    }
+}
+
+#[test]
+fn png_writer_round_trips() {
+    let img = pixels::Pixels::new(3, 2, 4, (0..24).collect());
+    let png = encode::png(&img, 6).unwrap();
+    let back = image::load_from_memory(&png).unwrap().to_rgba8();
+    assert_eq!(back.into_raw(), (0..24).collect::<Vec<u8>>());
+}
+
+#[test]
+fn the_pool_runs_jobs_and_resizes() {
+    let pool: &'static pool::ImagePool = Box::leak(Box::new(pool::ImagePool::new(2)));
+    let (tx, rx) = std::sync::mpsc::channel();
+    for i in 0..8 {
+        let tx = tx.clone();
+        pool.submit(move || tx.send(i).unwrap());
+    }
+    let mut got: Vec<i32> = (0..8).map(|_| rx.recv().unwrap()).collect();
+    got.sort();
+    assert_eq!(got, (0..8).collect::<Vec<_>>());
+    pool.set_size(1);
+    assert_eq!(pool.size(), 1);
+    let tx2 = tx.clone();
+    pool.submit(move || tx2.send(99).unwrap());
+    assert_eq!(rx.recv().unwrap(), 99);
+}
+
+/// A fuzz-style loop over the decoders (see also fuzz/): mutated fixtures must give an
+/// image or a clean error, never a panic or a hang.
+#[test]
+fn mutated_fixtures_never_panic() {
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let inputs = [
+        "320x240.jpg",
+        "with-alpha.png",
+        "grey-8bit-alpha.png",
+        "animated-loop-3.gif",
+        "Landscape_5.jpg",
+        "4.webp",
+        "Flag_of_the_Netherlands-16bit.png",
+    ];
+    let started = Instant::now();
+    for name in inputs {
+        let original = fixture(name);
+        for round in 0..12 {
+            let mut bytes = original.clone();
+            match round % 3 {
+                0 => {
+                    for _ in 0..(1 + next() % 16) {
+                        let at = (next() as usize) % bytes.len();
+                        bytes[at] = next() as u8;
+                    }
+                }
+                1 => bytes.truncate(1 + (next() as usize) % bytes.len()),
+                _ => {
+                    let at = 2 + (next() as usize) % (bytes.len().min(600) - 2);
+                    bytes[at] = 0xFF;
+                }
+            }
+            let o = opts(Some(64), Some(64), Fit::Inside);
+            let result = std::panic::catch_unwind(|| {
+                let _ = resize(&bytes, &o, &never);
+                let _ = metadata(&bytes);
+            });
+            assert!(result.is_ok(), "{name} round {round} panicked");
+        }
+    }
+    assert!(
+        started.elapsed().as_secs() < 60,
+        "decoders too slow on bad input"
+    );
+}
