@@ -399,7 +399,7 @@ export interface ResizeOptions {
     effort?: number
   }
   avif?: {
-    /** 0–9. Default 4. (AVIF output is not available in this build: ERR_OFFLOAD_IMAGE_UNSUPPORTED.) */
+    /** Encoder effort, 0 (fastest) to 9 (smallest, slowest); sharp's scale. Default 4. */
     effort?: number
   }
   /** Turn the image upright from its EXIF orientation (applied after the resize, on the small image). Default `true`. */

@@ -1,12 +1,13 @@
 //! Encoding. JPEG through libjpeg (jpeg.rs); PNG written here with zlib-rs at the asked
 //! level and no row filter (sharp's default: `adaptiveFiltering: false`); WebP through
-//! libwebp; GIF through the `image` crate's quantiser.
+//! libwebp; AVIF through ravif (avif.rs); GIF through the `image` crate's quantiser.
 
 use std::io::Write;
 
 use flate2::write::ZlibEncoder;
 use flate2::Compression;
 
+use super::avif;
 use super::decode::Frame;
 use super::error::{ImageError, Result};
 use super::jpeg::{self, JpegOptions};
@@ -42,9 +43,7 @@ pub fn encode(img: Pixels, format: Format, o: &ResizeOptions, carry: Carry) -> R
             pixels: img,
             delay_ms: 0,
         }]),
-        Format::Avif => Err(ImageError::unsupported(
-            "AVIF output is not available in this build of offload",
-        )),
+        Format::Avif => avif::encode(img, o.quality, o.avif_effort),
         Format::Tiff | Format::Bmp => Err(ImageError::unsupported(format!(
             "offload does not write {}",
             format.name()

@@ -128,7 +128,7 @@ pub fn read(bytes: &[u8]) -> Result<Header> {
         Format::Tiff | Format::Bmp => generic(bytes, format)?,
         Format::Avif => {
             return Err(ImageError::unsupported(
-                "AVIF input is not supported by this build of offload (no AVIF decoder); AVIF output is",
+                "AVIF input is not supported by this build of offload (no AVIF decoder; AVIF output is supported)",
             ))
         }
     };

@@ -13,8 +13,9 @@
 //! Caveats: everything is 8 bits per sample after decoding (16-bit PNG comes out 8-bit);
 //! embedded ICC profiles are converted to sRGB after the resize (colour.rs); CMYK without
 //! a profile uses the plain formula (sharp has a built-in CMYK profile);
-//! AVIF is neither read nor written by this build; only JPEG supports a partial decode.
+//! AVIF is written (avif.rs) but not read; only JPEG supports a partial decode.
 
+pub mod avif;
 pub mod colour;
 pub mod composite;
 pub mod decode;
@@ -76,11 +77,6 @@ pub fn resize(input: &[u8], o: &ResizeOptions, abort: &dyn Fn() -> bool) -> Resu
     let format = header.format.expect("read() sets the format");
     limits::check(header.width, header.height, o.limit_input_pixels)?;
     let out_format = o.format.unwrap_or_else(|| default_output(format));
-    if out_format == Format::Avif {
-        return Err(ImageError::unsupported(
-            "AVIF output is not available in this build of offload",
-        ));
-    }
     if !out_format.can_write() {
         return Err(ImageError::unsupported(format!(
             "offload does not write {}",

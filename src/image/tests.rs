@@ -253,6 +253,59 @@ fn png_writer_round_trips() {
     assert_eq!(back.into_raw(), (0..24).collect::<Vec<u8>>());
 }
 
+/// The box type and major brand of an ISO-BMFF file's first box.
+fn ftyp_brand(bytes: &[u8]) -> (&[u8], &[u8]) {
+    (&bytes[4..8], &bytes[8..12])
+}
+
+#[test]
+fn avif_writer_makes_an_avif_file() {
+    let data: Vec<u8> = (0..48 * 32)
+        .flat_map(|i| [i as u8, (i / 48) as u8 * 8, 128])
+        .collect();
+    let avif = encode::encode(
+        pixels::Pixels::new(48, 32, 3, data),
+        Format::Avif,
+        &ResizeOptions::default(),
+        Default::default(),
+    )
+    .unwrap();
+    assert_eq!(ftyp_brand(&avif), (b"ftyp".as_slice(), b"avif".as_slice()));
+    assert!(
+        !avif.windows(4).any(|w| w == b"auxC"),
+        "opaque RGB needs no alpha plane"
+    );
+
+    // RGBA keeps its alpha: an auxiliary alpha image is referenced.
+    let rgba: Vec<u8> = (0..32 * 32u32)
+        .flat_map(|i| [200, 10, 10, (i % 256) as u8])
+        .collect();
+    let avif = avif::encode(pixels::Pixels::new(32, 32, 4, rgba), 80, 9).unwrap();
+    assert_eq!(ftyp_brand(&avif), (b"ftyp".as_slice(), b"avif".as_slice()));
+    assert!(avif.windows(4).any(|w| w == b"auxC"), "alpha plane missing");
+
+    // Through the whole pipeline, with the output's geometry.
+    let out = resize(
+        &fixture("320x240.jpg"),
+        &ResizeOptions {
+            format: Some(Format::Avif),
+            ..opts(Some(100), None, Fit::Cover)
+        },
+        &never,
+    )
+    .unwrap();
+    assert_eq!((out.format, out.width, out.height), (Format::Avif, 100, 75));
+    assert_eq!(ftyp_brand(&out.data).1, b"avif");
+}
+
+#[test]
+fn avif_effort_maps_to_rav1e_speed() {
+    assert_eq!(avif::speed(0), 10);
+    assert_eq!(avif::speed(4), 6);
+    assert_eq!(avif::speed(9), 1);
+    assert_eq!(avif::speed(200), 1);
+}
+
 #[test]
 fn the_pool_runs_jobs_and_resizes() {
     let pool: &'static pool::ImagePool = Box::leak(Box::new(pool::ImagePool::new(2)));
