@@ -123,7 +123,9 @@ pub fn decode(
             .map_err(io_error)?
             .len();
         if filled != len {
-            return Err(ImageError::corrupt("the JPEG data ends early (truncated file)"));
+            return Err(ImageError::corrupt(
+                "the JPEG data ends early (truncated file)",
+            ));
         }
         // SAFETY: the decoder initialised all `len` bytes (checked just above).
         unsafe { data.set_len(len) };
