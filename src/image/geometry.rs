@@ -169,28 +169,23 @@ pub fn plan(
     out
 }
 
-/// sharp's `CalculateCrop`: the window of `out` inside `inp`.
+/// sharp's `CalculateCrop`: the window of `out` inside `inp` (the centre
+/// rounds up).
 pub fn crop_position(in_w: u32, in_h: u32, out_w: u32, out_h: u32, g: Gravity) -> (u32, u32) {
     let (dx, dy) = (in_w - out_w, in_h - out_h);
-    let (cx, cy) = (dx.div_ceil(2), dy.div_ceil(2));
-    match g {
-        Gravity::North => (cx, 0),
-        Gravity::East => (dx, cy),
-        Gravity::South => (cx, dy),
-        Gravity::West => (0, cy),
-        Gravity::NorthEast => (dx, 0),
-        Gravity::SouthEast => (dx, dy),
-        Gravity::SouthWest => (0, dy),
-        Gravity::NorthWest => (0, 0),
-        Gravity::Centre => (cx, cy),
-    }
+    place(dx, dy, (dx.div_ceil(2), dy.div_ceil(2)), g)
 }
 
-/// sharp's `CalculateEmbedPosition`: where `inp` sits on an `out` canvas.
+/// sharp's `CalculateEmbedPosition`: where `inp` sits on an `out` canvas (the
+/// centre rounds down).
 pub fn embed_position(in_w: u32, in_h: u32, out_w: u32, out_h: u32, g: Gravity) -> (u32, u32) {
     let dx = out_w.saturating_sub(in_w);
     let dy = out_h.saturating_sub(in_h);
-    let (cx, cy) = (dx / 2, dy / 2);
+    place(dx, dy, (dx / 2, dy / 2), g)
+}
+
+/// The offset for gravity `g` within a slack of `dx` × `dy`.
+fn place(dx: u32, dy: u32, (cx, cy): (u32, u32), g: Gravity) -> (u32, u32) {
     match g {
         Gravity::North => (cx, 0),
         Gravity::East => (dx, cy),
