@@ -127,9 +127,14 @@ fn stdin_data_is_written_then_closed() {
 
 #[test]
 fn streamed_output_arrives_one_chunk_per_read() {
-    let (child, rx) = start(sh("printf hello"));
+    // The child waits for a line first: a stdout nobody has asked for yet is
+    // collected when the child exits, so `stream` must come before the exit
+    // even when this thread is descheduled (it once was, on a loaded machine).
+    let (child, rx) = start(sh("read go; printf hello"));
     child.stream(Stream::Stdout);
     child.read(Stream::Stdout);
+    assert!(child.write_stdin(1, b"go\n".to_vec()));
+    child.end_stdin();
     let mut got = Vec::new();
     loop {
         match rx.recv_timeout(Duration::from_secs(20)).unwrap() {
