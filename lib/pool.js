@@ -9,7 +9,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const channel = require('./channel')
 const { invalidArgType, invalidArgValue } = require('./errors')
-const { checkString, checkBoolean, checkNonNegative } = require('./options')
+const { checkString, checkNonNegative, normalize } = require('./options')
 const { signalName } = require('./signals')
 const { packLimits } = require('./native-layout')
 const { encodeJson, takeBuffers, decodeValue } = require('./codec')
@@ -104,7 +104,7 @@ function nativeOptions(options) {
   if (o.stderr === 'pipe') native.stderrTail = STDERR_TAIL
   if (o.limits !== undefined) {
     // The same limits, checks and packed form as spawn().
-    native.limits = packLimits(require('./options').normalize({ limits: o.limits }).native.limits)
+    native.limits = packLimits(normalize({ limits: o.limits }).native.limits)
   }
   return native
 }

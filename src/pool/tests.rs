@@ -7,6 +7,21 @@ use std::time::Duration;
 
 use super::*;
 
+/// Queues the task `{"n": i}` as task `i`.
+fn run_n(pool: &Pool, i: u64) {
+    pool.run(
+        i,
+        format!("{{\"n\":{i}}}").into_bytes(),
+        RunOptions::default(),
+    );
+}
+
+/// The `pid` a Node test worker put in its answer.
+fn answer_pid(result: &Result<String, TaskFailure>) -> i64 {
+    let value: serde_json::Value = serde_json::from_str(result.as_ref().unwrap()).unwrap();
+    value["pid"].as_i64().unwrap()
+}
+
 fn timeout(after: Duration) -> RunOptions {
     RunOptions {
         timeout: Some(after),
@@ -104,11 +119,7 @@ fn doubled(result: &Result<String, TaskFailure>) -> i64 {
 fn every_task_settles_once_with_its_own_result_across_workers() {
     let (pool, rx, _dir) = node_pool(2, |_| {});
     for i in 0..2000u64 {
-        pool.run(
-            i,
-            format!("{{\"n\":{i}}}").into_bytes(),
-            RunOptions::default(),
-        );
+        run_n(&pool, i);
     }
     let done = results(&rx, 2000);
     let mut pids = std::collections::HashSet::new();
@@ -206,14 +217,8 @@ fn workers_are_recycled_after_max_tasks_per_worker() {
     let (pool, rx, _dir) = node_pool(1, |c| c.max_tasks_per_worker = Some(3));
     let mut pids = std::collections::BTreeSet::new();
     for i in 0..7u64 {
-        pool.run(
-            i,
-            format!("{{\"n\":{i}}}").into_bytes(),
-            RunOptions::default(),
-        );
-        let done = results(&rx, 1);
-        let value: serde_json::Value = serde_json::from_str(done[&i].as_ref().unwrap()).unwrap();
-        pids.insert(value["pid"].as_i64().unwrap());
+        run_n(&pool, i);
+        pids.insert(answer_pid(&results(&rx, 1)[&i]));
     }
     assert_eq!(pids.len(), 3, "7 tasks at 3 per worker need 3 workers");
     assert_eq!(pool.stats().crashed, 0);
@@ -227,14 +232,8 @@ fn a_worker_past_max_rss_bytes_is_recycled_between_tasks() {
     let (pool, rx, _dir) = node_pool(1, |c| c.max_rss_bytes = Some(1 << 20));
     let mut pids = std::collections::BTreeSet::new();
     for i in 0..3u64 {
-        pool.run(
-            i,
-            format!("{{\"n\":{i}}}").into_bytes(),
-            RunOptions::default(),
-        );
-        let done = results(&rx, 1);
-        let value: serde_json::Value = serde_json::from_str(done[&i].as_ref().unwrap()).unwrap();
-        pids.insert(value["pid"].as_i64().unwrap());
+        run_n(&pool, i);
+        pids.insert(answer_pid(&results(&rx, 1)[&i]));
     }
     assert_eq!(pids.len(), 3);
     pool.destroy();
@@ -274,11 +273,7 @@ fn the_pool_grows_with_demand_and_shrinks_to_min_size_when_idle() {
         c.idle_timeout = Some(Duration::from_millis(200));
     });
     for i in 0..300u64 {
-        pool.run(
-            i,
-            format!("{{\"n\":{i}}}").into_bytes(),
-            RunOptions::default(),
-        );
+        run_n(&pool, i);
     }
     results(&rx, 300);
     // Two workers beyond min_size stop once idle for 200 ms.
@@ -341,11 +336,7 @@ fn past_max_queue_a_task_is_refused() {
 fn close_finishes_the_queue_then_stops_every_worker() {
     let (pool, rx, _dir) = node_pool(2, |_| {});
     for i in 0..50u64 {
-        pool.run(
-            i,
-            format!("{{\"n\":{i}}}").into_bytes(),
-            RunOptions::default(),
-        );
+        run_n(&pool, i);
     }
     pool.close(Duration::from_secs(5));
     // Accepted, then refused by the pool.
@@ -388,11 +379,7 @@ fn a_python_worker_through_command() {
     };
     let (pool, rx, _dir) = start(PoolConfig::new(program, 2), |_| {}, dir);
     for i in 0..200u64 {
-        pool.run(
-            i,
-            format!("{{\"n\":{i}}}").into_bytes(),
-            RunOptions::default(),
-        );
+        run_n(&pool, i);
     }
     for (id, result) in results(&rx, 200) {
         assert_eq!(doubled(&result), id as i64 * 2);
