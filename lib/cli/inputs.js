@@ -33,7 +33,8 @@ function failure(err) {
 /**
  * The images under `dir`, sorted by name, as `{ input, relative }` (relative to the folder
  * given). Dot-files and dot-folders are left out, symbolic links are followed (a folder
- * reached twice is read once), and `skip` (the output folder's identity) is not entered.
+ * reached twice is read once), and `skip` (the output folder's identity) is not entered
+ * below `dir`, so thumbnails written into a sub-folder are not read back on the next run.
  * A folder that cannot be read becomes an entry with `error`.
  */
 async function walk(dir, recursive, skip, signal) {
@@ -41,7 +42,7 @@ async function walk(dir, recursive, skip, signal) {
   const seen = new Set()
   async function visit(folder, relative, stat) {
     const id = `${stat.dev}:${stat.ino}`
-    if (seen.has(id) || id === skip || signal.aborted) return
+    if (seen.has(id) || (id === skip && folder !== dir) || signal.aborted) return
     seen.add(id)
     let names
     try {

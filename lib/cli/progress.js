@@ -104,7 +104,7 @@ class BarReporter {
   constructor(stream, tally) {
     this.stream = stream
     this.tally = tally
-    this.lastDraw = 0
+    this.lastDraw = -Infinity
     this.signal = undefined
     this.timer = setInterval(() => this.draw(), TICK_MS)
     this.timer.unref()
