@@ -350,6 +350,33 @@ describe('stopping a batch', () => {
       assert.throws(() => process.kill(cli.child.pid, 0), { code: 'ESRCH' }, 'the CLI process is gone')
     })
   }
+  test('a second SIGINT exits at once, without waiting for a long AVIF encode, and leaves no temporary file', async () => {
+    const dir = folder('force')
+    copy(BIG_JPEG, path.join(dir, 'big.jpg'))
+    for (const n of [1, 2, 3]) copy('corrupt-header.jpg', path.join(dir, `bad${n}.jpg`))
+    // Lane one takes big.jpg, a 2000-px AVIF encode that takes seconds; lane two fails the three
+    // bad files, each through the same steps as big.jpg, so when bad3 is reported big.jpg is encoding.
+    const cli = start(['thumbs', 'big.jpg', 'bad1.jpg', 'bad2.jpg', 'bad3.jpg', '-w', '2000', '-f', 'avif', '-o', 'out', '-j', '2'], { cwd: dir })
+    const waitFor = (pattern) => new Promise((resolve, reject) => {
+      const check = () => {
+        if (!pattern.test(cli.stderr())) return
+        cli.child.stderr.off('data', check)
+        resolve()
+      }
+      cli.child.stderr.on('data', check)
+      cli.child.on('close', () => reject(new Error(`exited before ${pattern}:\n${cli.stderr()}`)))
+      check()
+    })
+    await waitFor(/^FAILED bad3\.jpg: /m)
+    cli.child.kill('SIGINT')
+    await waitFor(/^SIGINT: stopping 1 image in flight/m)
+    cli.child.kill('SIGINT')
+    const result = await cli.done
+    assert.equal(result.code, 130, result.stderr)
+    assert.match(result.stderr, /\nSIGINT while stopping: exiting without waiting for 1 image in flight\n$/)
+    assert.doesNotMatch(result.stderr, /^Thumbnails:/m, 'it did not wait for the summary')
+    assert.deepEqual(listFiles(path.join(dir, 'out')), [])
+  })
 })
 
 const hasScript = childProcess.spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0

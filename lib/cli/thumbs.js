@@ -115,7 +115,7 @@ async function runThumbs(settings, stream) {
     }
     // A second signal: the user will not wait for the current decode or encode to finish.
     removeTemporaries([...inFlight].map((entry) => entry.output))
-    stream.write(`\n${name} again: exiting without waiting for ${inFlight.size} image${inFlight.size === 1 ? '' : 's'} in flight\n`)
+    stream.write(`\n${name} while stopping: exiting without waiting for ${inFlight.size} image${inFlight.size === 1 ? '' : 's'} in flight\n`)
     process.exit(128 + os.constants.signals[stoppedBy])
   }
   const handlers = STOP_SIGNALS.map((name) => [name, () => onSignal(name)])
