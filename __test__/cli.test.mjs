@@ -285,6 +285,22 @@ describe('offload thumbs', () => {
     assert.deepEqual(fs.readFileSync(path.join(dir, 'photos', 'a.jpg')), original)
   })
 
+  test('symbolic links are followed, a folder reached twice is read once, a dangling image link fails alone', async () => {
+    const dir = folder('links')
+    copy('320x240.jpg', path.join(dir, 'photos', 'a.jpg'))
+    copy('with-alpha.png', path.join(dir, 'elsewhere', 'b.png'))
+    fs.symlinkSync('../elsewhere', path.join(dir, 'photos', 'linked'))
+    fs.symlinkSync('..', path.join(dir, 'photos', 'linked-loop'))
+    fs.symlinkSync('a.jpg', path.join(dir, 'photos', 'alias.jpg'))
+    fs.symlinkSync('gone.jpg', path.join(dir, 'photos', 'dangling.jpg'))
+    fs.symlinkSync('gone.txt', path.join(dir, 'photos', 'dangling.txt'))
+    const result = await run(['thumbs', 'photos', '-w', '20', '-o', 'out'], { cwd: dir })
+    assert.equal(result.code, 1, result.stderr)
+    assert.match(result.stderr, /^FAILED photos\/dangling\.jpg: ENOENT no such file or directory, stat 'photos\/dangling\.jpg'$/m)
+    assert.match(result.stderr, /^Thumbnails: 3 ok, 1 failed, 0 skipped of 4 /m)
+    assert.deepEqual(listFiles(path.join(dir, 'out')), ['a.jpg', 'alias.jpg', path.join('linked', 'b.png')])
+  })
+
   test('a folder without images: a clear message, exit 1, no output folder', async () => {
     const dir = folder('empty')
     fs.mkdirSync(path.join(dir, 'photos'))
