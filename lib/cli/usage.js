@@ -66,7 +66,8 @@ Output names: a file named on the command line becomes DIR/NAME.EXT; an image fo
 folder keeps its path below that folder (photos/2024/a.jpg -> DIR/2024/a.jpg). EXT is the
 output format's (.jpg for jpeg), or the input's own extension when the format is kept.
 When two inputs would get the same name, the later ones get -2, -3, ... before the
-extension. A thumbnail that would replace its own input is refused.
+extension. A thumbnail that would replace its own input is refused. An --out folder
+inside a folder being searched is not searched (no thumbnails of thumbnails).
 
 Progress (on stderr): on a terminal, one line redrawn in place with done/total, percent,
 images per second, ETA and failures; otherwise one line per image:
