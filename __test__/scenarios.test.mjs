@@ -1,0 +1,216 @@
+// The scenarios in examples/scenarios/, run as users run them (a real `node`
+// subprocess, started with node:child_process so offload cannot hide its own
+// bugs) and through the functions they export, with real processes, images and
+// files. Leftover processes are looked for in /proc.
+import { test, describe } from 'node:test'
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { randomUUID } from 'node:crypto'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import childProcess from 'node:child_process'
+
+const require = createRequire(import.meta.url)
+const NODE = process.execPath
+const SCENARIOS = fileURLToPath(new URL('../examples/scenarios/', import.meta.url))
+const scenario = (name) => path.join(SCENARIOS, name)
+const cpExecFile = promisify(childProcess.execFile)
+
+/** Runs `node examples/scenarios/<name> ...args` to its end; rejects on a non-zero exit. */
+function runScenario(name, args = [], options = {}) {
+  return cpExecFile(NODE, [scenario(name), ...args], { timeout: 120_000, killSignal: 'SIGKILL', ...options })
+}
+
+/** Starts a scenario and resolves once a stdout line matches `pattern`, with that match. */
+async function startScenario(name, args, pattern) {
+  const child = childProcess.spawn(NODE, [scenario(name), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stderr.on('data', (d) => (stderr += d))
+  const match = await new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      stdout += d
+      const found = pattern.exec(stdout)
+      if (found) resolve(found)
+    })
+    child.once('exit', (code, signal) => reject(new Error(`${name} exited (${code ?? signal}) before printing ${pattern}:\n${stdout}\n${stderr}`)))
+  })
+  return { child, match, output: () => stdout }
+}
+
+/** State and parent of a pid, or null once it is gone. */
+function procStat(pid) {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
+    return { state: fields[0], ppid: Number(fields[1]) }
+  } catch {
+    return null
+  }
+}
+
+/** Alive: exists and is not a zombie waiting for an init to reap it. */
+const alive = (pid) => {
+  const stat = procStat(pid)
+  return stat !== null && stat.state !== 'Z'
+}
+
+/** The live processes whose parent is `pid`. */
+function childrenOf(pid) {
+  return fs
+    .readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name) && procStat(name)?.ppid === pid && alive(name))
+    .map(Number)
+}
+
+/** Polls /proc (there is no event for another process's death) until every pid is gone; fails at the deadline. */
+async function waitAllDead(pids, deadlineMs = 10_000) {
+  const end = Date.now() + deadlineMs
+  for (;;) {
+    const living = pids.filter(alive)
+    if (living.length === 0) return
+    if (Date.now() > end) throw new Error(`still alive after ${deadlineMs} ms: ${living.join(', ')}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+function tempDir(t, prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+describe('ps aux | grep node as a pipeline', () => {
+  const { findProcesses } = require(scenario('ps-grep.js'))
+
+  test('the example finds this test process, and leaves grep itself out', async () => {
+    const { stdout } = await runScenario('ps-grep.js')
+    const pids = stdout.split('\n').slice(1).map((line) => Number(line.trim().split(/\s+/)[0]))
+    assert.ok(pids.includes(process.pid), `pid ${process.pid} of this test is not listed:\n${stdout}`)
+    assert.doesNotMatch(stdout, /\bgrep -- node\b/)
+    assert.match(stdout.split('\n')[0], /^ps aux \| grep -- "node": \d+ process\(es\) in [\d.]+ ms/)
+  })
+
+  test('findProcesses: this process by its pid and command, grep not among them', async () => {
+    const found = await findProcesses('node')
+    const self = found.find((proc) => proc.pid === process.pid)
+    assert.ok(self, 'this test process was not found')
+    assert.match(self.command, /node/)
+    assert.ok(found.every((proc) => !proc.command.startsWith('grep ')), JSON.stringify(found))
+  })
+
+  test('no match (grep exits 1) is an empty list, not an error', async () => {
+    const nothing = `no-such-process-${randomUUID()}`
+    assert.deepEqual(await findProcesses(nothing), [])
+  })
+
+  test('the pattern is one argument: shell syntax and a leading dash are not interpreted', async (t) => {
+    const marker = path.join(tempDir(t, 'offload-psgrep-'), 'injected')
+    assert.deepEqual(await findProcesses(`x$(touch ${marker}); touch ${marker}`), [])
+    assert.equal(fs.existsSync(marker), false, 'the pattern ran as a shell command')
+    assert.deepEqual(await findProcesses(`--no-such-option-${randomUUID()}`), [])
+  })
+
+  test('a real grep failure (bad regex) still rejects, naming the stage', async () => {
+    await assert.rejects(findProcesses('a['), (err) => err.code === 'ERR_OFFLOAD_EXIT_CODE' && err.stage === 1 && err.exitCode === 2)
+  })
+})
+
+describe('background e-mail job handed to a forked worker', () => {
+  const { MailQueue } = require(scenario('email-job/mail-queue.js'))
+  const mails = (n) => Array.from({ length: n }, (_, i) => ({ id: `welcome-${i + 1}`, to: `user${i + 1}@example.com`, name: `User ${i + 1}` }))
+
+  /** Every file in the outbox: delivered mails by id, and anything else (drafts). */
+  function outboxContents(outbox) {
+    const names = fs.readdirSync(outbox)
+    const delivered = new Map(names.filter((n) => n.endsWith('.eml')).map((n) => [n.slice(0, -4), fs.readFileSync(path.join(outbox, n), 'utf8')]))
+    return { delivered, other: names.filter((n) => !n.endsWith('.eml')) }
+  }
+
+  test('the example delivers every mail once, across the crash it causes, and exits 0', async (t) => {
+    const outbox = tempDir(t, 'offload-outbox-')
+    const { stdout } = await runScenario('email-job', ['8', outbox])
+    assert.match(stdout, /welcome-4: killing the mailer \(pid \d+\) mid-job with SIGKILL/)
+    // The kill lands during the simulated SMTP round trip unless this machine
+    // delayed the 'started' message past it; either way the mail arrives once.
+    const retried = /welcome-4: the mailer \(pid \d+\) exited with SIGKILL; retrying on a fresh worker/.test(stdout)
+    assert.match(stdout, new RegExp(`welcome-4 → user4@example.com: (sent|already in the outbox, not sent again) \\(attempt ${retried ? 2 : 1},`))
+    assert.match(stdout, /^8 jobs acknowledged, 8 mails in /m)
+    const { delivered, other } = outboxContents(outbox)
+    assert.deepEqual([...delivered.keys()].sort(), mails(8).map((m) => m.id).sort())
+    assert.deepEqual(other, [])
+  })
+
+  test('workers killed mid-job, the first job included: every mail delivered exactly once, each acknowledged once', async (t) => {
+    const outbox = tempDir(t, 'offload-outbox-')
+    // The SMTP round trip is long enough that each kill lands inside it.
+    const queue = new MailQueue({ outbox, smtpLatency: 300 })
+    const victims = ['welcome-1', 'welcome-3', 'welcome-6']
+    const pending = new Set(victims)
+    const killed = []
+    queue.on('started', (mail, pid) => {
+      if (pending.delete(mail.id)) {
+        killed.push(pid)
+        process.kill(pid, 'SIGKILL')
+      }
+    })
+    const retried = []
+    queue.on('retry', (mail, reason) => retried.push([mail.id, reason]))
+    const all = mails(6)
+    const acks = await Promise.all(all.map((mail) => queue.send(mail)))
+    await queue.close()
+
+    assert.deepEqual(acks.map((ack) => ack.id), all.map((mail) => mail.id))
+    assert.deepEqual(retried.map(([id]) => id), victims)
+    for (const [, reason] of retried) assert.match(reason, /^the mailer \(pid \d+\) exited with SIGKILL$/)
+    for (const ack of acks) assert.equal(ack.attempts, victims.includes(ack.id) ? 2 : 1, ack.id)
+    const { delivered, other } = outboxContents(outbox)
+    assert.equal(delivered.size, 6)
+    for (const mail of all) assert.match(delivered.get(mail.id), new RegExp(`^To: ${mail.to}\r$`, 'm'))
+    assert.deepEqual(other, [], 'a draft was left behind')
+    assert.equal(queue.workerPid, undefined)
+    await waitAllDead(killed)
+  })
+
+  test('a mail a crashed attempt already delivered is acknowledged, not sent again', async (t) => {
+    const outbox = tempDir(t, 'offload-outbox-')
+    const earlier = 'delivered by an attempt whose worker died before it could acknowledge'
+    fs.writeFileSync(path.join(outbox, 'welcome-2.eml'), earlier)
+    const queue = new MailQueue({ outbox, smtpLatency: 1 })
+    const [first, second] = await Promise.all(mails(2).map((mail) => queue.send(mail)))
+    await queue.close()
+    assert.deepEqual(first, { id: 'welcome-1', attempts: 1, duplicate: false })
+    assert.deepEqual(second, { id: 'welcome-2', attempts: 1, duplicate: true })
+    assert.equal(fs.readFileSync(path.join(outbox, 'welcome-2.eml'), 'utf8'), earlier)
+    assert.deepEqual(outboxContents(outbox).other, [])
+  })
+
+  test('a hung worker is killed at the job timeout and the job fails after maxAttempts with ERR_MAIL_FAILED', async (t) => {
+    const outbox = tempDir(t, 'offload-outbox-')
+    const queue = new MailQueue({ outbox, smtpLatency: 600_000, jobTimeout: 300, maxAttempts: 2 })
+    const timedOut = []
+    queue.on('timeout', (mail, pid) => timedOut.push(pid))
+    await assert.rejects(queue.send(mails(1)[0]), (err) => {
+      assert.equal(err.code, 'ERR_MAIL_FAILED')
+      assert.match(err.message, /welcome-1 failed 2 times; last: the mailer \(pid \d+\) exited with SIGTERM/)
+      return true
+    })
+    await queue.close()
+    assert.equal(timedOut.length, 2)
+    await waitAllDead(timedOut)
+    assert.deepEqual(fs.readdirSync(outbox), [])
+  })
+
+  test('kill -9 of the app: its mailer dies with it', async () => {
+    const { child } = await startScenario('email-job', ['1000'], /welcome-1 → /)
+    const workers = childrenOf(child.pid)
+    assert.equal(workers.length, 1, `expected one mailer under pid ${child.pid}, found ${workers}`)
+    child.kill('SIGKILL')
+    await once(child, 'exit')
+    await waitAllDead(workers)
+  })
+})
