@@ -214,3 +214,47 @@ describe('background e-mail job handed to a forked worker', () => {
     await waitAllDead(workers)
   })
 })
+
+describe('graceful shutdown for containers', () => {
+  const RUNNING = /app pid (\d+) running with tail -f \/dev\/null \(pid (\d+)\), sleep that ignores SIGTERM \(pid (\d+)\) and 2 pool workers/
+
+  /** Starts the app and waits until its four children (two commands, two pool workers) exist. */
+  async function startApp() {
+    const app = await startScenario('graceful-shutdown', [], RUNNING)
+    assert.equal(Number(app.match[1]), app.child.pid)
+    const commands = [Number(app.match[2]), Number(app.match[3])]
+    const end = Date.now() + 20_000
+    let children
+    while ((children = childrenOf(app.child.pid)).length < 4) {
+      if (Date.now() > end) throw new Error(`the app has ${children.length} children after 20 s, expected 4:\n${app.output()}`)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    assert.equal(children.length, 4, `children: ${children}`)
+    for (const pid of commands) assert.ok(children.includes(pid), `pid ${pid} is not a child of the app`)
+    return { ...app, children, commands }
+  }
+
+  test('SIGTERM: every child stopped (SIGKILL after the grace period for the one ignoring SIGTERM), tasks in flight finished, exit code 0', async () => {
+    const { child: app, children, commands, output } = await startApp()
+    app.kill('SIGTERM')
+    const [code, signal] = await once(app, 'exit')
+    const stdout = output()
+    assert.deepEqual([code, signal], [0, null], stdout)
+    // The app waited for each child, so none is left, not even as a zombie.
+    assert.deepEqual(children.filter((pid) => procStat(pid) !== null), [], stdout)
+    assert.match(stdout, new RegExp(`tail -f /dev/null \\(pid ${commands[0]}\\): ended by SIGTERM after`))
+    const killed = new RegExp(`sleep that ignores SIGTERM \\(pid ${commands[1]}\\): ended by SIGKILL after (\\d+) ms`).exec(stdout)
+    assert.ok(killed, stdout)
+    assert.ok(Number(killed[1]) >= 2000, `SIGKILL came before the 2000 ms grace period: ${killed[1]} ms`)
+    const inFlight = Number(/SIGTERM: stopping; (\d+) task\(s\) in flight/.exec(stdout)[1])
+    assert.match(stdout, new RegExp(`pool: ${inFlight} task\\(s\\) in flight finished, workers stopped`))
+    assert.match(stdout, /all children gone after \d+ ms; \d+ passwords hashed in all; exiting with code 0/)
+  })
+
+  test('kill -9 of the app: no child survives it', async () => {
+    const { child: app, children } = await startApp()
+    app.kill('SIGKILL')
+    await once(app, 'exit')
+    await waitAllDead(children)
+  })
+})
