@@ -258,3 +258,70 @@ describe('graceful shutdown for containers', () => {
     await waitAllDead(children)
   })
 })
+
+describe('ImageMagick child process versus resizeFile()', () => {
+  const { compare, findConvert, BOX } = require(scenario('imagemagick-vs-resize.js'))
+  const { metadata } = require('../index.js')
+  const IMAGES = fileURLToPath(new URL('../../shared/fixtures/images/', import.meta.url))
+  const inputs = ['2569067123_aca715a2ee_o.jpg', 'Landscape_6.jpg', 'with-alpha.png', '4.webp', 'corrupt-header.jpg'].map((name) => path.join(IMAGES, name))
+
+  /** What a batch wrote, checked against what it reported: every success is a real image of the reported size. */
+  async function checkOutputs(batch, outDir) {
+    const byName = new Map(batch.rows.map((row) => [path.basename(row.input), row]))
+    for (const row of batch.rows.filter((r) => !r.error)) {
+      const files = fs.readdirSync(outDir).filter((f) => path.parse(f).name === path.parse(row.input).name)
+      assert.equal(files.length, 1, `${path.basename(row.input)}: ${files}`)
+      const meta = await metadata(path.join(outDir, files[0]))
+      assert.deepEqual([meta.width, meta.height, meta.size], [row.width, row.height, row.size])
+      assert.ok(row.width <= BOX.width && row.height <= BOX.height, `${files[0]} is ${row.width}×${row.height}`)
+      assert.ok(row.width === BOX.width || row.height === BOX.height, `${files[0]} does not fill the box: ${row.width}×${row.height}`)
+    }
+    return byName
+  }
+
+  test('offload half: thumbnails inside the box, upright, alpha kept; a corrupt file fails with its code and leaves no file', async (t) => {
+    const outDir = tempDir(t, 'offload-thumbs-')
+    const { imagemagick, offload } = await compare({ inputs, outDir, convert: { missing: 'not under test' } })
+    assert.equal(imagemagick, null)
+    const rows = await checkOutputs(offload, path.join(outDir, 'offload'))
+    assert.deepEqual([rows.get('Landscape_6.jpg').width, rows.get('Landscape_6.jpg').height], [320, 240])
+    assert.deepEqual([rows.get('2569067123_aca715a2ee_o.jpg').height, rows.get('4.webp').height], [240, 240])
+    assert.equal((await metadata(path.join(outDir, 'offload', 'with-alpha.png'))).hasAlpha, true)
+    assert.equal(rows.get('corrupt-header.jpg').error, 'ERR_OFFLOAD_IMAGE_CORRUPT')
+    assert.equal(rows.get('corrupt-header.jpg').leftover, null)
+    assert.deepEqual(fs.readdirSync(path.join(outDir, 'offload')).sort(), ['2569067123_aca715a2ee_o.jpg', '4.jpg', 'Landscape_6.jpg', 'with-alpha.png'])
+  })
+
+  test('ImageMagick half: the same thumbnails as offload, within a pixel', async (t) => {
+    const convert = await findConvert()
+    if (convert.missing) return t.skip(`ImageMagick is not installed (${convert.missing}); apt-get install imagemagick`)
+    const outDir = tempDir(t, 'offload-thumbs-')
+    const { imagemagick, offload } = await compare({ inputs, outDir, convert })
+    const magickRows = await checkOutputs(imagemagick, path.join(outDir, 'imagemagick'))
+    const offloadRows = await checkOutputs(offload, path.join(outDir, 'offload'))
+    for (const [name, row] of offloadRows) {
+      const other = magickRows.get(name)
+      assert.equal(Boolean(other.error), Boolean(row.error), `${name}: ImageMagick ${other.error ?? 'succeeded'}, offload ${row.error ?? 'succeeded'}`)
+      if (row.error) continue
+      assert.ok(Math.abs(other.width - row.width) <= 1 && Math.abs(other.height - row.height) <= 1, `${name}: ${other.width}×${other.height} vs ${row.width}×${row.height}`)
+    }
+    assert.match(magickRows.get('corrupt-header.jpg').error, /\S/)
+  })
+
+  test('the example runs as a script and prints both halves side by side, or says why ImageMagick is left out', async () => {
+    const files = inputs.slice(0, 2)
+    const convert = await findConvert()
+    const { stdout } = await runScenario('imagemagick-vs-resize.js', files)
+    assert.match(stdout, /^2 images → at most 320×240/)
+    const header = convert.missing ? /ImageMagick \(not run\)\s+offload resizeFile/ : new RegExp(`ImageMagick ${convert.version.replace(/\./g, '\\.')}\\s+offload resizeFile`)
+    assert.match(stdout, header)
+    assert.match(stdout, /^2569067123_aca715a2ee_o\.jpg\s.*\d+×240\s+[\d.]+ KiB\s+\d+ ms\s*$/m)
+    assert.match(stdout, /^total\s.*2 done, \d+ KiB, [\d.]+ s; event-loop p99 [\d.]+ ms\s*$/m)
+  })
+
+  test('without ImageMagick the example says so, runs the offload half and exits 0', async () => {
+    const { stdout } = await runScenario('imagemagick-vs-resize.js', [inputs[1]], { env: { ...process.env, CONVERT: '/nonexistent/convert' } })
+    assert.match(stdout, /^ImageMagick: `\/nonexistent\/convert` could not be run \(ENOENT\); running only the offload half/)
+    assert.match(stdout, /^Landscape_6\.jpg\s+320×240\s+[\d.]+ KiB\s+\d+ ms$/m)
+  })
+})
