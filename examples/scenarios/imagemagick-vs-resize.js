@@ -37,7 +37,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { monitorEventLoopDelay } = require('node:perf_hooks')
 const { promisify } = require('node:util')
-const { metadata, resizeFile } = require('../..')
+const { metadata, resizeFile } = require('offload')
 
 const execFile = promisify(childProcess.execFile)
 const BOX = { width: 320, height: 240 }

@@ -24,7 +24,7 @@
 //
 //   node examples/scenarios/ps-grep.js [pattern]      (default: node)
 'use strict'
-const { pipeline } = require('../..')
+const { pipeline } = require('offload')
 
 const GREP_NO_MATCH = 1
 

@@ -8,7 +8,7 @@
 'use strict'
 const { EventEmitter, once } = require('node:events')
 const path = require('node:path')
-const { fork } = require('../../..')
+const { fork } = require('offload')
 
 const MAILER = path.join(__dirname, 'mailer.js')
 

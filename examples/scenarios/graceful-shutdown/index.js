@@ -31,7 +31,7 @@
 //   node examples/scenarios/graceful-shutdown      then: kill <pid it prints>, or Ctrl-C
 'use strict'
 const path = require('node:path')
-const { Pool, spawn } = require('../../..')
+const { Pool, spawn } = require('offload')
 
 const GRACE_MS = 2000
 const POOL_SIZE = 2
