@@ -14,8 +14,9 @@
 // What goes wrong: process.exit() does not wait, so work in flight is cut off and
 // a child that ignores or traps SIGTERM lives on (until `docker stop` SIGKILLs the
 // whole container 10 s later and reports exit code 137); a child started through
-// `sh -c` passes the signal to no one; and when the app itself dies (a crash, the
-// OOM killer, kill -9) node's children are orphaned and keep running.
+// `sh -c` passes the signal to no one (give such a child `killTree: true`: offload
+// then signals its whole process group); and when the app itself dies (a crash,
+// the OOM killer, kill -9) node's children are orphaned and keep running.
 //
 // What offload does instead: every child dies with the app even on kill -9
 // (`cleanup`, the kernel's parent-death signal). On SIGTERM this app stops taking
@@ -68,8 +69,7 @@ async function shutdown(signal) {
   if (stopping) return
   stopping = true
   const started = process.hrtime.bigint()
-  const cutShort = inFlight
-  console.log(`${signal}: stopping; ${cutShort} task(s) in flight, ${children.length} children and the pool to stop (grace ${GRACE_MS} ms)`)
+  console.log(`${signal}: stopping; ${inFlight} task(s) in flight, ${children.length} children and the pool to stop (grace ${GRACE_MS} ms)`)
   const stopChild = async ({ name, child }) => {
     child.kill('SIGTERM')
     const { signal: endedBy, exitCode } = await child
