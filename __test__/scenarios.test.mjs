@@ -325,3 +325,46 @@ describe('ImageMagick child process versus resizeFile()', () => {
     assert.match(stdout, /^Landscape_6\.jpg\s+320×240\s+[\d.]+ KiB\s+\d+ ms$/m)
   })
 })
+
+describe('near-duplicate images with a Pool', () => {
+  const { findNearDuplicates, hammingDistance } = require(scenario('near-duplicates/index.js'))
+  const { resize } = require('../index.js')
+  const IMAGES = fileURLToPath(new URL('../../shared/fixtures/images/', import.meta.url))
+
+  test('hammingDistance counts differing bits', () => {
+    assert.equal(hammingDistance('0000000000000000', '0000000000000000'), 0)
+    assert.equal(hammingDistance('ffffffffffffffff', '0000000000000000'), 64)
+    assert.equal(hammingDistance('8000000000000001', '0000000000000000'), 2)
+  })
+
+  test('a photo, its smaller recompressed copy and a WebP of it group together; unrelated, plain and corrupt images do not', async (t) => {
+    const folder = tempDir(t, 'offload-near-dups-')
+    const photo = path.join(IMAGES, 'flowers.jpeg')
+    fs.copyFileSync(photo, path.join(folder, 'flowers.jpeg'))
+    fs.writeFileSync(path.join(folder, 'flowers-small.jpg'), await resize(photo, { width: 480, quality: 40 }))
+    fs.writeFileSync(path.join(folder, 'flowers-copy.webp'), await resize(photo, { width: 800, format: 'webp' }))
+    const unrelated = ['2569067123_aca715a2ee_o.jpg', 'alpha-premultiply-2048x1536-paper.png', 'Channel_digital_image_CMYK_color.jpg', '4.webp', 'grey-8bit-alpha.png']
+    for (const name of [...unrelated, 'with-alpha.png', 'truncated.png']) fs.copyFileSync(path.join(IMAGES, name), path.join(folder, name))
+
+    const { hashed, groups } = await findNearDuplicates(folder)
+    assert.deepEqual(groups.map((g) => g.map((f) => path.basename(f)).sort()), [['flowers-copy.webp', 'flowers-small.jpg', 'flowers.jpeg']])
+    assert.equal(hashed.length, 10)
+    const failures = hashed.filter((h) => h.error).map((h) => [path.basename(h.file), h.error])
+    // The corrupt file fails in offload's decoder, the plain one in the worker's own code: both codes cross back.
+    assert.deepEqual(failures, [['truncated.png', 'ERR_OFFLOAD_IMAGE_CORRUPT'], ['with-alpha.png', 'ERR_IMAGE_TOO_PLAIN']])
+    for (const h of hashed.filter((h) => !h.error)) assert.match(h.hash, /^[0-9a-f]{32}$/, path.basename(h.file))
+    assert.deepEqual(childrenOf(process.pid), [], 'a pool worker outlived the call')
+  })
+
+  test('the example finds the eight EXIF orientations of one photo as one group and exits 0', async () => {
+    const { stdout } = await runScenario('near-duplicates')
+    assert.match(stdout, /^\d+ images hashed in .* on a pool of worker processes in \d+ ms$/m)
+    const group = /^group 1: 8 near-duplicates \(at most 12 of 128 bits apart\)\n((?: {2}.*\n){8})/m.exec(stdout)
+    assert.ok(group, stdout)
+    const names = group[1].trim().split('\n').map((line) => line.trim().split(/\s+/)[1])
+    assert.deepEqual(names, Array.from({ length: 8 }, (_, i) => `Landscape_${i + 1}.jpg`))
+    assert.match(stdout, /^not hashed: corrupt-header\.jpg \(ERR_OFFLOAD_IMAGE_CORRUPT\)$/m)
+    assert.match(stdout, /^not hashed: with-alpha\.png \(ERR_IMAGE_TOO_PLAIN\)$/m)
+    assert.doesNotMatch(stdout, /^group 2:/m)
+  })
+})
