@@ -13,9 +13,9 @@
 // in-process resize; each execFile() forks this Node process on its event loop
 // thread, which stalls it longer the bigger the heap; the loop starts every
 // convert at once (a folder of 1,000 photos is 1,000 processes); without
-// -auto-orient portrait photos come out sideways, and without -strip the EXIF and
-// colour profiles bloat every thumbnail; and a convert that fails can leave a
-// half-written file behind.
+// -auto-orient a portrait photo is fitted to the box as stored, sideways, and
+// without -strip its EXIF and colour profile bloat every thumbnail; and a convert
+// that fails can leave an empty or half-written file behind.
 //
 // What offload does instead: `resizeFile(input, output, { width, height, fit: 'inside' })`
 // decodes, resizes (JPEGs shrink while decoding) and encodes on offload's own
