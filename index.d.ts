@@ -383,7 +383,7 @@ export interface ResizeOptions {
   background?: Colour
   /** Output format. Default: the input's (PNG for TIFF/BMP input); for `resizeFile`, the output file's extension. */
   format?: ImageFormat | 'jpg'
-  /** Lossy quality, 1–100 (JPEG, lossy WebP). Default 80. */
+  /** Lossy quality, 1–100 (JPEG, lossy WebP, AVIF). Default 80. */
   quality?: number
   jpeg?: {
     /** Progressive scans. Default `false`. */
@@ -407,7 +407,7 @@ export interface ResizeOptions {
   }
   /** Turn the image upright from its EXIF orientation (applied after the resize, on the small image). Default `true`. */
   autoOrient?: boolean
-  /** Keep EXIF (orientation reset to 1) and the ICC profile in JPEG output. Default `false`. */
+  /** Keep the EXIF block (orientation reset to 1) in JPEG output. The ICC profile is applied, never written (output is sRGB). Default `false`. */
   keepMetadata?: boolean
   /** Overlays drawn in order over the resized image. Default none. */
   composite?: CompositeOverlay[]

@@ -79,6 +79,18 @@ describe('from child_process', () => {
     assert.equal(err.canceled, true)
   })
 
+  test("killTree: a timeout reaches the shell's children too", async () => {
+    const err = await offload.exec('sleep 30 & echo $!; wait', { timeout: 100, killTree: true }).catch((e) => e)
+    assert.equal(err.code, 'ERR_OFFLOAD_TIMEOUT')
+    assert.match(err.stdout, /^\d+$/, 'the shell said the pid of its background child')
+    const stat = `/proc/${err.stdout}/stat`
+    // Dead means gone or a zombie waiting for its new parent; the loop is only a guard.
+    const dead = () => !fs.existsSync(stat) || / Z /.test(fs.readFileSync(stat, 'utf8').replace(/^.*\)/, ')'))
+    const deadline = Date.now() + 10_000
+    while (!dead() && Date.now() < deadline) await new Promise(setImmediate)
+    assert.ok(dead(), 'the background sleep was killed with its shell')
+  })
+
   test('maxBuffer: 1 MiB in Node, 100 MiB in offload; past it ERR_OFFLOAD_MAX_BUFFER, cut at maxBuffer', async () => {
     const node = await promisify(childProcess.execFile)('head', ['-c', TWO_MIB, '/dev/zero']).catch((e) => e)
     assert.equal(node.code, 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER')
