@@ -5,22 +5,31 @@
 class RunningChildren {
   #children = new Map() // pid → { child, what, startedAt }
   #emptied = []
+  #finished = 0
+  #killed = 0
 
   /** Tracks `child` (an offload Subprocess) until it has exited. */
   add(child, what) {
     const pid = child.pid
     this.#children.set(pid, { child, what, startedAt: new Date().toISOString() })
-    const forget = () => {
+    const forget = (outcome) => {
       this.#children.delete(pid)
+      this.#finished++
+      if (outcome.signal) this.#killed++
       if (this.#children.size === 0) for (const resolve of this.#emptied.splice(0)) resolve()
     }
     // Awaiting the subprocess settles once it exited and its pipes are drained; a
-    // failure is the route's to report, here it only means the child is gone.
+    // failure is the route's to report, here it only says how the child ended.
     child.then(forget, forget)
   }
 
   get count() {
     return this.#children.size
+  }
+
+  /** For /health: how many run, which, and how many ended so far (`killed`: by a signal). */
+  stats() {
+    return { count: this.#children.size, running: this.list(), finished: this.#finished, killed: this.#killed }
   }
 
   /** `[{ pid, what, startedAt }]`, oldest first. */

@@ -74,7 +74,7 @@ async function start({ port = 0, host = '127.0.0.1', ...options } = {}) {
     state: () => (draining ? 'draining' : 'ok'),
     sections: {
       pool: () => pool.stats(),
-      subprocesses: () => ({ count: children.count, running: children.list() }),
+      subprocesses: () => children.stats(),
       images: thumbnails.stats,
     },
   }))
@@ -96,9 +96,15 @@ async function start({ port = 0, host = '127.0.0.1', ...options } = {}) {
   app.use(sendError)
 
   const server = http.createServer(app)
+  // Longer than the 60 s idle timeout of common load balancers, so the balancer, not
+  // this server, closes idle connections (else it may send on a closing one).
+  server.keepAliveTimeout = 65_000
   // Responses that finish while draining close their connection, so the server's
   // 'close' does not wait for idle keep-alive connections to time out.
-  server.on('request', (req, res) => res.once('finish', () => draining && res.socket?.end()))
+  server.on('request', (req, res) => {
+    const socket = req.socket // res.socket is detached by the time 'finish' fires
+    res.once('finish', () => draining && socket.end())
+  })
   await new Promise((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, () => {
