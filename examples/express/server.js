@@ -99,8 +99,9 @@ async function start({ port = 0, host = '127.0.0.1', ...options } = {}) {
   // Longer than the 60 s idle timeout of common load balancers, so the balancer, not
   // this server, closes idle connections (else it may send on a closing one).
   server.keepAliveTimeout = 65_000
-  // Responses that finish while draining close their connection, so the server's
-  // 'close' does not wait for idle keep-alive connections to time out.
+  // While draining, a connection is closed as soon as its response is finished
+  // (end(), not destroy(): bytes still queued for a slow client go out first), so
+  // the server's 'close' does not wait for keep-alive connections to time out.
   server.on('request', (req, res) => {
     const socket = req.socket // res.socket is detached by the time 'finish' fires
     res.once('finish', () => draining && socket.end())
