@@ -281,6 +281,12 @@ describe('the service, started in this process', () => {
     assert.equal(after.killed - running.killed, 1)
   })
 
+  test('start() on a port in use rejects with EADDRINUSE and starts no pool worker that outlives it', async () => {
+    const port = Number(new URL(base).port)
+    await assert.rejects(start({ port }), { code: 'EADDRINUSE' })
+    // The after hook checks that no child of this process is left.
+  })
+
   test('unknown routes are 404 NOT_FOUND; GET /health reports the event loop, the pool, subprocesses and images', async () => {
     assertError(await request(`${base}/nope`), 404, 'NOT_FOUND')
     assertError(await request(`${base}/thumbnail`), 404, 'NOT_FOUND')

@@ -106,13 +106,20 @@ async function start({ port = 0, host = '127.0.0.1', ...options } = {}) {
     const socket = req.socket // res.socket is detached by the time 'finish' fires
     res.once('finish', () => draining && socket.end())
   })
-  await new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => {
-      server.off('error', reject)
-      resolve()
+  try {
+    await new Promise((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, host, () => {
+        server.off('error', reject)
+        resolve()
+      })
     })
-  })
+  } catch (err) {
+    // EADDRINUSE and the like: leave no pool workers behind.
+    loop.stop()
+    await pool.destroy()
+    throw err
+  }
   const address = server.address()
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
 
