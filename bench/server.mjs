@@ -82,9 +82,15 @@ async function startServer({ name, engine }, windowMs) {
 }
 
 async function stopServer(server) {
-  if (server.child.exitCode !== null) return
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return
+  const exited = once(server.child, 'exit')
   server.child.kill('SIGTERM')
-  await once(server.child, 'exit')
+  const late = setTimeout(() => {
+    console.error(`the ${server.name} server did not exit 5 s after SIGTERM: killing it`)
+    server.child.kill('SIGKILL')
+  }, 5000)
+  await exited
+  clearTimeout(late)
 }
 
 /** One request, checked: the thumbnail must be a 720×588 JPEG. */

@@ -51,7 +51,9 @@ function magickEngine() {
         if (!width || !height || !['jpeg', 'png'].includes(format)) {
           throw new HttpError(400, 'INVALID_PARAMETER', 'the ImageMagick engine of this benchmark takes width, height and format=jpeg or png')
         }
-        const child = spawn(magick.cmd, magickArgs({ width, height, format }), { signal })
+        // SIGKILL: ImageMagick 6 catches SIGTERM and its handler can deadlock on a lock
+        // the interrupted thread holds, leaving the process asleep forever.
+        const child = spawn(magick.cmd, magickArgs({ width, height, format }), { signal, killSignal: 'SIGKILL' })
         const out = []
         const err = []
         child.stdout.on('data', (b) => out.push(b))
