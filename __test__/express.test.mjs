@@ -304,6 +304,22 @@ describe('the service, started in this process', () => {
   })
 })
 
+describe('a report over its time limit', () => {
+  test('is 504 REPORT_TIMEOUT, and its pool task is withdrawn', async () => {
+    const service = await start({ port: 0, reportTimeoutMs: 150 })
+    try {
+      // 120 months is about 2.4 million orders to aggregate: far beyond 150 ms.
+      const response = await request(`${service.url}/report/acme?months=120`)
+      assertError(response, 504, 'REPORT_TIMEOUT')
+      const { pool, subprocesses } = await health(service.url)
+      assert.equal(pool.completed, 0)
+      assert.equal(subprocesses.finished, 0, 'no renderer started')
+    } finally {
+      await service.shutdown()
+    }
+  })
+})
+
 describe('the service as its own process', () => {
   test('SIGTERM: stops accepting, finishes the in-flight report, leaves no process behind, exits 0', async () => {
     const server = childProcess.spawn(process.execPath, [SERVER], {

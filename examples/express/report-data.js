@@ -37,14 +37,14 @@ function monthLabel(index) {
 }
 
 /**
- * Orders of `id` for `months` months from January 2024, aggregated per month:
- * order and unit counts, revenue (integer cents), revenue per region and the
- * best-selling products. Totals cover the whole period.
+ * Orders of `id` for `months` months from January 2024, aggregated month by
+ * month (yielded one at a time, so a caller can stop between months): order
+ * and unit counts, revenue (integer cents), revenue per region and the
+ * best-selling products.
  */
-function aggregate({ id, months }) {
+function* monthlyTotals({ id, months }) {
   const next = random(hash(id))
   const unitPriceCents = Array.from({ length: PRODUCTS }, () => 500 + Math.floor(next() * 19_500))
-  const result = []
   for (let m = 0; m < months; m++) {
     const orders = 15_000 + Math.floor(next() * 10_000)
     const regionCents = new Array(REGIONS.length).fill(0)
@@ -68,21 +68,30 @@ function aggregate({ id, months }) {
       .map((u, p) => ({ sku: `SKU-${String(p + 1).padStart(3, '0')}`, units: u, revenueCents: productCents[p] }))
       .sort((a, b) => b.revenueCents - a.revenueCents || a.sku.localeCompare(b.sku))
       .slice(0, TOP_PRODUCTS)
-    result.push({
+    yield {
       month: monthLabel(m),
       orders,
       units,
       revenueCents,
       regions: Object.fromEntries(REGIONS.map((name, r) => [name, regionCents[r]])),
       topProducts: top,
-    })
+    }
   }
-  const totals = {
-    orders: result.reduce((sum, m) => sum + m.orders, 0),
-    units: result.reduce((sum, m) => sum + m.units, 0),
-    revenueCents: result.reduce((sum, m) => sum + m.revenueCents, 0),
-  }
-  return { id, from: monthLabel(0), to: monthLabel(months - 1), months: result, totals }
 }
 
-module.exports = { aggregate, REGIONS }
+/** The report data: the months of `monthlyTotals` and the totals over the period. */
+function summarize(id, months) {
+  const totals = {
+    orders: months.reduce((sum, m) => sum + m.orders, 0),
+    units: months.reduce((sum, m) => sum + m.units, 0),
+    revenueCents: months.reduce((sum, m) => sum + m.revenueCents, 0),
+  }
+  return { id, from: months[0].month, to: months.at(-1).month, months, totals }
+}
+
+/** The whole report data of `{ id, months }` in one call. */
+function aggregate(task) {
+  return summarize(task.id, [...monthlyTotals(task)])
+}
+
+module.exports = { aggregate, monthlyTotals, summarize, REGIONS }
