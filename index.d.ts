@@ -337,8 +337,11 @@ export declare class Pool extends EventEmitter {
 /** Input of an image call: the encoded bytes, or a file path (read on an image thread). */
 export type ImageInput = Buffer | Uint8Array | string | URL
 
-/** Output formats. */
-export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'avif' | 'gif'
+/**
+ * Output formats. `'raw'`: uncompressed 8-bit interleaved pixels with no header, RGB, or RGBA
+ * when the image has alpha (grey is widened, as sharp does; see `info.channels`).
+ */
+export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'avif' | 'gif' | 'raw'
 
 /** Gravity: where the kept window (cover) or the image on its canvas (contain) sits. */
 export type Gravity =
@@ -416,15 +419,32 @@ export interface ResizeOptions {
   failOn?: 'none' | 'truncated' | 'error' | 'warning'
   /** Aborting rejects with `ERR_OFFLOAD_ABORTED`; the work stops at the next stage. */
   signal?: AbortSignal
+  /**
+   * The input is raw pixels (8 bits per sample, interleaved, no header) of this geometry, as
+   * sharp's `raw` input option; the Buffer must hold exactly `width × height × channels`
+   * bytes. The output defaults to raw too; give `format` to encode.
+   * @example resize(pixels, { raw: { width: 640, height: 480, channels: 3 }, format: 'png' })
+   */
+  raw?: { width: number; height: number; channels: 1 | 2 | 3 | 4 }
+  /** `resize` resolves with `{ data, info }` instead of the Buffer alone. Default `false`. */
+  resolveWithObject?: boolean
 }
 
-/** What `resizeFile` wrote. */
+/** What `resize` produced (with `resolveWithObject`) or `resizeFile` wrote. */
 export interface ResizeFileInfo {
   format: ImageFormat
   width: number
   height: number
-  /** Bytes written. */
+  /** Channels of the pixels that were encoded (for `'raw'`: bytes per pixel). */
+  channels: number
+  /** Bytes of the output. */
   size: number
+}
+
+/** What `resize` resolves with when `resolveWithObject` is true. */
+export interface ResizeResult {
+  data: Buffer
+  info: ResizeFileInfo
 }
 
 /** Header facts, read without decoding pixels. */
@@ -459,6 +479,7 @@ export type ImageErrorCode =
   | 'ERR_OFFLOAD_ABORTED'
 
 /** Resizes an image and resolves with the encoded result. Bad options throw at the call (`ERR_INVALID_ARG_VALUE`). */
+export declare function resize(input: ImageInput, options: ResizeOptions & { resolveWithObject: true }): Promise<ResizeResult>
 export declare function resize(input: ImageInput, options?: ResizeOptions): Promise<Buffer>
 /** Resizes an image into `outputPath` (written to a temporary name, then renamed). */
 export declare function resizeFile(input: ImageInput, outputPath: string | URL, options?: ResizeOptions): Promise<ResizeFileInfo>

@@ -178,6 +178,8 @@ export interface NativeImageOptions {
   limitInputPixels?: number
   animated: boolean
   allowPartial: boolean
+  /** Present when the input Buffer holds raw pixels of this geometry. */
+  raw?: NativeRawInput
 }
 
 export interface NativeImageResult {
@@ -248,6 +250,12 @@ export interface NativePoolOptions {
   limits?: Array<number>
   /** Workers announce themselves (offload's preload for Node workers). */
   waitForReady?: boolean
+}
+
+export interface NativeRawInput {
+  width: number
+  height: number
+  channels: number
 }
 
 /**

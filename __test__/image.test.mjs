@@ -300,6 +300,71 @@ describe('outputs', () => {
   })
 })
 
+describe('raw pixels', () => {
+  test("format: 'raw' gives sharp's pixels: exact without a resize, close after one", async () => {
+    const whole = await resize(fixture('with-alpha.png'), { format: 'raw', resolveWithObject: true })
+    const theirs = await sharp(fixture('with-alpha.png')).raw().toBuffer({ resolveWithObject: true })
+    assert.deepEqual(whole.info, { format: 'raw', width: theirs.info.width, height: theirs.info.height, channels: 4, size: theirs.data.length })
+    assert.ok(whole.data.equals(theirs.data), 'a decode with no resize is lossless')
+
+    const options = { width: 9, height: 8, fit: 'fill' }
+    const small = await resize(fixture('2569067123_aca715a2ee_o.jpg'), { ...options, format: 'raw', resolveWithObject: true })
+    assert.deepEqual(small.info, { format: 'raw', width: 9, height: 8, channels: 3, size: 9 * 8 * 3 })
+    const reference = await sharp(fixture('2569067123_aca715a2ee_o.jpg')).resize(options).raw().toBuffer()
+    const diff = meanAbsDiff(small.data, reference)
+    assert.ok(diff <= 3, `mean absolute difference ${diff.toFixed(3)} > 3 on a 9×8 thumbnail`)
+  })
+
+  test('grey + alpha comes out RGBA, as from sharp', async () => {
+    const ours = await resize(fixture('grey-8bit-alpha.png'), { width: 40, format: 'raw', resolveWithObject: true })
+    const theirs = await sharp(fixture('grey-8bit-alpha.png')).resize({ width: 40 }).raw().toBuffer({ resolveWithObject: true })
+    assert.deepEqual([ours.info.width, ours.info.height, ours.info.channels], [theirs.info.width, theirs.info.height, 4])
+    assert.equal(ours.info.size, 40 * 30 * 4)
+    // Compared premultiplied: the colour of a nearly transparent pixel is noise in both.
+    const premultiplied = (rgba) => rgba.map((v, i) => (i % 4 === 3 ? v : Math.round((v * rgba[i - (i % 4) + 3]) / 255)))
+    const diff = meanAbsDiff(premultiplied(ours.data), premultiplied(theirs.data))
+    assert.ok(diff <= 1, `mean absolute difference ${diff.toFixed(3)} > 1`)
+  })
+
+  test('raw input: pixels made in JavaScript become a PNG with exactly those pixels, or are resized', async () => {
+    const [width, height] = [64, 48]
+    const pixels = Buffer.alloc(width * height * 3)
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) pixels.set([x * 4, y * 5, (x ^ y) & 255], (y * width + x) * 3)
+    }
+    const raw = { width, height, channels: 3 }
+    const png = await resize(pixels, { raw, format: 'png' })
+    const decoded = await sharp(png).raw().toBuffer({ resolveWithObject: true })
+    assert.deepEqual([decoded.info.width, decoded.info.height, decoded.info.channels], [width, height, 3])
+    assert.ok(decoded.data.equals(pixels))
+
+    const half = await resize(pixels, { raw, width: 32, resolveWithObject: true })
+    assert.deepEqual(half.info, { format: 'raw', width: 32, height: 24, channels: 3, size: 32 * 24 * 3 })
+    const theirs = await sharp(pixels, { raw }).resize({ width: 32 }).raw().toBuffer()
+    assert.ok(meanAbsDiff(half.data, theirs) <= 1)
+  })
+
+  test('raw input that does not match its Buffer throws at the call', () => {
+    const pixels = Buffer.alloc(10 * 10 * 3)
+    assert.throws(() => resize(pixels, { raw: { width: 10, height: 11, channels: 3 } }), { name: 'RangeError', code: 'ERR_INVALID_ARG_VALUE', message: /330 bytes.*300/ })
+    assert.throws(() => resize(pixels, { raw: { width: 10, height: 10, channels: 5 } }), { name: 'RangeError', code: 'ERR_INVALID_ARG_VALUE' })
+    assert.throws(() => resize(pixels, { raw: { width: 10, height: 10 } }), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' })
+    assert.throws(() => resize(pixels, { raw: { width: 10, height: 10, channels: 3, depth: 8 } }), { code: 'ERR_INVALID_ARG_VALUE', message: /unknown option 'depth'/ })
+    assert.throws(() => resize(pixels, { resolveWithObject: 'yes' }), { code: 'ERR_INVALID_ARG_VALUE' })
+  })
+
+  test('a raw file whose size does not match rejects with ERR_INVALID_ARG_VALUE, and raw bytes without options.raw are unsupported', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'offload-raw-'))
+    const file = path.join(dir, 'pixels.raw')
+    fs.writeFileSync(file, Buffer.alloc(299))
+    await assert.rejects(resize(file, { raw: { width: 10, height: 10, channels: 3 } }), { code: 'ERR_INVALID_ARG_VALUE', message: /needs 300 bytes, the buffer has 299/ })
+    await assert.rejects(resize(Buffer.alloc(300)), { code: 'ERR_OFFLOAD_IMAGE_UNSUPPORTED' })
+    const info = await resizeFile(fixture('320x240.jpg'), path.join(dir, 'thumb.raw'), { width: 32 })
+    assert.deepEqual(info, { format: 'raw', width: 32, height: 24, channels: 3, size: 32 * 24 * 3 })
+    fs.rmSync(dir, { recursive: true })
+  })
+})
+
 describe('metadata', () => {
   const files = [
     '2569067123_aca715a2ee_o.jpg', '320x240.jpg', 'Landscape_6.jpg', 'Channel_digital_image_CMYK_color.jpg', 'flowers.jpeg',
@@ -421,7 +486,7 @@ describe('resizeFile', () => {
     for (const [ext, format, sharpFormat] of [['jpg', 'jpeg'], ['png', 'png'], ['webp', 'webp'], ['gif', 'gif'], ['avif', 'avif', 'heif']]) {
       const out = path.join(dir, `out.${ext}`)
       const info = await resizeFile(fixture('flowers.jpeg'), out, { width: 320 })
-      assert.deepEqual(info, { format, width: 320, height: 180, size: fs.statSync(out).size })
+      assert.deepEqual(info, { format, width: 320, height: 180, channels: 3, size: fs.statSync(out).size })
       assert.equal((await sharp(out).metadata()).format, sharpFormat ?? format)
     }
     const forced = await resizeFile(read('flowers.jpeg'), path.join(dir, 'forced.jpg'), { width: 100, format: 'png' })

@@ -15,12 +15,15 @@ const POSITIONS = [
   'top', 'right top', 'right', 'right bottom', 'bottom', 'left bottom', 'left', 'left top',
 ]
 const KERNELS = ['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3']
-const FORMATS = ['jpeg', 'png', 'webp', 'avif', 'gif']
-const EXTENSIONS = { '.jpg': 'jpeg', '.jpeg': 'jpeg', '.jpe': 'jpeg', '.png': 'png', '.webp': 'webp', '.avif': 'avif', '.gif': 'gif' }
+const FORMATS = ['jpeg', 'png', 'webp', 'avif', 'gif', 'raw']
+const EXTENSIONS = {
+  '.jpg': 'jpeg', '.jpeg': 'jpeg', '.jpe': 'jpeg', '.png': 'png', '.webp': 'webp', '.avif': 'avif', '.gif': 'gif', '.raw': 'raw',
+}
 const FAIL_ON = ['none', 'truncated', 'error', 'warning']
 const KNOWN = new Set([
   'width', 'height', 'fit', 'position', 'kernel', 'withoutEnlargement', 'background', 'format', 'quality', 'jpeg', 'png',
   'webp', 'avif', 'autoOrient', 'keepMetadata', 'composite', 'limitInputPixels', 'signal', 'animated', 'failOn',
+  'raw', 'resolveWithObject',
 ])
 /** sharp's default: 0x3FFF × 0x3FFF pixels. */
 const DEFAULT_LIMIT_INPUT_PIXELS = 268402689
@@ -116,8 +119,28 @@ function subOptions(options, key, allowed) {
   return sub
 }
 
+/**
+ * The geometry of raw pixel input (`options.raw`), checked against the Buffer's length when
+ * the input is in memory, so a mismatch throws at the call.
+ */
+function rawInput(value, src) {
+  if (value === undefined) return undefined
+  const raw = object(value, 'options.raw')
+  for (const k of Object.keys(raw)) {
+    if (!['width', 'height', 'channels'].includes(k)) throw bad('options.raw', raw, `has an unknown option '${k}' (known: width, height, channels)`)
+  }
+  const width = int(raw.width, 'options.raw.width', 1, 0x3fffffff)
+  const height = int(raw.height, 'options.raw.height', 1, 0x3fffffff)
+  const channels = int(raw.channels, 'options.raw.channels', 1, 4)
+  const bytes = width * height * channels
+  if (src.input !== undefined && src.input.byteLength !== bytes) {
+    throw bad('options.raw', raw, `describes ${bytes} bytes (${width}×${height}×${channels}), but the input has ${src.input.byteLength}`, RangeError)
+  }
+  return { width, height, channels }
+}
+
 /** Checks `options` and returns `[nativeOptions, signal]`. */
-function nativeOptions(options, formatFromPath) {
+function nativeOptions(options, formatFromPath, src) {
   if (options === undefined) options = {}
   object(options, 'options')
   for (const key of Object.keys(options)) {
@@ -165,6 +188,7 @@ function nativeOptions(options, formatFromPath) {
       limitInputPixels: limit,
       animated: bool(o.animated ?? false, 'options.animated'),
       allowPartial: oneOf(o.failOn ?? 'warning', 'options.failOn', FAIL_ON) === 'none',
+      raw: rawInput(o.raw, src),
     },
     signal,
   ]
@@ -200,11 +224,19 @@ async function run(src, options, outputPath, signal) {
   }
 }
 
-/** Resizes `input` (a Buffer, Uint8Array or file path) and resolves with the encoded Buffer. */
+function info(result) {
+  return { format: result.format, width: result.width, height: result.height, channels: result.channels, size: result.size }
+}
+
+/**
+ * Resizes `input` (a Buffer, Uint8Array or file path) and resolves with the encoded Buffer,
+ * or with `{ data, info }` when `options.resolveWithObject` is true.
+ */
 function resize(input, options) {
   const src = source(input)
-  const [opts, signal] = nativeOptions(options, undefined)
-  return run(src, opts, undefined, signal).then((result) => result.data)
+  const [opts, signal] = nativeOptions(options, undefined, src)
+  const withInfo = options?.resolveWithObject === undefined ? false : bool(options.resolveWithObject, 'options.resolveWithObject')
+  return run(src, opts, undefined, signal).then((result) => (withInfo ? { data: result.data, info: info(result) } : result.data))
 }
 
 /** Resizes `input` into the file `outputPath`; the format follows its extension unless `options.format` is given. */
@@ -218,13 +250,8 @@ function resizeFile(input, outputPath, options) {
   if (fromExtension === undefined && (options === undefined || options.format === undefined)) {
     throw bad('outputPath', outputPath, `must end in ${Object.keys(EXTENSIONS).join(', ')}, or give options.format`)
   }
-  const [opts, signal] = nativeOptions(options, fromExtension)
-  return run(src, opts, outputPath, signal).then((result) => ({
-    format: result.format,
-    width: result.width,
-    height: result.height,
-    size: result.size,
-  }))
+  const [opts, signal] = nativeOptions(options, fromExtension, src)
+  return run(src, opts, outputPath, signal).then(info)
 }
 
 /** The header of `input`, read without decoding pixels. */
@@ -264,4 +291,4 @@ function getConcurrency() {
   return native.imageGetConcurrency()
 }
 
-module.exports = { resize, resizeFile, metadata, setConcurrency, getConcurrency }
+module.exports = { resize, resizeFile, metadata, setConcurrency, getConcurrency, FITS, FORMATS, FAIL_ON }

@@ -18,7 +18,11 @@ pub struct Frame {
     pub delay_ms: u32,
 }
 
-fn reader(bytes: &[u8], format: Format, max_alloc: u64) -> image::ImageReader<Cursor<&[u8]>> {
+fn reader(
+    bytes: &[u8],
+    format: Format,
+    max_alloc: u64,
+) -> Result<image::ImageReader<Cursor<&[u8]>>> {
     let fmt = match format {
         Format::Png => ImageFormat::Png,
         Format::Gif => ImageFormat::Gif,
@@ -27,12 +31,17 @@ fn reader(bytes: &[u8], format: Format, max_alloc: u64) -> image::ImageReader<Cu
         Format::Bmp => ImageFormat::Bmp,
         Format::Jpeg => ImageFormat::Jpeg,
         Format::Avif => ImageFormat::Avif,
+        Format::Raw => {
+            return Err(ImageError::unsupported(
+                "raw pixels have no header: give options.raw { width, height, channels }",
+            ))
+        }
     };
     let mut r = image::ImageReader::with_format(Cursor::new(bytes), fmt);
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(max_alloc);
     r.limits(limits);
-    r
+    Ok(r)
 }
 
 /// The bytes a decode of this header may allocate: the pixels at 16 bits per sample, plus
@@ -74,7 +83,7 @@ pub fn decode(
             allow_partial,
         );
     }
-    let decoder = reader(bytes, format, max_alloc(header))
+    let decoder = reader(bytes, format, max_alloc(header))?
         .into_decoder()
         .map_err(ImageError::from)?;
     let img = DynamicImage::from_decoder(decoder).map_err(ImageError::from)?;

@@ -44,6 +44,7 @@ pub fn encode(img: Pixels, format: Format, o: &ResizeOptions, carry: Carry) -> R
             delay_ms: 0,
         }]),
         Format::Avif => avif::encode(img, o.quality, o.avif_effort),
+        Format::Raw => Ok(img.data),
         Format::Tiff | Format::Bmp => Err(ImageError::unsupported(format!(
             "offload does not write {}",
             format.name()

@@ -126,7 +126,8 @@ pub fn read(bytes: &[u8]) -> Result<Header> {
         Format::Gif => gif(bytes)?,
         Format::Webp => webp(bytes)?,
         Format::Tiff | Format::Bmp => generic(bytes, format)?,
-        Format::Avif => {
+        // sniff() never answers Raw: raw pixels carry no magic number.
+        Format::Raw | Format::Avif => {
             return Err(ImageError::unsupported(
                 "AVIF input is not supported by this build of offload (no AVIF decoder; AVIF output is supported)",
             ))

@@ -14,6 +14,10 @@
 //! embedded ICC profiles are converted to sRGB after the resize (colour.rs); CMYK without
 //! a profile uses the plain formula (sharp has a built-in CMYK profile);
 //! AVIF is written (avif.rs) but not read; only JPEG supports a partial decode.
+//!
+//! Raw pixels (`Format::Raw`) skip stages 1–2 on input (`resize_raw`: the caller gives the
+//! geometry) and the encoder on output: the buffer is the pipeline's pixels as RGB, or
+//! RGBA when there is alpha (grey is widened, as sharp does).
 
 pub mod avif;
 pub mod colour;
@@ -38,7 +42,7 @@ use std::path::Path;
 
 pub use error::{ErrorKind, ImageError, Result};
 pub use metadata::Header;
-pub use options::{Fit, Format, Gravity, Kernel, Overlay, ResizeOptions};
+pub use options::{Fit, Format, Gravity, Kernel, Overlay, RawInput, ResizeOptions};
 
 use encode::Carry;
 use pixels::Pixels;
@@ -108,12 +112,6 @@ pub fn resize(input: &[u8], o: &ResizeOptions, abort: &dyn Fn() -> bool) -> Resu
     if let (Some(icc), false) = (header.icc.as_deref(), header.space == "cmyk") {
         img = colour::rgb_to_srgb(img, icc);
     }
-    let img = if o.composite.is_empty() {
-        img
-    } else {
-        composite::apply(img, &o.composite, o)?
-    };
-    check(abort)?;
     let carry = if o.keep_metadata {
         Carry {
             exif: header.exif.clone().map(|mut e| {
@@ -127,12 +125,71 @@ pub fn resize(input: &[u8], o: &ResizeOptions, abort: &dyn Fn() -> bool) -> Resu
     } else {
         Carry::default()
     };
+    finish(img, out_format, o, carry, abort)
+}
+
+/// Resizes raw pixels (`data`: `raw.width × raw.height × raw.channels` bytes, interleaved,
+/// 8 bits per sample). Without `o.format` the output is raw too, as in sharp.
+pub fn resize_raw(
+    data: &[u8],
+    raw: RawInput,
+    o: &ResizeOptions,
+    abort: &dyn Fn() -> bool,
+) -> Result<Output> {
+    check(abort)?;
+    if !(1..=4).contains(&raw.channels) || raw.width == 0 || raw.height == 0 {
+        return Err(ImageError::invalid(format!(
+            "raw input must be at least 1×1 with 1 to 4 channels, not {}×{}×{}",
+            raw.width, raw.height, raw.channels
+        )));
+    }
+    let expected = raw.width as u64 * raw.height as u64 * raw.channels as u64;
+    if data.len() as u64 != expected {
+        return Err(ImageError::invalid(format!(
+            "raw input of {}×{}×{} needs {expected} bytes, the buffer has {}",
+            raw.width,
+            raw.height,
+            raw.channels,
+            data.len()
+        )));
+    }
+    limits::check(raw.width, raw.height, o.limit_input_pixels)?;
+    let img = Pixels::new(raw.width, raw.height, raw.channels, data.to_vec());
+    let img = transform(img, 1, false, o)?;
+    finish(
+        img,
+        o.format.unwrap_or(Format::Raw),
+        o,
+        Carry::default(),
+        abort,
+    )
+}
+
+/// The stages after the geometry: overlays, then encoding.
+fn finish(
+    img: Pixels,
+    format: Format,
+    o: &ResizeOptions,
+    carry: Carry,
+    abort: &dyn Fn() -> bool,
+) -> Result<Output> {
+    let img = if o.composite.is_empty() {
+        img
+    } else {
+        composite::apply(img, &o.composite, o)?
+    };
+    check(abort)?;
+    let img = if format == Format::Raw {
+        img.to_colour()
+    } else {
+        img
+    };
     let (width, height, channels) = (img.width, img.height, img.channels);
-    let data = encode::encode(img, out_format, o, carry)?;
+    let data = encode::encode(img, format, o, carry)?;
     check(abort)?;
     Ok(Output {
         data,
-        format: out_format,
+        format,
         width,
         height,
         channels,

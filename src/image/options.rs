@@ -11,6 +11,9 @@ pub enum Format {
     Gif,
     Tiff,
     Bmp,
+    /// Uncompressed 8-bit interleaved pixels, no header (sharp's `raw`): written as the
+    /// pipeline holds them, read only when the caller gives the geometry (`RawInput`).
+    Raw,
 }
 
 impl Format {
@@ -23,6 +26,7 @@ impl Format {
             Format::Gif => "gif",
             Format::Tiff => "tiff",
             Format::Bmp => "bmp",
+            Format::Raw => "raw",
         }
     }
 
@@ -35,6 +39,7 @@ impl Format {
             "gif" => Format::Gif,
             "tiff" | "tif" => Format::Tiff,
             "bmp" => Format::Bmp,
+            "raw" => Format::Raw,
             _ => return None,
         })
     }
@@ -67,7 +72,7 @@ impl Format {
     pub fn can_write(self) -> bool {
         matches!(
             self,
-            Format::Jpeg | Format::Png | Format::Webp | Format::Avif | Format::Gif
+            Format::Jpeg | Format::Png | Format::Webp | Format::Avif | Format::Gif | Format::Raw
         )
     }
 }
@@ -198,6 +203,15 @@ pub struct ResizeOptions {
     pub animated: bool,
     /// Give back what a damaged file holds instead of failing.
     pub allow_partial: bool,
+}
+
+/// The geometry of a raw pixel input, which has no header to read it from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawInput {
+    pub width: u32,
+    pub height: u32,
+    /// 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA).
+    pub channels: u8,
 }
 
 /// sharp's default pixel limit: 0x3FFF × 0x3FFF.

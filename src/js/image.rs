@@ -12,7 +12,7 @@ use napi::{Error, JsDeferred, Status};
 use napi_derive::napi;
 
 use crate::image::{
-    self, pool, Fit, Format, Gravity, Header, ImageError, Kernel, Overlay, ResizeOptions,
+    self, pool, Fit, Format, Gravity, Header, ImageError, Kernel, Overlay, RawInput, ResizeOptions,
 };
 
 /// Checked and defaulted by `lib/image.js`.
@@ -41,6 +41,15 @@ pub struct NativeImageOptions {
     pub limit_input_pixels: Option<f64>,
     pub animated: bool,
     pub allow_partial: bool,
+    /// Present when the input Buffer holds raw pixels of this geometry.
+    pub raw: Option<NativeRawInput>,
+}
+
+#[napi(object)]
+pub struct NativeRawInput {
+    pub width: u32,
+    pub height: u32,
+    pub channels: u32,
 }
 
 #[napi(object)]
@@ -110,7 +119,10 @@ fn invalid(message: impl Into<String>) -> Error {
     Error::new(Status::InvalidArg, message.into())
 }
 
-fn engine_options(o: NativeImageOptions) -> napi::Result<(ResizeOptions, Vec<NativeOverlay>)> {
+/// The engine's options, the overlays still to be read, and the raw input's geometry.
+type EngineOptions = (ResizeOptions, Vec<NativeOverlay>, Option<RawInput>);
+
+fn engine_options(o: NativeImageOptions) -> napi::Result<EngineOptions> {
     let bg = |i: usize| o.background.get(i).copied().unwrap_or(255).min(255) as u8;
     let options = ResizeOptions {
         width: o.width,
@@ -138,7 +150,12 @@ fn engine_options(o: NativeImageOptions) -> napi::Result<(ResizeOptions, Vec<Nat
         animated: o.animated,
         allow_partial: o.allow_partial,
     };
-    Ok((options, o.composite))
+    let raw = o.raw.map(|r| RawInput {
+        width: r.width,
+        height: r.height,
+        channels: r.channels.min(u8::MAX as u32) as u8,
+    });
+    Ok((options, o.composite, raw))
 }
 
 /// A Buffer, or a file read on the image thread.
@@ -202,7 +219,7 @@ pub fn image_resize<'env>(
     abort: &ImageAbort,
 ) -> napi::Result<Object<'env>> {
     let input = Input::from_js(input, file)?;
-    let (mut options, composite) = engine_options(options)?;
+    let (mut options, composite, raw) = engine_options(options)?;
     let flag = abort.flag.clone();
     let (deferred, promise) =
         env.create_deferred::<NativeImageResult, Settle<NativeImageResult>>()?;
@@ -211,7 +228,10 @@ pub fn image_resize<'env>(
         let aborted = || flag.load(Ordering::Relaxed);
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             options.composite = overlays(composite)?;
-            let out = input.with_bytes(|bytes| image::resize(bytes, &options, &aborted))?;
+            let out = input.with_bytes(|bytes| match raw {
+                Some(raw) => image::resize_raw(bytes, raw, &options, &aborted),
+                None => image::resize(bytes, &options, &aborted),
+            })?;
             if let Some(path) = &output_path {
                 if aborted() {
                     return Err(ImageError::aborted());
