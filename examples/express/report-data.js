@@ -94,4 +94,4 @@ function aggregate(task) {
   return summarize(task.id, [...monthlyTotals(task)])
 }
 
-module.exports = { aggregate, monthlyTotals, summarize, REGIONS }
+module.exports = { aggregate, monthlyTotals, summarize }

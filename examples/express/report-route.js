@@ -71,4 +71,4 @@ function abandoned(res, signal) {
   throw new HttpError(504, 'REPORT_TIMEOUT', 'the report took too long to produce; ask for fewer months')
 }
 
-module.exports = { reportRoute, MAX_MONTHS }
+module.exports = { reportRoute }

@@ -93,4 +93,4 @@ function thumbnailRoute({ resizeImage = offloadResize, threads, maxBodyBytes, ma
   return { thumbnail, stats }
 }
 
-module.exports = { thumbnailRoute, thumbnailOptions, formatOf, FORMATS }
+module.exports = { thumbnailRoute }
