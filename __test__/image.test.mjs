@@ -64,6 +64,22 @@ describe('the sharp oracle', () => {
     })
   }
 
+  test('shrink-on-load keeps sharp\'s dimensions (regression: 600×450 inside 60×60 gave 60×46; libvips counts the partial 1/8 row out)', async () => {
+    for (const input of ['Landscape_1.jpg', 'Landscape_6.jpg', '2569067123_aca715a2ee_o.jpg']) {
+      const bytes = read(input)
+      for (const fit of ['inside', 'cover', 'contain', 'outside', 'fill']) {
+        for (const [width, height] of [[60, 60], [60, undefined], [undefined, 37], [75, 57], [149, 111], [33, 250]]) {
+          const options = { width, height, fit }
+          const [ours, theirs] = await Promise.all([
+            resize(bytes, { ...options, format: 'raw', resolveWithObject: true }).then((r) => r.info),
+            sharp(bytes).rotate().resize(options).raw().toBuffer({ resolveWithObject: true }).then((r) => r.info),
+          ])
+          assert.deepEqual([ours.width, ours.height], [theirs.width, theirs.height], `${input} ${JSON.stringify(options)}`)
+        }
+      }
+    }
+  })
+
   test('pixels match sharp after the same resize (mean abs diff ≤ 2/255) for every fit', async () => {
     const bytes = read('2569067123_aca715a2ee_o.jpg')
     for (const fit of fits) {

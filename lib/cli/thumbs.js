@@ -44,7 +44,8 @@ function parseThumbs(argv) {
   const suffix = v.suffix ?? ''
   if (suffix.includes('/') || suffix.includes('\0')) throw new UsageError(`option '--suffix' must not contain '/' (got '${suffix}')`)
   let format
-  if (v.format !== undefined) format = choice(v.format === 'jpg' ? 'jpeg' : v.format, 'format', FORMATS)
+  // Thumbnails are files people open: every encoded format, not headerless raw pixels.
+  if (v.format !== undefined) format = choice(v.format === 'jpg' ? 'jpeg' : v.format, 'format', FORMATS.filter((f) => f !== 'raw'))
   return {
     help: false,
     paths: positionals,

@@ -108,7 +108,18 @@ pub fn resize(input: &[u8], o: &ResizeOptions, abort: &dyn Fn() -> bool) -> Resu
     check(abort)?;
     let img = decode::decode(input, &header, shrink, o.allow_partial)?;
     check(abort)?;
-    let mut img = transform(img, orientation, shrink > 1, o)?;
+    // libjpeg rounds a scaled size up (450 rows at 1/8 give 57, the last one partial);
+    // libvips counts it down, and sharp plans the output size from that count (600×450
+    // inside 60×60 is 60×45, not 60×46) while resampling every decoded row.
+    let planned = if shrink > 1 {
+        (
+            (header.width / shrink).max(1),
+            (header.height / shrink).max(1),
+        )
+    } else {
+        (img.width, img.height)
+    };
+    let mut img = transform(img, orientation, planned, shrink > 1, o)?;
     if let (Some(icc), false) = (header.icc.as_deref(), header.space == "cmyk") {
         img = colour::rgb_to_srgb(img, icc);
     }
@@ -155,7 +166,7 @@ pub fn resize_raw(
     }
     limits::check(raw.width, raw.height, o.limit_input_pixels)?;
     let img = Pixels::new(raw.width, raw.height, raw.channels, data.to_vec());
-    let img = transform(img, 1, false, o)?;
+    let img = transform(img, 1, (raw.width, raw.height), false, o)?;
     finish(
         img,
         o.format.unwrap_or(Format::Raw),
@@ -196,13 +207,21 @@ fn finish(
     })
 }
 
-/// Resize (in stored orientation), orient, then crop or embed.
-fn transform(img: Pixels, orientation: u8, shrunk: bool, o: &ResizeOptions) -> Result<Pixels> {
+/// Resize (in stored orientation), orient, then crop or embed. The geometry is planned as
+/// if the image (in stored orientation) were `planned` pixels, which differs from its real
+/// size only after a shrink-on-load.
+fn transform(
+    img: Pixels,
+    orientation: u8,
+    planned: (u32, u32),
+    shrunk: bool,
+    o: &ResizeOptions,
+) -> Result<Pixels> {
     let swap = orient::swaps_axes(orientation);
     let (w, h) = if swap {
-        (img.height, img.width)
+        (planned.1, planned.0)
     } else {
-        (img.width, img.height)
+        planned
     };
     let plan = geometry::plan(
         w,
@@ -252,8 +271,9 @@ fn animated(
     let mut out = Vec::with_capacity(frames.len());
     for f in frames {
         check(abort)?;
+        let size = (f.pixels.width, f.pixels.height);
         out.push(decode::Frame {
-            pixels: transform(f.pixels, 1, false, o)?,
+            pixels: transform(f.pixels, 1, size, false, o)?,
             delay_ms: f.delay_ms,
         });
     }
