@@ -233,3 +233,25 @@ describe('bad input', () => {
     await pool.destroy()
   })
 })
+
+describe('node -e', () => {
+  // Regression: workers and forked children inherited `-e <code>` from process.execArgv, so
+  // each ran the parent's code again and started workers of its own, without end.
+  test('a pool and a fork started from `node -e` do not run the eval code again', () => {
+    const code = `
+      const { Pool, fork } = require(${JSON.stringify(fileURLToPath(new URL('../index.js', import.meta.url)))})
+      console.log('eval ran')
+      const pool = new Pool({ script: ${JSON.stringify(WORKER)}, size: 1 })
+      pool.run({ i: 21 }).then(async (r) => {
+        const child = fork(${JSON.stringify(fixture('echo-once.js'))})
+        const echo = new Promise((resolve) => child.once('message', resolve))
+        child.send('hi')
+        console.log('results', r.doubled, (await echo).echo)
+        await pool.close()
+      })`
+    const run = childProcess.spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 30000 })
+    assert.equal(run.signal, null, `timed out: ${run.stdout}${run.stderr}`)
+    assert.equal(run.stdout, 'eval ran\nresults 42 hi\n')
+    assert.equal(run.status, 0)
+  })
+})

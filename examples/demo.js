@@ -1,75 +1,150 @@
 #!/usr/bin/env node
-// `npm run demo`: offload doing its job on built-in data, with timings.
-// Everything here runs real processes; nothing is downloaded.
+// `npm run demo`: offload's three jobs on data it makes itself, with timings.
+//
+//   node examples/demo.js [--out DIR] [--photos N]
+//
+// 1. A Pool of worker processes renders sample landscape photos (CPU-heavy JavaScript,
+//    kept off this process's event loop) and sends them back as JPEG bytes.
+// 2. offload's image threads make thumbnails of them in several sizes and formats, one
+//    with a watermark.
+// 3. A few subprocesses look at the result: du, a find | wc pipeline, and a timeout.
+// The event loop's delay is measured the whole time. Nothing is downloaded.
 'use strict'
-const { createHash } = require('node:crypto')
-const { monitorEventLoopDelay } = require('node:perf_hooks')
+const fs = require('node:fs')
 const path = require('node:path')
-const { $, exec, execFile, fork, pipeline, spawn } = require('..')
+const { parseArgs } = require('node:util')
+const { monitorEventLoopDelay } = require('node:perf_hooks')
+const { Pool, resize, resizeFile, getConcurrency, execFile, pipeline } = require('offload')
 
-const ms = (start) => `${(Number(process.hrtime.bigint() - start) / 1e6).toFixed(1)} ms`
+const PHOTO = { width: 1600, height: 1067 }
+const THUMBNAILS = [
+  { name: 'square', options: { width: 200, height: 200, fit: 'cover', format: 'webp' } },
+  { name: 'medium', options: { width: 640, height: 640, fit: 'inside', format: 'jpeg', quality: 82 }, watermark: true },
+  { name: 'icon', options: { width: 64, height: 64, fit: 'contain', background: 'transparent', format: 'png' } },
+]
+const EXTENSIONS = { jpeg: 'jpg', png: 'png', webp: 'webp' }
 
-async function main() {
-  const loop = monitorEventLoopDelay({ resolution: 1 })
-  loop.enable()
-  console.log('offload demo: subprocesses supervised from Rust, the event loop stays free\n')
+const now = () => process.hrtime.bigint()
+const ms = (since) => Number(now() - since) / 1e6
+const kib = (bytes) => `${(bytes / 1024).toFixed(0)} KiB`
 
-  let t = process.hrtime.bigint()
-  const kernel = await execFile('uname', ['-sr'])
-  console.log(`1. execFile uname -sr            → ${kernel.stdout}  (${ms(t)}, exit code ${kernel.exitCode})`)
-
-  t = process.hrtime.bigint()
-  const name = "a file; with 'quotes' and spaces"
-  const echoed = await $`printf %s ${name}`
-  console.log(`2. $\`printf %s \${name}\`           → ${JSON.stringify(echoed.stdout)} as one argument, no shell (${ms(t)})`)
-
-  t = process.hrtime.bigint()
-  const counted = await exec('seq 1 100000 | wc -l')
-  console.log(`3. exec('seq 1 100000 | wc -l')   → ${counted.stdout.trim()} lines through /bin/sh (${ms(t)})`)
-
-  t = process.hrtime.bigint()
-  const grep = await pipeline(['ps', '-e', '-o', 'comm='], ['grep', '-c', '^node'])
-  console.log(`4. pipeline(ps | grep -c ^node)   → ${grep.stdout} node process(es), bytes via a kernel pipe (${ms(t)})`)
-
-  t = process.hrtime.bigint()
-  const hash = createHash('sha256')
-  const big = spawn('head', ['-c', String(64 * 1024 * 1024), '/dev/zero'])
-  for await (const chunk of big.stdout) hash.update(chunk)
-  await big
-  console.log(`5. streamed 64 MiB from a child    → sha256 ${hash.digest('hex').slice(0, 16)}… with backpressure (${ms(t)})`)
-
-  t = process.hrtime.bigint()
-  const total = 400
-  let started = 0
-  const lane = async () => {
-    while (started < total) {
-      started++
-      await execFile('true')
+/** A round, semi-transparent badge drawn in raw RGBA, encoded as PNG for `composite`. */
+function watermark(side) {
+  const pixels = Buffer.alloc(side * side * 4)
+  const centre = (side - 1) / 2
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x < side; x++) {
+      const d = Math.hypot(x - centre, y - centre) / centre
+      // A white ring with a soft edge, and a dot in the middle.
+      const ring = Math.max(0, 1 - Math.abs(d - 0.75) * 8)
+      const dot = Math.max(0, 1 - d * 4)
+      pixels.set([255, 255, 255, Math.round(Math.min(1, ring + dot) * 200)], (y * side + x) * 4)
     }
   }
-  await Promise.all(Array.from({ length: 16 }, lane))
-  const seconds = Number(process.hrtime.bigint() - t) / 1e9
-  console.log(`6. ${total} × /bin/true, 16 in flight → ${(total / seconds).toFixed(0)} spawns/s (${ms(t)})`)
+  return resize(pixels, { raw: { width: side, height: side, channels: 4 }, format: 'png' })
+}
 
-  t = process.hrtime.bigint()
-  const worker = fork(path.join(__dirname, 'demo-worker.js'))
-  const reply = await new Promise((resolve) => {
-    worker.once('message', resolve)
-    worker.send({ words: ['offload', 'moves', 'work', 'off', 'the', 'loop'] })
+/** Runs `work(item)` over `items`, at most `limit` at a time. */
+async function inBatches(items, limit, work) {
+  let next = 0
+  const lane = async () => {
+    while (next < items.length) await work(items[next++])
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane))
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      out: { type: 'string', default: path.join(__dirname, '..', 'demo-output') },
+      photos: { type: 'string', default: '8' },
+    },
   })
-  worker.disconnect()
-  await worker
-  console.log(`7. fork(demo-worker.js) over IPC   → ${JSON.stringify(reply)} (${ms(t)})`)
+  const count = Number(values.photos)
+  if (!Number.isInteger(count) || count < 1 || count > 500) {
+    throw new RangeError(`--photos must be a whole number from 1 to 500, not '${values.photos}'`)
+  }
+  const out = path.resolve(values.out)
+  fs.rmSync(out, { recursive: true, force: true })
+  for (const dir of ['photos', ...THUMBNAILS.map((t) => t.name)]) fs.mkdirSync(path.join(out, dir), { recursive: true })
 
+  const loop = monitorEventLoopDelay({ resolution: 1 })
+  loop.enable()
+  const started = now()
+  console.log('offload demo: worker processes, image threads and subprocesses, the event loop kept free\n')
+
+  // 1. Render and encode in worker processes; write each photo as it arrives.
+  let t = now()
+  const pool = new Pool({ script: path.join(__dirname, 'demo', 'render-worker.js') })
+  const photos = await Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const jpeg = await pool.run({ seed: i + 1, ...PHOTO, quality: 90 })
+      const file = path.join(out, 'photos', `landscape-${String(i + 1).padStart(2, '0')}.jpg`)
+      await fs.promises.writeFile(file, jpeg)
+      return { file, size: jpeg.length }
+    }),
+  )
+  const stats = pool.stats()
+  await pool.close()
+  console.log(
+    `1. rendered ${count} photos of ${PHOTO.width}×${PHOTO.height} in a pool of ${stats.size} worker processes: ` +
+      `${ms(t).toFixed(0)} ms (${stats.runTime.p50.toFixed(0)} ms each, median), ` +
+      `${kib(photos.reduce((sum, p) => sum + p.size, 0))} of JPEG back as raw bytes`,
+  )
+
+  // 2. Thumbnails: every photo × every size, on the image threads (never libuv's threadpool).
+  t = now()
+  const badge = await watermark(72)
+  const jobs = photos.flatMap((photo) => THUMBNAILS.map((thumb) => ({ photo, thumb })))
+  let bytesOut = 0
+  await inBatches(jobs, getConcurrency() * 2, async ({ photo, thumb }) => {
+    const name = `${path.basename(photo.file, '.jpg')}.${EXTENSIONS[thumb.options.format]}`
+    const options = thumb.watermark ? { ...thumb.options, composite: [{ input: badge, gravity: 'southeast', opacity: 0.8 }] } : thumb.options
+    const info = await resizeFile(photo.file, path.join(out, thumb.name, name), options)
+    bytesOut += info.size
+  })
+  const seconds = ms(t) / 1000
+  const sizes = THUMBNAILS.map((x) => `${x.name} ${x.options.width}×${x.options.height} ${x.options.format}`).join(', ')
+  console.log(
+    `2. made ${jobs.length} thumbnails (${sizes}) on ${getConcurrency()} image threads: ` +
+      `${(seconds * 1000).toFixed(0)} ms, ${(jobs.length / seconds).toFixed(0)} thumbnails/s, ${kib(bytesOut)} written`,
+  )
+
+  // 3. Subprocesses, supervised from Rust: no fork() of this process, no shell unless asked.
+  t = now()
+  const du = await execFile('du', ['-sk', out])
+  console.log(`3. execFile du -sk                  → ${kib(Number(du.stdout.split('\t')[0]) * 1024)} on disk (${ms(t).toFixed(1)} ms)`)
+  t = now()
+  const counted = await pipeline(['find', out, '-type', 'f', '-name', '*.webp'], ['wc', '-l'])
+  console.log(`4. pipeline find … | wc -l           → ${counted.stdout.trim()} WebP files, bytes through a kernel pipe (${ms(t).toFixed(1)} ms)`)
   try {
     await execFile('sleep', ['10'], { timeout: 200 })
   } catch (err) {
-    console.log(`8. a timeout, explained            → ${err.code}: ${err.message.split('\n')[0]}`)
+    console.log(`5. execFile sleep 10, timeout 200 ms → ${err.code}: ${err.message.split('\n')[0]}`)
   }
 
+  fs.writeFileSync(path.join(out, 'index.html'), gallery(photos))
   loop.disable()
-  console.log(`\nEvent-loop delay while all this ran: p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms`)
-  console.log('Nothing was written to disk; see README.md for the API and bench/RESULTS.md for measurements.')
+  console.log(
+    `\nAll done in ${(ms(started) / 1000).toFixed(1)} s. Event-loop delay meanwhile: ` +
+      `p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms.`,
+  )
+  console.log(`Output: ${out}  (open ${path.join(out, 'index.html')})`)
+}
+
+/** A page showing every photo with its thumbnails. */
+function gallery(photos) {
+  const rows = photos.map(({ file }) => {
+    const base = path.basename(file, '.jpg')
+    const cells = THUMBNAILS.map((x) => `<img src="${x.name}/${base}.${EXTENSIONS[x.options.format]}" alt="${x.name}">`)
+    return `<figure><a href="photos/${base}.jpg">${cells.join(' ')}</a><figcaption>${base}</figcaption></figure>`
+  })
+  return `<!doctype html>
+<meta charset="utf-8"><title>offload demo</title>
+<style>body{font:14px system-ui;background:#222;color:#ddd}figure{display:inline-block;margin:8px}img{vertical-align:bottom;margin:2px}</style>
+<h1>offload demo: ${photos.length} photos, ${photos.length * THUMBNAILS.length} thumbnails</h1>
+${rows.join('\n')}
+`
 }
 
 main().catch((err) => {

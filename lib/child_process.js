@@ -13,7 +13,7 @@ const { constants } = require('node:os')
 const { fileURLToPath } = require('node:url')
 const { inspect, promisify, getSystemErrorName } = require('node:util')
 const { Subprocess } = require('./subprocess')
-const { normalize } = require('./options')
+const { normalize, inheritedExecArgv } = require('./options')
 const { invalidArgType, invalidArgValue } = require('./errors')
 
 const MAX_BUFFER = 1024 * 1024
@@ -780,16 +780,8 @@ function fork(modulePath, args = [], options) {
   options = { ...options, shell: false }
   options.execPath = options.execPath || process.execPath
   validateNoNull(options.execPath, 'options.execPath')
-  let execArgv = options.execArgv || process.execArgv
+  const execArgv = options.execArgv || inheritedExecArgv()
   execArgv.forEach((arg, i) => validateNoNull(arg, `options.execArgv[${i}]`))
-  if (execArgv === process.execArgv && process._eval != null) {
-    const index = execArgv.lastIndexOf(process._eval)
-    if (index > 0) {
-      // Not `-e <script>` again: the child would run this very script.
-      execArgv = [...execArgv]
-      execArgv.splice(index - 1, 2)
-    }
-  }
   args = [...execArgv, modulePath, ...args]
   if (typeof options.stdio === 'string') {
     options.stdio = stdioStringToArray(options.stdio, 'ipc')

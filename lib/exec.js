@@ -2,7 +2,7 @@
 // spawn, execFile, exec, the $ tagged template, and fork.
 
 const { Subprocess } = require('./subprocess')
-const { normalize, checkCommand, checkString, KNOWN } = require('./options')
+const { normalize, checkCommand, checkString, inheritedExecArgv, KNOWN } = require('./options')
 const { invalidArgType, invalidArgValue } = require('./errors')
 
 function splitArgs(args, options) {
@@ -103,7 +103,7 @@ function fork(modulePath, args, options) {
   ;[args, options] = splitArgs(args, options)
   const path = modulePath instanceof URL ? require('node:url').fileURLToPath(modulePath) : modulePath
   args = checkCommand(path, args, 'modulePath')
-  const { execPath = process.execPath, execArgv = process.execArgv, serialization = 'json', ...rest } = options ?? {}
+  const { execPath = process.execPath, execArgv = inheritedExecArgv(), serialization = 'json', ...rest } = options ?? {}
   checkString(execPath, 'options.execPath')
   if (!Array.isArray(execArgv)) throw invalidArgType('options.execArgv', 'an instance of Array', execArgv)
   if (serialization !== 'json') {

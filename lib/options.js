@@ -183,4 +183,16 @@ function normalize(options, { allow = KNOWN } = {}) {
   return { native, settings }
 }
 
-module.exports = { normalize, checkCommand, checkString, checkBoolean, checkNonNegative, KNOWN, DEFAULTS }
+/**
+ * The Node flags a forked child or pool worker inherits: this process's, minus `-e <code>` /
+ * `-p <code>` (as Node's own fork() does), or under `node -e` every child would run the same
+ * code again, start its own children, and so on.
+ */
+function inheritedExecArgv() {
+  const execArgv = process.execArgv
+  if (process._eval == null) return execArgv
+  const index = execArgv.lastIndexOf(process._eval)
+  return index > 0 ? [...execArgv.slice(0, index - 1), ...execArgv.slice(index + 1)] : execArgv
+}
+
+module.exports = { normalize, checkCommand, checkString, checkBoolean, checkNonNegative, inheritedExecArgv, KNOWN, DEFAULTS }

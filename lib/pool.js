@@ -9,7 +9,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const channel = require('./channel')
 const { invalidArgType, invalidArgValue } = require('./errors')
-const { checkString, checkNonNegative, normalize } = require('./options')
+const { checkString, checkNonNegative, normalize, inheritedExecArgv } = require('./options')
 const { signalName } = require('./signals')
 const { packLimits } = require('./native-layout')
 const { encodeJson, takeBuffers, decodeValue } = require('./codec')
@@ -62,7 +62,7 @@ function nativeOptions(options) {
   if (o.script !== undefined) {
     native.script = checkString(o.script, 'options.script')
     native.execPath = checkString(o.execPath ?? process.execPath, 'options.execPath')
-    const execArgv = (o.execArgv ?? process.execArgv).map((a, i) => checkString(a, `options.execArgv[${i}]`))
+    const execArgv = (o.execArgv ?? inheritedExecArgv()).map((a, i) => checkString(a, `options.execArgv[${i}]`))
     native.execArgv = ['--require', READY_PRELOAD, ...execArgv]
     native.waitForReady = true
     native.args = (o.args ?? []).map((a, i) => checkString(a, `options.args[${i}]`))
