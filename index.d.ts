@@ -413,7 +413,7 @@ export interface ResizeOptions {
   composite?: CompositeOverlay[]
   /** Refuse inputs with more pixels than this (`ERR_OFFLOAD_IMAGE_TOO_LARGE`), judged from the header; `false` lifts the limit. Default 268402689 (0x3FFF²), as sharp. */
   limitInputPixels?: number | boolean
-  /** Keep every frame of an animated GIF or WebP (GIF output). Default `false`: the first frame. */
+  /** Keep every frame of an animated GIF or WebP, for GIF or WebP output (other formats get the first frame). Default `false`: the first frame. */
   animated?: boolean
   /** `'none'` gives back what a truncated JPEG holds instead of `ERR_OFFLOAD_IMAGE_CORRUPT`. Default `'warning'`. */
   failOn?: 'none' | 'truncated' | 'error' | 'warning'

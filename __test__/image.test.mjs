@@ -235,6 +235,24 @@ describe('inputs', () => {
     assert.deepEqual([meta.format, meta.pages, meta.width], ['gif', 10, 185])
   })
 
+  test('animated: true keeps every frame and its delay in WebP output too, and back from WebP', async () => {
+    const bytes = read('animated-loop-3.gif')
+    const source = await sharp(bytes, { animated: true }).metadata()
+    const webp = await resize(bytes, { width: 185, animated: true, format: 'webp' })
+    const meta = await sharp(webp, { animated: true }).metadata()
+    assert.deepEqual([meta.format, meta.pages, meta.width, meta.loop], ['webp', source.pages, 185, 0])
+    assert.deepEqual(meta.delay, source.delay)
+    // Each frame close to sharp's own animated resize (sizing its frames as ours: sharp
+    // rounds an animation's 142.5-row page down, a still image's up).
+    const ours = await sharp(webp, { animated: true }).raw().toBuffer()
+    const theirs = await sharp(bytes, { animated: true }).resize({ width: 185, height: meta.pageHeight, fit: 'fill' }).webp().toBuffer().then((b) => sharp(b, { animated: true }).raw().toBuffer())
+    const diff = meanAbsDiff(ours, theirs)
+    assert.ok(diff <= 6, `mean absolute difference over every frame ${diff.toFixed(3)} > 6`)
+    // WebP in, animated GIF out.
+    const gif = await metadata(await resize(webp, { width: 100, animated: true, format: 'gif' }))
+    assert.deepEqual([gif.format, gif.pages, gif.width], ['gif', source.pages, 100])
+  })
+
   test('a file path and a Uint8Array work like a Buffer', async () => {
     const bytes = read('320x240.jpg')
     const a = await resize(fixture('320x240.jpg'), { width: 100 })

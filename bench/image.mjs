@@ -51,6 +51,7 @@ import { fileURLToPath } from 'node:url'
 
 import { median, rotate, fmt, ratio, table } from './lib/stats.mjs'
 import { machineInfo, addonInfo, gitRevision, ROOT } from './lib/machine.mjs'
+import { findMagick, magickArgs } from './lib/magick.mjs'
 
 const MiB = 2 ** 20
 const SELF = fileURLToPath(import.meta.url)
@@ -77,32 +78,6 @@ const IMAGES = {
   },
 }
 const IMAGE_KEYS = Object.keys(IMAGES)
-
-// ---------------------------------------------------------------------------
-// ImageMagick: found, or a note saying why it is skipped.
-
-function findMagick() {
-  // `magick` is ImageMagick 7; `convert` is 6 (and 7's compatibility name). A
-  // `convert` earlier on PATH may be something else: ask each for its version.
-  for (const cmd of ['magick', 'convert', '/usr/bin/magick', '/usr/bin/convert']) {
-    const r = spawnSync(cmd, ['-version'], { encoding: 'utf8', timeout: 10_000 })
-    const m = /^Version: ImageMagick (\S+)/m.exec(r.stdout ?? '')
-    if (r.status === 0 && m) {
-      const time = spawnSync('/usr/bin/time', ['-f', '%M', 'true'], { encoding: 'utf8' })
-      const hasTime = time.status === 0 && /^\d+\s*$/m.test(time.stderr ?? '')
-      return { cmd, version: m[1], time: hasTime ? '/usr/bin/time' : null }
-    }
-  }
-  return { cmd: null, note: 'ImageMagick not found (no `magick` or `convert` answering `-version` with "Version: ImageMagick"): skipped; `apt-get install -y imagemagick` adds it' }
-}
-
-/** sharp's fit 'cover' (resize to cover both dimensions, crop the centre), as ImageMagick says it. */
-function magickArgs(img) {
-  const geometry = `${img.width}x${img.height}`
-  const out = img.format === 'jpeg' ? ['-quality', '80', 'jpg:-'] : ['-quality', '60', 'png:-'] // PNG: tens digit zlib level 6, ones digit filter 0 (none, as libvips' default)
-  // -background none: -extent composites onto the background colour (opaque white by default).
-  return ['-', '-filter', 'Lanczos', '-resize', `${geometry}^`, '-background', 'none', '-gravity', 'center', '-extent', geometry, '-strip', ...out]
-}
 
 function runMagick(magick, img, input, withTime) {
   return new Promise((resolve, reject) => {

@@ -1,6 +1,7 @@
 //! Encoding. JPEG through libjpeg (jpeg.rs); PNG written here with zlib-rs at the asked
 //! level and no row filter (sharp's default: `adaptiveFiltering: false`); WebP through
-//! libwebp; AVIF through ravif (avif.rs); GIF through the `image` crate's quantiser.
+//! libwebp (animations through its animation encoder); AVIF through ravif (avif.rs); GIF
+//! through the `image` crate's quantiser.
 
 use std::io::Write;
 
@@ -92,13 +93,8 @@ pub fn png(img: &Pixels, level: u8) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn webp(img: Pixels, o: &ResizeOptions) -> Result<Vec<u8>> {
-    let img = img.to_colour();
-    let encoder = if img.channels == 4 {
-        webp::Encoder::from_rgba(&img.data, img.width, img.height)
-    } else {
-        webp::Encoder::from_rgb(&img.data, img.width, img.height)
-    };
+/// libwebp's settings for `o`: sharp's meaning of quality, lossless and effort.
+fn webp_config(o: &ResizeOptions) -> Result<webp::WebPConfig> {
     let mut config =
         webp::WebPConfig::new().map_err(|_| ImageError::invalid("libwebp: bad configuration"))?;
     config.lossless = o.webp_lossless as i32;
@@ -109,10 +105,69 @@ fn webp(img: Pixels, o: &ResizeOptions) -> Result<Vec<u8>> {
     };
     config.method = o.webp_effort as i32;
     config.alpha_compression = (!o.webp_lossless) as i32;
+    Ok(config)
+}
+
+fn webp(img: Pixels, o: &ResizeOptions) -> Result<Vec<u8>> {
+    let img = img.to_colour();
+    let encoder = if img.channels == 4 {
+        webp::Encoder::from_rgba(&img.data, img.width, img.height)
+    } else {
+        webp::Encoder::from_rgb(&img.data, img.width, img.height)
+    };
     let memory = encoder
-        .encode_advanced(&config)
+        .encode_advanced(&webp_config(o)?)
         .map_err(|e| ImageError::invalid(format!("libwebp: {e:?}")))?;
     Ok(memory.to_vec())
+}
+
+/// Every frame as one animated WebP (libwebp's animation encoder), looping forever.
+pub fn animated_webp(frames: &[Frame], o: &ResizeOptions) -> Result<Vec<u8>> {
+    let config = webp_config(o)?;
+    let rgba: Vec<Pixels> = frames
+        .iter()
+        .map(|f| f.pixels.clone().to_colour().with_alpha())
+        .collect();
+    let (width, height) = rgba.first().map_or((1, 1), |p| (p.width, p.height));
+    let mut encoder = webp::AnimEncoder::new(width, height, &config);
+    encoder.set_loop_count(0);
+    let mut at_ms = 0i32;
+    for (pixels, frame) in rgba.iter().zip(frames) {
+        encoder.add_frame(webp::AnimFrame::from_rgba(
+            &pixels.data,
+            pixels.width,
+            pixels.height,
+            at_ms,
+        ));
+        at_ms = at_ms.saturating_add(frame.delay_ms.min(i32::MAX as u32) as i32);
+    }
+    let memory = encoder
+        .try_encode()
+        .map_err(|e| ImageError::invalid(format!("libwebp animation: {e:?}")))?;
+    let mut data = memory.to_vec();
+    // The webp crate ends the animation at timestamp 0, so libwebp guesses the last
+    // frame's duration; it is written here from the input instead.
+    if let Some(last) = frames.last() {
+        set_last_frame_duration(&mut data, last.delay_ms);
+    }
+    Ok(data)
+}
+
+/// Sets the duration (ms, 24 bits) of the last ANMF chunk of an animated WebP.
+fn set_last_frame_duration(webp: &mut [u8], ms: u32) {
+    let mut at = 12; // after "RIFF", the size and "WEBP"
+    let mut last = None;
+    while at + 8 <= webp.len() {
+        let size = u32::from_le_bytes([webp[at + 4], webp[at + 5], webp[at + 6], webp[at + 7]]);
+        if &webp[at..at + 4] == b"ANMF" {
+            last = Some(at + 8);
+        }
+        at += 8 + size as usize + (size as usize & 1);
+    }
+    if let Some(payload) = last.filter(|p| p + 16 <= webp.len()) {
+        let ms = ms.min(0xFF_FFFF).to_le_bytes();
+        webp[payload + 12..payload + 15].copy_from_slice(&ms[..3]);
+    }
 }
 
 /// One frame or many (animated), looping forever.

@@ -89,8 +89,8 @@ pub fn resize(input: &[u8], o: &ResizeOptions, abort: &dyn Fn() -> bool) -> Resu
     }
     let orientation = if o.auto_orient { header.orientation } else { 1 };
     let swap = orient::swaps_axes(orientation);
-    if o.animated && header.pages > 1 && out_format == Format::Gif {
-        return animated(input, &header, o, abort);
+    if o.animated && header.pages > 1 && matches!(out_format, Format::Gif | Format::Webp) {
+        return animated(input, &header, o, out_format, abort);
     }
 
     let (uw, uh) = if swap {
@@ -251,11 +251,12 @@ fn transform(
     Ok(img)
 }
 
-/// Every frame resized the same way, written as an animated GIF.
+/// Every frame resized the same way, written as an animated GIF or WebP.
 fn animated(
     input: &[u8],
     header: &Header,
     o: &ResizeOptions,
+    format: Format,
     abort: &dyn Fn() -> bool,
 ) -> Result<Output> {
     let total = header.width as u64 * header.height as u64 * header.pages as u64;
@@ -280,11 +281,15 @@ fn animated(
     let (width, height) = out
         .first()
         .map_or((0, 0), |f| (f.pixels.width, f.pixels.height));
-    let data = encode::gif(&out)?;
+    let data = if format == Format::Webp {
+        encode::animated_webp(&out, o)?
+    } else {
+        encode::gif(&out)?
+    };
     check(abort)?;
     Ok(Output {
         data,
-        format: Format::Gif,
+        format,
         width,
         height,
         channels: 4,

@@ -199,7 +199,7 @@ pub struct ResizeOptions {
     pub composite: Vec<Overlay>,
     /// `None`: no limit.
     pub limit_input_pixels: Option<u64>,
-    /// Keep every frame of an animated GIF or WebP (GIF output only).
+    /// Keep every frame of an animated GIF or WebP (for GIF and WebP output).
     pub animated: bool,
     /// Give back what a damaged file holds instead of failing.
     pub allow_partial: bool,
