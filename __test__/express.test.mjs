@@ -14,6 +14,7 @@ import childProcess from 'node:child_process'
 import { metadata } from '../index.js'
 import { start } from '../examples/express/server.js'
 import { aggregate } from '../examples/express/report-data.js'
+import { alive, childrenOf } from './lib/proc.mjs'
 
 const repoRoot = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '..')
 const SERVER = path.join(repoRoot, 'examples', 'express', 'server.js')
@@ -68,29 +69,7 @@ async function pollUntil(check, what, deadlineMs = 20_000) {
   }
 }
 
-/** Alive: the pid exists and is not a zombie. */
-function alive(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
-  } catch {
-    return false
-  }
-}
 
-/** Live processes whose parent is `parent`. */
-function childrenOf(parent) {
-  const found = []
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      if (Number(fields[1]) === parent && fields[0] !== 'Z') found.push(Number(name))
-    } catch {}
-  }
-  return found
-}
 
 const health = async (base) => (await request(`${base}/health`)).json
 

@@ -11,32 +11,16 @@ import { promisify } from 'node:util'
 import childProcess from 'node:child_process'
 
 import { spawn, execFile, pipeline } from '../index.js'
+import { procStat, alive, aliveSince } from './lib/proc.mjs'
 
 const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
 const NODE = process.execPath
 const cpExecFile = promisify(childProcess.execFile)
 
-/** State, parent and start time of a pid, or null once it is gone. */
-function procStat(pid) {
-  try {
-    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
-    return { state: fields[0], ppid: Number(fields[1]), session: Number(fields[3]), pgrp: Number(fields[2]), start: fields[19] }
-  } catch {
-    return null
-  }
-}
-
-/** Alive: exists and is not a zombie (a dead child our init has not reaped yet). */
-function alive(pid, start) {
-  const stat = procStat(pid)
-  return stat !== null && stat.state !== 'Z' && (start === undefined || stat.start === start)
-}
-
 /** Polls the kernel (there is no event for another process's death) until `pid` is dead, or fails at the deadline. */
 async function waitDead(pid, start, deadlineMs = 5000) {
   const end = Date.now() + deadlineMs
-  while (alive(pid, start)) {
+  while (start === undefined ? alive(pid) : aliveSince(pid, start)) {
     if (Date.now() > end) throw new Error(`pid ${pid} still alive after ${deadlineMs} ms (state ${procStat(pid)?.state})`)
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
@@ -146,8 +130,8 @@ describe('cleanup when Node dies', () => {
     // The cleaned-up child's death is the reference event: the parent-death
     // signals have all been delivered by then.
     await waitDead(cleaned, starts[0])
-    assert.ok(alive(kept, starts[1]), 'the cleanup: false child was killed with its parent')
-    assert.ok(alive(detached, starts[2]), 'the detached child was killed with its parent')
+    assert.ok(aliveSince(kept, starts[1]), 'the cleanup: false child was killed with its parent')
+    assert.ok(aliveSince(detached, starts[2]), 'the detached child was killed with its parent')
     assert.notEqual(procStat(kept).ppid, parent.pid)
   })
 

@@ -3,14 +3,13 @@ import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import childProcess from 'node:child_process'
 import { once } from 'node:events'
-import fs from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 import { Pool } from '../index.js'
+import { alive } from './lib/proc.mjs'
 
 const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
 const WORKER = fixture('pool-worker.js')
-const alive = (pid) => fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')
 
 async function gone(pids, ms = 5000) {
   const deadline = Date.now() + ms
@@ -189,8 +188,9 @@ describe('closing', () => {
     assert.deepEqual(await gone(JSON.parse(out).pids), [])
   })
 
-  test('the parent killed with kill -9 leaves no worker behind', async () => {
+  test('the parent killed with kill -9 leaves no worker behind', async (t) => {
     const child = childProcess.spawn(process.execPath, [fixture('pool-parent.cjs'), 'hold'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    t.after(() => child.kill('SIGKILL')) // a failed assertion must not leave it holding this file open
     const [line] = await once(child.stdout, 'data')
     const { pids } = JSON.parse(line)
     assert.ok(pids.every(alive))

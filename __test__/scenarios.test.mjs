@@ -13,6 +13,7 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import childProcess from 'node:child_process'
+import { procStat, alive, childrenOf } from './lib/proc.mjs'
 
 const require = createRequire(import.meta.url)
 const NODE = process.execPath
@@ -42,30 +43,8 @@ async function startScenario(name, args, pattern) {
   return { child, match, output: () => stdout }
 }
 
-/** State and parent of a pid, or null once it is gone. */
-function procStat(pid) {
-  try {
-    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
-    return { state: fields[0], ppid: Number(fields[1]) }
-  } catch {
-    return null
-  }
-}
 
-/** Alive: exists and is not a zombie waiting for an init to reap it. */
-const alive = (pid) => {
-  const stat = procStat(pid)
-  return stat !== null && stat.state !== 'Z'
-}
 
-/** The live processes whose parent is `pid`. */
-function childrenOf(pid) {
-  return fs
-    .readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name) && procStat(name)?.ppid === pid && alive(name))
-    .map(Number)
-}
 
 /** Polls /proc (there is no event for another process's death) until every pid is gone; fails at the deadline. */
 async function waitAllDead(pids, deadlineMs = 10_000) {

@@ -12,6 +12,7 @@ import childProcess from 'node:child_process'
 
 import { spawn, execFile, exec, $, pipeline, fork, Subprocess, SubprocessError } from '../index.js'
 import { sha256, bytes } from './fixtures/proc-data.mjs'
+import { procStat } from './lib/proc.mjs'
 
 const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
 const NODE = process.execPath
@@ -34,15 +35,6 @@ async function pollUntil(check, { deadlineMs = 10_000, everyMs = 20, what = 'con
   }
 }
 
-function procStat(pid) {
-  try {
-    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
-    return { state: fields[0], ppid: Number(fields[1]) }
-  } catch {
-    return null
-  }
-}
 
 function writtenBytes(pid) {
   try {
@@ -754,6 +746,20 @@ describe('launch errors', () => {
     assert.throws(() => spawn('echo', [], { limits: { bogus: 1 } }), { code: 'ERR_INVALID_ARG_VALUE' })
     assert.throws(() => spawn('echo', [], { killSignal: 'SIGNOPE' }), { code: 'ERR_UNKNOWN_SIGNAL' })
     assert.throws(() => spawn('echo', [], { nosuchoption: 1 }), { code: 'ERR_INVALID_ARG_VALUE' })
+  })
+
+  // Regression: these were accepted and ignored, so `execFile('echo $HOME', [], { shell: true })`
+  // failed with ENOENT and `spawn('echo', ['$HOME'], { shell: true })` printed "$HOME".
+  test("another function's option throws and says which function takes it", () => {
+    const shell = { code: 'ERR_INVALID_ARG_VALUE', message: /option 'shell', which only exec\(\) takes/ }
+    assert.throws(() => spawn('echo', ['$HOME'], { shell: true }), shell)
+    assert.throws(() => execFile('echo $HOME', [], { shell: true }), shell)
+    assert.throws(() => $({ shell: '/bin/bash' }), shell)
+    assert.throws(() => pipeline(['echo'], { file: 'cat', options: { shell: true } }), shell)
+    assert.throws(() => fork(fixture('echo-once.js'), [], { shell: true }), shell)
+    for (const key of ['execPath', 'execArgv', 'serialization']) {
+      assert.throws(() => execFile('true', [], { [key]: undefined }), { code: 'ERR_INVALID_ARG_VALUE', message: new RegExp(`option '${key}', which only fork\\(\\) takes`) })
+    }
   })
 })
 

@@ -41,7 +41,7 @@
 // Every output is checked (PNG or JPEG header, 720×588 / 720×540); errors are
 // listed in the report. Rates are medians over rounds.
 
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { performance, monitorEventLoopDelay } from 'node:perf_hooks'
 import fs from 'node:fs'
@@ -51,7 +51,7 @@ import { fileURLToPath } from 'node:url'
 
 import { median, rotate, fmt, ratio, table } from './lib/stats.mjs'
 import { machineInfo, addonInfo, gitRevision, ROOT } from './lib/machine.mjs'
-import { findMagick, magickArgs } from './lib/magick.mjs'
+import { findMagick, magickArgs, runMagick } from './lib/magick.mjs'
 
 const MiB = 2 ** 20
 const SELF = fileURLToPath(import.meta.url)
@@ -78,27 +78,6 @@ const IMAGES = {
   },
 }
 const IMAGE_KEYS = Object.keys(IMAGES)
-
-function runMagick(magick, img, input, withTime) {
-  return new Promise((resolve, reject) => {
-    const args = magickArgs(img)
-    const child = withTime ? spawn(magick.time, ['-f', '%M', magick.cmd, ...args]) : spawn(magick.cmd, args)
-    const out = []
-    const err = []
-    child.stdout.on('data', (b) => out.push(b))
-    child.stderr.on('data', (b) => err.push(b))
-    child.stdin.on('error', () => {}) // an early exit shows in the exit code
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      const stderr = Buffer.concat(err).toString('utf8').trim()
-      if (code !== 0) return reject(new Error(`${magick.cmd} exited with ${code ?? signal}: ${stderr.slice(0, 200)}`))
-      const result = Buffer.concat(out)
-      if (withTime) result.peakKb = Number(stderr.split('\n').at(-1))
-      resolve(result)
-    })
-    child.stdin.end(input)
-  })
-}
 
 // ---------------------------------------------------------------------------
 // The contenders, each called as sharp's benchmark calls it: run(img, input) →
@@ -174,7 +153,7 @@ async function loadContenders(plan, only) {
     list.push({
       name: 'ImageMagick',
       about: `ImageMagick ${plan.magick.version}: one \`${plan.magick.cmd} ${magickArgs(IMAGES.jpeg).join(' ')}\` (PNG: \`… ${magickArgs(IMAGES.png).slice(-3).join(' ')}\`) per image, input on stdin, output on stdout`,
-      run: (img, buf, withTime) => runMagick(plan.magick, img, buf, withTime),
+      run: (img, buf, withTime) => runMagick(plan.magick, img, buf, { withTime }),
     })
   }
   return list

@@ -2,7 +2,7 @@
 // spawn, execFile, exec, the $ tagged template, and fork.
 
 const { Subprocess } = require('./subprocess')
-const { normalize, checkCommand, checkString, inheritedExecArgv, KNOWN } = require('./options')
+const { normalize, checkCommand, checkString, inheritedExecArgv } = require('./options')
 const { invalidArgType, invalidArgValue } = require('./errors')
 
 function splitArgs(args, options) {
@@ -23,8 +23,6 @@ function execFile(file, args, options) {
   return spawn(file, args, options).then()
 }
 
-const EXEC_KNOWN = new Set([...KNOWN])
-
 /** Runs `command` through `/bin/sh -c` (or `options.shell`), like Node's exec. */
 function exec(command, options) {
   checkString(command, 'command')
@@ -32,7 +30,7 @@ function exec(command, options) {
   let file = '/bin/sh'
   if (typeof shell === 'string') file = checkString(shell, 'options.shell')
   else if (shell !== undefined && shell !== true) throw invalidArgType('options.shell', 'of type string or true', shell)
-  return new Subprocess(file, ['-c', command], normalize(rest, { allow: EXEC_KNOWN })).then()
+  return new Subprocess(file, ['-c', command], normalize(rest)).then()
 }
 
 function templateValue(value, index) {
@@ -93,8 +91,6 @@ function $(first, ...values) {
   }
 }
 
-const FORK_KNOWN = new Set([...KNOWN].filter((k) => k !== 'shell'))
-
 /**
  * Starts a Node module with an IPC channel spoken in Node's JSON format, so the
  * child's `process.send()` / `process.on('message')` work unchanged.
@@ -110,10 +106,7 @@ function fork(modulePath, args, options) {
     throw invalidArgValue('options.serialization', serialization, "is not supported: offload speaks Node's 'json' IPC format only")
   }
   const env = { ...(rest.env ?? {}), NODE_CHANNEL_FD: '3', NODE_CHANNEL_SERIALIZATION_MODE: 'json', NODE_UNIQUE_ID: undefined }
-  const normalized = normalize(
-    { stdin: 'inherit', stdout: 'inherit', stderr: 'inherit', ...rest, env, extendEnv: rest.extendEnv ?? true },
-    { allow: FORK_KNOWN },
-  )
+  const normalized = normalize({ stdin: 'inherit', stdout: 'inherit', stderr: 'inherit', ...rest, env, extendEnv: rest.extendEnv ?? true })
   return new Subprocess(execPath, [...execArgv, path, ...args], normalized, { ipc: true })
 }
 

@@ -17,8 +17,16 @@ const DEFAULTS = {
 const KNOWN = new Set([
   'cwd', 'env', 'extendEnv', 'argv0', 'stdin', 'stdout', 'stderr', 'encoding', 'maxBuffer', 'timeout',
   'signal', 'killSignal', 'forceKillAfter', 'killTree', 'detached', 'uid', 'gid', 'limits', 'cleanup',
-  'reject', 'stripFinalNewline', 'shell', 'execPath', 'execArgv', 'serialization',
+  'reject', 'stripFinalNewline',
 ])
+// Options of one function only (it takes them off before the rest is checked here); given
+// to another, they would be ignored, so they throw with where they belong.
+const ONLY_IN = {
+  shell: 'exec() takes (spawn, execFile, $ and pipeline never start a shell: give the whole command line to exec())',
+  execPath: 'fork() takes',
+  execArgv: 'fork() takes',
+  serialization: 'fork() takes',
+}
 const LIMITS = ['memoryBytes', 'cpuSeconds', 'openFiles', 'processes', 'fileSizeBytes', 'nice']
 
 function checkString(value, name) {
@@ -134,13 +142,12 @@ function limitsSpec(limits) {
  * Validates `options` for a launch. Returns `{ native, settings }`: the options
  * for the native spawn, and what the JS side needs (encoding, reject, signal…).
  */
-function normalize(options, { allow = KNOWN } = {}) {
+function normalize(options) {
   if (options === undefined || options === null) options = {}
   if (typeof options !== 'object') throw invalidArgType('options', 'of type object', options)
   for (const key of Object.keys(options)) {
-    if (!allow.has(key)) {
-      throw invalidArgValue('options', options, `has an unknown option '${key}'`)
-    }
+    if (Object.hasOwn(ONLY_IN, key)) throw invalidArgValue('options', options, `has the option '${key}', which only ${ONLY_IN[key]}`)
+    if (!KNOWN.has(key)) throw invalidArgValue('options', options, `has an unknown option '${key}'`)
   }
   const o = options
   const native = {}

@@ -11,11 +11,10 @@
 //
 // Prints "listening on http://127.0.0.1:PORT" once it accepts requests.
 
-import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import http from 'node:http'
 
-import { findMagick, magickArgs } from '../lib/magick.mjs'
+import { findMagick, runMagick } from '../lib/magick.mjs'
 
 const require = createRequire(import.meta.url)
 const express = require('express')
@@ -46,26 +45,12 @@ function magickEngine() {
   if (!magick.cmd) throw new Error(magick.note)
   return {
     threads: () => null,
-    resizeImage: (input, { width, height, format, signal }) =>
-      new Promise((resolve, reject) => {
-        if (!width || !height || !['jpeg', 'png'].includes(format)) {
-          throw new HttpError(400, 'INVALID_PARAMETER', 'the ImageMagick engine of this benchmark takes width, height and format=jpeg or png')
-        }
-        // SIGKILL: ImageMagick 6 catches SIGTERM and its handler can deadlock on a lock
-        // the interrupted thread holds, leaving the process asleep forever.
-        const child = spawn(magick.cmd, magickArgs({ width, height, format }), { signal, killSignal: 'SIGKILL' })
-        const out = []
-        const err = []
-        child.stdout.on('data', (b) => out.push(b))
-        child.stderr.on('data', (b) => err.push(b))
-        child.stdin.on('error', () => {}) // an early exit shows in the exit code
-        child.on('error', reject)
-        child.on('close', (code, sig) => {
-          if (code === 0) resolve(Buffer.concat(out))
-          else reject(new Error(`${magick.cmd} exited with ${code ?? sig}: ${Buffer.concat(err).toString('utf8').slice(0, 200)}`))
-        })
-        child.stdin.end(input)
-      }),
+    resizeImage: async (input, { width, height, format, signal }) => {
+      if (!width || !height || !['jpeg', 'png'].includes(format)) {
+        throw new HttpError(400, 'INVALID_PARAMETER', 'the ImageMagick engine of this benchmark takes width, height and format=jpeg or png')
+      }
+      return runMagick(magick, { width, height, format }, input, { signal })
+    },
   }
 }
 

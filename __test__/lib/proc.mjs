@@ -1,0 +1,34 @@
+// What the kernel says about other processes, for tests that check nothing is left
+// running. There is no event for another process's death, so callers poll these.
+import fs from 'node:fs'
+
+/** State, parent, group, session and start time of a pid, or null once it is gone. */
+export function procStat(pid) {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // The command name may hold spaces and parentheses: the fields start after the last ')'.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
+    return { state: fields[0], ppid: Number(fields[1]), pgrp: Number(fields[2]), session: Number(fields[3]), start: fields[19] }
+  } catch {
+    return null
+  }
+}
+
+/** Alive: exists and is not a zombie (a dead child an init has not reaped yet). One argument, so `pids.filter(alive)` works. */
+export function alive(pid) {
+  const stat = procStat(pid)
+  return stat !== null && stat.state !== 'Z'
+}
+
+/** Alive, and the same process that had start time `start`, not a later one that reused the pid. */
+export function aliveSince(pid, start) {
+  return alive(pid) && procStat(pid)?.start === start
+}
+
+/** The live processes whose parent is `pid`. */
+export function childrenOf(pid) {
+  return fs
+    .readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name) && procStat(name)?.ppid === pid && alive(name))
+    .map(Number)
+}
