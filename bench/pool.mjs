@@ -352,7 +352,7 @@ async function worker(plan) {
     }
     c.startMs = performance.now() - t0
     await throughput(c, plan.warmupTasks)
-    await roundTrips(c, plan.warmupTasks / 10)
+    await roundTrips(c, plan.warmupRoundTrips)
     await bufferEcho(c, buf, plan.warmupEchoes, 2000, 2)
     log(`${c.name}: first answer after ${fmt(c.startMs)} ms; warmed up${c.errors.length ? ` — ${c.errors.length} error(s): ${c.errors[0]}` : ''}`)
   }
@@ -426,10 +426,13 @@ function parseArgs(argv) {
 
 function planFor(opts) {
   const plan = opts.quick
-    ? { rounds: 1, warmupTasks: 200, warmupEchoes: 0, tasks: 2_000, sequential: 200, echoes: 10, echoBudgetMs: 200, echoInFlight: 2 }
+    ? { rounds: 1, warmupTasks: 200, warmupRoundTrips: 20, warmupEchoes: 0, tasks: 2_000, sequential: 200, echoes: 10, echoBudgetMs: 200, echoInFlight: 2 }
     : // A JSON path moves a 1 MiB Buffer at ~10 MB/s, so 500 echoes would take
-      // ~50 s per contender and round: those stop at the time budget.
-      { rounds: 5, warmupTasks: 2_000, warmupEchoes: 2, tasks: 20_000, sequential: 2_000, echoes: 500, echoBudgetMs: 2_500, echoInFlight: 4 }
+      // ~50 s per contender and round: those stop at the time budget. The warm-up is
+      // one round's worth of tasks for every contender: with 2,000, the first round
+      // still ran half as fast as the others (the JIT had not settled), so the median
+      // of 5 rounds measured warm-up as much as the pools.
+      { rounds: 5, warmupTasks: 20_000, warmupRoundTrips: 2_000, warmupEchoes: 2, tasks: 20_000, sequential: 2_000, echoes: 500, echoBudgetMs: 2_500, echoInFlight: 4 }
   if (opts.rounds) plan.rounds = opts.rounds
   return plan
 }
