@@ -407,7 +407,7 @@ export interface ResizeOptions {
   }
   /** Turn the image upright from its EXIF orientation (applied after the resize, on the small image). Default `true`. */
   autoOrient?: boolean
-  /** Keep the EXIF block (orientation reset to 1) in JPEG output. The ICC profile is applied, never written (output is sRGB). Default `false`. */
+  /** Keep the EXIF block (orientation reset to 1) in JPEG, PNG and WebP output. The ICC profile is applied, never written (output is sRGB). Default `false`. */
   keepMetadata?: boolean
   /** Overlays drawn in order over the resized image. Default none. */
   composite?: CompositeOverlay[]

@@ -310,13 +310,28 @@ describe('outputs', () => {
     await assertClose(out, theirs, 3)
   })
 
-  test('keepMetadata carries EXIF into JPEG, orientation reset to 1 (the pixels are upright and sRGB)', async () => {
-    const out = await resize(read('Landscape_6.jpg'), { width: 300, keepMetadata: true })
-    const meta = await sharp(out).metadata()
-    assert.equal(meta.orientation, 1)
-    assert.ok(meta.exif)
-    const plain = await sharp(await resize(read('Landscape_6.jpg'), { width: 300 })).metadata()
-    assert.equal(plain.exif, undefined)
+  test('keepMetadata carries EXIF into JPEG, PNG and WebP, orientation reset to 1 (the pixels are upright and sRGB)', async () => {
+    const input = read('Landscape_6.jpg')
+    const source = await sharp(input).metadata()
+    for (const format of ['jpeg', 'png', 'webp']) {
+      for (const extra of [{}, { background: 'transparent', fit: 'contain', height: 300 }]) {
+        const out = await resize(input, { width: 300, keepMetadata: true, format, ...extra })
+        const meta = await sharp(out).metadata()
+        const label = `${format} ${JSON.stringify(extra)}`
+        assert.equal(meta.format, format, label)
+        assert.equal(meta.orientation, 1, label)
+        assert.ok(meta.exif, label)
+        // The input's EXIF (the same TIFF structure; JPEG's APP1 adds an "Exif\0\0" header).
+        const tiff = (exif) => (exif.subarray(0, 6).toString('latin1') === 'Exif\0\0' ? exif.subarray(6) : exif)
+        assert.equal(tiff(meta.exif).length, tiff(source.exif).length, label)
+        // The pixels survive the container change (sharp decodes them) and are upright.
+        assert.equal(meta.width, 300, label)
+        const { info } = await sharp(out).raw().toBuffer({ resolveWithObject: true })
+        assert.equal(info.width, 300, label)
+      }
+      const plain = await sharp(await resize(input, { width: 300, format })).metadata()
+      assert.equal(plain.exif, undefined, format)
+    }
   })
 
   test('composite draws a watermark with gravity, offsets and opacity', async () => {

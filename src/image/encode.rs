@@ -14,6 +14,7 @@ use super::error::{ImageError, Result};
 use super::jpeg::{self, JpegOptions};
 use super::options::{Format, ResizeOptions};
 use super::pixels::Pixels;
+use super::webp_exif;
 
 /// Metadata carried over with `keepMetadata`.
 #[derive(Default)]
@@ -38,8 +39,15 @@ pub fn encode(img: Pixels, format: Format, o: &ResizeOptions, carry: Carry) -> R
                 },
             )
         }
-        Format::Png => png(&img, o.png_compression_level),
-        Format::Webp => webp(img, o),
+        Format::Png => png(&img, o.png_compression_level, carry.exif.as_deref()),
+        Format::Webp => {
+            let (width, height, alpha) = (img.width, img.height, img.has_alpha());
+            let data = webp(img, o)?;
+            Ok(match carry.exif {
+                Some(exif) => webp_exif::add_exif(&data, &exif, width, height, alpha),
+                None => data,
+            })
+        }
         Format::Gif => gif(&[Frame {
             pixels: img,
             delay_ms: 0,
@@ -62,7 +70,8 @@ fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     out.extend_from_slice(&crc.to_be_bytes());
 }
 
-pub fn png(img: &Pixels, level: u8) -> Result<Vec<u8>> {
+/// PNG with no row filter; `exif` (a TIFF structure) goes in an eXIf chunk.
+pub fn png(img: &Pixels, level: u8, exif: Option<&[u8]>) -> Result<Vec<u8>> {
     let colour_type = match img.channels {
         1 => 0,
         2 => 4,
@@ -88,6 +97,9 @@ pub fn png(img: &Pixels, level: u8) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(idat.len() + 64);
     out.extend_from_slice(b"\x89PNG\r\n\x1a\n");
     png_chunk(&mut out, b"IHDR", &ihdr);
+    if let Some(exif) = exif {
+        png_chunk(&mut out, b"eXIf", exif);
+    }
     png_chunk(&mut out, b"IDAT", &idat);
     png_chunk(&mut out, b"IEND", &[]);
     Ok(out)

@@ -34,6 +34,7 @@ pub mod orient;
 pub mod pixels;
 pub mod pool;
 pub mod resize;
+pub mod webp_exif;
 
 #[cfg(test)]
 mod tests;

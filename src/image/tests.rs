@@ -248,7 +248,7 @@ fn alpha_is_premultiplied_only_when_real() {
 #[test]
 fn png_writer_round_trips() {
     let img = pixels::Pixels::new(3, 2, 4, (0..24).collect());
-    let png = encode::png(&img, 6).unwrap();
+    let png = encode::png(&img, 6, None).unwrap();
     let back = image::load_from_memory(&png).unwrap().to_rgba8();
     assert_eq!(back.into_raw(), (0..24).collect::<Vec<u8>>());
 }
