@@ -459,7 +459,7 @@ export interface ImageMetadata {
   hasAlpha: boolean
   /** `'srgb'`, `'b-w'`, `'cmyk'`, `'rgb16'` or `'grey16'`. */
   space: string
-  /** Pixels per inch, when the file says. */
+  /** Whole pixels per inch, when the file says (JFIF, PNG pHYs, or EXIF XResolution). */
   density?: number
   /** Frames (animated GIF/WebP, APNG); 1 otherwise. */
   pages: number

@@ -61,55 +61,99 @@ fn le32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
-/// The orientation tag (0x0112) of IFD0 of a TIFF-structured EXIF block.
-pub fn exif_orientation(tiff: &[u8]) -> Option<u8> {
-    let little = match tiff.get(..2)? {
-        b"II" => true,
-        b"MM" => false,
-        _ => return None,
-    };
-    let u16_at = |at: usize| {
-        if little {
+/// The first directory (IFD0) of a TIFF-structured EXIF block: where its entries are, and
+/// the byte order to read them in.
+struct Ifd0 {
+    little: bool,
+    start: usize,
+    count: usize,
+}
+
+impl Ifd0 {
+    fn of(tiff: &[u8]) -> Option<Ifd0> {
+        let little = match tiff.get(..2)? {
+            b"II" => true,
+            b"MM" => false,
+            _ => return None,
+        };
+        let start = if little {
+            le32(tiff, 4)?
+        } else {
+            be32(tiff, 4)?
+        } as usize;
+        let count = if little {
+            le16(tiff, start)?
+        } else {
+            be16(tiff, start)?
+        };
+        Some(Ifd0 {
+            little,
+            start,
+            count: count.min(512) as usize,
+        })
+    }
+
+    fn u16_at(&self, tiff: &[u8], at: usize) -> Option<u16> {
+        if self.little {
             le16(tiff, at)
         } else {
             be16(tiff, at)
         }
-    };
-    let u32_at = |at: usize| {
-        if little {
+    }
+
+    fn u32_at(&self, tiff: &[u8], at: usize) -> Option<u32> {
+        if self.little {
             le32(tiff, at)
         } else {
             be32(tiff, at)
         }
-    };
-    let ifd = u32_at(4)? as usize;
-    let count = u16_at(ifd)? as usize;
-    for i in 0..count.min(512) {
-        let entry = ifd + 2 + i * 12;
-        if u16_at(entry)? == 0x0112 {
-            let value = u16_at(entry + 8)?;
-            return (1..=8).contains(&value).then_some(value as u8);
-        }
     }
-    None
+
+    /// Where the 12-byte entry of `tag` starts.
+    fn entry(&self, tiff: &[u8], tag: u16) -> Option<usize> {
+        (0..self.count)
+            .map(|i| self.start + 2 + i * 12)
+            .find(|&entry| self.u16_at(tiff, entry) == Some(tag))
+    }
+
+    /// A SHORT value held in the entry itself.
+    fn short(&self, tiff: &[u8], tag: u16) -> Option<u16> {
+        self.u16_at(tiff, self.entry(tiff, tag)? + 8)
+    }
+
+    /// A RATIONAL value, stored at the offset the entry gives.
+    fn rational(&self, tiff: &[u8], tag: u16) -> Option<f64> {
+        let at = self.u32_at(tiff, self.entry(tiff, tag)? + 8)? as usize;
+        let (num, den) = (self.u32_at(tiff, at)?, self.u32_at(tiff, at + 4)?);
+        (den != 0).then(|| num as f64 / den as f64)
+    }
+}
+
+/// The orientation tag (0x0112) of IFD0 of a TIFF-structured EXIF block.
+pub fn exif_orientation(tiff: &[u8]) -> Option<u8> {
+    let value = Ifd0::of(tiff)?.short(tiff, 0x0112)?;
+    (1..=8).contains(&value).then_some(value as u8)
+}
+
+/// Pixels per inch from XResolution (0x011A) and ResolutionUnit (0x0128: 2 inch, the
+/// default; 3 centimetre), for files that say it only in EXIF.
+pub fn exif_density(tiff: &[u8]) -> Option<f64> {
+    let ifd = Ifd0::of(tiff)?;
+    let x = ifd.rational(tiff, 0x011A)?;
+    match ifd.short(tiff, 0x0128).unwrap_or(2) {
+        2 => Some(x),
+        3 => Some(x * 2.54),
+        _ => None,
+    }
+    .filter(|d| *d > 0.0)
 }
 
 /// Rewrites the orientation tag to 1 (the pixels are upright now), keeping the rest.
 pub fn exif_reset_orientation(tiff: &mut [u8]) {
-    let little = tiff.get(..2) == Some(b"II");
-    let rd16 = |t: &[u8], at: usize| if little { le16(t, at) } else { be16(t, at) };
-    let Some(ifd) = (if little { le32(tiff, 4) } else { be32(tiff, 4) }) else {
-        return;
-    };
-    let ifd = ifd as usize;
-    let Some(count) = rd16(tiff, ifd) else { return };
-    for i in 0..count as usize {
-        let entry = ifd + 2 + i * 12;
-        if rd16(tiff, entry) == Some(0x0112) && entry + 10 <= tiff.len() {
-            let one = if little { [1, 0] } else { [0, 1] };
-            tiff[entry + 8..entry + 10].copy_from_slice(&one);
-            return;
-        }
+    let Some(ifd) = Ifd0::of(tiff) else { return };
+    if let Some(entry) = ifd.entry(tiff, 0x0112).filter(|e| e + 10 <= tiff.len()) {
+        let one = if ifd.little { [1, 0] } else { [0, 1] };
+        tiff[entry + 8..entry + 10].copy_from_slice(&one);
     }
 }
 
@@ -141,6 +185,11 @@ pub fn read(bytes: &[u8]) -> Result<Header> {
             .and_then(exif_orientation)
             .unwrap_or(1);
     }
+    if header.density.is_none() {
+        header.density = header.exif.as_deref().and_then(exif_density);
+    }
+    // Whole pixels per inch, as sharp reports it (3780 px/m is 96, not 96.01).
+    header.density = header.density.map(f64::round);
     if header.pages == 0 {
         header.pages = 1;
     }
