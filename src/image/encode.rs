@@ -14,7 +14,7 @@ use super::error::{ImageError, Result};
 use super::jpeg::{self, JpegOptions};
 use super::options::{Format, ResizeOptions};
 use super::pixels::Pixels;
-use super::webp_exif;
+use super::webp_container;
 
 /// Metadata carried over with `keepMetadata`.
 #[derive(Default)]
@@ -44,7 +44,7 @@ pub fn encode(img: Pixels, format: Format, o: &ResizeOptions, carry: Carry) -> R
             let (width, height, alpha) = (img.width, img.height, img.has_alpha());
             let data = webp(img, o)?;
             Ok(match carry.exif {
-                Some(exif) => webp_exif::add_exif(&data, &exif, width, height, alpha),
+                Some(exif) => webp_container::add_exif(&data, &exif, width, height, alpha),
                 None => data,
             })
         }
@@ -160,26 +160,9 @@ pub fn animated_webp(frames: &[Frame], o: &ResizeOptions) -> Result<Vec<u8>> {
     // The webp crate ends the animation at timestamp 0, so libwebp guesses the last
     // frame's duration; it is written here from the input instead.
     if let Some(last) = frames.last() {
-        set_last_frame_duration(&mut data, last.delay_ms);
+        webp_container::set_last_frame_duration(&mut data, last.delay_ms);
     }
     Ok(data)
-}
-
-/// Sets the duration (ms, 24 bits) of the last ANMF chunk of an animated WebP.
-fn set_last_frame_duration(webp: &mut [u8], ms: u32) {
-    let mut at = 12; // after "RIFF", the size and "WEBP"
-    let mut last = None;
-    while at + 8 <= webp.len() {
-        let size = u32::from_le_bytes([webp[at + 4], webp[at + 5], webp[at + 6], webp[at + 7]]);
-        if &webp[at..at + 4] == b"ANMF" {
-            last = Some(at + 8);
-        }
-        at += 8 + size as usize + (size as usize & 1);
-    }
-    if let Some(payload) = last.filter(|p| p + 16 <= webp.len()) {
-        let ms = ms.min(0xFF_FFFF).to_le_bytes();
-        webp[payload + 12..payload + 15].copy_from_slice(&ms[..3]);
-    }
 }
 
 /// One frame or many (animated), looping forever.

@@ -7,6 +7,7 @@ use image::ImageDecoder;
 
 use super::error::{ImageError, Result};
 use super::options::Format;
+use super::webp_container::{self, Chunk};
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Header {
@@ -374,12 +375,8 @@ fn webp(b: &[u8]) -> Result<Header> {
         bits_per_sample: 8,
         ..Header::default()
     };
-    let mut at = 12;
     let mut frames = 0;
-    while let (Some(kind), Some(len)) = (b.get(at..at + 4), le32(b, at + 4)) {
-        let data = b
-            .get(at + 8..(at + 8 + len as usize).min(b.len()))
-            .unwrap_or(&[]);
+    for Chunk { kind, data, .. } in webp_container::chunks(b) {
         match kind {
             b"VP8 " if h.width == 0 => {
                 if data.get(3..6) != Some(&[0x9d, 0x01, 0x2a]) {
@@ -414,7 +411,6 @@ fn webp(b: &[u8]) -> Result<Header> {
             b"ICCP" => h.icc = Some(data.to_vec()),
             _ => {}
         }
-        at += 8 + len as usize + (len as usize & 1);
     }
     if h.width == 0 {
         return Err(corrupt("WebP"));

@@ -34,7 +34,7 @@ pub mod orient;
 pub mod pixels;
 pub mod pool;
 pub mod resize;
-pub mod webp_exif;
+pub mod webp_container;
 
 #[cfg(test)]
 mod tests;
