@@ -15,8 +15,14 @@ function runDemo(args) {
   return childProcess.spawnSync(process.execPath, [DEMO, ...args], { encoding: 'utf8', timeout: 120000 })
 }
 
-test('the demo renders photos in a pool, makes every thumbnail, and says where they are', async () => {
+test('the demo renders photos in a pool, makes every thumbnail, and says where they are', async (t) => {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'offload-demo-')), 'output')
+  t.after(() => fs.rmSync(path.dirname(out), { recursive: true, force: true }))
+  // A stale photo of an earlier, larger run goes; the user's own files in --out stay.
+  fs.mkdirSync(path.join(out, 'photos'), { recursive: true })
+  fs.writeFileSync(path.join(out, 'photos', 'landscape-09.jpg'), 'stale')
+  fs.writeFileSync(path.join(out, 'photos', 'mine.txt'), 'keep me')
+  fs.writeFileSync(path.join(out, 'notes.txt'), 'keep me too')
   const run = runDemo(['--out', out, '--photos', '3'])
   assert.equal(run.status, 0, run.stderr)
   assert.match(run.stdout, /1\. rendered 3 photos of 1600×1067 in a pool of \d+ worker processes/)
@@ -32,7 +38,7 @@ test('the demo renders photos in a pool, makes every thumbnail, and says where t
   }
   const html = fs.readFileSync(path.join(out, 'index.html'), 'utf8')
   for (const [dir, [ext, format, width, height]] of Object.entries(expected)) {
-    const files = fs.readdirSync(path.join(out, dir)).sort()
+    const files = fs.readdirSync(path.join(out, dir)).filter((f) => f !== 'mine.txt').sort()
     assert.deepEqual(files, [1, 2, 3].map((i) => `landscape-0${i}.${ext}`), dir)
     for (const file of files) {
       const m = await metadata(path.join(out, dir, file))
@@ -45,7 +51,8 @@ test('the demo renders photos in a pool, makes every thumbnail, and says where t
   assert.equal(icon.info.channels, 4)
   const alpha = (x, y) => icon.data[(y * 64 + x) * 4 + 3]
   assert.deepEqual([alpha(0, 0), alpha(32, 32), alpha(63, 63)], [0, 255, 0])
-  fs.rmSync(path.dirname(out), { recursive: true })
+  assert.equal(fs.readFileSync(path.join(out, 'photos', 'mine.txt'), 'utf8'), 'keep me')
+  assert.equal(fs.readFileSync(path.join(out, 'notes.txt'), 'utf8'), 'keep me too')
 })
 
 test('a bad --photos is refused with the reason', () => {

@@ -65,8 +65,14 @@ async function main() {
     throw new RangeError(`--photos must be a whole number from 1 to 500, not '${values.photos}'`)
   }
   const out = path.resolve(values.out)
-  fs.rmSync(out, { recursive: true, force: true })
-  for (const dir of ['photos', ...THUMBNAILS.map((t) => t.name)]) fs.mkdirSync(path.join(out, dir), { recursive: true })
+  // Only what an earlier run wrote is removed: --out may name a folder that holds other things.
+  for (const dir of ['photos', ...THUMBNAILS.map((t) => t.name)]) {
+    const folder = path.join(out, dir)
+    fs.mkdirSync(folder, { recursive: true })
+    for (const name of fs.readdirSync(folder)) {
+      if (/^landscape-\d+\.(jpg|webp|png)$/.test(name)) fs.rmSync(path.join(folder, name))
+    }
+  }
 
   const loop = monitorEventLoopDelay({ resolution: 1 })
   loop.enable()
