@@ -14,7 +14,7 @@ import childProcess from 'node:child_process'
 import { metadata } from '../index.js'
 import { start } from '../examples/express/server.js'
 import { aggregate } from '../examples/express/report-data.js'
-import { alive, childrenOf } from './lib/proc.mjs'
+import { alive, childrenOf, pollUntil } from './lib/proc.mjs'
 
 const repoRoot = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '..')
 const SERVER = path.join(repoRoot, 'examples', 'express', 'server.js')
@@ -59,18 +59,6 @@ function assertError(response, status, code) {
   assert.ok(response.json.error.message.length > 10, 'the message says what to do')
 }
 
-async function pollUntil(check, what, deadlineMs = 20_000) {
-  const end = Date.now() + deadlineMs
-  for (;;) {
-    const value = await check()
-    if (value) return value
-    if (Date.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
-
-
 const health = async (base) => (await request(`${base}/health`)).json
 
 /** Checks a PDF's structure: header, every xref offset landing on its object, trailer, page count. */
@@ -101,7 +89,7 @@ describe('the service, started in this process', () => {
   after(async () => {
     await service.shutdown()
     // Pool workers and renderers are this process's only children: none may be left.
-    await pollUntil(() => childrenOf(process.pid).length === 0, `no children left (found ${childrenOf(process.pid)})`)
+    await pollUntil(() => childrenOf(process.pid).length === 0, { deadlineMs: 20_000, what: () => `no children left (found ${childrenOf(process.pid)})` })
   })
 
   test('POST /thumbnail resizes a JPEG to the asked size, as JPEG by default', async () => {
@@ -189,13 +177,13 @@ describe('the service, started in this process', () => {
     const req = http.request(`${base}/thumbnail?width=1920&height=1080&format=avif`, { method: 'POST', agent: false, headers: { 'Content-Length': body.length } })
     const failed = once(req, 'error')
     req.end(body)
-    await pollUntil(async () => (await health(base)).images.inFlight === 1, 'the resize to start')
+    await pollUntil(async () => (await health(base)).images.inFlight === 1, { deadlineMs: 20_000, what: 'the resize to start' })
     req.destroy()
     await failed
     const after = await pollUntil(async () => {
       const images = (await health(base)).images
       return images.inFlight === 0 && images
-    }, 'the resize to be dropped')
+    }, { deadlineMs: 20_000, what: 'the resize to be dropped' })
     assert.equal(after.canceled - before.canceled, 1)
     assert.equal(after.completed, before.completed)
   })
@@ -217,7 +205,7 @@ describe('the service, started in this process', () => {
     assert.ok(after.pool.size >= 1)
     const pid = Number(response.headers['x-report-pid'])
     assert.ok(pid > 0)
-    await pollUntil(() => !alive(pid), `renderer ${pid} to be reaped`)
+    await pollUntil(() => !alive(pid), { deadlineMs: 20_000, what: `renderer ${pid} to be reaped` })
     const { subprocesses } = await health(base)
     assert.deepEqual([subprocesses.count, subprocesses.running], [0, []])
     assert.equal(subprocesses.killed, 0)
@@ -251,11 +239,11 @@ describe('the service, started in this process', () => {
     assert.match(running.running[0].what, /slow-reader/)
 
     req.destroy()
-    await pollUntil(() => !alive(pid), `renderer ${pid} to die after the disconnect`, 5000)
+    await pollUntil(() => !alive(pid), { deadlineMs: 5000, what: `renderer ${pid} to die after the disconnect` })
     const after = await pollUntil(async () => {
       const { subprocesses } = await health(base)
       return subprocesses.count === 0 && subprocesses
-    }, 'the renderer to leave /health')
+    }, { deadlineMs: 20_000, what: 'the renderer to leave /health' })
     // Killed by the service, not merely stopped by a broken pipe on its next write.
     assert.equal(after.killed - running.killed, 1)
   })
@@ -290,7 +278,11 @@ describe('a report over its time limit', () => {
       // 120 months is about 2.4 million orders to aggregate: far beyond 150 ms.
       const response = await request(`${service.url}/report/acme?months=120`)
       assertError(response, 504, 'REPORT_TIMEOUT')
-      const { pool, subprocesses } = await health(service.url)
+      // Once the worker is idle again, the task must have stopped, not run to its end.
+      const { pool, subprocesses } = await pollUntil(async () => {
+        const now = await health(service.url)
+        return now.pool.busy === 0 && now.pool.queued === 0 && now
+      }, { deadlineMs: 20_000, what: 'the pool to be idle' })
       assert.equal(pool.completed, 0)
       assert.equal(subprocesses.finished, 0, 'no renderer started')
     } finally {
@@ -378,7 +370,7 @@ describe('the service as its own process', () => {
       ])
       assert.deepEqual([code, signal], [0, null], output)
       assert.match(output, /shut down/)
-      for (const pid of children) await pollUntil(() => !alive(pid), `child ${pid} of the server to be gone`, 5000)
+      for (const pid of children) await pollUntil(() => !alive(pid), { deadlineMs: 5000, what: `child ${pid} of the server to be gone` })
     } finally {
       if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL')
     }

@@ -11,7 +11,7 @@ import { promisify } from 'node:util'
 import childProcess from 'node:child_process'
 
 import { spawn, execFile, pipeline } from '../index.js'
-import { procStat, alive, aliveSince } from './lib/proc.mjs'
+import { procStat, alive, aliveSince, pollUntil } from './lib/proc.mjs'
 
 const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
 const NODE = process.execPath
@@ -26,15 +26,6 @@ async function waitDead(pid, start, deadlineMs = 5000) {
   }
 }
 
-async function pollUntil(check, deadlineMs, what) {
-  const end = Date.now() + deadlineMs
-  for (;;) {
-    const value = check()
-    if (value) return value
-    if (Date.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 /** Zombie children of this process. */
 function zombies() {
@@ -206,7 +197,7 @@ describe('no leaks', () => {
 
     await runAll(500)
 
-    await pollUntil(() => openFds().size <= fdsBefore.size, 3000, 'descriptors to be closed').catch(() => {
+    await pollUntil(() => openFds().size <= fdsBefore.size, { deadlineMs: 3000, what: 'descriptors to be closed' }).catch(() => {
       const before = fdKinds(fdsBefore)
       const after = fdKinds(openFds())
       const grown = Object.keys(after).filter((k) => after[k] > (before[k] ?? 0)).map((k) => `${k}: ${before[k] ?? 0} -> ${after[k]}`)
@@ -234,7 +225,7 @@ describe('no leaks', () => {
       kept.push(child)
       await child
     }
-    await pollUntil(() => pidfdCount() <= before, 2000, 'pidfds to be closed').catch(() => {
+    await pollUntil(() => pidfdCount() <= before, { deadlineMs: 2000, what: 'pidfds to be closed' }).catch(() => {
       assert.fail(`${pidfdCount() - before} pidfds still open for 50 finished children`)
     })
     assert.equal(kept.length, 50)

@@ -17,6 +17,7 @@ import { Piscina } from 'piscina'
 import sharp from 'sharp'
 import * as offload from 'offload'
 import * as dropIn from 'offload/child_process'
+import { alive, pollUntil } from './lib/proc.mjs'
 
 const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
 const image = (name) => fileURLToPath(new URL(`../../shared/fixtures/images/${name}`, import.meta.url))
@@ -83,12 +84,8 @@ describe('from child_process', () => {
     const err = await offload.exec('sleep 30 & echo $!; wait', { timeout: 100, killTree: true }).catch((e) => e)
     assert.equal(err.code, 'ERR_OFFLOAD_TIMEOUT')
     assert.match(err.stdout, /^\d+$/, 'the shell said the pid of its background child')
-    const stat = `/proc/${err.stdout}/stat`
-    // Dead means gone or a zombie waiting for its new parent; the loop is only a guard.
-    const dead = () => !fs.existsSync(stat) || / Z /.test(fs.readFileSync(stat, 'utf8').replace(/^.*\)/, ')'))
-    const deadline = Date.now() + 10_000
-    while (!dead() && Date.now() < deadline) await new Promise(setImmediate)
-    assert.ok(dead(), 'the background sleep was killed with its shell')
+    // Dead means gone or a zombie waiting for its new parent.
+    await pollUntil(() => !alive(Number(err.stdout)), { what: 'the background sleep to be killed with its shell' })
   })
 
   test('maxBuffer: 1 MiB in Node, 100 MiB in offload; past it ERR_OFFLOAD_MAX_BUFFER, cut at maxBuffer', async () => {

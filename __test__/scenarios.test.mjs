@@ -13,7 +13,7 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import childProcess from 'node:child_process'
-import { procStat, alive, childrenOf } from './lib/proc.mjs'
+import { procStat, alive, childrenOf, pollUntil } from './lib/proc.mjs'
 
 const require = createRequire(import.meta.url)
 const NODE = process.execPath
@@ -26,9 +26,13 @@ function runScenario(name, args = [], options = {}) {
   return cpExecFile(NODE, [scenario(name), ...args], { timeout: 120_000, killSignal: 'SIGKILL', ...options })
 }
 
-/** Starts a scenario and resolves once a stdout line matches `pattern`, with that match. */
-async function startScenario(name, args, pattern) {
+/**
+ * Starts a scenario and resolves once a stdout line matches `pattern`, with that match. It is
+ * killed when test `t` ends, so a failed assertion leaves nothing running.
+ */
+async function startScenario(t, name, args, pattern) {
   const child = childProcess.spawn(NODE, [scenario(name), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  t.after(() => child.kill('SIGKILL'))
   let stdout = ''
   let stderr = ''
   child.stderr.on('data', (d) => (stderr += d))
@@ -43,18 +47,9 @@ async function startScenario(name, args, pattern) {
   return { child, match, output: () => stdout }
 }
 
-
-
-
-/** Polls /proc (there is no event for another process's death) until every pid is gone; fails at the deadline. */
-async function waitAllDead(pids, deadlineMs = 10_000) {
-  const end = Date.now() + deadlineMs
-  for (;;) {
-    const living = pids.filter(alive)
-    if (living.length === 0) return
-    if (Date.now() > end) throw new Error(`still alive after ${deadlineMs} ms: ${living.join(', ')}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+/** Polls /proc (there is no event for another process's death) until every pid is gone. */
+function waitAllDead(pids) {
+  return pollUntil(() => !pids.some(alive), { what: () => `${pids.filter(alive).join(', ')} to die` })
 }
 
 function tempDir(t, prefix) {
@@ -186,7 +181,7 @@ describe('background e-mail job handed to a forked worker', () => {
 
   test('kill -9 of the app: its mailer dies with it', async (t) => {
     // An outbox of the test's own: the killed app cannot remove a temporary one.
-    const { child } = await startScenario('email-job', ['1000', tempDir(t, 'offload-outbox-')], /welcome-1 → /)
+    const { child } = await startScenario(t, 'email-job', ['1000', tempDir(t, 'offload-outbox-')], /welcome-1 → /)
     const workers = childrenOf(child.pid)
     assert.equal(workers.length, 1, `expected one mailer under pid ${child.pid}, found ${workers}`)
     child.kill('SIGKILL')
@@ -199,23 +194,21 @@ describe('graceful shutdown for containers', () => {
   const RUNNING = /app pid (\d+) running with tail -f \/dev\/null \(pid (\d+)\), sleep that ignores SIGTERM \(pid (\d+)\) and 2 pool workers/
 
   /** Starts the app and waits until its four children (two commands, two pool workers) exist. */
-  async function startApp() {
-    const app = await startScenario('graceful-shutdown', [], RUNNING)
+  async function startApp(t) {
+    const app = await startScenario(t, 'graceful-shutdown', [], RUNNING)
     assert.equal(Number(app.match[1]), app.child.pid)
     const commands = [Number(app.match[2]), Number(app.match[3])]
-    const end = Date.now() + 20_000
-    let children
-    while ((children = childrenOf(app.child.pid)).length < 4) {
-      if (Date.now() > end) throw new Error(`the app has ${children.length} children after 20 s, expected 4:\n${app.output()}`)
-      await new Promise((resolve) => setTimeout(resolve, 10))
-    }
+    const children = await pollUntil(() => {
+      const found = childrenOf(app.child.pid)
+      return found.length >= 4 && found
+    }, { deadlineMs: 20_000, what: () => `the app's 4 children:\n${app.output()}` })
     assert.equal(children.length, 4, `children: ${children}`)
     for (const pid of commands) assert.ok(children.includes(pid), `pid ${pid} is not a child of the app`)
     return { ...app, children, commands }
   }
 
-  test('SIGTERM: every child stopped (SIGKILL after the grace period for the one ignoring SIGTERM), tasks in flight finished, exit code 0', async () => {
-    const { child: app, children, commands, output } = await startApp()
+  test('SIGTERM: every child stopped (SIGKILL after the grace period for the one ignoring SIGTERM), tasks in flight finished, exit code 0', async (t) => {
+    const { child: app, children, commands, output } = await startApp(t)
     app.kill('SIGTERM')
     const [code, signal] = await once(app, 'exit')
     const stdout = output()
@@ -231,8 +224,8 @@ describe('graceful shutdown for containers', () => {
     assert.match(stdout, /all children gone after \d+ ms; \d+ passwords hashed in all; exiting with code 0/)
   })
 
-  test('kill -9 of the app: no child survives it', async () => {
-    const { child: app, children } = await startApp()
+  test('kill -9 of the app: no child survives it', async (t) => {
+    const { child: app, children } = await startApp(t)
     app.kill('SIGKILL')
     await once(app, 'exit')
     await waitAllDead(children)

@@ -12,7 +12,7 @@ import childProcess from 'node:child_process'
 
 import { spawn, execFile, exec, $, pipeline, fork, Subprocess, SubprocessError } from '../index.js'
 import { sha256, bytes } from './fixtures/proc-data.mjs'
-import { procStat } from './lib/proc.mjs'
+import { procStat, pollUntil } from './lib/proc.mjs'
 
 const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
 const NODE = process.execPath
@@ -24,16 +24,6 @@ function tmpdir(t) {
   return dir
 }
 
-/** Polls `check` (the kernel's view of a process has no event) until it returns a value, or fails at the deadline. */
-async function pollUntil(check, { deadlineMs = 10_000, everyMs = 20, what = 'condition' } = {}) {
-  const end = Date.now() + deadlineMs
-  for (;;) {
-    const value = check()
-    if (value) return value
-    if (Date.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, everyMs))
-  }
-}
 
 
 function writtenBytes(pid) {

@@ -22,13 +22,32 @@ export function alive(pid) {
 
 /** Alive, and the same process that had start time `start`, not a later one that reused the pid. */
 export function aliveSince(pid, start) {
-  return alive(pid) && procStat(pid)?.start === start
+  const stat = procStat(pid)
+  return stat !== null && stat.state !== 'Z' && stat.start === start
 }
 
 /** The live processes whose parent is `pid`. */
 export function childrenOf(pid) {
   return fs
     .readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name) && procStat(name)?.ppid === pid && alive(name))
+    .filter((name) => {
+      if (!/^\d+$/.test(name)) return false
+      const stat = procStat(name)
+      return stat?.ppid === pid && stat.state !== 'Z'
+    })
     .map(Number)
+}
+
+/**
+ * Polls `check` (sync or async) every `everyMs` until it returns a truthy value, which it
+ * returns; throws at the deadline, naming `what`.
+ */
+export async function pollUntil(check, { deadlineMs = 10_000, everyMs = 20, what = 'condition' } = {}) {
+  const end = Date.now() + deadlineMs
+  for (;;) {
+    const value = await check()
+    if (value) return value
+    if (Date.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${typeof what === 'function' ? what() : what}`)
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+  }
 }
