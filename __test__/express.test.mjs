@@ -256,6 +256,8 @@ describe('the service, started in this process', () => {
 
   test('unknown routes are 404 NOT_FOUND; GET /health reports the event loop, the pool, subprocesses and images', async () => {
     assertError(await request(`${base}/nope`), 404, 'NOT_FOUND')
+    // Express's own client errors keep their status (regression: a malformed URL was a logged 500).
+    assertError(await request(`${base}/report/%E0%A4%A`), 400, 'BAD_REQUEST')
     assertError(await request(`${base}/thumbnail`), 404, 'NOT_FOUND')
     const response = await request(`${base}/health`)
     assert.equal(response.status, 200)

@@ -17,10 +17,16 @@ function notFound(req, res, next) {
 }
 
 /**
- * Express error middleware. Anything that is not an HttpError is a bug or an
- * outage, so it is logged and the client gets a 500 without internals.
+ * Express error middleware. Express's own client errors (a malformed URL, …) keep
+ * their 4xx status; a client that is gone gets nothing; anything else that is not an
+ * HttpError is a bug or an outage, so it is logged and the client gets a 500 without
+ * internals.
  */
 function sendError(err, req, res, next) {
+  if (res.destroyed || res.socket?.destroyed) return // the client hung up: nobody to answer
+  if (!(err instanceof HttpError) && Number.isInteger(err.status) && err.status >= 400 && err.status < 500) {
+    err = new HttpError(err.status, 'BAD_REQUEST', err.message)
+  }
   if (res.headersSent) {
     // A streamed body cannot turn into an error document: cut the connection so the
     // client sees a truncated response instead of a short one that looks complete.
