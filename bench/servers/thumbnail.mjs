@@ -20,6 +20,7 @@ const require = createRequire(import.meta.url)
 const express = require('express')
 const { getConcurrency } = require('../../index.js')
 const { thumbnailRoute } = require('../../examples/express/thumbnail-route.js')
+const { DEFAULTS } = require('../../examples/express/server.js')
 const { EventLoopDelayWindows, healthRoute } = require('../../examples/express/health.js')
 const { HttpError, notFound, sendError } = require('../../examples/express/http-errors.js')
 
@@ -35,7 +36,7 @@ function sharpEngine() {
       // rotate(): upright from EXIF, as offload does by default.
       let image = sharp(input, { limitInputPixels: maxInputPixels }).rotate().resize(width, height)
       if (format) image = image.toFormat(format, { quality: 80 })
-      return image.toBuffer()
+      return image.toBuffer({ resolveWithObject: true })
     },
   }
 }
@@ -49,7 +50,7 @@ function magickEngine() {
       if (!width || !height || !['jpeg', 'png'].includes(format)) {
         throw new HttpError(400, 'INVALID_PARAMETER', 'the ImageMagick engine of this benchmark takes width, height and format=jpeg or png')
       }
-      return runMagick(magick, { width, height, format }, input, { signal })
+      return { data: await runMagick(magick, { width, height, format }, input, { signal }), info: { format } }
     },
   }
 }
@@ -67,7 +68,9 @@ if (!ENGINES[name]) {
 }
 const engine = ENGINES[name]()
 const loop = new EventLoopDelayWindows({ windowMs: Number(arg('window-ms', 2000)) })
-const thumbnails = thumbnailRoute({ ...engine, maxBodyBytes: 20 * 2 ** 20, maxInputPixels: 100_000_000 })
+// The example service's limits, so that the three engines serve exactly its endpoint.
+const { maxBodyBytes, maxInputPixels, maxDimension } = DEFAULTS
+const thumbnails = thumbnailRoute({ ...engine, maxBodyBytes, maxInputPixels, maxDimension })
 
 const app = express()
 app.disable('x-powered-by')

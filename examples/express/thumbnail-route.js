@@ -8,22 +8,12 @@ const { resize } = require('offload')
 const { HttpError, disconnectSignal, integerParam } = require('./http-errors.js')
 const { readBody } = require('./read-body.js')
 
-const FORMATS = ['jpeg', 'png', 'webp', 'avif', 'gif']
 const CONTENT_TYPES = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', avif: 'image/avif', gif: 'image/gif' }
+const FORMATS = Object.keys(CONTENT_TYPES)
 
-/** offload's resize, with the thumbnail options. */
+/** offload's resize, with the thumbnail options; `info.format` is what it wrote (by default the input's format). */
 function offloadResize(input, { width, height, format, maxInputPixels, signal }) {
-  return resize(input, { width, height, format, limitInputPixels: maxInputPixels, signal })
-}
-
-/** The output format from the encoded bytes, for Content-Type (the default output format is the input's). */
-function formatOf(bytes) {
-  if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'jpeg'
-  if (bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png'
-  if (bytes.toString('latin1', 0, 4) === 'RIFF' && bytes.toString('latin1', 8, 12) === 'WEBP') return 'webp'
-  if (bytes.toString('latin1', 0, 4) === 'GIF8') return 'gif'
-  if (bytes.toString('latin1', 4, 12) === 'ftypavif') return 'avif'
-  return undefined
+  return resize(input, { width, height, format, limitInputPixels: maxInputPixels, signal, resolveWithObject: true })
 }
 
 /** The resize options from the query string, or a 400 that says what is wrong. */
@@ -56,10 +46,10 @@ function imageHttpError(err, maxInputPixels) {
 
 /**
  * The route handler and its counters. `resizeImage(body, options)` resolves with
- * the encoded thumbnail (default: offload's resize); `threads()` says how many
- * threads it resizes on, for /health.
+ * `{ data, info: { format } }`, the encoded thumbnail (default: offload's resize);
+ * `threads()` says how many threads it resizes on, for /health.
  */
-function thumbnailRoute({ resizeImage = offloadResize, threads, maxBodyBytes, maxInputPixels, maxDimension = 4096 }) {
+function thumbnailRoute({ resizeImage = offloadResize, threads, maxBodyBytes, maxInputPixels, maxDimension }) {
   const counters = { inFlight: 0, completed: 0, failed: 0, canceled: 0 }
 
   async function thumbnail(req, res) {
@@ -82,8 +72,7 @@ function thumbnailRoute({ resizeImage = offloadResize, threads, maxBodyBytes, ma
       counters.inFlight--
     }
     counters.completed++
-    const format = options.format ?? formatOf(output)
-    res.type(CONTENT_TYPES[format] ?? 'application/octet-stream').send(output)
+    res.type(CONTENT_TYPES[output.info.format] ?? 'application/octet-stream').send(output.data)
   }
 
   function stats() {
