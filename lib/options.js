@@ -202,4 +202,4 @@ function inheritedExecArgv() {
   return index > 0 ? [...execArgv.slice(0, index - 1), ...execArgv.slice(index + 1)] : execArgv
 }
 
-module.exports = { normalize, checkCommand, checkString, checkBoolean, checkNonNegative, inheritedExecArgv, KNOWN, DEFAULTS }
+module.exports = { normalize, checkCommand, checkString, checkNonNegative, inheritedExecArgv }
