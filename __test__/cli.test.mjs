@@ -363,7 +363,6 @@ describe('stopping a batch', () => {
         assert.match(name, /^p\d{3}\.jpg$/, 'no temporary file')
         assert.deepEqual(await dimensions(path.join(dir, 'out', name)), [720, 588, 'jpeg'], `${name} is complete`)
       }
-      assert.throws(() => process.kill(cli.child.pid, 0), { code: 'ESRCH' }, 'the CLI process is gone')
     })
   }
   test('a second SIGINT exits at once, without waiting for a long AVIF encode, and leaves no temporary file', async () => {

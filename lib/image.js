@@ -291,4 +291,4 @@ function getConcurrency() {
   return native.imageGetConcurrency()
 }
 
-module.exports = { resize, resizeFile, metadata, setConcurrency, getConcurrency, FITS, FORMATS, FAIL_ON }
+module.exports = { resize, resizeFile, metadata, setConcurrency, getConcurrency, FITS, FAIL_ON, EXTENSIONS }

@@ -5,13 +5,15 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
+const { EXTENSIONS } = require('../image')
 
 /** Extensions picked up when walking a folder (files named on the command line are always tried). */
 const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.avif', '.tif', '.tiff', '.bmp']
-/** The output extension of each output format. */
-const FORMAT_EXTENSIONS = { jpeg: '.jpg', png: '.png', webp: '.webp', avif: '.avif', gif: '.gif' }
-/** Input extensions that name a format offload can write, kept as spelled; the others become PNG. */
-const WRITABLE_EXTENSIONS = ['.jpg', '.jpeg', '.jpe', '.png', '.webp', '.avif', '.gif']
+/** Input extensions that name an encoded format offload writes, kept as spelled; the others become PNG. */
+const WRITABLE_EXTENSIONS = Object.keys(EXTENSIONS).filter((ext) => EXTENSIONS[ext] !== 'raw')
+/** The output extension of each format thumbnails can take: the first the library lists for it (.jpg for JPEG). */
+const FORMAT_EXTENSIONS = {}
+for (const ext of WRITABLE_EXTENSIONS) FORMAT_EXTENSIONS[EXTENSIONS[ext]] ??= ext
 
 function isImageName(name) {
   return IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase())
@@ -116,7 +118,7 @@ async function planBatch({ paths, out, format, suffix, recursive, signal, sniff 
     if (stat.isDirectory()) {
       for (const entry of await walk(given, recursive, skip, signal)) add(entry)
     } else {
-      add({ input: given, relative: path.basename(given), named: true })
+      add({ input: given, relative: path.basename(given) })
     }
   }
 

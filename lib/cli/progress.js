@@ -164,4 +164,4 @@ function createReporter(stream, tally, { quiet }) {
   return stream.isTTY && !quiet ? new BarReporter(stream, tally) : new LineReporter(stream, tally, quiet)
 }
 
-module.exports = { createTally, createReporter, formatBytes }
+module.exports = { createTally, createReporter }

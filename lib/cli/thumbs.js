@@ -7,9 +7,9 @@
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { resizeFile, metadata, setConcurrency, getConcurrency, FITS, FORMATS, FAIL_ON } = require('../image')
+const { resizeFile, metadata, setConcurrency, getConcurrency, FITS, FAIL_ON } = require('../image')
 const { UsageError, parse, integer, choice } = require('./args')
-const { planBatch, IMAGE_EXTENSIONS } = require('./inputs')
+const { planBatch, IMAGE_EXTENSIONS, FORMAT_EXTENSIONS } = require('./inputs')
 const { createTally, createReporter } = require('./progress')
 
 const OPTIONS = {
@@ -45,7 +45,7 @@ function parseThumbs(argv) {
   if (suffix.includes('/') || suffix.includes('\0')) throw new UsageError(`option '--suffix' must not contain '/' (got '${suffix}')`)
   let format
   // Thumbnails are files people open: every encoded format, not headerless raw pixels.
-  if (v.format !== undefined) format = choice(v.format === 'jpg' ? 'jpeg' : v.format, 'format', FORMATS.filter((f) => f !== 'raw'))
+  if (v.format !== undefined) format = choice(v.format === 'jpg' ? 'jpeg' : v.format, 'format', Object.keys(FORMAT_EXTENSIONS))
   return {
     help: false,
     paths: positionals,
@@ -147,7 +147,7 @@ async function runThumbs(settings, stream) {
     }
 
     if (settings.concurrency !== undefined) setConcurrency(settings.concurrency)
-    const lanes = Math.min(settings.concurrency ?? getConcurrency(), batch.length)
+    const lanes = Math.min(getConcurrency(), batch.length)
     const tally = createTally(batch.length)
     reporter = createReporter(stream, tally, { quiet: settings.quiet })
     const folders = new Map()
