@@ -7,6 +7,7 @@
 // single-worker pattern that child_process.fork() guides teach, done with offload.
 'use strict'
 const { EventEmitter, once } = require('node:events')
+const fs = require('node:fs')
 const path = require('node:path')
 const { fork } = require('offload')
 
@@ -121,6 +122,8 @@ class MailQueue extends EventEmitter {
     if (job === null) return
     clearTimeout(this.#timer)
     this.#current = null
+    // A mailer killed between writing its draft and linking it leaves the draft behind.
+    fs.rmSync(path.join(this.#outbox, `.${job.mail.id}.${worker.pid}.draft`), { force: true })
     const reason = `the mailer (pid ${worker.pid}) exited with ${signal ?? `code ${code}`}`
     if (job.attempts >= this.#maxAttempts) {
       const err = new Error(`welcome mail ${job.mail.id} failed ${job.attempts} times; last: ${reason}. Check the mailer's stderr above.`)
