@@ -42,6 +42,8 @@ function sendError(err, req, res, next) {
     code = 'INTERNAL'
     message = 'the server failed to handle the request; retry later, and report it if it persists'
   }
+  // A route may have named the file it meant to send; the error document is not that file.
+  res.removeHeader('Content-Disposition')
   res.status(status).json({ error: { code, message } })
 }
 
