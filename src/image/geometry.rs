@@ -81,11 +81,14 @@ fn size(len: u32, shrink: f64) -> u32 {
 }
 
 /// Where the resized image goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Plan {
     /// The size to resize to (upright).
     pub resize_width: u32,
     pub resize_height: u32,
+    /// Source pixels per resized pixel (upright); 1 on an axis that is not resized.
+    pub hshrink: f64,
+    pub vshrink: f64,
     /// The final size.
     pub width: u32,
     pub height: u32,
@@ -136,6 +139,8 @@ pub fn plan(
     let mut out = Plan {
         resize_width: rw,
         resize_height: rh,
+        hshrink,
+        vshrink,
         width: rw,
         height: rh,
         crop: None,

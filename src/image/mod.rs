@@ -120,7 +120,7 @@ pub fn resize(input: &[u8], o: &ResizeOptions, abort: &dyn Fn() -> bool) -> Resu
     } else {
         (img.width, img.height)
     };
-    let mut img = transform(img, orientation, planned, shrink > 1, o)?;
+    let mut img = transform(img, orientation, planned, o)?;
     if let (Some(icc), false) = (header.icc.as_deref(), header.space == "cmyk") {
         img = colour::rgb_to_srgb(img, icc);
     }
@@ -167,7 +167,7 @@ pub fn resize_raw(
     }
     limits::check(raw.width, raw.height, o.limit_input_pixels)?;
     let img = Pixels::new(raw.width, raw.height, raw.channels, data.to_vec());
-    let img = transform(img, 1, (raw.width, raw.height), false, o)?;
+    let img = transform(img, 1, (raw.width, raw.height), o)?;
     finish(
         img,
         o.format.unwrap_or(Format::Raw),
@@ -215,7 +215,6 @@ fn transform(
     img: Pixels,
     orientation: u8,
     planned: (u32, u32),
-    shrunk: bool,
     o: &ResizeOptions,
 ) -> Result<Pixels> {
     let swap = orient::swaps_axes(orientation);
@@ -233,12 +232,21 @@ fn transform(
         o.position,
         o.without_enlargement,
     );
-    let (rw, rh) = if swap {
-        (plan.resize_height, plan.resize_width)
+    let (rw, rh, shrink) = if swap {
+        (
+            plan.resize_height,
+            plan.resize_width,
+            (plan.vshrink, plan.hshrink),
+        )
     } else {
-        (plan.resize_width, plan.resize_height)
+        (
+            plan.resize_width,
+            plan.resize_height,
+            (plan.hshrink, plan.vshrink),
+        )
     };
-    let img = resize::resize(img, rw, rh, o.kernel, shrunk)?;
+    let window = resize::Window::centred(planned, (rw, rh), shrink);
+    let img = resize::resize(img, rw, rh, o.kernel, window)?;
     let mut img = orient::apply(img, orientation);
     if let Some(r) = plan.crop {
         img = img.crop(r.left, r.top, r.width, r.height);
@@ -275,7 +283,7 @@ fn animated(
         check(abort)?;
         let size = (f.pixels.width, f.pixels.height);
         out.push(decode::Frame {
-            pixels: transform(f.pixels, 1, size, false, o)?,
+            pixels: transform(f.pixels, 1, size, o)?,
             delay_ms: f.delay_ms,
         });
     }

@@ -60,6 +60,56 @@ impl Pixels {
         Pixels::new(self.width, self.height, self.channels - 1, data)
     }
 
+    /// Each `hf`×`vf` block averaged into one pixel (rounded to nearest). A partial block
+    /// at the right or bottom edge repeats the edge pixels, so the size rounds up.
+    pub fn box_shrink(&self, hf: u32, vf: u32) -> Pixels {
+        let c = self.channels as usize;
+        let (w, h) = (self.width as usize, self.height as usize);
+        let (hf, vf) = (hf as usize, vf as usize);
+        let (ow, oh) = (w.div_ceil(hf), h.div_ceil(vf));
+        let count = (hf * vf) as u32;
+        let mut sums = vec![0u32; ow * c];
+        let mut data = Vec::with_capacity(ow * oh * c);
+        for oy in 0..oh {
+            sums.iter_mut().for_each(|s| *s = 0);
+            for dy in 0..vf {
+                let y = (oy * vf + dy).min(h - 1);
+                let row = &self.data[y * w * c..(y + 1) * w * c];
+                for (ox, sum) in sums.chunks_exact_mut(c).enumerate() {
+                    let x0 = ox * hf;
+                    let full = (w - x0).min(hf);
+                    for px in row[x0 * c..(x0 + full) * c].chunks_exact(c) {
+                        sum.iter_mut().zip(px).for_each(|(s, &v)| *s += v as u32);
+                    }
+                    // The edge pixel stands in for the columns past the edge.
+                    let edge = &row[(w - 1) * c..w * c];
+                    let missing = (hf - full) as u32;
+                    sum.iter_mut()
+                        .zip(edge)
+                        .for_each(|(s, &v)| *s += v as u32 * missing);
+                }
+            }
+            data.extend(sums.iter().map(|&s| ((s + count / 2) / count) as u8));
+        }
+        Pixels::new(ow as u32, oh as u32, self.channels, data)
+    }
+
+    /// The image grown by `right` columns and `bottom` rows repeating its edge pixels.
+    pub fn extend_edges(&self, right: u32, bottom: u32) -> Pixels {
+        let c = self.channels as usize;
+        let (w, h) = (self.width as usize, self.height as usize);
+        let (nw, nh) = (w + right as usize, h + bottom as usize);
+        let mut data = Vec::with_capacity(nw * nh * c);
+        for y in 0..nh {
+            let row = &self.data[y.min(h - 1) * w * c..(y.min(h - 1) + 1) * w * c];
+            data.extend_from_slice(row);
+            for _ in w..nw {
+                data.extend_from_slice(&row[(w - 1) * c..]);
+            }
+        }
+        Pixels::new(nw as u32, nh as u32, self.channels, data)
+    }
+
     /// Adds an opaque alpha channel.
     pub fn with_alpha(self) -> Pixels {
         if self.has_alpha() {

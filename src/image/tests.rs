@@ -43,7 +43,8 @@ fn timing_breakdown() {
             let t0 = Instant::now();
             let img = decode::decode(&bytes, &header, shrink, false).unwrap();
             let t1 = Instant::now();
-            let small = resize::resize(img, w, h, Kernel::Lanczos3, shrink > 1).unwrap();
+            let whole = resize::Window::whole(img.width, img.height);
+            let small = resize::resize(img, w, h, Kernel::Lanczos3, whole).unwrap();
             let t2 = Instant::now();
             let out = encode::encode(
                 small,
@@ -237,7 +238,7 @@ fn alpha_is_premultiplied_only_when_real() {
         }
     }
     let img = pixels::Pixels::new(64, 1, 4, data);
-    let small = resize::resize(img, 16, 1, Kernel::Lanczos3, false).unwrap();
+    let small = resize::resize(img, 16, 1, Kernel::Lanczos3, resize::Window::whole(64, 1)).unwrap();
     for p in small.data.chunks_exact(4) {
         if p[3] > 0 {
             assert!(p[0] >= 250, "dark fringe: {p:?}");
