@@ -12,7 +12,7 @@ pub fn apply(mut base: Pixels, overlays: &[Overlay], options: &ResizeOptions) ->
     for overlay in overlays {
         let header = metadata::read(&overlay.input)?;
         limits::check(header.width, header.height, options.limit_input_pixels)?;
-        let mut top = decode::decode(&overlay.input, &header, 1, false)?;
+        let mut top = decode::decode(&overlay.input, &header, decode::LoadScale::Full, false)?;
         if options.auto_orient {
             top = super::orient::apply(top, header.orientation);
         }

@@ -1,6 +1,7 @@
-//! Decoding to `Pixels`. JPEG goes through libjpeg with DCT scaling (jpeg.rs); the other
-//! formats through the `image` crate, with its allocation limit as a second guard behind
-//! the header check in limits.rs.
+//! Decoding to `Pixels`. JPEG goes through libjpeg with DCT scaling (jpeg.rs), a WebP to be
+//! shrunk through libwebp's scaling decoder (webp_scaled.rs); the other formats through
+//! the `image` crate, with its allocation limit as a second guard behind the header check
+//! in limits.rs.
 
 use std::io::Cursor;
 
@@ -11,6 +12,17 @@ use super::jpeg;
 use super::metadata::Header;
 use super::options::Format;
 use super::pixels::Pixels;
+use super::webp_scaled;
+
+/// How much smaller than stored a decoder delivers the image ("shrink-on-load").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadScale {
+    Full,
+    /// JPEG: 1/2, 1/4 or 1/8 in the DCT domain.
+    JpegDct(u32),
+    /// WebP: rescaled by libwebp to this size (stored orientation).
+    WebpTo(u32, u32),
+}
 
 /// One frame of an animation, with its delay in milliseconds.
 pub struct Frame {
@@ -64,24 +76,31 @@ pub fn from_dynamic(img: DynamicImage) -> Pixels {
     }
 }
 
-/// Decodes the first (or only) frame. `jpeg_shrink` is the DCT scale for JPEG (1, 2, 4, 8).
+/// Decodes the first (or only) frame, at `scale`.
 pub fn decode(
     bytes: &[u8],
     header: &Header,
-    jpeg_shrink: u32,
+    scale: LoadScale,
     allow_partial: bool,
 ) -> Result<Pixels> {
     let format = header
         .format
         .ok_or_else(|| ImageError::unsupported("unknown image format"))?;
     if format == Format::Jpeg {
+        let shrink = match scale {
+            LoadScale::JpegDct(shrink) => shrink,
+            _ => 1,
+        };
         return jpeg::decode(
             bytes,
-            jpeg_shrink,
+            shrink,
             header.adobe_inverted,
             header.icc.as_deref(),
             allow_partial,
         );
+    }
+    if let (Format::Webp, LoadScale::WebpTo(width, height)) = (format, scale) {
+        return webp_scaled::decode(bytes, width, height, header.has_alpha);
     }
     let decoder = reader(bytes, format, max_alloc(header))?
         .into_decoder()

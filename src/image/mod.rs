@@ -35,6 +35,7 @@ pub mod pixels;
 pub mod pool;
 pub mod resize;
 pub mod webp_container;
+pub mod webp_scaled;
 
 #[cfg(test)]
 mod tests;
@@ -45,6 +46,7 @@ pub use error::{ErrorKind, ImageError, Result};
 pub use metadata::Header;
 pub use options::{Fit, Format, Gravity, Kernel, Overlay, RawInput, ResizeOptions};
 
+use decode::LoadScale;
 use encode::Carry;
 use pixels::Pixels;
 
@@ -63,6 +65,35 @@ fn check(abort: &dyn Fn() -> bool) -> Result<()> {
         Err(ImageError::aborted())
     } else {
         Ok(())
+    }
+}
+
+/// sharp's shrink-on-load: a JPEG decodes at the largest DCT scale the common shrink of
+/// both axes allows; a still WebP that shrinks at all is decoded by libwebp straight at
+/// that shrink (sizes rounded half to even, as libvips' `rint`).
+fn load_scale(header: &Header, upright: (u32, u32), o: &ResizeOptions) -> LoadScale {
+    if o.width.is_none() && o.height.is_none() {
+        return LoadScale::Full;
+    }
+    let (hs, vs) = geometry::resolve_shrink(
+        upright.0,
+        upright.1,
+        o.width,
+        o.height,
+        o.fit,
+        o.without_enlargement,
+    );
+    match header.format {
+        Some(Format::Jpeg) => match geometry::jpeg_shrink_on_load(hs, vs) {
+            1 => LoadScale::Full,
+            shrink => LoadScale::JpegDct(shrink),
+        },
+        Some(Format::Webp) if header.pages <= 1 && hs.min(vs) > 1.0 => {
+            let shrink = hs.min(vs);
+            let size = |len: u32| ((len as f64 / shrink).round_ties_even() as u32).max(1);
+            LoadScale::WebpTo(size(header.width), size(header.height))
+        }
+        _ => LoadScale::Full,
     }
 }
 
@@ -99,26 +130,19 @@ pub fn resize(input: &[u8], o: &ResizeOptions, abort: &dyn Fn() -> bool) -> Resu
     } else {
         (header.width, header.height)
     };
-    let shrink = if format == Format::Jpeg && (o.width.is_some() || o.height.is_some()) {
-        let (hs, vs) =
-            geometry::resolve_shrink(uw, uh, o.width, o.height, o.fit, o.without_enlargement);
-        geometry::jpeg_shrink_on_load(hs, vs)
-    } else {
-        1
-    };
+    let scale = load_scale(&header, (uw, uh), o);
     check(abort)?;
-    let img = decode::decode(input, &header, shrink, o.allow_partial)?;
+    let img = decode::decode(input, &header, scale, o.allow_partial)?;
     check(abort)?;
-    // libjpeg rounds a scaled size up (450 rows at 1/8 give 57, the last one partial);
-    // libvips counts it down, and sharp plans the output size from that count (600×450
-    // inside 60×60 is 60×45, not 60×46) while resampling every decoded row.
-    let planned = if shrink > 1 {
-        (
+    let planned = match scale {
+        // libjpeg rounds a scaled size up (450 rows at 1/8 give 57, the last one partial);
+        // libvips counts it down, and sharp plans the output size from that count (600×450
+        // inside 60×60 is 60×45, not 60×46) while resampling every decoded row.
+        LoadScale::JpegDct(shrink) => (
             (header.width / shrink).max(1),
             (header.height / shrink).max(1),
-        )
-    } else {
-        (img.width, img.height)
+        ),
+        LoadScale::WebpTo(..) | LoadScale::Full => (img.width, img.height),
     };
     let mut img = transform(img, orientation, planned, o)?;
     if let (Some(icc), false) = (header.icc.as_deref(), header.space == "cmyk") {

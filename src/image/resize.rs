@@ -127,41 +127,55 @@ pub fn resize(
         return pass(img, width, height, algorithm(kernel), window);
     }
     if up_x && up_y {
-        let grow = enlarge_window(&img, width, height);
+        let grow = enlarged(window, width, height);
         return pass(img, width, height, enlarge_algorithm(kernel), grow);
     }
     // One axis shrinks, the other grows: reduce first, then enlarge, as libvips does.
     let whole = Window::whole(img.width, img.height);
-    let (rw, rh, reduce) = if up_x {
-        let w = Window {
+    let (rw, rh, reduce, rest) = if up_x {
+        let reduce = Window {
             left: 0.0,
             width: whole.width,
             ..window
         };
-        (img.width, height, w)
+        let rest = Window {
+            top: 0.0,
+            height: height as f64,
+            ..window
+        };
+        (img.width, height, reduce, rest)
     } else {
-        let w = Window {
+        let reduce = Window {
             top: 0.0,
             height: whole.height,
             ..window
         };
-        (width, img.height, w)
+        let rest = Window {
+            left: 0.0,
+            width: width as f64,
+            ..window
+        };
+        (width, img.height, reduce, rest)
     };
     let reduced = pass(img, rw, rh, algorithm(kernel), reduce)?;
-    let grow = enlarge_window(&reduced, width, height);
-    pass(reduced, width, height, enlarge_algorithm(kernel), grow)
+    pass(
+        reduced,
+        width,
+        height,
+        enlarge_algorithm(kernel),
+        enlarged(rest, width, height),
+    )
 }
 
-/// The whole of `img`, shifted by half an output pixel (see `enlarge_algorithm`) on both
-/// axes: libvips enlarges one axis with an affine transform that also resamples the other
-/// at scale 1, so that axis moves by half a pixel too (320×240 → 320×250 `fill` blends
-/// each column with its left neighbour in sharp's output).
-fn enlarge_window(img: &Pixels, width: u32, height: u32) -> Window {
+/// Where libvips' enlargement samples: an affine transform whose interpolator reads
+/// output pixel `x` at source pixel `x × shrink − ½` (pixel indices, the shrink below 1),
+/// on both axes, including an axis at scale 1 (320×240 → 320×250 `fill` blends each column
+/// with its left neighbour in sharp's output). `window` spans `out × shrink` per axis.
+fn enlarged(window: Window, width: u32, height: u32) -> Window {
     Window {
-        left: -0.5 * img.width as f64 / width as f64,
-        top: -0.5 * img.height as f64 / height as f64,
-        width: img.width as f64,
-        height: img.height as f64,
+        left: -0.5 * window.width / width as f64,
+        top: -0.5 * window.height / height as f64,
+        ..window
     }
 }
 

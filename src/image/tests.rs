@@ -34,14 +34,14 @@ fn timing_breakdown() {
             Fit::Cover,
             false,
         );
-        let shrink = if header.format == Some(Format::Jpeg) {
-            geometry::jpeg_shrink_on_load(hs, vs)
+        let scale = if header.format == Some(Format::Jpeg) {
+            decode::LoadScale::JpegDct(geometry::jpeg_shrink_on_load(hs, vs))
         } else {
-            1
+            decode::LoadScale::Full
         };
         for _ in 0..5 {
             let t0 = Instant::now();
-            let img = decode::decode(&bytes, &header, shrink, false).unwrap();
+            let img = decode::decode(&bytes, &header, scale, false).unwrap();
             let t1 = Instant::now();
             let whole = resize::Window::whole(img.width, img.height);
             let small = resize::resize(img, w, h, Kernel::Lanczos3, whole).unwrap();
