@@ -376,3 +376,38 @@ fn mutated_fixtures_never_panic() {
         "decoders too slow on bad input"
     );
 }
+
+#[test]
+fn box_shrink_averages_whole_blocks_and_repeats_the_edge_into_a_partial_one() {
+    let img = pixels::Pixels::new(5, 1, 1, vec![0, 10, 20, 30, 40]);
+    let small = img.box_shrink(2, 1);
+    assert_eq!((small.width, small.height), (3, 1));
+    assert_eq!(small.data, vec![5, 25, 40]);
+    // 7 / 4 = 1.75 rounds to 2; channels stay apart.
+    let img = pixels::Pixels::new(2, 2, 2, vec![1, 100, 2, 100, 2, 0, 2, 0]);
+    assert_eq!(img.box_shrink(2, 2).data, vec![2, 50]);
+}
+
+#[test]
+fn extend_edges_repeats_the_last_column_and_row() {
+    let img = pixels::Pixels::new(2, 2, 1, vec![1, 2, 3, 4]);
+    let big = img.extend_edges(2, 1);
+    assert_eq!((big.width, big.height), (4, 3));
+    assert_eq!(big.data, vec![1, 2, 2, 2, 3, 4, 4, 4, 3, 4, 4, 4]);
+}
+
+#[test]
+fn reduce_window_is_centred_on_the_planned_source_and_may_pass_its_edges() {
+    // 600×450 at 1/8 is planned as 75×56; { height: 37 } shrinks both axes by 56/37.
+    let s = 56.0 / 37.0;
+    let w = resize::Window::centred((75, 56), (50, 37), (s, s));
+    assert!((w.width - 50.0 * s).abs() < 1e-9 && (w.height - 56.0).abs() < 1e-9);
+    assert!((w.left - (75.0 - 50.0 * s) / 2.0).abs() < 1e-9 && w.left < 0.0);
+    assert!(w.top.abs() < 1e-9);
+    // The window passes the right edge of the decoded 75 columns: the edge is repeated
+    // rather than the resizer refusing the window, and a flat image stays flat.
+    let flat = pixels::Pixels::new(75, 57, 3, vec![90; 75 * 57 * 3]);
+    let small = resize::resize(flat, 50, 37, Kernel::Lanczos3, w).unwrap();
+    assert_eq!((small.width, small.height), (50, 37));
+    assert!(small.data.iter().all(|&v| v == 90));
+}
