@@ -254,6 +254,29 @@ describe('inputs', () => {
     await assertClose(ours, theirs, 2, 4)
   })
 
+  test('JPEG-compressed TIFF (sharp\'s and libvips\' default TIFF), in strips or tiles, grey or colour', async () => {
+    const photo = read('2569067123_aca715a2ee_o.jpg')
+    const variants = {
+      strips: (s) => s.tiff(),
+      tiles: (s) => s.tiff({ compression: 'jpeg', tile: true, tileWidth: 64, tileHeight: 64 }),
+      grey: (s) => s.toColourspace('b-w').tiff({ compression: 'jpeg' }),
+    }
+    for (const [name, make] of Object.entries(variants)) {
+      // 2725×2225 is no multiple of 64: the last tiles are padded past the image's edges.
+      const tiff = await make(sharp(photo)).toBuffer()
+      const [meta, theirMeta] = await Promise.all([metadata(tiff), sharp(tiff).metadata()])
+      assert.deepEqual([meta.format, meta.width, meta.height, meta.channels], ['tiff', 2725, 2225, theirMeta.channels], name)
+      const theirs = await sharp(tiff).resize({ width: 300 }).raw().toBuffer({ resolveWithObject: true })
+      const ours = await resize(tiff, { width: 300, format: 'raw', resolveWithObject: true })
+      assert.deepEqual([ours.info.width, ours.info.height, ours.info.channels], [theirs.info.width, theirs.info.height, theirs.info.channels], name)
+      const diff = meanAbsDiff(ours.data, theirs.data)
+      assert.ok(diff <= 1, `${name}: mean absolute difference ${diff.toFixed(3)} > 1`)
+    }
+    // A strip cut off is an error, not grey rows.
+    const tiff = await sharp(photo).tiff().toBuffer()
+    await assert.rejects(resize(tiff.subarray(0, tiff.length >> 1), { width: 100 }), { code: 'ERR_OFFLOAD_IMAGE_CORRUPT' })
+  })
+
   test('WebP input', async () => {
     const bytes = read('4.webp')
     const full = await resize(bytes, { format: 'png' })

@@ -1,5 +1,6 @@
 //! Decoding to `Pixels`. JPEG goes through libjpeg with DCT scaling (jpeg.rs), a WebP to be
-//! shrunk through libwebp's scaling decoder (webp_scaled.rs); the other formats through
+//! shrunk through libwebp's scaling decoder (webp_scaled.rs), JPEG-compressed TIFF piece by
+//! piece through libjpeg (tiff_jpeg.rs); the other formats through
 //! the `image` crate, with its allocation limit as a second guard behind the header check
 //! in limits.rs.
 
@@ -12,6 +13,7 @@ use super::jpeg;
 use super::metadata::Header;
 use super::options::Format;
 use super::pixels::Pixels;
+use super::tiff_jpeg;
 use super::webp_scaled;
 
 /// How much smaller than stored a decoder delivers the image ("shrink-on-load").
@@ -101,6 +103,11 @@ pub fn decode(
     }
     if let (Format::Webp, LoadScale::WebpTo(width, height)) = (format, scale) {
         return webp_scaled::decode(bytes, width, height, header.has_alpha);
+    }
+    if format == Format::Tiff {
+        if let Some(layout) = tiff_jpeg::layout(bytes)? {
+            return tiff_jpeg::decode(bytes, &layout);
+        }
     }
     let decoder = reader(bytes, format, max_alloc(header))?
         .into_decoder()

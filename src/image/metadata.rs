@@ -422,8 +422,22 @@ fn webp(b: &[u8]) -> Result<Header> {
     Ok(h)
 }
 
-/// TIFF and BMP through the image crate's decoders, which read only the header here.
+/// TIFF and BMP through the image crate's decoders, which read only the header here
+/// (JPEG-compressed TIFF from its tags, which that decoder may refuse).
 fn generic(b: &[u8], format: Format) -> Result<Header> {
+    if format == Format::Tiff {
+        if let Some(layout) = super::tiff_jpeg::layout(b)? {
+            return Ok(Header {
+                width: layout.width,
+                height: layout.height,
+                orientation: layout.orientation,
+                channels: layout.channels,
+                space: if layout.channels == 1 { "b-w" } else { "srgb" },
+                bits_per_sample: 8,
+                ..Header::default()
+            });
+        }
+    }
     let fmt = match format {
         Format::Tiff => image::ImageFormat::Tiff,
         _ => image::ImageFormat::Bmp,

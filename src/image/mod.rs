@@ -34,6 +34,7 @@ pub mod orient;
 pub mod pixels;
 pub mod pool;
 pub mod resize;
+pub mod tiff_jpeg;
 pub mod webp_container;
 pub mod webp_scaled;
 
