@@ -138,7 +138,8 @@ pub fn resize(input: &[u8], o: &ResizeOptions, abort: &dyn Fn() -> bool) -> Resu
     let planned = match scale {
         // libjpeg rounds a scaled size up (450 rows at 1/8 give 57, the last one partial);
         // libvips counts it down, and sharp plans the output size from that count (600×450
-        // inside 60×60 is 60×45, not 60×46) while resampling every decoded row.
+        // inside 60×60 is 60×45, not 60×46). The reduction covers a window centred on the
+        // counted size (resize::Window); the partial row only feeds the kernel's edge.
         LoadScale::JpegDct(shrink) => (
             (header.width / shrink).max(1),
             (header.height / shrink).max(1),

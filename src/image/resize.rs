@@ -131,40 +131,25 @@ pub fn resize(
         return pass(img, width, height, enlarge_algorithm(kernel), grow);
     }
     // One axis shrinks, the other grows: reduce first, then enlarge, as libvips does.
-    let whole = Window::whole(img.width, img.height);
-    let (rw, rh, reduce, rest) = if up_x {
-        let reduce = Window {
-            left: 0.0,
-            width: whole.width,
-            ..window
-        };
-        let rest = Window {
-            top: 0.0,
-            height: height as f64,
-            ..window
-        };
-        (img.width, height, reduce, rest)
-    } else {
-        let reduce = Window {
-            top: 0.0,
-            height: whole.height,
-            ..window
-        };
-        let rest = Window {
-            left: 0.0,
-            width: width as f64,
-            ..window
-        };
-        (width, img.height, reduce, rest)
+    // Per axis: the span the reduce pass covers and its size, then the enlarge pass's span.
+    let split = |grows: bool, span: (f64, f64), size: u32, out: u32| {
+        if grows {
+            ((0.0, size as f64), size, span)
+        } else {
+            (span, out, (0.0, out as f64))
+        }
     };
-    let reduced = pass(img, rw, rh, algorithm(kernel), reduce)?;
-    pass(
-        reduced,
+    let (rx, rw, ex) = split(up_x, (window.left, window.width), img.width, width);
+    let (ry, rh, ey) = split(up_y, (window.top, window.height), img.height, height);
+    let window = |(left, width): (f64, f64), (top, height): (f64, f64)| Window {
+        left,
+        top,
         width,
         height,
-        enlarge_algorithm(kernel),
-        enlarged(rest, width, height),
-    )
+    };
+    let reduced = pass(img, rw, rh, algorithm(kernel), window(rx, ry))?;
+    let grow = enlarged(window(ex, ey), width, height);
+    pass(reduced, width, height, enlarge_algorithm(kernel), grow)
 }
 
 /// Where libvips' enlargement samples: an affine transform whose interpolator reads
@@ -245,8 +230,8 @@ fn pass(
 /// libvips reduces by a large factor in two steps: a box average over whole blocks of
 /// pixels (the integer part of half the factor), then the kernel over what is left. It
 /// keeps the kernel's work small, and sharp's thumbnails look the way they do because of
-/// it: a 2048×1536 → 60×45 reduction by the kernel alone differs from sharp's by a mean
-/// of 3.4, against 0.x with the box step.
+/// it: 2048×1536 RGBA → 60×60 `cover` by the kernel alone differs from sharp's by a mean
+/// of 3.4, against 1.9 with the box step (0.1 once both are premultiplied).
 fn gap_shrink(img: Pixels, window: Window, width: u32, height: u32) -> (Pixels, Window) {
     // libvips divides the source size by the output size; the window is centred on the
     // source, so the source size is its width plus twice its left margin.
