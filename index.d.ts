@@ -489,3 +489,16 @@ export declare function metadata(input: ImageInput): Promise<ImageMetadata>
 export declare function setConcurrency(threads: number): void
 /** The number of image threads: by default the CPUs this process may use (affinity and cgroup quota). */
 export declare function getConcurrency(): number
+
+/** Whether this build reads (`input`) and writes (`output`) a format. */
+export interface FormatSupport {
+  readonly input: boolean
+  readonly output: boolean
+}
+/**
+ * What this build reads and writes, per format, as sharp's `sharp.format`.
+ * `formats.avif.input` is false when offload was built without libdav1d
+ * (AVIF input then fails with `ERR_OFFLOAD_IMAGE_UNSUPPORTED`).
+ * @example if (!formats.avif.input) console.warn('no AVIF input: install libdav1d-dev and rebuild offload (npm run build)')
+ */
+export declare const formats: Readonly<Record<'jpeg' | 'png' | 'webp' | 'gif' | 'avif' | 'tiff' | 'bmp' | 'raw', FormatSupport>>

@@ -6,6 +6,6 @@ const { pipeline } = require('./lib/pipeline')
 const { Subprocess } = require('./lib/subprocess')
 const { SubprocessError } = require('./lib/errors')
 const { Pool } = require('./lib/pool')
-const { resize, resizeFile, metadata, setConcurrency, getConcurrency } = require('./lib/image')
+const { resize, resizeFile, metadata, setConcurrency, getConcurrency, formats } = require('./lib/image')
 
-module.exports = { spawn, execFile, exec, $, fork, pipeline, Subprocess, SubprocessError, Pool, resize, resizeFile, metadata, setConcurrency, getConcurrency }
+module.exports = { spawn, execFile, exec, $, fork, pipeline, Subprocess, SubprocessError, Pool, resize, resizeFile, metadata, setConcurrency, getConcurrency, formats }

@@ -70,6 +70,12 @@ export declare class NativePool {
   stats(): JsPoolStats
 }
 
+/**
+ * Whether this build reads AVIF: libdav1d was found when it was built (feature
+ * `avif-input`, see scripts/ensure-built.js).
+ */
+export declare function avifInputSupported(): boolean
+
 /** Starts a pool; its events arrive on `channel` tagged with `id`. */
 export declare function createPool(channel: EventChannel, id: number, options: NativePoolOptions): NativePool
 

@@ -839,6 +839,7 @@ module.exports.EventChannel = nativeBinding.EventChannel
 module.exports.ImageAbort = nativeBinding.ImageAbort
 module.exports.NativeChild = nativeBinding.NativeChild
 module.exports.NativePool = nativeBinding.NativePool
+module.exports.avifInputSupported = nativeBinding.avifInputSupported
 module.exports.createPool = nativeBinding.createPool
 module.exports.imageGetConcurrency = nativeBinding.imageGetConcurrency
 module.exports.imageMetadata = nativeBinding.imageMetadata

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import childProcess from 'node:child_process'
 import sharp from 'sharp'
 
-import { resize, resizeFile, metadata, setConcurrency, getConcurrency } from '../index.js'
+import { resize, resizeFile, metadata, setConcurrency, getConcurrency, formats } from '../index.js'
 
 const repoRoot = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '..')
 const FIXTURES = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'images')
@@ -275,6 +275,38 @@ describe('inputs', () => {
     // A strip cut off is an error, not grey rows.
     const tiff = await sharp(photo).tiff().toBuffer()
     await assert.rejects(resize(tiff.subarray(0, tiff.length >> 1), { width: 100 }), { code: 'ERR_OFFLOAD_IMAGE_CORRUPT' })
+  })
+
+  test('AVIF input (libdav1d): 4:4:4, 4:2:0, 10-bit and alpha decode as sharp decodes them; a cut-off file is an error', async () => {
+    const photo = fixture('flowers.jpeg')
+    const variants = [
+      ['4:4:4', photo, { quality: 60 }],
+      ['4:2:0', photo, { quality: 60, chromaSubsampling: '4:2:0' }],
+      ['10-bit', fixture('320x240.jpg'), { bitdepth: 10 }],
+      ['alpha', fixture('with-alpha.png'), { quality: 70 }],
+    ]
+    for (const [name, file, options] of variants) {
+      const avif = await sharp(file).resize({ width: 400, withoutEnlargement: true }).avif(options).toBuffer()
+      if (!formats.avif.input) {
+        // A build without libdav1d says what to install.
+        await assert.rejects(metadata(avif), { code: 'ERR_OFFLOAD_IMAGE_UNSUPPORTED', message: /libdav1d-dev/ })
+        continue
+      }
+      const [meta, theirMeta] = await Promise.all([metadata(avif), sharp(avif).metadata()])
+      assert.deepEqual(
+        [meta.format, meta.width, meta.height, meta.hasAlpha],
+        ['avif', theirMeta.width, theirMeta.height, theirMeta.hasAlpha], name)
+      for (const width of [undefined, 150]) {
+        const ours = await resize(avif, { width, format: 'raw', resolveWithObject: true })
+        const theirs = await sharp(avif).resize({ width }).raw().toBuffer({ resolveWithObject: true })
+        assert.deepEqual([ours.info.width, ours.info.height, ours.info.channels], [theirs.info.width, theirs.info.height, theirs.info.channels], name)
+        const diff = ours.info.channels === 4
+          ? meanAbsDiff(premultiplied(ours.data), premultiplied(theirs.data))
+          : meanAbsDiff(ours.data, theirs.data)
+        assert.ok(diff <= 1, `${name} ${width ?? 'full size'}: mean absolute difference ${diff.toFixed(3)} > 1`)
+      }
+      await assert.rejects(resize(avif.subarray(0, avif.length >> 1), { width: 50 }), { code: 'ERR_OFFLOAD_IMAGE_CORRUPT' })
+    }
   })
 
   test('WebP input', async () => {

@@ -550,9 +550,13 @@ describe('from sharp', () => {
     assert.equal(ours.hasProfile, false)
   })
 
-  test('what sharp has and offload lacks: AVIF input, 16-bit output', async () => {
+  test('what sharp has and offload lacks: AVIF input in a build without libdav1d, 16-bit output', async () => {
     const avif = await sharp(image('320x240.jpg')).resize(32).avif().toBuffer()
-    await assert.rejects(offload.resize(avif, { width: 16 }), { code: 'ERR_OFFLOAD_IMAGE_UNSUPPORTED' })
+    if (offload.formats.avif.input) {
+      assert.deepEqual((await offload.resize(avif, { width: 16, format: 'raw', resolveWithObject: true })).info.width, 16)
+    } else {
+      await assert.rejects(offload.resize(avif, { width: 16 }), { code: 'ERR_OFFLOAD_IMAGE_UNSUPPORTED', message: /libdav1d/ })
+    }
     const sixteen = image('Flag_of_the_Netherlands-16bit.png')
     assert.equal((await sharp(await sharp(sixteen).resize(90).toColourspace('rgb16').png().toBuffer()).metadata()).depth, 'ushort')
     assert.equal((await sharp(await offload.resize(sixteen, { width: 90 })).metadata()).depth, 'uchar')

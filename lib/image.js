@@ -291,4 +291,15 @@ function getConcurrency() {
   return native.imageGetConcurrency()
 }
 
-module.exports = { resize, resizeFile, metadata, setConcurrency, getConcurrency, FITS, FAIL_ON, EXTENSIONS }
+/**
+ * What this build reads and writes, per format, as sharp's `sharp.format`:
+ * `formats.avif.input` is false when offload was built without libdav1d.
+ */
+const formats = Object.freeze(Object.fromEntries(
+  [
+    ['jpeg', true, true], ['png', true, true], ['webp', true, true], ['gif', true, true],
+    ['avif', native.avifInputSupported(), true], ['tiff', true, false], ['bmp', true, false], ['raw', true, true],
+  ].map(([name, input, output]) => [name, Object.freeze({ input, output })]),
+))
+
+module.exports = { resize, resizeFile, metadata, setConcurrency, getConcurrency, formats, FITS, FAIL_ON, EXTENSIONS }

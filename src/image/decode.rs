@@ -109,6 +109,11 @@ pub fn decode(
             return tiff_jpeg::decode(bytes, &layout);
         }
     }
+    #[cfg(feature = "avif-input")]
+    if format == Format::Avif {
+        let pixels = header.width.saturating_mul(header.height);
+        return super::avif_decode::decode(bytes, pixels);
+    }
     let decoder = reader(bytes, format, max_alloc(header))?
         .into_decoder()
         .map_err(ImageError::from)?;

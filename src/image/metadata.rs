@@ -159,6 +159,13 @@ pub fn exif_reset_orientation(tiff: &mut [u8]) {
 }
 
 /// Reads the header of any supported format.
+/// Why AVIF input fails in a build without libdav1d, and what to do about it.
+#[cfg(not(feature = "avif-input"))]
+pub const NO_AVIF_DECODER: &str =
+    "this build of offload reads no AVIF (it writes it): AVIF input needs \
+     libdav1d when offload is built; install it (Debian/Ubuntu: apt-get install libdav1d-dev \
+     pkg-config) and run `npm run build` in offload's folder";
+
 pub fn read(bytes: &[u8]) -> Result<Header> {
     let format = Format::sniff(bytes).ok_or_else(|| {
         ImageError::unsupported(
@@ -171,12 +178,12 @@ pub fn read(bytes: &[u8]) -> Result<Header> {
         Format::Gif => gif(bytes)?,
         Format::Webp => webp(bytes)?,
         Format::Tiff | Format::Bmp => generic(bytes, format)?,
+        #[cfg(feature = "avif-input")]
+        Format::Avif => super::avif_decode::header(bytes)?,
+        #[cfg(not(feature = "avif-input"))]
+        Format::Avif => return Err(ImageError::unsupported(NO_AVIF_DECODER)),
         // sniff() never answers Raw: raw pixels carry no magic number.
-        Format::Raw | Format::Avif => {
-            return Err(ImageError::unsupported(
-                "AVIF input is not supported by this build of offload (no AVIF decoder; AVIF output is supported)",
-            ))
-        }
+        Format::Raw => return Err(ImageError::unsupported("raw pixels have no header")),
     };
     header.format = Some(format);
     if header.orientation == 0 {

@@ -20,6 +20,8 @@
 //! RGBA when there is alpha (grey is widened, as sharp does).
 
 pub mod avif;
+#[cfg(feature = "avif-input")]
+pub mod avif_decode;
 pub mod colour;
 pub mod composite;
 pub mod decode;

@@ -110,6 +110,23 @@ impl Pixels {
         Pixels::new(nw as u32, nh as u32, self.channels, data)
     }
 
+    /// Colours divided by their alpha (for input stored premultiplied).
+    pub fn unpremultiplied(mut self) -> Pixels {
+        if !self.has_alpha() {
+            return self;
+        }
+        let c = self.channels as usize;
+        for p in self.data.chunks_exact_mut(c) {
+            let a = p[c - 1] as u32;
+            if a > 0 && a < 255 {
+                for v in &mut p[..c - 1] {
+                    *v = ((*v as u32 * 255 + a / 2) / a).min(255) as u8;
+                }
+            }
+        }
+        self
+    }
+
     /// Adds an opaque alpha channel.
     pub fn with_alpha(self) -> Pixels {
         if self.has_alpha() {
