@@ -10,5 +10,7 @@ pub mod pool;
 pub mod process;
 pub mod runtime;
 
-#[cfg(not(test))]
+// The bindings need Node's libuv symbols at link time, which only the addon gets (from
+// the node process that loads it); the fuzzer links the engines alone (feature `node` off).
+#[cfg(all(not(test), feature = "node"))]
 mod js;
