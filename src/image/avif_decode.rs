@@ -23,7 +23,11 @@ fn corrupt(what: impl std::fmt::Display) -> ImageError {
 }
 
 fn parse(bytes: &[u8]) -> Result<avif_parse::AvifData> {
-    avif_parse::read_avif(&mut Cursor::new(bytes)).map_err(|e| match e {
+    // avif-parse checks its own state with assertions that a damaged file can trip
+    // (found by the fuzzer): a panic there is a corrupt file, not a crash.
+    let parsed = std::panic::catch_unwind(|| avif_parse::read_avif(&mut Cursor::new(bytes)))
+        .map_err(|_| corrupt("its boxes are inconsistent"))?;
+    parsed.map_err(|e| match e {
         avif_parse::Error::Unsupported(what) => {
             ImageError::unsupported(format!("this AVIF is not supported: {what}"))
         }
