@@ -123,6 +123,57 @@ describe('serve()', () => {
     await pool.close()
   })
 
+  test('Buffers on both sides of the reader\'s 64 KiB in-place limit, many in flight, come back intact', async () => {
+    const pool = new Pool({ script: SERVE, size: 2, concurrency: 4 })
+    const sizes = [0, 1, 65_000, 65_522, 65_523, 65_536, 65_537, 200_000, 3, 1 << 20, 70_000, 17]
+    const inputs = Array.from({ length: 120 }, (_, n) => randomBytes(sizes[n % sizes.length]))
+    const echoes = await Promise.all(inputs.map((data) => pool.run({ data }, { handler: 'bytes' })))
+    echoes.forEach((r, n) => assert.ok(r.echo.equals(inputs[n]), `task ${n} (${inputs[n].length} bytes)`))
+    await pool.close()
+  })
+
+  test('the worker\'s frame reader: any split of the byte stream gives the same frames', () => {
+    const { encodeFrame, FrameReader, TASK } = require('../lib/frame.js')
+    const sent = []
+    const chunks = []
+    for (let id = 1; id <= 60; id++) {
+      const buffers = id % 3 === 0 ? [] : [randomBytes((id * 7919) % 150_000), randomBytes(id % 5)]
+      const frame = { id, name: id % 2 ? 'h' : '', json: JSON.stringify({ id, s: 'é'.repeat(id) }), buffers }
+      sent.push(frame)
+      chunks.push(...encodeFrame(TASK, id, frame.name, frame.json, buffers))
+    }
+    const stream = Buffer.concat(chunks)
+    for (const maxRead of [1, 7, 4096, 65_536, stream.length]) {
+      const got = []
+      const reader = new FrameReader((kind, id, name, json, buffers) => got.push({ kind, id, name, json, buffers: buffers ?? [] }))
+      let at = 0
+      while (at < stream.length) {
+        const target = reader.target()
+        assert.ok(target.length > 0, 'the reader always has room for the next read')
+        const n = stream.copy(target, 0, at, Math.min(stream.length, at + maxRead))
+        at += n
+        reader.filled(n)
+      }
+      assert.equal(got.length, sent.length, `reads of up to ${maxRead} bytes`)
+      got.forEach((frame, i) => {
+        assert.deepEqual([frame.kind, frame.id, frame.name, frame.json], [TASK, sent[i].id, sent[i].name, sent[i].json])
+        assert.equal(frame.buffers.length, sent[i].buffers.length)
+        frame.buffers.forEach((b, j) => assert.ok(b.equals(sent[i].buffers[j]), `frame ${i} buffer ${j}, reads of ${maxRead}`))
+      })
+    }
+  })
+
+  test('the worker\'s frame reader refuses a frame whose lengths do not add up', () => {
+    const { FrameReader } = require('../lib/frame.js')
+    const reader = new FrameReader(() => assert.fail('no frame'))
+    const bad = Buffer.alloc(4 + 9 + 4)
+    bad.writeUInt32LE(9 + 4, 0)
+    bad.writeUInt16LE(1, 9) // one buffer...
+    bad.writeUInt32LE(1000, 13) // ...longer than the frame
+    bad.copy(reader.target())
+    assert.throws(() => reader.filled(bad.length), { code: 'ERR_OFFLOAD_WORKER_PROTOCOL' })
+  })
+
   test('a plain worker gets a Buffer the way child_process.fork() would give it', async () => {
     const pool = new Pool({ script: fixture('echo-once.js'), size: 1 })
     const back = await pool.run({ b: Buffer.from([7, 255]) })

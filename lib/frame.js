@@ -32,46 +32,67 @@ function encodeFrame(kind, id, name, json, buffers) {
   return chunks
 }
 
-/** Splits a byte stream into frames: `push(chunk)` calls `onFrame(kind, id, name, json, buffers)`. */
+/** Frames up to this size are read into one reused buffer; a larger one gets its own. */
+const SCRATCH = 64 * 1024
+
+function malformed() {
+  return Object.assign(new Error('offload: a malformed frame on the task channel'), { code: 'ERR_OFFLOAD_WORKER_PROTOCOL' })
+}
+
+/**
+ * Splits a byte stream into frames, reading in place: `target()` is where the
+ * next read should land (net.Socket's `onread.buffer`), `filled(n)` says `n`
+ * bytes arrived there and calls `onFrame(kind, id, name, json, buffers)` for
+ * each whole frame. Small frames share one reused buffer, so their byte
+ * buffers are copied out; a large frame is read straight into an allocation
+ * of its own, whose buffers then reach the handler without a copy.
+ */
 class FrameReader {
-  #chunks = []
-  #length = 0
-  /** Bytes the frame at the front needs, once its header is in: no concat before. */
-  #need = 4
+  #scratch = Buffer.allocUnsafeSlow(SCRATCH)
+  /** The scratch buffer, or the large frame being read. */
+  #buf = this.#scratch
+  /** Bytes of `#buf` that hold data. */
+  #end = 0
   #onFrame
 
   constructor(onFrame) {
     this.#onFrame = onFrame
   }
 
-  push(chunk) {
-    this.#chunks.push(chunk)
-    this.#length += chunk.length
-    if (this.#length < this.#need) return
-    let data = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks, this.#length)
-    let at = 0
-    while (data.length - at >= 4) {
-      const size = 4 + data.readUInt32LE(at)
-      if (size - 4 < FIXED) throw Object.assign(new Error('offload: a malformed frame on the task channel'), { code: 'ERR_OFFLOAD_WORKER_PROTOCOL' })
-      if (data.length - at < size) {
-        this.#need = size
-        break
-      }
-      this.#need = 4
-      this.#decode(data, at, size)
-      at += size
-    }
-    if (at === data.length) {
-      this.#chunks = []
-      this.#length = 0
-    } else {
-      data = data.subarray(at)
-      this.#chunks = [data]
-      this.#length = data.length
-    }
+  target() {
+    return this.#buf.subarray(this.#end)
   }
 
-  #decode(data, at, size) {
+  filled(n) {
+    this.#end += n
+    if (this.#buf !== this.#scratch) {
+      if (this.#end < this.#buf.length) return
+      const frame = this.#buf
+      this.#buf = this.#scratch
+      this.#end = 0
+      return this.#decode(frame, 0, frame.length, false)
+    }
+    const data = this.#scratch
+    let at = 0
+    while (this.#end - at >= 4) {
+      const size = 4 + data.readUInt32LE(at)
+      if (size - 4 < FIXED) throw malformed()
+      if (this.#end - at < size) break
+      this.#decode(data, at, size, true)
+      at += size
+    }
+    const left = this.#end - at
+    if (left >= 4 && 4 + data.readUInt32LE(at) > SCRATCH) {
+      const own = Buffer.allocUnsafe(4 + data.readUInt32LE(at))
+      data.copy(own, 0, at, this.#end)
+      this.#buf = own
+    } else if (left > 0 && at > 0) {
+      data.copy(data, 0, at, this.#end)
+    }
+    this.#end = left
+  }
+
+  #decode(data, at, size, shared) {
     const kind = data.readUInt8(at + 4)
     const id = data.readUInt32LE(at + 5)
     const count = data.readUInt16LE(at + 9)
@@ -84,16 +105,19 @@ class FrameReader {
       bytes += lengths[i]
       pos += 4
     }
+    const jsonEnd = at + size - bytes
+    if (pos + nameLen > jsonEnd) throw malformed()
     const name = nameLen ? data.toString('utf8', pos, pos + nameLen) : ''
     pos += nameLen
-    const jsonEnd = at + size - bytes
     const json = data.toString('utf8', pos, jsonEnd)
     let buffers = null
     if (count > 0) {
       buffers = new Array(count)
       pos = jsonEnd
       for (let i = 0; i < count; i++) {
-        buffers[i] = data.subarray(pos, pos + lengths[i])
+        const view = data.subarray(pos, pos + lengths[i])
+        // The scratch buffer is read into again as soon as this returns.
+        buffers[i] = shared ? Buffer.from(view) : view
         pos += lengths[i]
       }
     }
