@@ -60,10 +60,11 @@ export declare class NativePool {
   run(taskId: number, payload: string, timeoutMs?: number | undefined | null, handler?: string | undefined | null, buffers?: Array<Uint8Array> | undefined | null): void
   /**
    * Queues tasks with no options, in order: `texts` is their JSON texts
-   * joined by newlines (JSON text has none of its own). One call for the
-   * tasks of a whole tick.
+   * joined by newlines (JSON text has none of its own), and their ids are
+   * consecutive from `first_id` (after `u32::MAX` comes 1, as in
+   * lib/pool.js). One call for the tasks of a whole tick.
    */
-  submit(ids: Uint32Array, texts: string): void
+  submit(firstId: number, texts: string): void
   cancel(taskId: number): void
   close(timeoutMs: number): void
   destroy(): void

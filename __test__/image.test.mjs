@@ -309,6 +309,19 @@ describe('inputs', () => {
     }
   })
 
+  test('an AVIF whose boxes claim more bytes than the file holds is corrupt, in every build (fuzzer regression: a 4 GiB ftyp)', async () => {
+    const avif = await sharp(fixture('320x240.jpg')).avif({ quality: 50 }).toBuffer()
+    const claiming = (box, size) => {
+      const copy = Buffer.from(avif)
+      copy.writeUInt32BE(size, copy.indexOf(box) - 4)
+      return copy
+    }
+    for (const [what, bad] of [['ftyp', claiming('ftyp', 0xff07001c)], ['ispe inside meta', claiming('ispe', 0x10000)], ['meta', claiming('meta', avif.length)]]) {
+      await assert.rejects(metadata(bad), { code: 'ERR_OFFLOAD_IMAGE_CORRUPT', message: /AVIF.*larger than what holds it/ }, what)
+      await assert.rejects(resize(bad, { width: 50 }), { code: 'ERR_OFFLOAD_IMAGE_CORRUPT' }, what)
+    }
+  })
+
   test('WebP input', async () => {
     const bytes = read('4.webp')
     const full = await resize(bytes, { format: 'png' })

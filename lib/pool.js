@@ -143,8 +143,12 @@ class Pool extends EventEmitter {
   #ended
   #resolveEnded
   #held = false
+  #releaseQueued = false
   // Tasks with no options, sent in one native call at the end of the tick.
-  #batchIds = []
+  // Their ids are consecutive from #batchFirst (after MAX_TASK_ID comes 1):
+  // ids are only taken in run(), and a task that does not join the batch
+  // flushes it before another can.
+  #batchFirst = 0
   #batchTexts = []
   #flushBatch = () => this.#flush()
 
@@ -203,9 +207,11 @@ class Pool extends EventEmitter {
       this.#pending.set(id, entry)
       if (this.#pending.size === 1) this.#hold()
       if (buffers === null && timeout === undefined && handler === undefined) {
-        this.#batchIds.push(id)
+        if (this.#batchTexts.length === 0) {
+          this.#batchFirst = id
+          queueMicrotask(this.#flushBatch)
+        }
         this.#batchTexts.push(json)
-        if (this.#batchIds.length === 1) queueMicrotask(this.#flushBatch)
         return
       }
       this.#flush() // keep the order of run() calls
@@ -214,12 +220,10 @@ class Pool extends EventEmitter {
   }
 
   #flush() {
-    if (this.#batchIds.length === 0) return
-    const ids = this.#batchIds
+    if (this.#batchTexts.length === 0) return
     const texts = this.#batchTexts
-    this.#batchIds = []
     this.#batchTexts = []
-    this.#native.submit(Uint32Array.from(ids), texts.join('\n'))
+    this.#native.submit(this.#batchFirst, texts.join('\n'))
   }
 
   /** `size`, `busy`, `idle`, `queued`, counters, and run/wait time percentiles (ms). */
@@ -265,9 +269,20 @@ class Pool extends EventEmitter {
     if (entry === undefined) return
     this.#pending.delete(id)
     if (entry.onAbort) entry.signal.removeEventListener('abort', entry.onAbort)
-    if (this.#pending.size === 0 && !this.#closed) this.#release()
     if (error) entry.reject(error)
     else entry.resolve(value)
+    // Idle: let go of the event loop, but only once the code awaiting this
+    // answer has run, so that the next task of an `await` loop keeps the hold
+    // instead of dropping and taking it again (two native calls per task).
+    if (this.#pending.size === 0 && !this.#releaseQueued) {
+      this.#releaseQueued = true
+      queueMicrotask(this.#releaseIfIdle)
+    }
+  }
+
+  #releaseIfIdle = () => {
+    this.#releaseQueued = false
+    if (this.#pending.size === 0 && !this.#closed) this.#release()
   }
 
   #answer(id, text, buffers) {

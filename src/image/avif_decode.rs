@@ -23,6 +23,9 @@ fn corrupt(what: impl std::fmt::Display) -> ImageError {
 }
 
 fn parse(bytes: &[u8]) -> Result<avif_parse::AvifData> {
+    // avif-parse sizes allocations by what the boxes claim: make sure no claim is
+    // larger than the file first.
+    super::avif_boxes::ensure_sound(bytes)?;
     // avif-parse checks its own state with assertions that a damaged file can trip
     // (found by the fuzzer): a panic there is a corrupt file, not a crash.
     let parsed = std::panic::catch_unwind(|| avif_parse::read_avif(&mut Cursor::new(bytes)))

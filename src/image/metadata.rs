@@ -158,7 +158,6 @@ pub fn exif_reset_orientation(tiff: &mut [u8]) {
     }
 }
 
-/// Reads the header of any supported format.
 /// Why AVIF input fails in a build without libdav1d, and what to do about it.
 #[cfg(not(feature = "avif-input"))]
 pub const NO_AVIF_DECODER: &str =
@@ -166,6 +165,7 @@ pub const NO_AVIF_DECODER: &str =
      libdav1d when offload is built; install it (Debian/Ubuntu: apt-get install libdav1d-dev \
      pkg-config) and run `npm run build` in offload's folder";
 
+/// Reads the header of any supported format.
 pub fn read(bytes: &[u8]) -> Result<Header> {
     let format = Format::sniff(bytes).ok_or_else(|| {
         ImageError::unsupported(
@@ -180,8 +180,12 @@ pub fn read(bytes: &[u8]) -> Result<Header> {
         Format::Tiff | Format::Bmp => generic(bytes, format)?,
         #[cfg(feature = "avif-input")]
         Format::Avif => super::avif_decode::header(bytes)?,
+        // A damaged file is called damaged even where it could not be decoded.
         #[cfg(not(feature = "avif-input"))]
-        Format::Avif => return Err(ImageError::unsupported(NO_AVIF_DECODER)),
+        Format::Avif => {
+            super::avif_boxes::ensure_sound(bytes)?;
+            return Err(ImageError::unsupported(NO_AVIF_DECODER));
+        }
         // sniff() never answers Raw: raw pixels carry no magic number.
         Format::Raw => return Err(ImageError::unsupported("raw pixels have no header")),
     };

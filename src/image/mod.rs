@@ -13,13 +13,15 @@
 //! Caveats: everything is 8 bits per sample after decoding (16-bit PNG comes out 8-bit);
 //! embedded ICC profiles are converted to sRGB after the resize (colour.rs); CMYK without
 //! a profile uses the plain formula (sharp has a built-in CMYK profile);
-//! AVIF is written (avif.rs) but not read; only JPEG supports a partial decode.
+//! AVIF is read only where libdav1d was found at build time (avif_decode.rs, the
+//! `avif-input` feature); only JPEG supports a partial decode.
 //!
 //! Raw pixels (`Format::Raw`) skip stages 1–2 on input (`resize_raw`: the caller gives the
 //! geometry) and the encoder on output: the buffer is the pipeline's pixels as RGB, or
 //! RGBA when there is alpha (grey is widened, as sharp does).
 
 pub mod avif;
+mod avif_boxes;
 #[cfg(feature = "avif-input")]
 pub mod avif_decode;
 pub mod colour;

@@ -1,7 +1,7 @@
 //! Engine events turned into the arguments of the JavaScript event callback:
 //! `(childId, type, a, b)`. Plain numbers for the type keep the crossing cheap.
 
-use napi::bindgen_prelude::{Buffer, ToNapiValue, Uint32Array};
+use napi::bindgen_prelude::{Buffer, ToNapiValue};
 use napi::sys;
 use napi_derive::napi;
 
@@ -39,7 +39,7 @@ impl ToNapiValue for Payload {
             Payload::Closed(c) => JsClosed::to_napi_value(env, c),
             Payload::Error(e) => JsSystemError::to_napi_value(env, e),
             Payload::TaskFailure(f) => JsTaskFailure::to_napi_value(env, f),
-            Payload::Ids(ids) => Uint32Array::to_napi_value(env, Uint32Array::new(ids)),
+            Payload::Ids(ids) => ids_to_napi(env, &ids),
             Payload::List(items) => {
                 let mut array = std::ptr::null_mut();
                 napi::check_status!(sys::napi_create_array_with_length(
@@ -55,6 +55,33 @@ impl ToNapiValue for Payload {
             }
         }
     }
+}
+
+/// A `Uint32Array` over memory V8 allocates and frees itself: a few ids per
+/// call are the usual case, where an external buffer's finalizer and memory
+/// accounting would cost more than copying them.
+unsafe fn ids_to_napi(env: sys::napi_env, ids: &[u32]) -> napi::Result<sys::napi_value> {
+    let mut data = std::ptr::null_mut();
+    let mut buffer = std::ptr::null_mut();
+    napi::check_status!(sys::napi_create_arraybuffer(
+        env,
+        std::mem::size_of_val(ids),
+        &mut data,
+        &mut buffer
+    ))?;
+    if !ids.is_empty() {
+        std::ptr::copy_nonoverlapping(ids.as_ptr(), data.cast::<u32>(), ids.len());
+    }
+    let mut array = std::ptr::null_mut();
+    napi::check_status!(sys::napi_create_typedarray(
+        env,
+        sys::TypedarrayType::uint32_array,
+        ids.len(),
+        buffer,
+        0,
+        &mut array
+    ))?;
+    Ok(array)
 }
 
 #[napi(object)]

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use napi::bindgen_prelude::{Uint32Array, Uint8Array};
+use napi::bindgen_prelude::Uint8Array;
 use napi::{Error, Status};
 use napi_derive::napi;
 
@@ -201,14 +201,17 @@ impl NativePool {
     }
 
     /// Queues tasks with no options, in order: `texts` is their JSON texts
-    /// joined by newlines (JSON text has none of its own). One call for the
-    /// tasks of a whole tick.
+    /// joined by newlines (JSON text has none of its own), and their ids are
+    /// consecutive from `first_id` (after `u32::MAX` comes 1, as in
+    /// lib/pool.js). One call for the tasks of a whole tick.
     #[napi]
-    pub fn submit(&self, ids: Uint32Array, texts: String) {
-        let tasks = ids
-            .iter()
-            .zip(texts.split('\n'))
-            .map(|(id, text)| (*id as u64, text.as_bytes().to_vec()));
+    pub fn submit(&self, first_id: u32, texts: String) {
+        let mut next = first_id;
+        let tasks = texts.split('\n').map(|text| {
+            let id = next;
+            next = if id == u32::MAX { 1 } else { id + 1 };
+            (id as u64, text.as_bytes().to_vec())
+        });
         self.pool.run_many(tasks);
         self.watch_channels();
     }
