@@ -329,8 +329,12 @@ fn encode_pool(event: PoolEvent) -> (u32, Payload, Payload) {
 /// text, no buffers), `b` is `[texts, type, a, b, type, a, b, …]`: `texts` is
 /// those answers as one JSON array (`[t1\n,t2\n,…]`; an answer's JSON holds
 /// no raw newline, so the JS side can split it if one does not parse), then
-/// every other event, in order, after them.
-pub fn encode_pool_batch(events: Vec<PoolEvent>) -> (u32, Payload, Payload) {
+/// every other event, in order, after them. A single event is sent as itself.
+pub fn encode_pool_batch(mut events: Vec<PoolEvent>) -> (u32, Payload, Payload) {
+    // Tasks awaited one by one: no arrays to build and take apart.
+    if events.len() == 1 {
+        return encode_pool(events.pop().expect("one event"));
+    }
     let mut ids = Vec::new();
     let mut texts = String::from("[");
     let mut rest = vec![Payload::Undefined];
