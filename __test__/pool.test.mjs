@@ -30,6 +30,15 @@ describe('dispatch', () => {
     await pool.close()
   })
 
+  test('a plain worker that sends a handle is refused it, and its answer still comes (Node holds messages back until then)', { timeout: 20000 }, async () => {
+    const pool = new Pool({ script: WORKER, size: 1 })
+    const answer = await pool.run({ i: 21, sendHandle: true })
+    assert.deepEqual([answer.i, answer.doubled, answer.withHandle], [21, 42, undefined])
+    assert.equal((await pool.run({ i: 4 })).doubled, 8)
+    assert.equal(pool.stats().failed, 0)
+    await pool.close()
+  })
+
   test('a Python worker through command', async () => {
     const pool = new Pool({ command: ['python3', fixture('pool-worker.py')], size: 2 })
     const results = await Promise.all(Array.from({ length: 300 }, (_, i) => pool.run({ i })))

@@ -1,4 +1,7 @@
-//! A Node worker's task channel (fd 4 in the worker): frames out, frames in.
+//! A Node worker's channels: its task channel (fd 4 in the worker, binary
+//! frames, see [`super::frame`]) and its Node IPC channel (fd 3, Node's JSON
+//! lines, for workers that use `process.on('message')`). Both are socket pairs
+//! the pool owns, so both are written and read the same way:
 //!
 //! Frames go out from whichever thread dispatches (JavaScript's, for `run`):
 //! [`Outlet::send`] writes straight to the socket when nothing is queued ahead,
@@ -21,10 +24,13 @@ use tokio::sync::Notify;
 use super::frame::{self, Frame};
 use super::worker::WorkerEvent;
 use crate::process::fds::{read_into, register_for};
+use crate::process::ipc;
 
 pub(crate) enum ChannelEvent {
     /// Frames in the order the worker wrote them.
     Frames(Vec<Frame>),
+    /// Messages of Node's IPC channel (the JSON text of each), in order.
+    Messages(Vec<String>),
     /// The worker wrote something that is not a frame; it cannot be trusted
     /// with tasks any more.
     Malformed(&'static str),
@@ -117,8 +123,18 @@ impl Queued {
     }
 }
 
+/// What a channel carries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// offload's binary frames (the task channel).
+    Frames,
+    /// Node's IPC in its `json` serialization: one JSON text per line.
+    NodeIpc,
+}
+
 /// The sending side of a task channel.
 pub(crate) struct Outlet {
+    framing: Framing,
     /// Read and written without waiting. Registered with the runtime only
     /// while needed: for writability while a write waits for room, and for
     /// readability until a watcher takes over (see [`run`]), since a
@@ -193,9 +209,10 @@ impl Outlet {
 }
 
 /// Registers our end of the channel; the task is started with [`run`].
-pub(crate) fn open(fd: OwnedFd) -> io::Result<Arc<Outlet>> {
+pub(crate) fn open(fd: OwnedFd, framing: Framing) -> io::Result<Arc<Outlet>> {
     let reading = fd.try_clone()?;
     Ok(Arc::new(Outlet {
+        framing,
         fd,
         readable: Mutex::new(Some(Arc::new(register_for(reading, Interest::READABLE)?))),
         expecting: AtomicBool::new(false),
@@ -207,10 +224,12 @@ pub(crate) fn open(fd: OwnedFd) -> io::Result<Arc<Outlet>> {
     }))
 }
 
-/// The receiving side: bytes read so far, cut into frames.
+/// The receiving side: bytes read so far, cut into frames or lines.
 #[derive(Default)]
 struct Reader {
     input: Vec<u8>,
+    /// Bytes of `input` known to hold no newline (Node IPC).
+    scanned: usize,
     /// A large frame being read into an allocation of its own, and its length.
     own: Option<(Vec<u8>, usize)>,
     /// End of file, an error, or garbage: nothing more is read.
@@ -218,8 +237,12 @@ struct Reader {
 }
 
 /// What one round of reading found.
+#[derive(Default)]
 pub(crate) struct Reading {
     pub frames: Vec<Frame>,
+    pub messages: Vec<String>,
+    /// The worker offered a handle (Node IPC), which must be refused.
+    pub refuse_handle: bool,
     pub malformed: Option<&'static str>,
     /// The worker closed its end (or the socket failed).
     pub closed: bool,
@@ -229,12 +252,8 @@ impl Reader {
     /// Reads what the socket holds now, without waiting, and decodes the
     /// complete frames; `None` if there was nothing to read (and the socket
     /// is still open).
-    fn read_available(&mut self, fd: RawFd) -> Option<Reading> {
-        let mut got = Reading {
-            frames: Vec::new(),
-            malformed: None,
-            closed: false,
-        };
+    fn read_available(&mut self, fd: RawFd, framing: Framing) -> Option<Reading> {
+        let mut got = Reading::default();
         if self.done {
             // Said before; said again, so that every reader stops watching.
             got.closed = true;
@@ -267,10 +286,15 @@ impl Reader {
                     break;
                 }
             };
-            if let Err(what) = self.cut(&mut got.frames) {
-                got.malformed = Some(what);
-                self.done = true;
-                break;
+            match framing {
+                Framing::Frames => {
+                    if let Err(what) = self.cut(&mut got.frames) {
+                        got.malformed = Some(what);
+                        self.done = true;
+                        break;
+                    }
+                }
+                Framing::NodeIpc => self.cut_lines(&mut got),
             }
             // A short read emptied the socket: asking again would only say so.
             // (More arriving later wakes the watcher again.)
@@ -310,14 +334,41 @@ impl Reader {
         self.input.drain(..start);
         Ok(())
     }
+
+    /// Moves the complete lines read so far to `got`: the messages, and
+    /// whether Node offered a handle. Node's own other messages are dropped.
+    fn cut_lines(&mut self, got: &mut Reading) {
+        let mut start = 0;
+        while let Some(nl) = self.input[self.scanned..].iter().position(|&b| b == b'\n') {
+            let end = self.scanned + nl;
+            match ipc::classify(&self.input[start..end]) {
+                ipc::Frame::Message(text) => got
+                    .messages
+                    .push(String::from_utf8_lossy(text).into_owned()),
+                ipc::Frame::Handle => got.refuse_handle = true,
+                ipc::Frame::Internal => {}
+            }
+            start = end + 1;
+            self.scanned = start;
+        }
+        self.input.drain(..start);
+        self.scanned = self.input.len();
+    }
 }
 
 impl Outlet {
     /// Reads and decodes what the worker sent, if anything; callable from any
     /// thread (the runtime's, or JavaScript's when it watches the socket).
     pub fn read_available(&self) -> Option<Reading> {
-        let mut reader = self.reader.lock().unwrap();
-        reader.read_available(self.fd.as_raw_fd())
+        let got = {
+            let mut reader = self.reader.lock().unwrap();
+            reader.read_available(self.fd.as_raw_fd(), self.framing)?
+        };
+        if got.refuse_handle {
+            // Unanswered, Node holds back every later message of the worker.
+            self.send(vec![Chunk::Owned(ipc::HANDLE_NACK.to_vec())]);
+        }
+        Some(got)
     }
 
     /// The socket, for a watcher of its readability on another event loop.
@@ -369,6 +420,9 @@ pub(crate) async fn run(
         if !got.frames.is_empty() {
             send(ChannelEvent::Frames(got.frames));
         }
+        if !got.messages.is_empty() {
+            send(ChannelEvent::Messages(got.messages));
+        }
         if let Some(what) = got.malformed {
             send(ChannelEvent::Malformed(what));
             *reading = false;
@@ -380,8 +434,9 @@ pub(crate) async fn run(
     loop {
         let pending = outlet.pending();
         if !pending && !shut && outlet.queued.lock().unwrap().closing {
-            // SAFETY: a socket we own. The worker's `serve()` sees the end;
-            // we keep reading until it closes, as answers may still come.
+            // SAFETY: a socket we own. The worker sees the end (`serve()`
+            // finishes, Node's IPC emits 'disconnect'); we keep reading until
+            // it closes, as answers may still come.
             unsafe { libc::shutdown(outlet.fd.as_raw_fd(), libc::SHUT_WR) };
             shut = true;
         }

@@ -209,8 +209,8 @@ impl PoolState {
             self.next_worker += 1;
             match Worker::launch(&self.config, id, self.events_tx.clone()) {
                 Ok(worker) => {
-                    if let Some(outlet) = worker.outlet() {
-                        self.new_channels.push((id, outlet.clone()));
+                    for channel in worker.channels() {
+                        self.new_channels.push((id, channel.clone()));
                     }
                     self.workers.insert(id, worker);
                     if replacing {
@@ -307,6 +307,10 @@ impl PoolState {
     pub fn channel_read(&mut self, id: u64, got: Reading) {
         if !got.frames.is_empty() {
             self.worker_event(id, WorkerEvent::Channel(ChannelEvent::Frames(got.frames)));
+        }
+        if !got.messages.is_empty() {
+            let messages = ChannelEvent::Messages(got.messages);
+            self.worker_event(id, WorkerEvent::Channel(messages));
         }
         if let Some(what) = got.malformed {
             self.worker_event(id, WorkerEvent::Channel(ChannelEvent::Malformed(what)));
@@ -688,6 +692,21 @@ impl PoolState {
         }
     }
 
+    /// What a plain Node worker sent with `process.send()`: that it is
+    /// ready, or the answer to its task.
+    fn messages(&mut self, wid: u64, texts: Vec<String>) {
+        for text in texts {
+            if text == READY_MESSAGE {
+                if let Some(w) = self.workers.get_mut(&wid) {
+                    w.ready = true;
+                    w.idle_since = Some(std::time::Instant::now());
+                }
+            } else {
+                self.answer(wid, None, Ok(Answer::json(text)));
+            }
+        }
+    }
+
     fn malformed(&mut self, wid: u64, what: &str) {
         if let Some(w) = self.workers.get_mut(&wid) {
             if !w.stopping {
@@ -705,6 +724,7 @@ impl PoolState {
     pub(crate) fn worker_event(&mut self, id: u64, event: WorkerEvent) {
         match event {
             WorkerEvent::Channel(ChannelEvent::Frames(frames)) => self.frames(id, frames),
+            WorkerEvent::Channel(ChannelEvent::Messages(texts)) => self.messages(id, texts),
             WorkerEvent::Channel(ChannelEvent::Malformed(what)) => self.malformed(id, what),
             WorkerEvent::Child(event) => self.child_event(id, event),
         }
@@ -728,13 +748,6 @@ impl PoolState {
                 self.error("ERR_OFFLOAD_WORKER_START", message.clone());
                 self.fail_queue(FailureKind::WorkerCrashed, &message);
             }
-            ChildEvent::Message(text) if text == READY_MESSAGE => {
-                if let Some(w) = self.workers.get_mut(&id) {
-                    w.ready = true;
-                    w.idle_since = Some(std::time::Instant::now());
-                }
-            }
-            ChildEvent::Message(text) => self.answer(id, None, Ok(Answer::json(text))),
             ChildEvent::Output {
                 stream: Stream::Stdout,
                 data,
@@ -766,7 +779,9 @@ impl PoolState {
             }
             // Pipes drained (so the stderr tail is complete): the worker is gone.
             ChildEvent::Closed(_) => self.worker_gone(id),
-            ChildEvent::OutputEnd { .. }
+            // A Node worker's IPC channel is the pool's own (see `messages`).
+            ChildEvent::Message(_)
+            | ChildEvent::OutputEnd { .. }
             | ChildEvent::Disconnect
             | ChildEvent::WriteDone { .. } => {}
         }
@@ -776,8 +791,8 @@ impl PoolState {
         let Some(worker) = self.workers.remove(&id) else {
             return;
         };
-        if let Some(outlet) = worker.outlet() {
-            outlet.finish();
+        for channel in worker.channels() {
+            channel.finish();
         }
         let (code, signal) = worker.exit.unwrap_or((None, None));
         if !worker.stopping {

@@ -12,14 +12,16 @@
 //! [`TaskFailure`] whose kind is a stable code.
 //!
 //! - **Workers** (see `worker.rs`): a plain Node module spoken to over Node's
-//!   IPC channel, one task at a time (an unmodified
+//!   IPC channel (fd 3, Node's JSON lines), one task at a time (an unmodified
 //!   `process.on('message', t => process.send(work(t)))` works); a Node module
 //!   that calls `serve()` (`lib/worker.js`), spoken to in binary frames on a
-//!   socket pair at its fd 4 (`frame.rs`, `channel.rs`), with task ids,
-//!   `concurrency` tasks at once, raw buffers, thrown errors and cancellation;
-//!   any other executable, one JSON line in and one out.
+//!   socket pair at its fd 4 (`frame.rs`), with task ids, `concurrency` tasks
+//!   at once, raw buffers, thrown errors and cancellation; any other
+//!   executable, one JSON line in and one out. Both channels of a Node worker
+//!   are socket pairs the pool owns (`channel.rs`), not the process engine's
+//!   IPC, so both are written and read the same way.
 //! - **Reading answers.** A caller with an event loop of its own (the JS
-//!   binding) takes each new task channel with [`Pool::take_channels`] and
+//!   binding) takes each new channel with [`Pool::take_channels`] and
 //!   reads it when readable ([`ChannelWatch::on_readable`]), so answers settle
 //!   on that thread with no hop. The runtime reads unwatched channels, and
 //!   watched ones whose answers queued tasks wait for, 2 ms after the watcher

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::channel::{self, ChannelEvent, Chunk, Outlet};
+use super::channel::{self, ChannelEvent, Chunk, Framing, Outlet};
 use super::config::{PoolConfig, Program, StderrMode};
 use super::frame;
 use crate::process::{
@@ -29,8 +29,22 @@ use crate::process::{
 pub const CHANNEL_FD: i32 = 4;
 /// Buffers from this size on are written from the task's own copy.
 const SHARED_CHUNK: usize = 16 * 1024;
+/// The descriptor of a Node worker's IPC channel (`NODE_CHANNEL_FD`).
+const IPC_FD: i32 = 3;
 /// Socket send buffer of a task channel, each way.
 const CHANNEL_BUFFER: usize = 4 << 20;
+
+/// A socket pair for a channel at `fd` in the worker; our end, non-blocking.
+fn channel_pair(request: &mut SpawnRequest, fd: i32) -> io::Result<OwnedFd> {
+    let (ours, theirs) = fds::socket_pair()?;
+    fds::set_nonblocking(&ours)?;
+    // Room for a few MiB in flight each way: a 1 MiB Buffer then crosses in
+    // one write rather than five.
+    fds::set_send_buffer(&ours, CHANNEL_BUFFER);
+    fds::set_send_buffer(&theirs, CHANNEL_BUFFER);
+    request.inherit_fds.push((theirs, fd));
+    Ok(ours)
+}
 
 /// A task as the pool holds it.
 pub(crate) struct Task {
@@ -106,6 +120,9 @@ pub(crate) struct Worker {
     pub exit: Option<(Option<i32>, Option<i32>)>,
     /// A Node worker's task channel (used once it runs `serve()`).
     outlet: Option<Arc<Outlet>>,
+    /// A Node worker's IPC channel (`process.send`), ours rather than the
+    /// process engine's, so that it is read and written like the task channel.
+    ipc: Option<Arc<Outlet>>,
     /// A command worker's partial stdout line.
     partial: Vec<u8>,
     stderr_tail: Vec<u8>,
@@ -131,7 +148,8 @@ impl Worker {
         id: u64,
         events: UnboundedSender<(u64, WorkerEvent)>,
     ) -> io::Result<Worker> {
-        let mut channel_end: Option<OwnedFd> = None;
+        // Our ends of a Node worker's IPC channel (fd 3) and task channel (fd 4).
+        let mut channel_ends: Option<(OwnedFd, OwnedFd)> = None;
         let (mut request, mode) = match &config.program {
             Program::Node {
                 script,
@@ -149,22 +167,16 @@ impl Worker {
                 r.env = Arc::new(
                     without_channel_vars(&config.env)
                         .chain([
-                            "NODE_CHANNEL_FD=3".into(),
+                            format!("NODE_CHANNEL_FD={IPC_FD}"),
                             "NODE_CHANNEL_SERIALIZATION_MODE=json".into(),
                             format!("OFFLOAD_CHANNEL_FD={CHANNEL_FD}"),
                             format!("OFFLOAD_CONCURRENCY={}", config.concurrency),
                         ])
                         .collect(),
                 );
-                r.ipc = true;
-                let (ours, theirs) = fds::socket_pair()?;
-                fds::set_nonblocking(&ours)?;
-                // Room for a few MiB in flight each way: a 1 MiB Buffer then
-                // crosses in one write rather than five.
-                fds::set_send_buffer(&ours, CHANNEL_BUFFER);
-                fds::set_send_buffer(&theirs, CHANNEL_BUFFER);
-                r.inherit_fds.push((theirs, CHANNEL_FD));
-                channel_end = Some(ours);
+                let ipc = channel_pair(&mut r, IPC_FD)?;
+                let tasks = channel_pair(&mut r, CHANNEL_FD)?;
+                channel_ends = Some((ipc, tasks));
                 r.stdin = Input::Ignore;
                 r.stdout = Output::Fd(duplicate_fd(1)?);
                 (r, Mode::Plain)
@@ -188,13 +200,20 @@ impl Worker {
             events: events.clone(),
         });
         let handle = process::spawn(request, sink)?;
-        let outlet = match channel_end {
-            Some(fd) => {
-                let outlet = channel::open(fd)?;
-                crate::runtime::handle().spawn(channel::run(outlet.clone(), id, events));
-                Some(outlet)
+        let (ipc, outlet) = match channel_ends {
+            Some((ipc, tasks)) => {
+                let open = |fd, framing| -> io::Result<Arc<Outlet>> {
+                    let outlet = channel::open(fd, framing)?;
+                    let events = events.clone();
+                    crate::runtime::handle().spawn(channel::run(outlet.clone(), id, events));
+                    Ok(outlet)
+                };
+                (
+                    Some(open(ipc, Framing::NodeIpc)?),
+                    Some(open(tasks, Framing::Frames)?),
+                )
             }
-            None => None,
+            None => (None, None),
         };
         if mode == Mode::Command {
             handle.stream(Stream::Stdout);
@@ -221,6 +240,7 @@ impl Worker {
             last_rss_check: Instant::now(),
             exit: None,
             outlet,
+            ipc,
             partial: Vec::new(),
             stderr_tail: Vec::new(),
             tail_max,
@@ -235,15 +255,15 @@ impl Worker {
         Some(pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64)
     }
 
-    /// A Node worker's task channel.
-    pub fn outlet(&self) -> Option<&Arc<Outlet>> {
-        self.outlet.as_ref()
+    /// A Node worker's channels: IPC and tasks.
+    pub fn channels(&self) -> impl Iterator<Item = &Arc<Outlet>> {
+        self.ipc.iter().chain(&self.outlet)
     }
 
     /// Whether its answers are awaited by queued tasks.
     pub fn expect_answers(&self, expecting: bool) {
-        if let Some(outlet) = &self.outlet {
-            outlet.set_expecting(expecting);
+        for channel in self.channels() {
+            channel.set_expecting(expecting);
         }
     }
 
@@ -314,7 +334,7 @@ impl Worker {
         // Write id 0: completions are not awaited, a failure shows as the worker's exit.
         match self.mode {
             Mode::Serve => self.outlet.as_ref().is_some_and(|o| o.send(batch)),
-            Mode::Plain => self.handle.send_message(0, Chunk::join(batch)),
+            Mode::Plain => self.ipc.as_ref().is_some_and(|o| o.send(batch)),
             Mode::Command => self.handle.write_stdin(0, Chunk::join(batch)),
         }
     }
@@ -387,12 +407,11 @@ impl Worker {
     /// SIGTERM; the caller escalates to SIGKILL at its deadline.
     pub fn stop_gracefully(&mut self) {
         self.stopping = true;
-        if let Some(outlet) = &self.outlet {
-            outlet.close();
+        for channel in self.channels() {
+            channel.close();
         }
-        match self.mode {
-            Mode::Plain | Mode::Serve => self.handle.disconnect(),
-            Mode::Command => self.handle.end_stdin(),
+        if self.mode == Mode::Command {
+            self.handle.end_stdin();
         }
         let _ = self.handle.kill(libc::SIGTERM);
     }

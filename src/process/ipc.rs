@@ -20,7 +20,7 @@ use super::writer::WriteQueue;
 
 const INTERNAL_PREFIX: &[u8] = b"{\"cmd\":\"NODE_";
 const HANDLE_PREFIX: &[u8] = b"{\"cmd\":\"NODE_HANDLE\"";
-const HANDLE_NACK: &[u8] = b"{\"cmd\":\"NODE_HANDLE_NACK\"}\n";
+pub(crate) const HANDLE_NACK: &[u8] = b"{\"cmd\":\"NODE_HANDLE_NACK\"}\n";
 
 /// What one complete line of the channel is.
 #[derive(Debug, PartialEq, Eq)]

@@ -34,7 +34,7 @@
 mod events;
 pub(crate) mod fds;
 mod handle;
-mod ipc;
+pub(crate) mod ipc;
 mod launch_linux;
 mod output;
 mod reap;
