@@ -39,6 +39,15 @@ describe('dispatch', () => {
     await pool.close()
   })
 
+  test('a plain worker\'s messages of a few MiB cross whole, in order, between small ones', async () => {
+    const pool = new Pool({ script: fixture('proc-ipc-echo.cjs'), size: 1 })
+    const sizes = [3, 3 << 20, 10, 700_000, 1]
+    const texts = sizes.map((n, k) => String.fromCharCode(97 + k).repeat(n))
+    const answers = await Promise.all(texts.map((s, k) => pool.run({ k, s })))
+    answers.forEach(({ echo }, k) => assert.ok(echo.k === k && echo.s === texts[k], `message ${k} (${sizes[k]} characters)`))
+    await pool.close()
+  })
+
   test('a Python worker through command', async () => {
     const pool = new Pool({ command: ['python3', fixture('pool-worker.py')], size: 2 })
     const results = await Promise.all(Array.from({ length: 300 }, (_, i) => pool.run({ i })))

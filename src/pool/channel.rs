@@ -338,21 +338,13 @@ impl Reader {
     /// Moves the complete lines read so far to `got`: the messages, and
     /// whether Node offered a handle. Node's own other messages are dropped.
     fn cut_lines(&mut self, got: &mut Reading) {
-        let mut start = 0;
-        while let Some(nl) = self.input[self.scanned..].iter().position(|&b| b == b'\n') {
-            let end = self.scanned + nl;
-            match ipc::classify(&self.input[start..end]) {
-                ipc::Frame::Message(text) => got
-                    .messages
-                    .push(String::from_utf8_lossy(text).into_owned()),
-                ipc::Frame::Handle => got.refuse_handle = true,
-                ipc::Frame::Internal => {}
-            }
-            start = end + 1;
-            self.scanned = start;
-        }
-        self.input.drain(..start);
-        self.scanned = self.input.len();
+        ipc::take_lines(&mut self.input, &mut self.scanned, |line| match line {
+            ipc::Frame::Message(text) => got
+                .messages
+                .push(String::from_utf8_lossy(text).into_owned()),
+            ipc::Frame::Handle => got.refuse_handle = true,
+            ipc::Frame::Internal => {}
+        });
     }
 }
 

@@ -42,6 +42,25 @@ pub(crate) fn classify(line: &[u8]) -> Frame<'_> {
     }
 }
 
+/// Takes the complete lines off the front of `input`, each to `each` as what it
+/// is. `scanned` is how much of `input` is known to hold no newline, kept
+/// between calls so that a long message is not searched again with every read.
+pub(crate) fn take_lines(
+    input: &mut Vec<u8>,
+    scanned: &mut usize,
+    mut each: impl FnMut(Frame<'_>),
+) {
+    let mut start = 0;
+    while let Some(nl) = input[*scanned..].iter().position(|&b| b == b'\n') {
+        let end = *scanned + nl;
+        each(classify(&input[start..end]));
+        start = end + 1;
+        *scanned = start;
+    }
+    input.drain(..start);
+    *scanned = input.len();
+}
+
 /// Runs the channel until either side closes it.
 pub(crate) async fn run(
     fd: OwnedFd,
@@ -65,21 +84,13 @@ pub(crate) async fn run(
                     Ok(0) | Err(_) => break,
                     Ok(_) => {}
                 }
-                let mut start = 0;
-                while let Some(nl) = input[scanned..].iter().position(|&b| b == b'\n') {
-                    let end = scanned + nl;
-                    match classify(&input[start..end]) {
-                        Frame::Message(text) => {
-                            sink.emit(ChildEvent::Message(String::from_utf8_lossy(text).into_owned()));
-                        }
-                        Frame::Handle => queue.push(None, HANDLE_NACK.to_vec()),
-                        Frame::Internal => {}
+                take_lines(&mut input, &mut scanned, |frame| match frame {
+                    Frame::Message(text) => {
+                        sink.emit(ChildEvent::Message(String::from_utf8_lossy(text).into_owned()));
                     }
-                    start = end + 1;
-                    scanned = start;
-                }
-                input.drain(..start);
-                scanned = input.len();
+                    Frame::Handle => queue.push(None, HANDLE_NACK.to_vec()),
+                    Frame::Internal => {}
+                });
             }
             ctl = control.recv(), if !closing => match ctl {
                 Some(WriteControl::Write { id, data }) => queue.push(Some(id), data),
