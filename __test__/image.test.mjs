@@ -309,6 +309,35 @@ describe('inputs', () => {
     }
   })
 
+  test('AVIF rotation and mirror (irot, imir) come out as sharp shows them, and metadata() names the orientation', { skip: !formats.avif.input && 'no libdav1d in this build' }, async () => {
+    const avif = await sharp(fixture('320x240.jpg')).resize(64, 48).avif({ quality: 90 }).toBuffer()
+    // sharp writes no irot/imir: the file's pixi property (16 bytes) becomes one.
+    const withProperty = (kind, byte) => {
+      const copy = Buffer.from(avif)
+      const at = copy.indexOf('pixi') - 4
+      assert.ok(at > 0 && copy.readUInt32BE(at) === 16, 'the AVIF sharp wrote has a 16-byte pixi property')
+      copy.write(kind, at + 4, 'latin1')
+      copy.fill(0, at + 8, at + 16)
+      copy[at + 8] = byte
+      return copy
+    }
+    for (const [kind, byte, orientation] of [['irot', 1, 8], ['irot', 2, 3], ['irot', 3, 6], ['imir', 0, 4], ['imir', 1, 2]]) {
+      const input = withProperty(kind, byte)
+      const meta = await metadata(input)
+      assert.deepEqual([meta.width, meta.height, meta.orientation], [64, 48, orientation], `${kind} ${byte}`)
+      for (const options of [{}, { width: 32 }]) {
+        const ours = await resize(input, { ...options, format: 'raw', resolveWithObject: true })
+        const theirs = await sharp(input).resize(options).raw().toBuffer({ resolveWithObject: true })
+        assert.deepEqual([ours.info.width, ours.info.height], [theirs.info.width, theirs.info.height], `${kind} ${byte}`)
+        const diff = meanAbsDiff(ours.data, theirs.data)
+        assert.ok(diff <= 1, `${kind} ${byte} ${JSON.stringify(options)}: mean absolute difference ${diff.toFixed(3)}`)
+      }
+      // autoOrient: false keeps the stored layout.
+      const stored = await resize(input, { autoOrient: false, format: 'raw', resolveWithObject: true })
+      assert.deepEqual([stored.info.width, stored.info.height], [64, 48])
+    }
+  })
+
   test('an AVIF whose boxes claim more bytes than the file holds is corrupt, in every build (fuzzer regression: a 4 GiB ftyp)', async () => {
     const avif = await sharp(fixture('320x240.jpg')).avif({ quality: 50 }).toBuffer()
     const claiming = (box, size) => {

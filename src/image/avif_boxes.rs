@@ -6,7 +6,9 @@
 //! descends into fits in the box that holds it (the file, at the top), and those counts
 //! fit in their box, so no claim is larger than the input.
 //!
-//! Only sizes are checked: what the boxes say is left to avif-parse.
+//! Only sizes are checked: what the boxes say is left to avif-parse, except for the
+//! primary item's rotation and mirror (`irot`, `imir`), which avif-parse does not
+//! report: [`orientation`] reads them as the EXIF orientation that does the same.
 
 use super::error::ImageError;
 
@@ -108,6 +110,115 @@ fn iloc(body: &[u8]) -> Result<(), Problem> {
     Ok(())
 }
 
+/// The boxes directly inside `data`: `(type, contents)`; stops at the first that
+/// does not fit (a file [`check`] passed has none).
+fn children(mut data: &[u8]) -> impl Iterator<Item = (&[u8; 4], &[u8])> {
+    std::iter::from_fn(move || {
+        if data.len() < 8 {
+            return None;
+        }
+        let (kind, body, rest) = next_box(data).ok()?;
+        data = rest;
+        Some((kind, body))
+    })
+}
+
+fn child<'a>(data: &'a [u8], wanted: &[u8; 4]) -> Option<&'a [u8]> {
+    children(data)
+        .find(|(kind, _)| *kind == wanted)
+        .map(|(_, body)| body)
+}
+
+/// The EXIF orientation (1–8) that shows the primary image as its `irot` and
+/// `imir` properties say, applied in the order the item lists them (as HEIF
+/// readers, libheif and so sharp among them, do); 1 when it has neither.
+#[cfg_attr(not(feature = "avif-input"), allow(dead_code))]
+pub fn orientation(data: &[u8]) -> u8 {
+    let transforms = primary_transforms(data).unwrap_or_default();
+    // As (r, f): the image is shown turned r quarter turns clockwise after a
+    // left-right flip when f. A left-right flip after turning by r is a flip
+    // then a turn by -r; a top-bottom flip is a left-right one, then a half turn.
+    let (mut r, mut f) = (0u8, false);
+    for t in transforms {
+        match t {
+            Transform::TurnAnticlockwise(quarters) => r = (r + 4 - quarters % 4) % 4,
+            Transform::MirrorLeftRight => (r, f) = ((4 - r) % 4, !f),
+            Transform::MirrorTopBottom => (r, f) = ((6 - r) % 4, !f),
+        }
+    }
+    match (r, f) {
+        (0, false) => 1,
+        (0, true) => 2,
+        (2, false) => 3,
+        (2, true) => 4,
+        (3, true) => 5,
+        (1, false) => 6,
+        (1, true) => 7,
+        _ => 8,
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Transform {
+    TurnAnticlockwise(u8),
+    /// `imir` mode 1: left and right exchanged.
+    MirrorLeftRight,
+    /// `imir` mode 0: top and bottom exchanged. (The first HEIF text called this
+    /// field `axis` and read 0 as "a vertical axis"; the current text, libheif,
+    /// libavif and so sharp read 0 as top-to-bottom.)
+    MirrorTopBottom,
+}
+
+/// The primary item's irot/imir properties, in the order of its associations.
+fn primary_transforms(data: &[u8]) -> Option<Vec<Transform>> {
+    let meta = child(data, b"meta")?.get(4..)?;
+    let pitm = child(meta, b"pitm")?;
+    let primary = match pitm.first()? {
+        0 => be(pitm.get(4..6)?),
+        _ => be(pitm.get(4..8)?),
+    };
+    let iprp = child(meta, b"iprp")?;
+    let properties: Vec<_> = children(child(iprp, b"ipco")?).collect();
+    let mut out = Vec::new();
+    for (kind, ipma) in children(iprp) {
+        if kind != b"ipma" {
+            continue;
+        }
+        let (version, wide_index) = (*ipma.first()?, ipma.get(3)? & 1 == 1);
+        let id_len = if version < 1 { 2 } else { 4 };
+        let mut at = 8;
+        for _ in 0..be(ipma.get(4..8)?) {
+            let item = be(ipma.get(at..at + id_len)?);
+            let count = *ipma.get(at + id_len)? as usize;
+            at += id_len + 1;
+            let step = if wide_index { 2 } else { 1 };
+            if item == primary {
+                for k in 0..count {
+                    let raw = be(ipma.get(at + k * step..at + (k + 1) * step)?);
+                    // The top bit says essential; the rest is a 1-based index.
+                    let index = raw & ((1 << (8 * step - 1)) - 1);
+                    let Some(&(kind, body)) = properties.get((index as usize).wrapping_sub(1))
+                    else {
+                        continue;
+                    };
+                    match (kind, body.first()) {
+                        (b"irot", Some(&angle)) => {
+                            out.push(Transform::TurnAnticlockwise(angle & 3))
+                        }
+                        (b"imir", Some(&mode)) if mode & 1 == 1 => {
+                            out.push(Transform::MirrorLeftRight)
+                        }
+                        (b"imir", Some(_)) => out.push(Transform::MirrorTopBottom),
+                        _ => {}
+                    }
+                }
+            }
+            at += count * step;
+        }
+    }
+    Some(out)
+}
+
 /// A big-endian unsigned number of up to 8 bytes.
 fn be(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0, |n, &b| n << 8 | b as u64)
@@ -184,6 +295,48 @@ mod tests {
         assert!(check(&file(&iinf)).unwrap_err().contains("iinf"));
         let iloc = boxed(b"iloc", &[2, 0, 0, 0, 0x44, 0, 0xff, 0xff, 0xff, 0xff]);
         assert!(check(&file(&iloc)).unwrap_err().contains("iloc"));
+    }
+
+    /// A file whose item 1 has `properties` (type, first byte), in that order.
+    fn with_properties(properties: &[(&[u8; 4], u8)], primary: u16) -> Vec<u8> {
+        let ipco: Vec<u8> = properties
+            .iter()
+            .flat_map(|(kind, byte)| boxed(kind, &[*byte]))
+            .collect();
+        let mut ipma = vec![0, 0, 0, 0, 0, 0, 0, 1, 0, 1, properties.len() as u8];
+        ipma.extend((1..=properties.len() as u8).map(|i| 0x80 | i));
+        let iprp = [boxed(b"ipco", &ipco), boxed(b"ipma", &ipma)].concat();
+        let mut pitm = vec![0; 4];
+        pitm.extend_from_slice(&primary.to_be_bytes());
+        file(&[boxed(b"pitm", &pitm), boxed(b"iprp", &iprp)].concat())
+    }
+
+    #[test]
+    fn irot_and_imir_become_the_exif_orientation_that_shows_the_same() {
+        type Case<'a> = (&'a [(&'a [u8; 4], u8)], u8);
+        let cases: [Case; 10] = [
+            (&[], 1),
+            (&[(b"irot", 0)], 1),
+            // Anticlockwise quarter turns: 90° anticlockwise is EXIF 8.
+            (&[(b"irot", 1)], 8),
+            (&[(b"irot", 2)], 3),
+            (&[(b"irot", 3)], 6),
+            // imir mode 0 exchanges top and bottom, mode 1 left and right.
+            (&[(b"imir", 0)], 4),
+            (&[(b"imir", 1)], 2),
+            // Turned 90° anticlockwise, then mirrored left-right: the transverse.
+            (&[(b"irot", 1), (b"imir", 1)], 7),
+            (&[(b"irot", 3), (b"imir", 1)], 5),
+            (&[(b"irot", 1), (b"imir", 0)], 5),
+        ];
+        for (properties, want) in cases {
+            let data = with_properties(properties, 1);
+            assert_eq!(check(&data), Ok(()));
+            assert_eq!(orientation(&data), want, "{properties:?}");
+        }
+        // Properties of another item, and other properties, change nothing.
+        assert_eq!(orientation(&with_properties(&[(b"irot", 1)], 2)), 1);
+        assert_eq!(orientation(&with_properties(&[(b"pixi", 1)], 1)), 1);
     }
 
     #[test]

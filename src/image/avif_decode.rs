@@ -4,9 +4,11 @@
 //! feature, chosen by scripts/ensure-built.js); without it AVIF input is refused with a
 //! message that names the package to install.
 //!
-//! Caveats: the first image only (no AVIF sequences); the container's rotation and mirror
-//! properties (irot/imir) are not applied; colour is taken as sRGB (no ICC, no nclx
-//! primaries); subsampled chroma is upsampled by repeating samples.
+//! The container's rotation and mirror (irot/imir) become the equivalent EXIF orientation
+//! (avif_boxes.rs), applied after the resize as for a JPEG.
+//!
+//! Caveats: the first image only (no AVIF sequences); colour is taken as sRGB (no ICC, no
+//! nclx primaries); subsampled chroma is upsampled by repeating samples.
 
 use std::io::Cursor;
 use std::mem::MaybeUninit;
@@ -50,6 +52,7 @@ pub fn header(bytes: &[u8]) -> Result<Header> {
         channels,
         has_alpha: alpha,
         space: if colour.monochrome { "b-w" } else { "srgb" },
+        orientation: super::avif_boxes::orientation(bytes),
         bits_per_sample: 8,
         ..Header::default()
     })
