@@ -338,6 +338,33 @@ describe('inputs', () => {
     }
   })
 
+  test('an AVIF with an ICC profile (Display P3) comes out in sRGB as sharp converts it', { skip: !formats.avif.input && 'no libdav1d in this build' }, async () => {
+    // Saturated colours, where Display P3 and sRGB part: every hue, grey to full.
+    const [width, height] = [64, 48]
+    const raw = Buffer.alloc(width * height * 3)
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const hue = (x / width) * 6, k = Math.floor(hue), f = hue - k, s = y / (height - 1)
+        const [p, q, t] = [255 * (1 - s), 255 * (1 - s * f), 255 * (1 - s * (1 - f))]
+        const rgb = [[255, t, p], [q, 255, p], [p, 255, t], [p, q, 255], [t, p, 255], [255, p, q]][k]
+        raw.set(rgb.map(Math.round), (y * width + x) * 3)
+      }
+    }
+    const image = () => sharp(raw, { raw: { width, height, channels: 3 } })
+    const p3 = await image().withIccProfile('p3').avif({ quality: 95, chromaSubsampling: '4:4:4' }).toBuffer()
+    assert.equal((await metadata(p3)).hasProfile, true)
+    assert.equal((await metadata(await image().avif().toBuffer())).hasProfile, false)
+    const ours = await resize(p3, { format: 'raw' })
+    const theirs = await sharp(p3).raw().toBuffer()
+    const diff = meanAbsDiff(ours, theirs)
+    assert.ok(diff <= 1, `mean absolute difference ${diff.toFixed(3)}`)
+    // The profile matters: read as sRGB (its colr property renamed away), the file is off.
+    const untagged = Buffer.from(p3)
+    untagged.write('xxxx', untagged.indexOf('colr'), 'latin1')
+    const off = meanAbsDiff(await resize(untagged, { format: 'raw' }), theirs)
+    assert.ok(off > 5, `the test image shows the conversion (${off.toFixed(3)} apart unconverted, ${diff.toFixed(3)} converted)`)
+  })
+
   test('an AVIF whose boxes claim more bytes than the file holds is corrupt, in every build (fuzzer regression: a 4 GiB ftyp)', async () => {
     const avif = await sharp(fixture('320x240.jpg')).avif({ quality: 50 }).toBuffer()
     const claiming = (box, size) => {

@@ -7,8 +7,9 @@
 //! fit in their box, so no claim is larger than the input.
 //!
 //! Only sizes are checked: what the boxes say is left to avif-parse, except for the
-//! primary item's rotation and mirror (`irot`, `imir`), which avif-parse does not
-//! report: [`orientation`] reads them as the EXIF orientation that does the same.
+//! primary item's rotation and mirror (`irot`, `imir`) and ICC profile, which
+//! avif-parse does not report: [`orientation`] reads the first two as the EXIF
+//! orientation that does the same, [`icc_profile`] the last.
 
 use super::error::ImageError;
 
@@ -171,6 +172,32 @@ enum Transform {
 
 /// The primary item's irot/imir properties, in the order of its associations.
 fn primary_transforms(data: &[u8]) -> Option<Vec<Transform>> {
+    let transforms = primary_properties(data)?
+        .into_iter()
+        .filter_map(|(kind, body)| match (kind, body.first()) {
+            (b"irot", Some(&angle)) => Some(Transform::TurnAnticlockwise(angle & 3)),
+            (b"imir", Some(&mode)) if mode & 1 == 1 => Some(Transform::MirrorLeftRight),
+            (b"imir", Some(_)) => Some(Transform::MirrorTopBottom),
+            _ => None,
+        });
+    Some(transforms.collect())
+}
+
+/// The ICC profile of the primary image (a `colr` property of type `prof` or
+/// `rICC`), which offload applies after the resize as for any other format.
+#[cfg_attr(not(feature = "avif-input"), allow(dead_code))]
+pub fn icc_profile(data: &[u8]) -> Option<Vec<u8>> {
+    primary_properties(data)?
+        .into_iter()
+        .find_map(|(kind, body)| match (kind, body.get(..4)) {
+            (b"colr", Some(b"prof" | b"rICC")) => Some(body[4..].to_vec()),
+            _ => None,
+        })
+}
+
+/// The properties (type, contents) of the primary item, in the order of its
+/// associations.
+fn primary_properties(data: &[u8]) -> Option<Vec<(&[u8; 4], &[u8])>> {
     let meta = child(data, b"meta")?.get(4..)?;
     let pitm = child(meta, b"pitm")?;
     let primary = match pitm.first()? {
@@ -186,30 +213,19 @@ fn primary_transforms(data: &[u8]) -> Option<Vec<Transform>> {
         }
         let (version, wide_index) = (*ipma.first()?, ipma.get(3)? & 1 == 1);
         let id_len = if version < 1 { 2 } else { 4 };
+        let step = if wide_index { 2 } else { 1 };
         let mut at = 8;
         for _ in 0..be(ipma.get(4..8)?) {
             let item = be(ipma.get(at..at + id_len)?);
             let count = *ipma.get(at + id_len)? as usize;
             at += id_len + 1;
-            let step = if wide_index { 2 } else { 1 };
             if item == primary {
                 for k in 0..count {
                     let raw = be(ipma.get(at + k * step..at + (k + 1) * step)?);
                     // The top bit says essential; the rest is a 1-based index.
                     let index = raw & ((1 << (8 * step - 1)) - 1);
-                    let Some(&(kind, body)) = properties.get((index as usize).wrapping_sub(1))
-                    else {
-                        continue;
-                    };
-                    match (kind, body.first()) {
-                        (b"irot", Some(&angle)) => {
-                            out.push(Transform::TurnAnticlockwise(angle & 3))
-                        }
-                        (b"imir", Some(&mode)) if mode & 1 == 1 => {
-                            out.push(Transform::MirrorLeftRight)
-                        }
-                        (b"imir", Some(_)) => out.push(Transform::MirrorTopBottom),
-                        _ => {}
+                    if let Some(&property) = properties.get((index as usize).wrapping_sub(1)) {
+                        out.push(property);
                     }
                 }
             }
@@ -297,11 +313,16 @@ mod tests {
         assert!(check(&file(&iloc)).unwrap_err().contains("iloc"));
     }
 
-    /// A file whose item 1 has `properties` (type, first byte), in that order.
+    /// A file whose item 1 has `properties` (type, one-byte contents), in that order.
     fn with_properties(properties: &[(&[u8; 4], u8)], primary: u16) -> Vec<u8> {
+        let bodies: Vec<_> = properties.iter().map(|(k, b)| (*k, vec![*b])).collect();
+        with_property_bodies(&bodies, primary)
+    }
+
+    fn with_property_bodies(properties: &[(&[u8; 4], Vec<u8>)], primary: u16) -> Vec<u8> {
         let ipco: Vec<u8> = properties
             .iter()
-            .flat_map(|(kind, byte)| boxed(kind, &[*byte]))
+            .flat_map(|(kind, body)| boxed(kind, body))
             .collect();
         let mut ipma = vec![0, 0, 0, 0, 0, 0, 0, 1, 0, 1, properties.len() as u8];
         ipma.extend((1..=properties.len() as u8).map(|i| 0x80 | i));
@@ -337,6 +358,27 @@ mod tests {
         // Properties of another item, and other properties, change nothing.
         assert_eq!(orientation(&with_properties(&[(b"irot", 1)], 2)), 1);
         assert_eq!(orientation(&with_properties(&[(b"pixi", 1)], 1)), 1);
+    }
+
+    #[test]
+    fn the_icc_profile_is_the_primary_items_colr_of_type_prof_or_ricc() {
+        let profile = b"an ICC profile".to_vec();
+        for kind in [b"prof", b"rICC"] {
+            let colr = [&kind[..], &profile].concat();
+            let data = with_property_bodies(&[(b"ispe", vec![0; 12]), (b"colr", colr)], 1);
+            assert_eq!(icc_profile(&data), Some(profile.clone()));
+            assert_eq!(orientation(&data), 1);
+        }
+        let nclx = [&b"nclx"[..], &[0, 1, 0, 13, 0, 1, 0x80]].concat();
+        assert_eq!(
+            icc_profile(&with_property_bodies(&[(b"colr", nclx)], 1)),
+            None
+        );
+        let theirs = [&b"prof"[..], &profile].concat();
+        assert_eq!(
+            icc_profile(&with_property_bodies(&[(b"colr", theirs)], 2)),
+            None
+        );
     }
 
     #[test]

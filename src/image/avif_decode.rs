@@ -4,11 +4,12 @@
 //! feature, chosen by scripts/ensure-built.js); without it AVIF input is refused with a
 //! message that names the package to install.
 //!
-//! The container's rotation and mirror (irot/imir) become the equivalent EXIF orientation
-//! (avif_boxes.rs), applied after the resize as for a JPEG.
+//! The container's rotation and mirror (irot/imir) become the equivalent EXIF orientation,
+//! and its ICC profile is applied, both after the resize as for a JPEG (avif_boxes.rs).
 //!
-//! Caveats: the first image only (no AVIF sequences); colour is taken as sRGB (no ICC, no
-//! nclx primaries); subsampled chroma is upsampled by repeating samples.
+//! Caveats: the first image only (no AVIF sequences); without an ICC profile colour is
+//! taken as sRGB (nclx primaries other than BT.709 are not converted); subsampled chroma
+//! is upsampled by repeating samples.
 
 use std::io::Cursor;
 use std::mem::MaybeUninit;
@@ -53,6 +54,7 @@ pub fn header(bytes: &[u8]) -> Result<Header> {
         has_alpha: alpha,
         space: if colour.monochrome { "b-w" } else { "srgb" },
         orientation: super::avif_boxes::orientation(bytes),
+        icc: super::avif_boxes::icc_profile(bytes),
         bits_per_sample: 8,
         ..Header::default()
     })
