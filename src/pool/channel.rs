@@ -132,7 +132,7 @@ pub(crate) enum Framing {
     NodeIpc,
 }
 
-/// The sending side of a task channel.
+/// The sending side of a channel.
 pub(crate) struct Outlet {
     framing: Framing,
     /// Read and written without waiting. Registered with the runtime only
