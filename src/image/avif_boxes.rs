@@ -8,8 +8,8 @@
 //!
 //! Only sizes are checked: what the boxes say is left to avif-parse, except for the
 //! primary item's rotation and mirror (`irot`, `imir`) and ICC profile, which
-//! avif-parse does not report: [`orientation`] reads the first two as the EXIF
-//! orientation that does the same, [`icc_profile`] the last.
+//! avif-parse does not report: [`primary_item`] reads the first two as the EXIF
+//! orientation that does the same, and the profile.
 
 use super::error::ImageError;
 
@@ -130,24 +130,50 @@ fn child<'a>(data: &'a [u8], wanted: &[u8; 4]) -> Option<&'a [u8]> {
         .map(|(_, body)| body)
 }
 
-/// The EXIF orientation (1–8) that shows the primary image as its `irot` and
-/// `imir` properties say, applied in the order the item lists them (as HEIF
-/// readers, libheif and so sharp among them, do); 1 when it has neither.
+/// What offload takes from the primary item's properties itself.
 #[cfg_attr(not(feature = "avif-input"), allow(dead_code))]
-pub fn orientation(data: &[u8]) -> u8 {
-    let transforms = primary_transforms(data).unwrap_or_default();
+pub struct PrimaryItem {
+    /// The EXIF orientation (1–8) that shows the image as its `irot` and `imir`
+    /// properties say, applied in the order the item lists them (as HEIF readers,
+    /// libheif and so sharp among them, do); 1 when it has neither.
+    pub orientation: u8,
+    /// Its ICC profile (a `colr` of type `prof` or `rICC`), which offload applies
+    /// after the resize as for any other format.
+    pub icc: Option<Vec<u8>>,
+}
+
+/// The primary item's orientation and ICC profile, in one walk of its properties.
+#[cfg_attr(not(feature = "avif-input"), allow(dead_code))]
+pub fn primary_item(data: &[u8]) -> PrimaryItem {
+    let mut icc = None;
     // As (r, f): the image is shown turned r quarter turns clockwise after a
     // left-right flip when f. A left-right flip after turning by r is a flip
     // then a turn by -r; a top-bottom flip is a left-right one, then a half turn.
     let (mut r, mut f) = (0u8, false);
-    for t in transforms {
-        match t {
-            Transform::TurnAnticlockwise(quarters) => r = (r + 4 - quarters % 4) % 4,
-            Transform::MirrorLeftRight => (r, f) = ((4 - r) % 4, !f),
-            Transform::MirrorTopBottom => (r, f) = ((6 - r) % 4, !f),
+    for (kind, body) in primary_properties(data).unwrap_or_default() {
+        match (kind, body.first()) {
+            // Quarter turns anticlockwise.
+            (b"irot", Some(&angle)) => r = (r + 4 - (angle & 3)) % 4,
+            // Mode 1 exchanges left and right, mode 0 top and bottom. (The first HEIF
+            // text called the field `axis` and read 0 as "a vertical axis"; the current
+            // text, libheif, libavif and so sharp read 0 as top-to-bottom.)
+            (b"imir", Some(&mode)) => {
+                r = if mode & 1 == 1 {
+                    (4 - r) % 4
+                } else {
+                    (6 - r) % 4
+                };
+                f = !f;
+            }
+            (b"colr", _) if icc.is_none() => {
+                if let Some(b"prof" | b"rICC") = body.get(..4) {
+                    icc = Some(body[4..].to_vec());
+                }
+            }
+            _ => {}
         }
     }
-    match (r, f) {
+    let orientation = match (r, f) {
         (0, false) => 1,
         (0, true) => 2,
         (2, false) => 3,
@@ -156,43 +182,8 @@ pub fn orientation(data: &[u8]) -> u8 {
         (1, false) => 6,
         (1, true) => 7,
         _ => 8,
-    }
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum Transform {
-    TurnAnticlockwise(u8),
-    /// `imir` mode 1: left and right exchanged.
-    MirrorLeftRight,
-    /// `imir` mode 0: top and bottom exchanged. (The first HEIF text called this
-    /// field `axis` and read 0 as "a vertical axis"; the current text, libheif,
-    /// libavif and so sharp read 0 as top-to-bottom.)
-    MirrorTopBottom,
-}
-
-/// The primary item's irot/imir properties, in the order of its associations.
-fn primary_transforms(data: &[u8]) -> Option<Vec<Transform>> {
-    let transforms = primary_properties(data)?
-        .into_iter()
-        .filter_map(|(kind, body)| match (kind, body.first()) {
-            (b"irot", Some(&angle)) => Some(Transform::TurnAnticlockwise(angle & 3)),
-            (b"imir", Some(&mode)) if mode & 1 == 1 => Some(Transform::MirrorLeftRight),
-            (b"imir", Some(_)) => Some(Transform::MirrorTopBottom),
-            _ => None,
-        });
-    Some(transforms.collect())
-}
-
-/// The ICC profile of the primary image (a `colr` property of type `prof` or
-/// `rICC`), which offload applies after the resize as for any other format.
-#[cfg_attr(not(feature = "avif-input"), allow(dead_code))]
-pub fn icc_profile(data: &[u8]) -> Option<Vec<u8>> {
-    primary_properties(data)?
-        .into_iter()
-        .find_map(|(kind, body)| match (kind, body.get(..4)) {
-            (b"colr", Some(b"prof" | b"rICC")) => Some(body[4..].to_vec()),
-            _ => None,
-        })
+    };
+    PrimaryItem { orientation, icc }
 }
 
 /// The properties (type, contents) of the primary item, in the order of its
@@ -353,11 +344,17 @@ mod tests {
         for (properties, want) in cases {
             let data = with_properties(properties, 1);
             assert_eq!(check(&data), Ok(()));
-            assert_eq!(orientation(&data), want, "{properties:?}");
+            assert_eq!(primary_item(&data).orientation, want, "{properties:?}");
         }
         // Properties of another item, and other properties, change nothing.
-        assert_eq!(orientation(&with_properties(&[(b"irot", 1)], 2)), 1);
-        assert_eq!(orientation(&with_properties(&[(b"pixi", 1)], 1)), 1);
+        assert_eq!(
+            primary_item(&with_properties(&[(b"irot", 1)], 2)).orientation,
+            1
+        );
+        assert_eq!(
+            primary_item(&with_properties(&[(b"pixi", 1)], 1)).orientation,
+            1
+        );
     }
 
     #[test]
@@ -366,17 +363,17 @@ mod tests {
         for kind in [b"prof", b"rICC"] {
             let colr = [&kind[..], &profile].concat();
             let data = with_property_bodies(&[(b"ispe", vec![0; 12]), (b"colr", colr)], 1);
-            assert_eq!(icc_profile(&data), Some(profile.clone()));
-            assert_eq!(orientation(&data), 1);
+            let item = primary_item(&data);
+            assert_eq!((item.icc, item.orientation), (Some(profile.clone()), 1));
         }
         let nclx = [&b"nclx"[..], &[0, 1, 0, 13, 0, 1, 0x80]].concat();
         assert_eq!(
-            icc_profile(&with_property_bodies(&[(b"colr", nclx)], 1)),
+            primary_item(&with_property_bodies(&[(b"colr", nclx)], 1)).icc,
             None
         );
         let theirs = [&b"prof"[..], &profile].concat();
         assert_eq!(
-            icc_profile(&with_property_bodies(&[(b"colr", theirs)], 2)),
+            primary_item(&with_property_bodies(&[(b"colr", theirs)], 2)).icc,
             None
         );
     }

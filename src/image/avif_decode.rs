@@ -46,6 +46,7 @@ pub fn header(bytes: &[u8]) -> Result<Header> {
     let avif = parse(bytes)?;
     let colour = avif.primary_item_metadata().map_err(corrupt)?;
     let alpha = avif.alpha_item.is_some();
+    let item = super::avif_boxes::primary_item(bytes);
     let channels = if colour.monochrome { 1 } else { 3 } + alpha as u8;
     Ok(Header {
         width: colour.max_frame_width.get(),
@@ -53,8 +54,8 @@ pub fn header(bytes: &[u8]) -> Result<Header> {
         channels,
         has_alpha: alpha,
         space: if colour.monochrome { "b-w" } else { "srgb" },
-        orientation: super::avif_boxes::orientation(bytes),
-        icc: super::avif_boxes::icc_profile(bytes),
+        orientation: item.orientation,
+        icc: item.icc,
         bits_per_sample: 8,
         ..Header::default()
     })
