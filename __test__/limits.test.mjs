@@ -99,7 +99,10 @@ describe('limits are enforced', () => {
     assert.equal(err.signal, 'SIGKILL')
     assert.match(err.stderr, /caught SIGXCPU/)
     const cpuMs = err.usage.userCpuMs + err.usage.systemCpuMs
-    assert.ok(cpuMs >= 1700, `used ${cpuMs} ms of CPU`)
+    // The hard limit is 2 s of CPU; rusage splits the scheduler's runtime by sampled ticks, so on a
+    // loaded machine it can read a few hundred ms low (seen: 1,639 ms). Past 1.4 s still shows the
+    // child outlived the soft limit it caught.
+    assert.ok(cpuMs >= 1400, `used ${cpuMs} ms of CPU`)
   })
 
   test('cpuSeconds counts CPU time, not wall time: an idle child outlives it', async () => {
