@@ -274,6 +274,12 @@ export interface RunOptions {
   timeout?: number
   /** A named handler of a `serve({ name: fn })` worker. Default: its `default` handler (or its only one). */
   handler?: string
+  /**
+   * Answers the running task's `context.request(message)` calls (`serve()`
+   * workers): its return value (or promise) is the answer, what it throws
+   * rejects the request. Messages and answers are JSON.
+   */
+  onRequest?: (message: any) => unknown
 }
 
 export interface LatencyPercentiles {

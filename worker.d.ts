@@ -8,6 +8,12 @@ export interface TaskContext {
    * within 1 s, or the worker is killed and replaced.
    */
   signal: AbortSignal
+  /**
+   * Sends `message` (JSON) to the code that ran this task and resolves with what
+   * its `pool.run(task, { onRequest })` returned (rejects with what it threw;
+   * `ERR_OFFLOAD_NO_REQUEST_HANDLER` when the task was run without one).
+   */
+  request(message: unknown): Promise<any>
 }
 
 /** Answers one task: a value (JSON-serialisable; Buffers/Uint8Arrays cross as raw bytes) or a Promise of one. */

@@ -13,6 +13,8 @@ const { checkString, checkNonNegative, normalize, inheritedExecArgv } = require(
 const { signalName } = require('./signals')
 const { packLimits } = require('./native-layout')
 const { encodeJson, takeBuffers, decodeValue } = require('./codec')
+const { thrownError } = require('./error-json')
+const { RequestServer } = require('./task-requests')
 
 // Event types sent by src/js/payload.rs.
 const TASK_OK = 20
@@ -26,7 +28,7 @@ const KNOWN = new Set([
   'script', 'command', 'args', 'execArgv', 'execPath', 'size', 'minSize', 'idleTimeout', 'maxQueue', 'taskTimeout', 'concurrency',
   'maxTasksPerWorker', 'maxRssBytes', 'retries', 'env', 'cwd', 'stderr', 'limits',
 ])
-const RUN_OPTIONS = new Set(['signal', 'timeout', 'handler'])
+const RUN_OPTIONS = new Set(['signal', 'timeout', 'handler', 'onRequest'])
 const STDERR_TAIL = 64 * 1024
 const READY_PRELOAD = require('node:path').join(__dirname, 'worker-ready.js')
 const MAX_TASK_ID = 0xffffffff
@@ -41,6 +43,11 @@ function availableCpus() {
     // No cgroup v2 CPU controller here: the affinity is the answer.
   }
   return cpus
+}
+
+/** The environment a worker inherits when the pool is given none, as `NAME=value`. */
+function currentEnvEntries() {
+  return Object.entries(process.env).map(([k, v]) => `${k}=${v}`)
 }
 
 function poolError(code, message, fields = {}) {
@@ -109,27 +116,6 @@ function nativeOptions(options) {
   return native
 }
 
-/** The Error a `serve()` handler threw, rebuilt from its JSON. */
-function thrownError(json) {
-  let info
-  try {
-    info = JSON.parse(json)
-  } catch {
-    info = { message: 'the worker\'s handler threw' }
-  }
-  const Class = BUILTIN_ERRORS[info.name] ?? Error
-  const err = new Class(info.message ?? '')
-  for (const [key, value] of Object.entries(info)) {
-    if (key === 'message' || key === 'notAnError' || (key === 'name' && Class !== Error)) continue
-    if (key === 'name' && value === 'Error') continue
-    err[key] = value
-  }
-  // The worker's own stack says where it went wrong; ours would only say "the event channel".
-  if (typeof info.stack === 'string') err.stack = info.stack
-  return err
-}
-const BUILTIN_ERRORS = { TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError }
-
 /**
  * A pool of worker processes. `run(task)` resolves with the worker's answer;
  * every task settles exactly once.
@@ -140,6 +126,7 @@ class Pool extends EventEmitter {
   #pending = new Map()
   #nextTask = 1
   #closed = false
+  #requests = null
   #ended
   #resolveEnded
   #held = false
@@ -155,6 +142,10 @@ class Pool extends EventEmitter {
   constructor(options) {
     super()
     const native = nativeOptions(options)
+    if (native.script !== undefined) {
+      this.#requests = new RequestServer((id) => this.#pending.get(id)?.onRequest ?? null)
+      native.env = [...(native.env ?? currentEnvEntries()), this.#requests.envEntry]
+    }
     this.#ended = new Promise((resolve) => {
       this.#resolveEnded = resolve
     })
@@ -166,21 +157,26 @@ class Pool extends EventEmitter {
    * Runs one task on a worker. The task is any JSON-serialisable value;
    * Buffers and Uint8Arrays in it reach a `serve()` worker as raw bytes.
    * Options: `signal` (AbortSignal), `timeout` (ms, overrides `taskTimeout`),
-   * `handler` (a named handler of a `serve()` worker).
+   * `handler` (a named handler of a `serve()` worker), `onRequest` (answers
+   * the task's `context.request(message)` calls: its return value or throw).
    */
   run(task, options) {
-    let signal, timeout, handler
+    let signal, timeout, handler, onRequest
     if (options !== undefined) {
       if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options)
       for (const key of Object.keys(options)) {
-        if (!RUN_OPTIONS.has(key)) throw invalidArgValue('options', options, `has an unknown option '${key}' (known: signal, timeout, handler)`)
+        if (!RUN_OPTIONS.has(key)) throw invalidArgValue('options', options, `has an unknown option '${key}' (known: signal, timeout, handler, onRequest)`)
       }
-      ;({ signal, timeout, handler } = options)
+      ;({ signal, timeout, handler, onRequest } = options)
       if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an instance of AbortSignal', signal)
       if (timeout !== undefined) checkNonNegative(timeout, 'options.timeout', { integer: true })
       if (handler !== undefined) {
         checkString(handler, 'options.handler')
         if (handler === '' || Buffer.byteLength(handler) > 0xffff) throw invalidArgValue('options.handler', handler, 'must be a handler name of 1 to 65535 bytes')
+      }
+      if (onRequest !== undefined) {
+        if (typeof onRequest !== 'function') throw invalidArgType('options.onRequest', 'a function', onRequest)
+        if (this.#requests === null) throw invalidArgValue('options.onRequest', onRequest, "needs a pool of Node workers ('script'): a 'command' worker cannot send requests")
       }
     }
     let json
@@ -196,7 +192,8 @@ class Pool extends EventEmitter {
     const id = this.#nextTask
     this.#nextTask = id === MAX_TASK_ID ? 1 : id + 1
     return new Promise((resolve, reject) => {
-      const entry = { resolve, reject, signal, onAbort: null }
+      const entry = { resolve, reject, signal, onAbort: null, onRequest }
+      if (onRequest !== undefined) this.#requests.listen()
       if (signal) {
         entry.onAbort = () => {
           this.#flush() // the task must reach the pool before its cancel does
@@ -348,6 +345,7 @@ class Pool extends EventEmitter {
       }
       case POOL_CLOSED:
         this.#closed = true
+        this.#requests?.close()
         channel.unregister(this.#id)
         this.#release()
         this.#resolveEnded()

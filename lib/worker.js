@@ -11,39 +11,18 @@ const net = require('node:net')
 const { encodeValue, decodeValue } = require('./codec')
 const { TASK, CANCEL, HELLO, RESULT, ERROR, encodeFrame, FrameReader } = require('./frame')
 const { invalidArgType, invalidArgValue } = require('./errors')
+const { describeError } = require('./error-json')
+const { RequestClient } = require('./task-requests')
 
 const SERVING = Symbol.for('offload.worker.serving')
 const READY_SENT = Symbol.for('offload.worker.readySent')
 /** Answers up to this size are written without net.Socket (see `write` in serveChannel). */
 const DIRECT_WRITE = 64 * 1024
+/** This worker's connection for `context.request()`, made on the first request. */
+let requestClient = null
 
 function workerError(code, message) {
   return Object.assign(new Error(message), { code })
-}
-
-/** A thrown value as JSON the parent turns back into an Error. */
-function describeError(err) {
-  if (!(err instanceof Error)) {
-    let message
-    try {
-      message = typeof err === 'string' ? err : JSON.stringify(err) ?? String(err)
-    } catch {
-      message = String(err)
-    }
-    return JSON.stringify({ name: 'Error', message, notAnError: true })
-  }
-  const info = { name: err.name, message: err.message, stack: err.stack }
-  for (const key of Object.keys(err)) {
-    if (key in info) continue
-    info[key] = err[key]
-  }
-  if (err.code !== undefined) info.code = err.code
-  try {
-    return JSON.stringify(info)
-  } catch {
-    // Own properties JSON cannot hold (cycles, BigInt): keep what matters.
-    return JSON.stringify({ name: err.name, message: err.message, stack: err.stack, code: err.code })
-  }
 }
 
 /**
@@ -54,6 +33,23 @@ function describeError(err) {
 class TaskContext {
   #controller = null
   #reason = undefined
+  #id
+
+  constructor(id) {
+    this.#id = id
+  }
+
+  /**
+   * Sends `message` (JSON) to the code that ran this task; resolves with what
+   * its `pool.run(task, { onRequest })` returned, or rejects with what it threw.
+   */
+  request(message) {
+    if (this.#id === undefined) {
+      return Promise.reject(workerError('ERR_OFFLOAD_NO_REQUEST_CHANNEL', 'request() needs a worker started by an offload Pool (this one was started by child_process.fork())'))
+    }
+    requestClient ??= new RequestClient()
+    return requestClient.request(this.#id, message)
+  }
 
   get signal() {
     if (this.#controller === null) {
@@ -197,7 +193,7 @@ function serveChannel(fd, table, concurrency) {
     pump()
   }
   const start = (task) => {
-    const context = new TaskContext()
+    const context = new TaskContext(task.id)
     running.set(task.id, context)
     let result
     try {
