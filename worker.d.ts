@@ -32,7 +32,11 @@ export type Handler<Task = any, Result = any> = (task: Task, context: TaskContex
  * })
  * ```
  *
+ * A Promise of handlers is for a worker that loads something first: the pool
+ * sends it tasks once the promise resolves; if it rejects, the worker prints
+ * why and exits 1 (a worker that failed to start).
+ *
  * Throws `ERR_OFFLOAD_ALREADY_SERVING` the second time, and
  * `ERR_OFFLOAD_NOT_A_WORKER` in a process no pool (or `child_process.fork()`) started.
  */
-export declare function serve(handlers: Handler | Record<string, Handler>): void
+export declare function serve(handlers: Handler | Record<string, Handler> | Promise<Handler | Record<string, Handler>>): void

@@ -254,6 +254,22 @@ describe('serve()', () => {
     await pool.close()
   })
 
+  test('serve(promise): tasks reach the handlers over the task channel once the promise resolves', async () => {
+    const pool = new Pool({ script: fixture('pool-serve-later.js'), size: 1 })
+    assert.equal(await pool.run(null, { handler: 'arch' }), process.arch)
+    assert.equal(await pool.run(null, { handler: 'twice', onRequest: () => 21 }), 42)
+    await pool.close()
+  })
+
+  test('serve(promise) that rejects: the worker says why on stderr and exits 1', async () => {
+    const child = childProcess.fork(fixture('pool-serve-later-broken.js'), { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+    let stderr = ''
+    child.stderr.on('data', (d) => { stderr += d })
+    const [code] = await once(child, 'exit')
+    assert.equal(code, 1)
+    assert.match(stderr, /the handlers given to serve\(\) did not load: .*no-such-module-here\.mjs/s)
+  })
+
   test('a serve() worker also works under child_process.fork()', async () => {
     const child = childProcess.fork(SERVE, { stdio: 'ignore' })
     child.send({ hello: 'fork' })

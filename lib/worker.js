@@ -93,16 +93,25 @@ function noHandler(name, table) {
 /**
  * Answers the pool's tasks with `handlers`: a function `(task, { signal }) =>
  * value | Promise<value>`, or an object of such functions chosen by
- * `pool.run(task, { handler: name })`. Call it once, when the worker's module
- * loads.
+ * `pool.run(task, { handler: name })`, or a Promise of either for a worker that
+ * must load something first (an ESM import, a model): the pool counts the
+ * worker as started, and sends it tasks, once the promise resolves; if it
+ * rejects, the worker prints why and exits 1, a worker that failed to start.
+ * Call it once, when the worker's module loads.
  */
 function serve(handlers) {
-  const table = handlerTable(handlers)
+  const later = handlers !== null && typeof handlers === 'object' && typeof handlers.then === 'function'
+  const table = later ? null : handlerTable(handlers)
   if (globalThis[SERVING]) throw workerError('ERR_OFFLOAD_ALREADY_SERVING', 'serve() was already called in this worker')
   const fd = Number(process.env.OFFLOAD_CHANNEL_FD)
   if (Number.isInteger(fd) && fd > 2) {
     globalThis[SERVING] = true
-    const channel = serveChannel(fd, table, Math.max(1, Number(process.env.OFFLOAD_CONCURRENCY) || 1))
+    const concurrency = Math.max(1, Number(process.env.OFFLOAD_CONCURRENCY) || 1)
+    if (later) {
+      handlers.then((loaded) => serveChannel(fd, handlerTable(loaded), concurrency), startFailed)
+      return
+    }
+    const channel = serveChannel(fd, table, concurrency)
     // serve() came after the worker said it was ready for plain messages:
     // whatever was already sent that way is answered that way.
     if (globalThis[READY_SENT]) serveMessages(table)
@@ -111,19 +120,28 @@ function serve(handlers) {
   if (typeof process.send === 'function') {
     // Started by child_process.fork(), not by a Pool: plain messages.
     globalThis[SERVING] = true
-    serveMessages(table)
+    serveMessages(later ? Promise.resolve(handlers).then(handlerTable, startFailed) : table)
     return
   }
   throw workerError('ERR_OFFLOAD_NOT_A_WORKER', 'serve() runs in a worker started by an offload Pool (or by child_process.fork()); this process has no task channel')
 }
 
+/** serve(promise) whose promise rejected: this worker cannot take tasks. */
+function startFailed(err) {
+  process.stderr.write(`offload worker: the handlers given to serve() did not load: ${err?.stack ?? err}\n`)
+  process.exit(1)
+}
+
 /** Plain `process.on('message')` tasks, answered in kind by the default handler. */
-function serveMessages(table) {
-  const handler = table.get('')
+function serveMessages(tableOrPromise) {
+  const loaded = Promise.resolve(tableOrPromise)
   process.on('message', (task) => {
-    if (handler === undefined) throw noHandler('', table)
-    Promise.resolve()
-      .then(() => handler(task, new TaskContext()))
+    loaded
+      .then((table) => {
+        const handler = table.get('')
+        if (handler === undefined) throw noHandler('', table)
+        return handler(task, new TaskContext())
+      })
       .then((value) => process.send(value === undefined ? null : value))
   })
 }
