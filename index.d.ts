@@ -280,6 +280,11 @@ export interface RunOptions {
    * rejects the request. Messages and answers are JSON.
    */
   onRequest?: (message: any) => unknown
+  /**
+   * JSON about the task that is not part of it (an id, a name): a `serve()`
+   * handler gets it as `context.meta`. At most 64 KiB with the handler name.
+   */
+  meta?: unknown
 }
 
 export interface LatencyPercentiles {
@@ -327,6 +332,8 @@ export declare class Pool extends EventEmitter {
    * with an Error of the same class, message, `code` and own properties.
    */
   run<Result = any>(task: unknown, options?: RunOptions): Promise<Result>
+  /** Tasks the pool runs at once when it has all its workers: `size` × `concurrency`. */
+  readonly capacity: number
   stats(): PoolStats
   /** Takes no new tasks, finishes queued and running ones, then stops the workers (SIGKILL after `timeout` ms, default 5000). */
   close(options?: { timeout?: number }): Promise<void>

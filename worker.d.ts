@@ -14,6 +14,8 @@ export interface TaskContext {
    * `ERR_OFFLOAD_NO_REQUEST_HANDLER` when the task was run without one).
    */
   request(message: unknown): Promise<any>
+  /** What the parent gave as `pool.run(task, { meta })`; undefined without it. */
+  meta?: any
 }
 
 /** Answers one task: a value (JSON-serialisable; Buffers/Uint8Arrays cross as raw bytes) or a Promise of one. */

@@ -1,5 +1,6 @@
-// A running serve() task asks the code that ran it: context.request(message)
-// in the worker, pool.run(task, { onRequest }) in the parent.
+// What a serve() task exchanges with the code that ran it besides the task and
+// its answer: requests (context.request(message) in the worker, pool.run(task,
+// { onRequest }) in the parent) and meta (run(task, { meta }) → context.meta).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
@@ -92,5 +93,23 @@ test('a connection without the pool\'s token gets no answer and is closed', asyn
   assert.equal(forged, false)
   release('done')
   assert.deepEqual(await running, ['done'])
+  await pool.close()
+})
+
+test('meta reaches the handler as context.meta, apart from the task, with or without a handler name', async () => {
+  const pool = new Pool({ script: REQUESTS, size: 1 })
+  assert.deepEqual(await pool.run({ a: 1 }, { handler: 'meta', meta: { id: '42', name: 'resize' } }), { task: { a: 1 }, meta: { id: '42', name: 'resize' } })
+  assert.deepEqual(await pool.run('x', { handler: 'meta' }), { task: 'x', meta: 'none' })
+  assert.deepEqual(await pool.run('é', { handler: 'meta', meta: 'ünï\0code' }), { task: 'é', meta: 'ünï\0code' })
+  const big = 'x'.repeat(70000)
+  assert.throws(() => pool.run(1, { handler: 'meta', meta: big }), { code: 'ERR_INVALID_ARG_VALUE', message: /options\.meta.*65535 bytes/ })
+  assert.throws(() => pool.run(1, { handler: 'a\0b' }), { code: 'ERR_INVALID_ARG_VALUE', message: /without null bytes/ })
+  assert.throws(() => pool.run(1, { meta: 10n }), { code: 'ERR_INVALID_ARG_VALUE', message: /options\.meta/ })
+  await pool.close()
+})
+
+test('capacity is size × concurrency', async () => {
+  const pool = new Pool({ script: REQUESTS, size: 3, minSize: 0, concurrency: 4 })
+  assert.equal(pool.capacity, 12)
   await pool.close()
 })

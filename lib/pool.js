@@ -28,7 +28,7 @@ const KNOWN = new Set([
   'script', 'command', 'args', 'execArgv', 'execPath', 'size', 'minSize', 'idleTimeout', 'maxQueue', 'taskTimeout', 'concurrency',
   'maxTasksPerWorker', 'maxRssBytes', 'retries', 'env', 'cwd', 'stderr', 'limits',
 ])
-const RUN_OPTIONS = new Set(['signal', 'timeout', 'handler', 'onRequest'])
+const RUN_OPTIONS = new Set(['signal', 'timeout', 'handler', 'onRequest', 'meta'])
 const STDERR_TAIL = 64 * 1024
 const READY_PRELOAD = require('node:path').join(__dirname, 'worker-ready.js')
 const MAX_TASK_ID = 0xffffffff
@@ -43,6 +43,24 @@ function availableCpus() {
     // No cgroup v2 CPU controller here: the affinity is the answer.
   }
   return cpus
+}
+
+/**
+ * A handler name that also carries `meta`: the task frame's name field holds
+ * `handler NUL json` (lib/worker.js splits it), so the task itself, and the
+ * pool engine, stay as they are.
+ */
+function withMeta(handler, meta) {
+  let json
+  try {
+    json = JSON.stringify(meta)
+  } catch (err) {
+    throw invalidArgValue('options.meta', meta, `must be JSON-serialisable (${err.message})`)
+  }
+  if (json === undefined) throw invalidArgValue('options.meta', meta, 'must be a JSON-serialisable value')
+  const name = `${handler ?? ''}\0${json}`
+  if (Buffer.byteLength(name) > 0xffff) throw invalidArgValue('options.meta', meta, 'must be at most 65535 bytes as JSON, with the handler name')
+  return name
 }
 
 /** The environment a worker inherits when the pool is given none, as `NAME=value`. */
@@ -127,6 +145,7 @@ class Pool extends EventEmitter {
   #nextTask = 1
   #closed = false
   #requests = null
+  #capacity
   #ended
   #resolveEnded
   #held = false
@@ -142,6 +161,7 @@ class Pool extends EventEmitter {
   constructor(options) {
     super()
     const native = nativeOptions(options)
+    this.#capacity = native.size * (native.concurrency ?? 1)
     if (native.script !== undefined) {
       this.#requests = new RequestServer((id) => this.#pending.get(id)?.onRequest ?? null)
       native.env = [...(native.env ?? currentEnvEntries()), this.#requests.envEntry]
@@ -158,22 +178,24 @@ class Pool extends EventEmitter {
    * Buffers and Uint8Arrays in it reach a `serve()` worker as raw bytes.
    * Options: `signal` (AbortSignal), `timeout` (ms, overrides `taskTimeout`),
    * `handler` (a named handler of a `serve()` worker), `onRequest` (answers
-   * the task's `context.request(message)` calls: its return value or throw).
+   * the task's `context.request(message)` calls: its return value or throw),
+   * `meta` (JSON about the task, not part of it: the handler's `context.meta`).
    */
   run(task, options) {
-    let signal, timeout, handler, onRequest
+    let signal, timeout, handler, onRequest, meta
     if (options !== undefined) {
       if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options)
       for (const key of Object.keys(options)) {
-        if (!RUN_OPTIONS.has(key)) throw invalidArgValue('options', options, `has an unknown option '${key}' (known: signal, timeout, handler, onRequest)`)
+        if (!RUN_OPTIONS.has(key)) throw invalidArgValue('options', options, `has an unknown option '${key}' (known: signal, timeout, handler, onRequest, meta)`)
       }
-      ;({ signal, timeout, handler, onRequest } = options)
+      ;({ signal, timeout, handler, onRequest, meta } = options)
       if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an instance of AbortSignal', signal)
       if (timeout !== undefined) checkNonNegative(timeout, 'options.timeout', { integer: true })
       if (handler !== undefined) {
         checkString(handler, 'options.handler')
         if (handler === '' || Buffer.byteLength(handler) > 0xffff) throw invalidArgValue('options.handler', handler, 'must be a handler name of 1 to 65535 bytes')
       }
+      if (meta !== undefined) handler = withMeta(handler, meta)
       if (onRequest !== undefined) {
         if (typeof onRequest !== 'function') throw invalidArgType('options.onRequest', 'a function', onRequest)
         if (this.#requests === null) throw invalidArgValue('options.onRequest', onRequest, "needs a pool of Node workers ('script'): a 'command' worker cannot send requests")
@@ -221,6 +243,11 @@ class Pool extends EventEmitter {
     const texts = this.#batchTexts
     this.#batchTexts = []
     this.#native.submit(this.#batchFirst, texts.join('\n'))
+  }
+
+  /** Tasks the pool runs at once when it has all its workers: `size` × `concurrency`. */
+  get capacity() {
+    return this.#capacity
   }
 
   /** `size`, `busy`, `idle`, `queued`, counters, and run/wait time percentiles (ms). */

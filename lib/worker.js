@@ -35,8 +35,10 @@ class TaskContext {
   #reason = undefined
   #id
 
-  constructor(id) {
+  constructor(id, meta) {
     this.#id = id
+    /** What the parent gave as `run(task, { meta })`, or undefined. */
+    this.meta = meta
   }
 
   /**
@@ -211,12 +213,20 @@ function serveChannel(fd, table, concurrency) {
     pump()
   }
   const start = (task) => {
-    const context = new TaskContext(task.id)
+    // `run(task, { meta })` rides in the frame's name field: `handler NUL json`.
+    let name = task.name
+    let meta
+    const nul = name.indexOf('\0')
+    if (nul >= 0) {
+      meta = JSON.parse(name.slice(nul + 1))
+      name = name.slice(0, nul)
+    }
+    const context = new TaskContext(task.id, meta)
     running.set(task.id, context)
     let result
     try {
-      const handler = table.get(task.name)
-      if (handler === undefined) throw noHandler(task.name, table)
+      const handler = table.get(name)
+      if (handler === undefined) throw noHandler(name, table)
       result = handler(decodeValue(task.json, task.buffers), context)
     } catch (err) {
       return fail(task.id, err)
