@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { createRequire } from 'node:module'
 
 import { startRedis, redisServerPath } from './lib/redis.mjs'
-import { alive } from './lib/proc.mjs'
+import { alive, childrenOf } from './lib/proc.mjs'
 
 const require = createRequire(import.meta.url)
 const fixture = (name) => fileURLToPath(new URL(`./fixtures/bullmq/${name}`, import.meta.url))
@@ -315,6 +315,62 @@ describe('offload/bullmq', { skip: NO_REDIS, timeout: 120_000 }, () => {
     assert.equal(pool.stats().crashed, 0)
     assert.throws(() => createProcessor({}), { code: 'ERR_INVALID_ARG_TYPE' })
     assert.throws(() => createProcessor(pool, { handlr: 'x' }), { code: 'ERR_INVALID_ARG_VALUE' })
+  })
+
+  test('many hosts: three host processes share a queue of 5 000 jobs, one is SIGKILLed mid-run, its pool dies with it, its jobs come back, every job completes', async (t) => {
+    const name = queueName()
+    const { queue, events } = await queueOf(name)
+    const JOBS = 5000
+    const hosts = [0, 1, 2].map(() =>
+      childProcess.spawn(process.execPath, [fixture('host.mjs'), String(redis.port), name, fixture('cpu.js')], { stdio: ['ignore', 'pipe', 'inherit'] }),
+    )
+    const exits = hosts.map((host) => once(host, 'exit'))
+    await Promise.all(hosts.map(async (host) => {
+      const [line] = await once(host.stdout, 'data')
+      assert.equal(String(line).trim(), 'ready')
+    }))
+    const completed = new Set()
+    const stalled = []
+    let onCompleted
+    events.on('stalled', ({ jobId }) => stalled.push({ jobId, at: Date.now() }))
+    events.on('completed', ({ jobId }) => {
+      completed.add(jobId)
+      onCompleted?.()
+    })
+    const until = (count) => new Promise((resolve) => {
+      onCompleted = () => completed.size >= count && resolve()
+      onCompleted()
+    })
+    for (let at = 0; at < JOBS; at += 1000) {
+      await queue.addBulk(Array.from({ length: 1000 }, (_, i) => ({ name: 'cpu', data: { ms: 2, i: at + i } })))
+    }
+    await until(JOBS * 0.3)
+    // The victim's pool workers, then the victim, without warning.
+    const [victim] = hosts
+    const orphans = childrenOf(victim.pid)
+    assert.equal(orphans.length, 2)
+    const killedAt = Date.now()
+    victim.kill('SIGKILL')
+    assert.deepEqual(await exits[0], [null, 'SIGKILL'])
+    // The workers die with their host (no event for a non-child's death: poll, bounded).
+    while (orphans.some(alive) && Date.now() - killedAt < 5000) await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.deepEqual(orphans.filter(alive), [], 'the killed host\'s pool workers outlived it')
+    await until(JOBS)
+    const doneAt = Date.now()
+    assert.equal(await queue.getCompletedCount(), JOBS)
+    assert.equal(await queue.getFailedCount(), 0)
+    assert.equal(await queue.getActiveCount(), 0)
+    // At least once: the jobs active on the killed host ran (started) again elsewhere.
+    const jobs = await queue.getJobs(['completed'], 0, JOBS - 1)
+    const ranTwice = jobs.filter((job) => job.attemptsStarted > 1)
+    const recoveredAt = Math.max(0, ...stalled.map((s) => s.at))
+    t.diagnostic(`${JOBS} jobs on 3 hosts; one SIGKILLed after ${JOBS * 0.3} completed; stalled jobs moved back ${recoveredAt ? recoveredAt - killedAt : '(none)'} ms after the kill; all done ${doneAt - killedAt} ms after it; ${ranTwice.length} started twice (${ranTwice.map((j) => j.id).join(', ')})`)
+    // At most the jobs the killed host had active: its concurrency (its pool's capacity, 2).
+    assert.ok(ranTwice.length <= 2, `${ranTwice.length} jobs ran twice`)
+    assert.deepEqual(new Set(ranTwice.map((j) => j.id)), new Set(stalled.map((s) => s.jobId).filter((id) => ranTwice.some((j) => j.id === id))))
+    // The other hosts close on SIGTERM and exit 0.
+    for (const host of hosts.slice(1)) host.kill('SIGTERM')
+    for (const exit of exits.slice(1)) assert.deepEqual(await exit, [0, null])
   })
 
   test('bad options are refused before any process starts', () => {
