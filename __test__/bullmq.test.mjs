@@ -4,6 +4,8 @@ import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import childProcess from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { once } from 'node:events'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { createRequire } from 'node:module'
@@ -371,6 +373,46 @@ describe('offload/bullmq', { skip: NO_REDIS, timeout: 120_000 }, () => {
     // The other hosts close on SIGTERM and exit 0.
     for (const host of hosts.slice(1)) host.kill('SIGTERM')
     for (const exit of exits.slice(1)) assert.deepEqual(await exit, [0, null])
+  })
+
+  test('examples/distributed: two worker hosts, a producer and a gatherer find the eight orientations of one photo as one group; SIGTERM stops each host with exit 0', async (t) => {
+    const example = (file) => fileURLToPath(new URL(`../examples/distributed/${file}`, import.meta.url))
+    const thumbs = fs.mkdtempSync(path.join(os.tmpdir(), 'offload-thumbs-'))
+    t.after(() => fs.rmSync(thumbs, { recursive: true, force: true }))
+    const env = { ...process.env, REDIS_URL: redis.url, QUEUE: queueName(), POOL_SIZE: '1' }
+    const hosts = [0, 1].map(() => childProcess.spawn(process.execPath, [example('worker-host.js')], { env, stdio: ['ignore', 'pipe', 'inherit'] }))
+    const outputs = hosts.map((host) => {
+      let out = ''
+      host.stdout.on('data', (d) => { out += d })
+      return () => out
+    })
+    const exits = hosts.map((host) => once(host, 'exit'))
+    await Promise.all(hosts.map(async (host, i) => {
+      while (!/ready/.test(outputs[i]())) await once(host.stdout, 'data')
+    }))
+    const run = (file, args = []) => new Promise((resolve, reject) => {
+      childProcess.execFile(process.execPath, [example(file), ...args], { env }, (err, stdout, stderr) => (err ? reject(Object.assign(err, { stderr })) : resolve(stdout)))
+    })
+    const IMAGES = fileURLToPath(new URL('../../shared/fixtures/images/', import.meta.url))
+    assert.match(await run('producer.js', [IMAGES, thumbs]), /^24 images queued on 'q\d+'$/m)
+    const report = await run('gatherer.js', ['--clean'])
+    const group = /^group 1: 8 near-duplicates \(at most 12 of 128 bits apart\)\n((?: {2}.*\n){8})/m.exec(report)
+    assert.ok(group, report)
+    const names = group[1].trim().split('\n').map((line) => line.trim().split(/\s+/)[1]).sort()
+    assert.deepEqual(names, Array.from({ length: 8 }, (_, i) => `Landscape_${i + 1}.jpg`))
+    assert.doesNotMatch(report, /^group 2:/m)
+    assert.match(report, /^17 images hashed, 7 failed, by [12] worker host\(s\)$/m)
+    assert.match(report, /^not hashed: corrupt-header\.jpg \(ERR_OFFLOAD_IMAGE_CORRUPT: /m)
+    assert.match(report, /^not hashed: with-alpha\.png \(.*too plain to hash/m)
+    // A thumbnail per hashed image, at most 320 a side.
+    assert.equal(fs.readdirSync(thumbs).length, 17)
+    const { width, height } = await require('../index.js').metadata(path.join(thumbs, 'Landscape_6.jpg'))
+    assert.ok(Math.max(width, height) === 320, `${width}×${height}`)
+    for (const host of hosts) host.kill('SIGTERM')
+    for (const [i, exit] of exits.entries()) {
+      assert.deepEqual(await exit, [0, null])
+      assert.match(outputs[i](), /stopped/)
+    }
   })
 
   test('bad options are refused before any process starts', () => {

@@ -122,4 +122,4 @@ if (require.main === module) {
   })
 }
 
-module.exports = { findNearDuplicates, hammingDistance }
+module.exports = { findNearDuplicates, groupNearDuplicates, hammingDistance, HASH_BITS, DEFAULT_MAX_DISTANCE }
