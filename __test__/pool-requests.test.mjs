@@ -113,3 +113,11 @@ test('capacity is size × concurrency', async () => {
   assert.equal(pool.capacity, 12)
   await pool.close()
 })
+
+test('a pool made inside another pool\'s worker answers its own tasks\' requests, not the outer pool\'s', async () => {
+  // What a worker of an outer pool inherits, given here explicitly.
+  const pool = new Pool({ script: REQUESTS, size: 1, env: { OFFLOAD_REQUESTS: 'offload-1-outer sometoken' } })
+  assert.deepEqual(await pool.run({ asks: ['inner'] }, { handler: 'ask', onRequest: (m) => `${m}!` }), ['inner!'])
+  assert.doesNotMatch(await pool.run({}, { handler: 'address' }), /outer/)
+  await pool.close()
+})

@@ -14,7 +14,7 @@ const { signalName } = require('./signals')
 const { packLimits } = require('./native-layout')
 const { encodeJson, takeBuffers, decodeValue } = require('./codec')
 const { thrownError } = require('./error-json')
-const { RequestServer } = require('./task-requests')
+const { RequestServer, ENV: REQUESTS_ENV } = require('./task-requests')
 
 // Event types sent by src/js/payload.rs.
 const TASK_OK = 20
@@ -164,7 +164,9 @@ class Pool extends EventEmitter {
     this.#capacity = native.size * (native.concurrency ?? 1)
     if (native.script !== undefined) {
       this.#requests = new RequestServer((id) => this.#pending.get(id)?.onRequest ?? null)
-      native.env = [...(native.env ?? currentEnvEntries()), this.#requests.envEntry]
+      // A pool made inside another pool's worker must not pass on the outer pool's address.
+      const inherited = (native.env ?? currentEnvEntries()).filter((e) => !e.startsWith(`${REQUESTS_ENV}=`))
+      native.env = [...inherited, this.#requests.envEntry]
     }
     this.#ended = new Promise((resolve) => {
       this.#resolveEnded = resolve

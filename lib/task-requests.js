@@ -184,4 +184,4 @@ class RequestClient {
   }
 }
 
-module.exports = { RequestServer, RequestClient }
+module.exports = { RequestServer, RequestClient, ENV }
