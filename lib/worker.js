@@ -110,7 +110,10 @@ function serve(handlers) {
     globalThis[SERVING] = true
     const concurrency = Math.max(1, Number(process.env.OFFLOAD_CONCURRENCY) || 1)
     if (later) {
-      handlers.then((loaded) => serveChannel(fd, handlerTable(loaded), concurrency), startFailed)
+      // Bad handlers from the promise are a failed start too.
+      Promise.resolve(handlers)
+        .then(handlerTable)
+        .then((loaded) => serveChannel(fd, loaded, concurrency), startFailed)
       return
     }
     const channel = serveChannel(fd, table, concurrency)
