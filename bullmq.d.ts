@@ -26,7 +26,8 @@ export interface WorkerOptions extends BullWorkerOptions {
  * `job.data`; `context.meta` is `{ id, name }` of the job; close() leaves it open).
  */
 export declare class Worker<DataType = any, ResultType = any, NameType extends string = string> extends BullWorker<DataType, ResultType, NameType> {
-  constructor(name: string, processor: string | URL | Pool, options: WorkerOptions)
+  /** `backendFactory`: BullMQ's (its PostgreSQL backend, for one), passed on; only Redis is tested here. */
+  constructor(name: string, processor: string | URL | Pool, options: WorkerOptions, backendFactory?: unknown)
   /** The offload Pool that runs this Worker's jobs. */
   readonly pool: Pool
   /** BullMQ's close, then the pool it made is closed (destroyed with `force`). */

@@ -52,8 +52,9 @@ class Worker extends bullmq.Worker {
    * an offload Pool of serve() workers (kept open by close(): it is yours).
    * `options`: BullMQ's WorkerOptions plus `pool` (offload Pool options for
    * the processor file's workers) and `handler` (for a Pool processor).
+   * `backendFactory` is BullMQ's (its PostgreSQL backend, for one), passed on.
    */
-  constructor(name, processor, options) {
+  constructor(name, processor, options, backendFactory) {
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options)
     const { pool: poolOptions, handler, ...workerOptions } = options
     let pool
@@ -63,7 +64,7 @@ class Worker extends bullmq.Worker {
       pool = processor
     } else if (typeof processor === 'string' || processor instanceof URL) {
       if (handler !== undefined) throw invalidArgValue('options.handler', handler, 'is for a Pool processor; a processor file exports one function')
-      if (!workerOptions.connection) throw new Error('Worker requires a connection') // BullMQ's check, before any process starts
+      if (workerOptions.connection == null) throw new Error('Worker requires a connection') // BullMQ's check, before any process starts
       pool = sandboxPool(processor, poolOptions ?? {})
       ownsPool = true
     } else {
@@ -72,7 +73,7 @@ class Worker extends bullmq.Worker {
     let processFn
     try {
       processFn = createProcessor(pool, handler === undefined ? {} : { handler })
-      super(name, processFn, { concurrency: pool.capacity, ...workerOptions })
+      super(name, processFn, { concurrency: pool.capacity, ...workerOptions }, backendFactory)
     } catch (err) {
       if (ownsPool) pool.destroy()
       throw err
