@@ -265,19 +265,18 @@ describe('offload/bullmq', { skip: NO_REDIS, timeout: 120_000 }, () => {
     const worker = workerOf(name, PROCESSOR, { pool: { size: 2 } })
     const pids = []
     worker.on('completed', (job, value) => pids.push(value.pid))
-    let closing = false
-    const activeAfterClose = []
-    worker.on('active', (job) => closing && activeAfterClose.push(job.id))
+    const started = new Set()
+    worker.on('active', (job) => started.add(job.id))
     await queue.addBulk(Array.from({ length: 6 }, () => ({ name: 's', data: { action: 'slow', ms: 400 } })))
     while ((await queue.getActiveCount()) < 2) await once(worker, 'active')
-    const active = await queue.getActiveCount()
-    closing = true
     await worker.close()
-    assert.deepEqual(activeAfterClose, [])
+    // Every job that started finished (none left active or failed); the rest were not fetched.
+    assert.ok(started.size >= 2 && started.size < 6, `${started.size} jobs started`)
     assert.equal(await queue.getActiveCount(), 0)
-    assert.equal(await queue.getCompletedCount(), active)
-    assert.equal(await queue.getWaitingCount(), 6 - active)
-    assert.equal(pids.length, active)
+    assert.equal(await queue.getFailedCount(), 0)
+    assert.equal(await queue.getCompletedCount(), started.size)
+    assert.equal(await queue.getWaitingCount(), 6 - started.size)
+    assert.equal(pids.length, started.size)
     assert.deepEqual(pids.filter(alive), [])
     assert.equal(worker.pool.stats().size, 0)
   })

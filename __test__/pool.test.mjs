@@ -206,6 +206,13 @@ describe('closing', () => {
     assert.deepEqual(await gone(JSON.parse(out).pids), [])
   })
 
+  test('close() or destroy() called again after the pool closed kept Node alive forever (bug): now it exits', { timeout: 20_000 }, async (t) => {
+    const child = childProcess.spawn(process.execPath, [fixture('pool-parent.cjs'), 'close-twice'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    t.after(() => child.kill('SIGKILL'))
+    const [code] = await once(child, 'exit')
+    assert.equal(code, 0)
+  })
+
   test('the parent killed with kill -9 leaves no worker behind', async (t) => {
     const child = childProcess.spawn(process.execPath, [fixture('pool-parent.cjs'), 'hold'], { stdio: ['ignore', 'pipe', 'inherit'] })
     t.after(() => child.kill('SIGKILL')) // a failed assertion must not leave it holding this file open

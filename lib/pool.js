@@ -144,6 +144,8 @@ class Pool extends EventEmitter {
   #pending = new Map()
   #nextTask = 1
   #closed = false
+  // The workers are gone (POOL_CLOSED came): nothing more will settle or end.
+  #gone = false
   #requests = null
   #capacity
   #ended
@@ -260,6 +262,8 @@ class Pool extends EventEmitter {
   /** Takes no new tasks, finishes queued and running ones, then stops the workers (SIGKILL after `timeout` ms). */
   close({ timeout = 5000 } = {}) {
     checkNonNegative(timeout, 'options.timeout', { integer: true })
+    // Again, after the end: holding the event loop now would hold it forever.
+    if (this.#gone) return this.#ended
     this.#flush()
     this.#closed = true
     this.#hold() // until the workers are gone
@@ -269,6 +273,7 @@ class Pool extends EventEmitter {
 
   /** Rejects everything pending with ERR_OFFLOAD_POOL_CLOSED and kills the workers at once. */
   destroy() {
+    if (this.#gone) return this.#ended
     this.#flush()
     this.#closed = true
     this.#hold()
@@ -374,6 +379,7 @@ class Pool extends EventEmitter {
       }
       case POOL_CLOSED:
         this.#closed = true
+        this.#gone = true
         this.#requests?.close()
         channel.unregister(this.#id)
         this.#release()
