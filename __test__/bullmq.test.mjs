@@ -325,6 +325,8 @@ describe('offload/bullmq', { skip: NO_REDIS, timeout: 120_000 }, () => {
     const hosts = [0, 1, 2].map(() =>
       childProcess.spawn(process.execPath, [fixture('host.mjs'), String(redis.port), name, fixture('cpu.js')], { stdio: ['ignore', 'pipe', 'inherit'] }),
     )
+    // A failed assertion must not leave hosts retrying a stopped Redis (and this file running).
+    t.after(() => hosts.forEach((host) => host.kill('SIGKILL')))
     const exits = hosts.map((host) => once(host, 'exit'))
     await Promise.all(hosts.map(async (host) => {
       const [line] = await once(host.stdout, 'data')
@@ -385,6 +387,7 @@ describe('offload/bullmq', { skip: NO_REDIS, timeout: 120_000 }, () => {
       host.stdout.on('data', (d) => { out += d })
       return () => out
     })
+    t.after(() => hosts.forEach((host) => host.kill('SIGKILL')))
     const exits = hosts.map((host) => once(host, 'exit'))
     await Promise.all(hosts.map(async (host, i) => {
       while (!/ready/.test(outputs[i]())) await once(host.stdout, 'data')
