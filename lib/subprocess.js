@@ -27,6 +27,7 @@ const STDOUT = 1
 const STDERR = 2
 const STREAM_NAMES = [undefined, 'stdout', 'stderr']
 const MESSAGE_TAIL = 4096
+const EMPTY = Buffer.alloc(0)
 
 function quote(arg) {
   return /^[\w./:=@%+,-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`
@@ -476,6 +477,18 @@ class Subprocess extends EventEmitter {
     return text
   }
 
+  /**
+   * What the result says stream `n` printed. Output the caller read as a stream
+   * is theirs; the result does not repeat it. A piped stream of a child that
+   * never ran (aborted first, or its launch failed) printed nothing: '' (or an
+   * empty Buffer), as the types promise for piped output.
+   */
+  #collected(n, closed) {
+    if (this.#reading[n]) return undefined
+    if (closed !== null) return this.#decode(closed[STREAM_NAMES[n]])
+    return this.#piped[n] && !(n === STDOUT && this.#handed) ? this.#decode(EMPTY) : undefined
+  }
+
   /** The result fields, from the exit status and what was collected. */
   #fields(closed) {
     const exit = this.#exit ?? {}
@@ -484,9 +497,8 @@ class Subprocess extends EventEmitter {
       pid: this.#pid,
       exitCode: exit.code ?? null,
       signal: signalName(exit.signal),
-      // Output the caller read as a stream is theirs; the result does not repeat it.
-      stdout: this.#reading[STDOUT] ? undefined : this.#decode(closed?.stdout),
-      stderr: this.#reading[STDERR] ? undefined : this.#decode(closed?.stderr),
+      stdout: this.#collected(STDOUT, closed),
+      stderr: this.#collected(STDERR, closed),
       durationMs: exit.durationMs ?? 0,
       timedOut: closed?.timedOut ?? false,
       canceled: closed?.canceled ?? false,
