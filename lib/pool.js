@@ -61,6 +61,8 @@ function nativeOptions(options) {
     native.waitForReady = true
     native.args = (o.args ?? []).map((a, i) => checkString(a, `options.args[${i}]`))
   } else {
+    const scriptOnly = ['args', 'execPath', 'execArgv'].find((key) => o[key] !== undefined)
+    if (scriptOnly) throw invalidArgValue('options', options, `has '${scriptOnly}', which only a 'script' pool takes (a command's arguments go in 'command')`)
     if (!Array.isArray(o.command) || o.command.length === 0) throw invalidArgType('options.command', 'a non-empty array [file, ...args]', o.command)
     native.command = o.command.map((a, i) => checkString(a, `options.command[${i}]`))
   }
