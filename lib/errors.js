@@ -42,7 +42,6 @@ const CODES = Object.freeze({
   ERR_OFFLOAD_POOL_CLOSED: 'the pool is closing or was destroyed',
   ERR_OFFLOAD_NO_HANDLER: 'the task names no handler of the worker, or the worker does not call serve()',
   ERR_OFFLOAD_BAD_RESULT: 'the worker answered with something that is not JSON',
-  ERR_OFFLOAD_WORKER_ERROR: 'a serve() handler threw something that is not an Error (its text is the message)',
   // A pool's 'error' event.
   ERR_OFFLOAD_WORKER_START: 'a worker could not be started (the pool retries)',
   ERR_OFFLOAD_WORKER_PROTOCOL: 'a worker wrote garbage on its task channel; it is replaced',
@@ -93,8 +92,11 @@ class SubprocessError extends Error {
   }
 }
 
-/** Node's AbortError, for offload/child_process only: `code: 'ABORT_ERR'`, as Node gives. */
-class NodeAbortError extends Error {
+/**
+ * Node's own AbortError, for offload/child_process only, which promises Node's
+ * shapes: `code: 'ABORT_ERR'`, and a constructor named AbortError as Node's.
+ */
+const NodeAbortError = class AbortError extends Error {
   constructor(message = 'The operation was aborted', options = undefined) {
     super(message, options)
     this.code = 'ABORT_ERR'
