@@ -49,7 +49,7 @@ export interface SpawnOptions {
   maxBuffer?: number
   /** Milliseconds before the child is killed (`ERR_OFFLOAD_TIMEOUT`). Default: none. */
   timeout?: number
-  /** Aborting kills the child (`ERR_OFFLOAD_ABORTED`). */
+  /** Aborting kills the child: it rejects with an AbortError (`ERR_OFFLOAD_ABORTED`, `cause: signal.reason`). */
   signal?: AbortSignal
   /** Signal used for `timeout`, `signal` and `maxBuffer`. Default `'SIGTERM'`. */
   killSignal?: Signal
@@ -324,7 +324,8 @@ export interface PoolSettings {
 
 export interface RunOptions {
   /**
-   * Aborting rejects the task with `ERR_OFFLOAD_ABORTED` at once. A queued task
+   * Aborting rejects the task at once with an AbortError (`ERR_OFFLOAD_ABORTED`,
+   * `cause: signal.reason`). A queued task
    * is removed; a running one fires its `serve()` handler's AbortSignal (the
    * worker is replaced if it does not answer within 1 s), or, on a plain
    * worker, has its worker killed and replaced.
@@ -477,7 +478,7 @@ export interface ResizeOptions {
   animated?: boolean
   /** `'none'` gives back what a truncated JPEG holds instead of `ERR_OFFLOAD_IMAGE_CORRUPT`. Default `'warning'`. */
   failOn?: 'none' | 'truncated' | 'error' | 'warning'
-  /** Aborting rejects with `ERR_OFFLOAD_ABORTED`; the work stops at the next stage. */
+  /** Aborting rejects with an AbortError (`ERR_OFFLOAD_ABORTED`, `cause: signal.reason`); the work stops at the next stage. */
   signal?: AbortSignal
   /**
    * The input is raw pixels (8 bits per sample, interleaved, no header) of this geometry, as
@@ -531,7 +532,7 @@ export interface ImageMetadata {
   size: number
 }
 
-/** Image failure codes (file errors carry Node's: `ENOENT`, `EACCES`, ...). */
+/** Image failure codes. A file that cannot be read or written rejects with the error `fs` gives (`ENOENT`, `EACCES`, `EISDIR`, … with `errno`, `syscall`, `path`). */
 export type ImageErrorCode =
   | 'ERR_OFFLOAD_IMAGE_CORRUPT'
   | 'ERR_OFFLOAD_IMAGE_UNSUPPORTED'

@@ -171,7 +171,7 @@ function errnoException(errno, syscall) {
  * directory, open '/nope.jpg'`): `errno`, `code`, `syscall`, and `path` when fs names one.
  */
 function fsError(errno, syscall, path = undefined) {
-  const [code, description] = getSystemErrorMap().get(errno) ?? [getSystemErrorName(errno), 'unknown error']
+  const [code, description] = getSystemErrorMap().get(errno) ?? ['UNKNOWN', 'unknown error'] // as Node's uvException
   const message = `${code}: ${description}, ${syscall}${path === undefined ? '' : ` '${path}'`}`
   const err = Object.assign(new Error(message), { errno, code, syscall })
   if (path !== undefined) err.path = path
