@@ -133,11 +133,16 @@ export interface JsPoolStats {
   waitTime: JsPercentiles
 }
 
-/** An OS error, described the way Node describes them. */
+/**
+ * An OS error as its raw errno; `lib/errors.js` names and describes it with
+ * Node's own table (`util.getSystemErrorMap`), so every errno gets the name
+ * and text `fs` would give, not only the ones a table here would list.
+ */
 export interface JsSystemError {
-  /** `ENOENT`, `EACCES`, … */
-  code: string
-  /** Negative, like Node's `errno`. */
+  /**
+   * Negative, like Node's `errno`; 0 for one of offload's own launch
+   * failures, which `message` then describes.
+   */
   errno: number
   message: string
   /**
@@ -198,6 +203,7 @@ export interface NativeImageResult {
   size: number
   errorCode?: string
   errorMessage?: string
+  errorOs?: NativeOsError
 }
 
 export interface NativeMetadata {
@@ -216,6 +222,15 @@ export interface NativeMetadata {
   size: number
   errorCode?: string
   errorMessage?: string
+  errorOs?: NativeOsError
+}
+
+/** A failed file operation; `lib/errors.js` makes it the Error `fs` would give. */
+export interface NativeOsError {
+  /** Positive, as the OS gives it. */
+  errno: number
+  syscall: string
+  path?: string
 }
 
 export interface NativeOverlay {

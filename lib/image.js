@@ -7,7 +7,7 @@ const { Buffer } = require('node:buffer')
 const path = require('node:path')
 const { fileURLToPath } = require('node:url')
 const native = require('../native.js')
-const { invalidArgValue } = require('./errors')
+const { invalidArgValue, offloadError, abortError, fsError } = require('./errors')
 
 const FITS = ['cover', 'contain', 'fill', 'inside', 'outside']
 const POSITIONS = [
@@ -194,17 +194,11 @@ function nativeOptions(options, formatFromPath, src) {
   ]
 }
 
-function imageError(code, message) {
-  const err = new Error(message)
-  err.code = code
-  return err
-}
-
-function abortError(signal) {
-  const err = imageError('ERR_OFFLOAD_ABORTED', 'The operation was aborted')
-  err.name = 'AbortError'
-  if (signal.reason !== undefined) err.cause = signal.reason
-  return err
+/** The Error of a failed native job: `fs`'s own for a file error, else one with our code. */
+function jobError(result) {
+  const os = result.errorOs
+  if (os) return fsError(-os.errno, os.syscall, os.path ?? undefined)
+  return offloadError(result.errorCode, result.errorMessage)
 }
 
 /** Runs one native job; settles when the job has stopped (so no file appears after an abort). */
@@ -215,8 +209,8 @@ async function run(src, options, outputPath, signal) {
   signal?.addEventListener('abort', onAbort, { once: true })
   try {
     const result = await native.imageResize(src.input, src.file, options, outputPath, flag)
-    if (result.errorCode === 'ERR_OFFLOAD_ABORTED') throw abortError(signal ?? {})
-    if (result.errorCode) throw imageError(result.errorCode, result.errorMessage)
+    if (result.errorCode === 'ERR_OFFLOAD_ABORTED') throw abortError(signal)
+    if (result.errorCode) throw jobError(result)
     if (signal?.aborted && outputPath === undefined) throw abortError(signal)
     return result
   } finally {
@@ -261,7 +255,7 @@ function metadata(input) {
 }
 
 function shapeMetadata(m) {
-  if (m.errorCode) throw imageError(m.errorCode, m.errorMessage)
+  if (m.errorCode) throw jobError(m)
   const out = {
     format: m.format,
     width: m.width,

@@ -8,7 +8,7 @@ const { EventEmitter } = require('node:events')
 const fs = require('node:fs')
 const os = require('node:os')
 const channel = require('./channel')
-const { invalidArgType, invalidArgValue } = require('./errors')
+const { invalidArgType, invalidArgValue, offloadError, abortError, rebuildError } = require('./errors')
 const { checkString, checkNonNegative, normalize, inheritedExecArgv } = require('./options')
 const { signalName } = require('./signals')
 const { packLimits } = require('./native-layout')
@@ -43,12 +43,6 @@ function availableCpus() {
   return cpus
 }
 
-function poolError(code, message, fields = {}) {
-  const err = new Error(message)
-  err.code = code
-  return Object.assign(err, fields)
-}
-
 function nativeOptions(options) {
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options)
   for (const key of Object.keys(options)) {
@@ -67,6 +61,8 @@ function nativeOptions(options) {
     native.waitForReady = true
     native.args = (o.args ?? []).map((a, i) => checkString(a, `options.args[${i}]`))
   } else {
+    const scriptOnly = ['args', 'execPath', 'execArgv'].find((key) => o[key] !== undefined)
+    if (scriptOnly) throw invalidArgValue('options', options, `has '${scriptOnly}', which only a 'script' pool takes (a command's arguments go in 'command')`)
     if (!Array.isArray(o.command) || o.command.length === 0) throw invalidArgType('options.command', 'a non-empty array [file, ...args]', o.command)
     native.command = o.command.map((a, i) => checkString(a, `options.command[${i}]`))
   }
@@ -108,27 +104,6 @@ function nativeOptions(options) {
   }
   return native
 }
-
-/** The Error a `serve()` handler threw, rebuilt from its JSON. */
-function thrownError(json) {
-  let info
-  try {
-    info = JSON.parse(json)
-  } catch {
-    info = { message: 'the worker\'s handler threw' }
-  }
-  const Class = BUILTIN_ERRORS[info.name] ?? Error
-  const err = new Class(info.message ?? '')
-  for (const [key, value] of Object.entries(info)) {
-    if (key === 'message' || key === 'notAnError' || (key === 'name' && Class !== Error)) continue
-    if (key === 'name' && value === 'Error') continue
-    err[key] = value
-  }
-  // The worker's own stack says where it went wrong; ours would only say "the event channel".
-  if (typeof info.stack === 'string') err.stack = info.stack
-  return err
-}
-const BUILTIN_ERRORS = { TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError }
 
 /**
  * A pool of worker processes. `run(task)` resolves with the worker's answer;
@@ -191,8 +166,8 @@ class Pool extends EventEmitter {
     }
     const buffers = takeBuffers()
     if (json === undefined) throw invalidArgValue('task', task, 'must be a JSON-serialisable value')
-    if (this.#closed) return Promise.reject(poolError('ERR_OFFLOAD_POOL_CLOSED', 'the pool is closed: it takes no new tasks'))
-    if (signal?.aborted) return Promise.reject(poolError('ERR_OFFLOAD_ABORTED', 'the task was aborted before it ran'))
+    if (this.#closed) return Promise.reject(offloadError('ERR_OFFLOAD_POOL_CLOSED', 'the pool is closed: it takes no new tasks'))
+    if (signal?.aborted) return Promise.reject(abortError(signal, 'the task was aborted before it ran'))
     const id = this.#nextTask
     this.#nextTask = id === MAX_TASK_ID ? 1 : id + 1
     return new Promise((resolve, reject) => {
@@ -290,7 +265,7 @@ class Pool extends EventEmitter {
     try {
       value = decodeValue(text, buffers)
     } catch {
-      const bad = poolError('ERR_OFFLOAD_BAD_RESULT', `the worker answered with text that is not JSON: ${text.slice(0, 200)}`)
+      const bad = offloadError('ERR_OFFLOAD_BAD_RESULT', `the worker answered with text that is not JSON: ${text.slice(0, 200)}`)
       return this.#settle(id, null, bad)
     }
     this.#settle(id, value, null)
@@ -327,13 +302,14 @@ class Pool extends EventEmitter {
         return this.#answer(a, b[0], buffers)
       }
       case TASK_FAILED: {
-        if (b.errorJson != null) return this.#settle(a, null, thrownError(b.errorJson))
+        if (b.errorJson != null) return this.#settle(a, null, rebuildError(b.errorJson))
+        if (b.code === 'ERR_OFFLOAD_ABORTED') return this.#settle(a, null, abortError(this.#pending.get(a)?.signal, b.message))
         const fields = {}
         if (b.exitCode != null) fields.exitCode = b.exitCode
         if (b.signal != null) fields.signal = signalName(b.signal)
         if (b.stderrTail) fields.stderr = b.stderrTail.toString('utf8')
         const tail = fields.stderr ? `\n\n${fields.stderr.trim()}` : ''
-        return this.#settle(a, null, poolError(b.code, `${b.message}${tail}`, fields))
+        return this.#settle(a, null, offloadError(b.code, `${b.message}${tail}`, fields))
       }
       case WORKER_EXIT:
         this.emit('workerExit', a, b.code ?? null, signalName(b.signal))
@@ -341,7 +317,7 @@ class Pool extends EventEmitter {
       case POOL_ERROR: {
         // Problems no task reports. Without an 'error' listener they are
         // warnings, not a crash of the whole process.
-        const err = poolError(a, b)
+        const err = offloadError(a, b)
         if (this.listenerCount('error') > 0) this.emit('error', err)
         else process.emitWarning(b, { code: a })
         return

@@ -10,41 +10,12 @@ const fs = require('node:fs')
 const net = require('node:net')
 const { encodeValue, decodeValue } = require('./codec')
 const { TASK, CANCEL, HELLO, RESULT, ERROR, encodeFrame, FrameReader } = require('./frame')
-const { invalidArgType, invalidArgValue } = require('./errors')
+const { invalidArgType, invalidArgValue, offloadError, abortError, describeError } = require('./errors')
 
 const SERVING = Symbol.for('offload.worker.serving')
 const READY_SENT = Symbol.for('offload.worker.readySent')
 /** Answers up to this size are written without net.Socket (see `write` in serveChannel). */
 const DIRECT_WRITE = 64 * 1024
-
-function workerError(code, message) {
-  return Object.assign(new Error(message), { code })
-}
-
-/** A thrown value as JSON the parent turns back into an Error. */
-function describeError(err) {
-  if (!(err instanceof Error)) {
-    let message
-    try {
-      message = typeof err === 'string' ? err : JSON.stringify(err) ?? String(err)
-    } catch {
-      message = String(err)
-    }
-    return JSON.stringify({ name: 'Error', message, notAnError: true })
-  }
-  const info = { name: err.name, message: err.message, stack: err.stack }
-  for (const key of Object.keys(err)) {
-    if (key in info) continue
-    info[key] = err[key]
-  }
-  if (err.code !== undefined) info.code = err.code
-  try {
-    return JSON.stringify(info)
-  } catch {
-    // Own properties JSON cannot hold (cycles, BigInt): keep what matters.
-    return JSON.stringify({ name: err.name, message: err.message, stack: err.stack, code: err.code })
-  }
-}
 
 /**
  * What a handler gets besides its task. The AbortSignal is made when first
@@ -90,8 +61,8 @@ function handlerTable(handlers) {
 function noHandler(name, table) {
   const known = [...table.keys()].filter((k) => k !== '')
   return name === ''
-    ? workerError('ERR_OFFLOAD_NO_HANDLER', `this worker has no default handler: pass run(task, { handler }) with one of ${known.join(', ')}, or give serve() a 'default' handler`)
-    : workerError('ERR_OFFLOAD_NO_HANDLER', `this worker has no handler named '${name}' (it has: ${known.join(', ')})`)
+    ? offloadError('ERR_OFFLOAD_NO_HANDLER', `this worker has no default handler: pass run(task, { handler }) with one of ${known.join(', ')}, or give serve() a 'default' handler`)
+    : offloadError('ERR_OFFLOAD_NO_HANDLER', `this worker has no handler named '${name}' (it has: ${known.join(', ')})`)
 }
 
 /**
@@ -102,7 +73,7 @@ function noHandler(name, table) {
  */
 function serve(handlers) {
   const table = handlerTable(handlers)
-  if (globalThis[SERVING]) throw workerError('ERR_OFFLOAD_ALREADY_SERVING', 'serve() was already called in this worker')
+  if (globalThis[SERVING]) throw offloadError('ERR_OFFLOAD_ALREADY_SERVING', 'serve() was already called in this worker')
   const fd = Number(process.env.OFFLOAD_CHANNEL_FD)
   if (Number.isInteger(fd) && fd > 2) {
     globalThis[SERVING] = true
@@ -118,7 +89,7 @@ function serve(handlers) {
     serveMessages(table)
     return
   }
-  throw workerError('ERR_OFFLOAD_NOT_A_WORKER', 'serve() runs in a worker started by an offload Pool (or by child_process.fork()); this process has no task channel')
+  throw offloadError('ERR_OFFLOAD_NOT_A_WORKER', 'serve() runs in a worker started by an offload Pool (or by child_process.fork()); this process has no task channel')
 }
 
 /** Plain `process.on('message')` tasks, answered in kind by the default handler. */
@@ -222,11 +193,11 @@ function serveChannel(fd, table, concurrency) {
   }
   const cancel = (id) => {
     const context = running.get(id)
-    if (context) return context.abort(workerError('ERR_OFFLOAD_ABORTED', 'the task was cancelled by the pool (aborted or timed out)'))
+    if (context) return context.abort(abortError(undefined, 'the task was cancelled by the pool (aborted or timed out)'))
     const at = waiting.findIndex((t) => t.id === id)
     if (at >= 0) {
       waiting.splice(at, 1)
-      send(encodeFrame(ERROR, id, '', describeError(workerError('ERR_OFFLOAD_ABORTED', 'the task was cancelled before it started')), null))
+      send(encodeFrame(ERROR, id, '', describeError(abortError(undefined, 'the task was cancelled before it started')), null))
     }
   }
 
