@@ -486,7 +486,8 @@ class Subprocess extends EventEmitter {
 
   /** Passes a chunk of a relayed stderr on to ours, keeps its end, and reads on once it is out. */
   #relay(chunk) {
-    const kept = Buffer.concat([this.#relayTail, chunk])
+    const end = chunk.length > RELAY_TAIL ? chunk.subarray(chunk.length - RELAY_TAIL) : chunk
+    const kept = Buffer.concat([this.#relayTail, end])
     this.#relayTail = kept.length > RELAY_TAIL ? kept.subarray(kept.length - RELAY_TAIL) : kept
     process.stderr.write(chunk, () => {
       if (this.#native !== null && this.#outcome === null) this.#native.read(STDERR)
