@@ -3,13 +3,15 @@
 //!
 //! # Model
 //!
-//! A start fails when a worker dies (or cannot be launched) before it is
-//! ready, or dies within [`QUICK_DEATH`] of its launch even though it was
-//! ready (a worker that crashes on its first task, every time), unless it was
-//! running a task that had already crashed a worker (`retries`: the task is
-//! the likelier cause). A command worker cannot say it is ready: it has
-//! started once it answered a task, and dying before that, within
-//! `QUICK_DEATH` or on its first task, is a failed start. After `max_failures` failed starts in a row the pool is *tripped*:
+//! The pool (`dispatch.rs`, when a worker is gone) decides what a failed
+//! start is: a worker that dies (or cannot be launched) before it is ready,
+//! or within [`QUICK_DEATH`] of its launch even though it was ready (one that
+//! crashes on its first task, every time), unless it was running a task that
+//! had already crashed a worker (`retries`: the task is the likelier cause).
+//! A command worker cannot say it is ready: it has started once it answered a
+//! task, and dying before that, within `QUICK_DEATH` or on its first task, is
+//! a failed start. After `max_failures` failed starts in a row the pool is
+//! *tripped*:
 //!
 //! - it starts no worker until the backoff delay has passed (`initial`,
 //!   doubling on every further failure up to `max`), then one at a time;
