@@ -246,7 +246,10 @@ type TemplateValue = string | number | bigint | ReadonlyArray<string | number | 
 export declare function $(strings: TemplateStringsArray, ...values: TemplateValue[]): Subprocess<string>
 export declare function $<O extends SpawnOptions>(options: O): (strings: TemplateStringsArray, ...values: TemplateValue[]) => Subprocess<StdoutOf<O>, StderrOf<O>>
 
-/** Starts a Node module with an IPC channel (`send()` / `'message'`). Stdio is inherited by default, so the output is `undefined` unless piped. */
+/**
+ * Starts a Node module with an IPC channel (`send()` / `'message'`). Stdio is inherited by default;
+ * stderr is passed through by offload, and a failed child's error carries its last 8 KiB as `stderr`.
+ */
 export declare function fork<O extends ForkOptions = {}>(modulePath: string | URL, args?: readonly string[], options?: O): Subprocess<StdoutOf<O, 'inherit'>, StderrOf<O, 'inherit'>>
 export declare function fork<O extends ForkOptions = {}>(modulePath: string | URL, options?: O): Subprocess<StdoutOf<O, 'inherit'>, StderrOf<O, 'inherit'>>
 
@@ -317,9 +320,20 @@ export interface PoolSettings {
   /** Environment variables, merged over `process.env`. */
   env?: Record<string, string | undefined>
   cwd?: string
-  /** `'inherit'` (default), or `'pipe'` to keep the last 64 KiB of each worker's stderr for crash reports. */
+  /**
+   * `'inherit'` (default): passed through to this process's stderr, and the last 8 KiB kept for
+   * error reports; `'pipe'`: not passed through, the last 64 KiB kept.
+   */
   stderr?: 'inherit' | 'pipe'
   limits?: Limits
+  /**
+   * Failed starts in a row (a worker that exits before it is ready, or within 1 s of its start)
+   * after which the pool waits `startBackoff` before starting another, and rejects queued and new
+   * tasks with `ERR_OFFLOAD_WORKER_START_FAILED` while no worker is ready. Default 3.
+   */
+  maxStartFailures?: number
+  /** Milliseconds the pool waits after `maxStartFailures`: `initial`, doubling after each further failed start up to `max`. Default `{ initial: 1000, max: 30000 }`. */
+  startBackoff?: { initial?: number; max?: number }
 }
 
 export interface RunOptions {
@@ -345,9 +359,13 @@ export interface LatencyPercentiles {
 }
 
 export interface PoolStats {
+  /** Live workers, `starting` ones included. */
   size: number
   busy: number
+  /** Ready workers with nothing to do. */
   idle: number
+  /** Workers launched that are not ready yet. */
+  starting: number
   queued: number
   completed: number
   failed: number
@@ -357,11 +375,18 @@ export interface PoolStats {
   runTime: LatencyPercentiles
   /** Milliseconds from `run` to a worker taking the task, over recent tasks. */
   waitTime: LatencyPercentiles
+  /** Failed starts in a row; 0 once a worker started and lived 1 s. */
+  startFailures: number
+  /** Workers fail to start and none is ready: `run` rejects at once with `ERR_OFFLOAD_WORKER_START_FAILED`. */
+  broken: boolean
+  /** When (ms since the epoch, as `Date.now()`) the pool starts a worker again, while it waits after failed starts; else `null`. */
+  nextStartAt: number | null
 }
 
 /** Pool failure codes. */
 export type PoolErrorCode =
   | 'ERR_OFFLOAD_WORKER_CRASHED'
+  | 'ERR_OFFLOAD_WORKER_START_FAILED'
   | 'ERR_OFFLOAD_TIMEOUT'
   | 'ERR_OFFLOAD_ABORTED'
   | 'ERR_OFFLOAD_QUEUE_FULL'
@@ -370,7 +395,7 @@ export type PoolErrorCode =
   | 'ERR_OFFLOAD_NO_HANDLER'
 
 /** Codes of the pool's `'error'` event: problems that no task's result reports. */
-export type PoolEventErrorCode = 'ERR_OFFLOAD_WORKER_START' | 'ERR_OFFLOAD_WORKER_PROTOCOL' | 'ERR_OFFLOAD_WORKER_UNRESPONSIVE'
+export type PoolEventErrorCode = 'ERR_OFFLOAD_WORKER_START_FAILED' | 'ERR_OFFLOAD_WORKER_PROTOCOL' | 'ERR_OFFLOAD_WORKER_UNRESPONSIVE'
 
 /** Long-lived worker processes with a queue; every task settles exactly once. */
 export declare class Pool extends EventEmitter {

@@ -122,6 +122,8 @@ export interface JsPoolStats {
   size: number
   busy: number
   idle: number
+  /** Launched, not ready yet. */
+  starting: number
   queued: number
   completed: number
   failed: number
@@ -131,6 +133,14 @@ export interface JsPoolStats {
   runTime: JsPercentiles
   /** Milliseconds. */
   waitTime: JsPercentiles
+  startFailures: number
+  /** Refusing tasks: workers fail to start and none is ready. */
+  broken: boolean
+  /**
+   * When (epoch milliseconds) the pool may start a worker again; `null`
+   * unless it waits after failed starts.
+   */
+  nextStartAt?: number
 }
 
 /**
@@ -272,6 +282,11 @@ export interface NativePoolOptions {
   limits?: Array<number>
   /** Workers announce themselves (offload's preload for Node workers). */
   waitForReady?: boolean
+  maxStartFailures?: number
+  /** Milliseconds. */
+  startBackoffInitial?: number
+  /** Milliseconds. */
+  startBackoffMax?: number
 }
 
 export interface NativeRawInput {

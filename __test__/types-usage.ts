@@ -58,9 +58,15 @@ async function usage(): Promise<void> {
   pool.on('workerExit', (pid, code, signal) => [pid, code, signal])
   const stats: PoolStats = pool.stats()
   const p99: number = stats.runTime.p99
+  const retryAt: number | null = stats.broken ? stats.nextStartAt : null
+  const starting: number = stats.starting + stats.startFailures
+  const patient = new Pool({ script: 'worker.js', maxStartFailures: 5, startBackoff: { initial: 500, max: 10_000 } })
+  // @ts-expect-error startBackoff is an object of milliseconds
+  void new Pool({ script: 'worker.js', startBackoff: 1000 })
   await pool.close({ timeout: 2000 })
   await python.destroy()
-  void [doubled.doubled, p99]
+  await patient.destroy()
+  void [doubled.doubled, p99, retryAt, starting]
 
   const thumb: Buffer = await resize('photo.jpg', { width: 720, height: 588, fit: 'inside', withoutEnlargement: true, quality: 80 })
   const png: Buffer = await resize(thumb, { width: 200, format: 'png', png: { compressionLevel: 6 }, background: '#ffffff', kernel: 'lanczos2' })

@@ -37,13 +37,12 @@ const CODES = Object.freeze({
   // Pool tasks.
   ERR_OFFLOAD_WORKER_CRASHED: 'the worker died while running the task (`exitCode` or `signal`, and `stderr` when piped)',
   ERR_OFFLOAD_WORKER_START_FAILED:
-    'a pool worker or fork child exits before it is ready, repeatedly; the message has the script or command, the exit code or signal and the tail of its stderr',
+    'pool workers die before they are ready, `maxStartFailures` times in a row, and none is ready; the message has the script or command, the exit code or signal and the tail of its stderr (also the pool\'s \'error\' event, once per episode)',
   ERR_OFFLOAD_QUEUE_FULL: '`maxQueue` tasks are already waiting',
   ERR_OFFLOAD_POOL_CLOSED: 'the pool is closing or was destroyed',
   ERR_OFFLOAD_NO_HANDLER: 'the task names no handler of the worker, or the worker does not call serve()',
   ERR_OFFLOAD_BAD_RESULT: 'the worker answered with something that is not JSON',
   // A pool's 'error' event.
-  ERR_OFFLOAD_WORKER_START: 'a worker could not be started (the pool retries)',
   ERR_OFFLOAD_WORKER_PROTOCOL: 'a worker wrote garbage on its task channel; it is replaced',
   ERR_OFFLOAD_WORKER_UNRESPONSIVE: 'a serve() handler ignored its AbortSignal for 1 s; its worker is replaced',
   // serve() in a worker (offload/worker).

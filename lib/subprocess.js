@@ -28,6 +28,8 @@ const STDERR = 2
 const STREAM_NAMES = [undefined, 'stdout', 'stderr']
 const MESSAGE_TAIL = 4096
 const EMPTY = Buffer.alloc(0)
+// What fork() keeps of a stderr it passes through, for its error.
+const RELAY_TAIL = 8 * 1024
 
 function quote(arg) {
   return /^[\w./:=@%+,-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`
@@ -94,6 +96,8 @@ class Subprocess extends EventEmitter {
   #upstream = []
   #waiters = []
   #nodeCompat
+  // fork()'s default stderr: read here, written on to ours, its end kept.
+  #relayTail = null
 
   /**
    * @internal Use `spawn()`, `fork()` or `pipeline()`.
@@ -111,6 +115,12 @@ class Subprocess extends EventEmitter {
     this.#connected = this.#ipc
     this.#nodeCompat = Boolean(internal.nodeCompat)
     if (internal.upstream) this.#upstream = internal.upstream
+    if (internal.relayStderr) {
+      // The caller sees an inherited stderr (no stream, nothing in the result).
+      this.#piped[STDERR] = false
+      this.#reading[STDERR] = true
+      this.#relayTail = Buffer.alloc(0)
+    }
 
     if (settings.signal?.aborted) {
       // Never started: settle as aborted on the next tick, like a started one would.
@@ -133,6 +143,10 @@ class Subprocess extends EventEmitter {
         throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', err.message)
       }
       throw err
+    }
+    if (this.#relayTail !== null) {
+      this.#native.stream(STDERR)
+      this.#native.read(STDERR)
     }
     if (settings.signal) {
       this.#abortListener = () => this.#native.cancel()
@@ -410,7 +424,8 @@ class Subprocess extends EventEmitter {
         break
       }
       case OUTPUT:
-        this.#streams[a]?.push(b)
+        if (a === STDERR && this.#relayTail !== null) this.#relay(b)
+        else this.#streams[a]?.push(b)
         break
       case OUTPUT_END:
         this.#endStream(a)
@@ -445,6 +460,16 @@ class Subprocess extends EventEmitter {
         this.#settle(a, null)
         break
     }
+  }
+
+  /** Passes a chunk of a relayed stderr on to ours, keeps its end, and reads on once it is out. */
+  #relay(chunk) {
+    const end = chunk.length > RELAY_TAIL ? chunk.subarray(chunk.length - RELAY_TAIL) : chunk
+    const kept = Buffer.concat([this.#relayTail, end])
+    this.#relayTail = kept.length > RELAY_TAIL ? kept.subarray(kept.length - RELAY_TAIL) : kept
+    process.stderr.write(chunk, () => {
+      if (this.#native !== null && this.#outcome === null) this.#native.read(STDERR)
+    })
   }
 
   /** Ends an output stream once, after `data` (what was collected before it was read). */
@@ -549,6 +574,8 @@ class Subprocess extends EventEmitter {
     } else {
       return null
     }
+    // A relayed stderr was shown as it came; its end also belongs in the error.
+    if (this.#relayTail?.length > 0) fields.stderr = this.#relayTail.toString('utf8')
     const details = [tail(fields.stderr), tail(fields.stdout)].filter(Boolean).join('\n')
     const message = `Command ${what}: ${this.#command}${details ? `\n\n${details}` : ''}`
     return new SubprocessError(message, { ...fields, failed: true, code }, options)

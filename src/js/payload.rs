@@ -175,6 +175,8 @@ pub mod kind {
     pub const POOL_ERROR: u32 = 24;
     /// Several pool events at once: see [`super::encode_pool_batch`].
     pub const POOL_BATCH: u32 = 25;
+    /// Workers fail to start: `b` is the failure, as a task's.
+    pub const POOL_START_FAILED: u32 = 26;
 }
 
 fn exit(e: ExitInfo) -> JsExit {
@@ -251,18 +253,9 @@ fn encode_pool(event: PoolEvent) -> (u32, Payload, Payload) {
             };
             (kind::TASK_OK, Number(id as f64), value)
         }
-        PoolEvent::TaskDone { id, result: Err(f) } => (
-            kind::TASK_FAILED,
-            Number(id as f64),
-            TaskFailure(JsTaskFailure {
-                code: f.kind.code().to_owned(),
-                message: f.message,
-                exit_code: f.exit_code,
-                signal: f.signal,
-                stderr_tail: f.stderr_tail.map(Buffer::from),
-                error_json: f.error_json,
-            }),
-        ),
+        PoolEvent::TaskDone { id, result: Err(f) } => {
+            (kind::TASK_FAILED, Number(id as f64), task_failure(f))
+        }
         PoolEvent::WorkerExit { pid, code, signal } => (
             kind::WORKER_EXIT,
             Number(pid as f64),
@@ -278,8 +271,20 @@ fn encode_pool(event: PoolEvent) -> (u32, Payload, Payload) {
         PoolEvent::Error { code, message } => {
             (kind::POOL_ERROR, Text(code.to_owned()), Text(message))
         }
+        PoolEvent::StartFailed(f) => (kind::POOL_START_FAILED, Undefined, task_failure(f)),
         PoolEvent::Closed => (kind::POOL_CLOSED, Undefined, Undefined),
     }
+}
+
+fn task_failure(f: crate::pool::TaskFailure) -> Payload {
+    Payload::TaskFailure(JsTaskFailure {
+        code: f.kind.code().to_owned(),
+        message: f.message,
+        exit_code: f.exit_code,
+        signal: f.signal,
+        stderr_tail: f.stderr_tail.map(Buffer::from),
+        error_json: f.error_json,
+    })
 }
 
 /// Many pool events in one call, so that 100k answers a second do not cost
