@@ -23,11 +23,12 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { builtinModules } from 'node:module'
+import { builtinModules, createRequire } from 'node:module'
 import { once } from 'node:events'
 
 import { metadata, formats } from '../index.js'
 
+const require = createRequire(import.meta.url)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')
 const PHOTO = path.join(ROOT, '..', 'shared', 'fixtures', 'images', 'flowers.jpeg')
@@ -216,3 +217,26 @@ for (const program of programs) {
     }
   })
 }
+
+test("the CLI table names the options of `thumbs --help`, with the values the CLI takes (--fail-on's differed)", () => {
+  const help = childProcess.execFileSync(process.execPath, [path.join(ROOT, 'bin', 'offload.js'), 'thumbs', '--help'], { encoding: 'utf8' })
+  const section = README.slice(README.indexOf('## Command line: `offload thumbs`'), README.indexOf('**Output names.**'))
+  const rows = section.split('\n').filter((l) => /^\| `-/.test(l))
+  const optionsIn = (text) => new Set([...text.matchAll(/(?:^|[\s`])--([a-z][a-z-]+)/gm)].map((m) => m[1]))
+  const helpOptions = new Set([...help.matchAll(/^ {2}(?:-\w, | {4})--([a-z-]+)/gm)].map((m) => m[1]))
+  helpOptions.delete('help')   // the README says how to get help in its own sentence
+  assert.deepEqual(new Set(rows.flatMap((r) => [...optionsIn(r.split(' | ')[0])])), helpOptions)
+  const { FAIL_ON, FITS } = require('../lib/image.js')
+  const values = {
+    'fail-on': FAIL_ON,
+    fit: FITS,
+    format: [...Object.keys(formats).filter((id) => formats[id].output.file && id !== 'raw'), 'jpg'],
+  }
+  for (const [option, list] of Object.entries(values)) {
+    const row = rows.find((r) => r.includes(`--${option} `))
+    const meaning = row.split(' | ')[2].split(/[;.] /)[0]   // the values come first: `a`, `b` or `c`; then what they do
+    assert.deepEqual(new Set([...meaning.matchAll(/`([a-z]+)`/g)].map((m) => m[1])), new Set(list), `README --${option}`)
+    const paragraph = help.slice(help.indexOf(`--${option} `)).split(/\n {2}(?:-\w, | {4})--/)[0]
+    for (const value of list) assert.match(paragraph, new RegExp(`\\b${value}\\b`), `thumbs --help --${option} names ${value}`)
+  }
+})
