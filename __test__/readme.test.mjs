@@ -240,3 +240,12 @@ test("the CLI table names the options of `thumbs --help`, with the values the CL
     for (const value of list) assert.match(paragraph, new RegExp(`\\b${value}\\b`), `thumbs --help --${option} names ${value}`)
   }
 })
+
+test("package.json's license: MIT is backed by a LICENSE file that ships in the package (it was missing)", () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
+  assert.equal(pkg.license, 'MIT')
+  assert.ok(pkg.files.includes('LICENSE'))
+  const license = fs.readFileSync(path.join(ROOT, 'LICENSE'), 'utf8')
+  assert.match(license, /^MIT License\n\nCopyright \(c\) 2026 the offload authors\n/)
+  assert.match(license, /THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND/)
+})
