@@ -93,3 +93,14 @@ const servePool = new Pool({ script: 'worker.js', concurrency: 4 })
 const doubled: Promise<number> = servePool.run<number>({ n: 1 }, { handler: 'double', timeout: 100 })
 servePool.on('error', (e) => e.code satisfies PoolEventErrorCode)
 void doubled
+
+// formats, shaped as sharp.format.
+import { formats, type FormatInfo } from 'offload'
+const avifFormat: FormatInfo = formats.avif
+const readsAvif: boolean = avifFormat.input.buffer
+const jpegSuffixes: readonly string[] | undefined = formats.jpeg.input.fileSuffix
+// @ts-expect-error an entry's input is { file, buffer, stream }, no longer a boolean
+const oldShape: boolean = formats.avif.input
+// @ts-expect-error no such format
+void formats.heif
+void [readsAvif, jpegSuffixes, oldShape, formats.tiff.output.stream satisfies false]
