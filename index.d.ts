@@ -576,15 +576,27 @@ export declare function setConcurrency(threads: number): void
 /** The number of image threads: by default the CPUs this process may use (affinity and cgroup quota). */
 export declare function getConcurrency(): number
 
-/** Whether this build reads (`input`) and writes (`output`) a format. */
-export interface FormatSupport {
-  readonly input: boolean
-  readonly output: boolean
+/** How this build reads (`input`) or writes (`output`) a format, as sharp's `sharp.format` entries. */
+export interface FormatDirection {
+  /** From or to a file path. */
+  readonly file: boolean
+  /** From or to a Buffer. */
+  readonly buffer: boolean
+  /** offload takes and gives no streams: always `false`. */
+  readonly stream: false
+}
+/** One entry of `formats`, shaped as an entry of sharp's `sharp.format`. */
+export interface FormatInfo {
+  readonly id: 'jpeg' | 'png' | 'webp' | 'gif' | 'avif' | 'tiff' | 'bmp' | 'raw'
+  /** `fileSuffix`: the extensions of this format (absent when this build cannot read it, and for raw pixels). */
+  readonly input: FormatDirection & { readonly fileSuffix?: readonly string[] }
+  /** `alias`: other names `format` takes for it (`'jpg'`). */
+  readonly output: FormatDirection & { readonly alias?: readonly string[] }
 }
 /**
- * What this build reads and writes, per format, as sharp's `sharp.format`.
- * `formats.avif.input` is false when offload was built without libdav1d
+ * What this build reads and writes, per format id, shaped as sharp's `sharp.format`.
+ * `formats.avif.input.buffer` is false when offload was built without libdav1d
  * (AVIF input then fails with `ERR_OFFLOAD_IMAGE_UNSUPPORTED`).
- * @example if (!formats.avif.input) console.warn('no AVIF input: install libdav1d-dev and rebuild offload (npm run build)')
+ * @example if (!formats.avif.input.buffer) console.warn('no AVIF input: install libdav1d-dev and rebuild offload (npm run build)')
  */
-export declare const formats: Readonly<Record<'jpeg' | 'png' | 'webp' | 'gif' | 'avif' | 'tiff' | 'bmp' | 'raw', FormatSupport>>
+export declare const formats: Readonly<Record<FormatInfo['id'], FormatInfo>>

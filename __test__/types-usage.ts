@@ -182,3 +182,14 @@ new Pool({ script: 'worker.js', command: ['python3', 'worker.py'] })
 new Pool({ command: ['python3'], args: ['worker.py'] })
 new Pool({ command: ['python3', 'worker.py'], size: 2 })
 new Pool({ script: 'worker.js', args: ['--flag'], execArgv: ['--max-old-space-size=256'] })
+
+// formats, shaped as sharp.format.
+import { formats, type FormatInfo } from 'offload'
+const avifFormat: FormatInfo = formats.avif
+const readsAvif: boolean = avifFormat.input.buffer
+const jpegSuffixes: readonly string[] | undefined = formats.jpeg.input.fileSuffix
+// @ts-expect-error an entry's input is { file, buffer, stream }, no longer a boolean
+const oldShape: boolean = formats.avif.input
+// @ts-expect-error no such format
+void formats.heif
+void [readsAvif, jpegSuffixes, oldShape, formats.tiff.output.stream satisfies false]
