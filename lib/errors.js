@@ -45,4 +45,19 @@ class SubprocessError extends Error {
   }
 }
 
-module.exports = { SubprocessError, invalidArgType, invalidArgValue }
+/**
+ * The native addon could not be loaded (`code: 'ERR_OFFLOAD_NATIVE_UNAVAILABLE'`): no
+ * binary for this platform was installed, or it would not load. The message names the
+ * platform, the package looked for, the first load error and the ways out; `loadErrors`
+ * lists every load attempt's error, `platform` what was detected.
+ */
+class NativeUnavailableError extends Error {
+  constructor(message, fields) {
+    super(message)
+    this.name = 'NativeUnavailableError'
+    this.code = 'ERR_OFFLOAD_NATIVE_UNAVAILABLE'
+    Object.assign(this, fields)
+  }
+}
+
+module.exports = { SubprocessError, NativeUnavailableError, invalidArgType, invalidArgValue }
