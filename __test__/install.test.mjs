@@ -22,7 +22,6 @@ const repoRoot = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '..'
 const { checkBinary, GLIBC_CEILING, compareVersions } = require('../scripts/check-binary.js')
 const { detectPlatform } = require('../lib/platform.js')
 const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'))
-const FIXTURES = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'images')
 const platform = detectPlatform()
 const TOOLS = ['cargo', 'rustc', 'cc', 'gcc', 'c++', 'g++', 'clang', 'nasm', 'make', 'meson', 'ninja']
 
@@ -128,8 +127,15 @@ describe('install from the release tarballs', { skip: !platform.target && `no bu
     assert.ok(fs.existsSync(path.join(project, 'node_modules', '@offload', `offload-${platform.target}`, `offload.${platform.target}.node`)))
     assert.ok(!fs.existsSync(path.join(project, 'node_modules', 'offload', `offload.${platform.target}.node`)), 'nothing was built into the package')
 
+    // Made here (not from ../shared/fixtures) so that the release workflow runs it too.
+    const width = 640
+    const height = 480
+    const pixels = Buffer.alloc(width * height * 3)
+    for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 7 + Math.floor(i / (width * 3)) * 3) & 255
+    const raw = { raw: { width, height, channels: 3 } }
+    fs.writeFileSync(path.join(project, 'photo.jpg'), await sharp(pixels, raw).jpeg({ quality: 85 }).toBuffer())
     const avif = path.join(project, 'photo.avif')
-    fs.writeFileSync(avif, await sharp(path.join(FIXTURES, 'Landscape_1.jpg')).resize({ width: 600 }).avif({ quality: 50 }).toBuffer())
+    fs.writeFileSync(avif, await sharp(pixels, raw).avif({ quality: 50 }).toBuffer())
     fs.writeFileSync(path.join(project, 'worker.js'), "process.on('message', (n) => process.send(n * 2))\n")
     fs.writeFileSync(
       path.join(project, 'use.js'),
@@ -140,7 +146,7 @@ const offload = require('offload')
   const pool = new offload.Pool({ script: './worker.js', size: 1 })
   const doubled = await pool.run(21)
   await pool.close()
-  const thumb = await offload.resize(fs.readFileSync(${JSON.stringify(path.join(FIXTURES, 'Landscape_1.jpg'))}), { width: 64 })
+  const thumb = await offload.resize(fs.readFileSync('photo.jpg'), { width: 64 })
   const thumbMeta = await offload.metadata(thumb)
   const avif = await offload.metadata(fs.readFileSync('photo.avif'))
   console.log(JSON.stringify({ child: child.stdout, doubled, thumb: [thumbMeta.format, thumbMeta.width], avif: [avif.format, avif.width, avif.height], avifInput: offload.formats.avif.input }))
@@ -153,17 +159,26 @@ const offload = require('offload')
     assert.match(out.child, /^child \d+$/)
     assert.equal(out.doubled, 42)
     assert.deepEqual(out.thumb, ['jpeg', 64])
-    const { width, height } = await sharp(avif).metadata()
     assert.deepEqual(out.avif, ['avif', width, height])
     assert.equal(out.avifInput, true)
     assert.ok(!fs.existsSync(calls), `a toolchain was called:\n${fs.existsSync(calls) ? fs.readFileSync(calls, 'utf8') : ''}`)
   })
 
-  test('without its platform package, require("offload") fails with ERR_OFFLOAD_NATIVE_UNAVAILABLE, naming the platform, the package and both ways out', () => {
-    fs.rmSync(path.join(project, 'node_modules', '@offload', `offload-${platform.target}`), { recursive: true })
+  test('with its platform package broken or removed, require("offload") fails with ERR_OFFLOAD_NATIVE_UNAVAILABLE, naming the platform, the package, the load error and both ways out', () => {
+    const probeScript = "try { require('offload') } catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message, packageName: e.packageName, loadErrors: e.loadErrors })) }"
+    // A binary that is there but will not load (as one needing a newer glibc): its own
+    // dlopen error is the one shown.
+    const installed = path.join(project, 'node_modules', '@offload', `offload-${platform.target}`)
+    const binary = path.join(installed, `offload.${platform.target}.node`)
+    fs.writeFileSync(binary, Buffer.alloc(4096, 'not an ELF file '))
+    const broken = JSON.parse(run(process.execPath, ['-e', probeScript], { cwd: project, env }).stdout)
+    assert.equal(broken.code, 'ERR_OFFLOAD_NATIVE_UNAVAILABLE')
+    assert.ok(broken.message.includes(`First load error: ${binary}: invalid ELF header`), broken.message)
+
+    fs.rmSync(installed, { recursive: true })
     const probe = run(
       process.execPath,
-      ['-e', "try { require('offload') } catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message, packageName: e.packageName, loadErrors: e.loadErrors })) }"],
+      ['-e', probeScript],
       { cwd: project, env },
     )
     assert.equal(probe.status, 0, probe.stderr)

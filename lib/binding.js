@@ -18,11 +18,11 @@ function loadErrors(err) {
   return errors
 }
 
-// The first error that says why a binary did not load, before the ones that only say
-// a file is absent (the local build is absent in every normal install).
+// The first error that says why a binary did not load, after the one that only says no
+// local build is there (the case in every normal install).
 function firstLoadError(errors, platform) {
-  const local = `offload.${platform.target}.node`
-  return errors.find((message) => !message.includes(local)) || errors[0] || 'none recorded'
+  const noLocalBuild = `Cannot find module './offload.${platform.target}.node'`
+  return errors.find((message) => !message.startsWith(noLocalBuild)) || errors[0] || 'none recorded'
 }
 
 function nativeUnavailable(err) {

@@ -13,7 +13,7 @@ const TARGETS = {
   'linux-arm64-musl': 'aarch64-unknown-linux-musl',
 }
 
-const PACKAGE_SCOPE = '@offload/offload'
+const PACKAGE_PREFIX = '@offload/offload'
 
 function detectLibc() {
   if (process.platform !== 'linux') return { libc: null, glibcVersion: null }
@@ -41,9 +41,9 @@ function detectPlatform() {
     glibcVersion,
     target: rustTarget ? name : null,
     rustTarget,
-    packageName: rustTarget ? `${PACKAGE_SCOPE}-${name}` : null,
+    packageName: rustTarget ? `${PACKAGE_PREFIX}-${name}` : null,
     description: `os ${process.platform}, cpu ${process.arch}, ${libcText}`,
   }
 }
 
-module.exports = { detectPlatform, TARGETS, PACKAGE_SCOPE }
+module.exports = { detectPlatform, TARGETS, PACKAGE_PREFIX }

@@ -19,7 +19,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { spawnSync } = require('node:child_process')
 const { checkBinary } = require('./check-binary')
-const { detectPlatform, PACKAGE_SCOPE } = require('../lib/platform')
+const { detectPlatform, PACKAGE_PREFIX } = require('../lib/platform')
 
 const root = path.join(__dirname, '..')
 const dist = path.join(root, 'dist')
@@ -54,7 +54,7 @@ const targets = fs
   })
 if (targets.length !== pkg.napi.targets.length) fail(`npm/ has ${targets.length} target folders, package.json napi.targets lists ${pkg.napi.targets.length}`)
 
-const mismatched = targets.filter((t) => t.manifest.version !== pkg.version || t.manifest.name !== `${PACKAGE_SCOPE}-${t.name}`)
+const mismatched = targets.filter((t) => t.manifest.version !== pkg.version || t.manifest.name !== `${PACKAGE_PREFIX}-${t.name}`)
 if (mismatched.length > 0) {
   fail(
     `npm/*/package.json out of step with offload@${pkg.version}: ${mismatched.map((t) => `${t.manifest.name}@${t.manifest.version}`).join(', ')} ` +
