@@ -4,14 +4,15 @@
 // raises. The C library comes from Node's own diagnostic report: it names the glibc Node
 // runs against, and a musl Node has none (as on Alpine).
 
-// The targets a release builds (package.json `napi.targets`), by the names npm gives
-// `process.platform`/`process.arch` and the C library.
-const TARGETS = {
-  'linux-x64-gnu': 'x86_64-unknown-linux-gnu',
-  'linux-arm64-gnu': 'aarch64-unknown-linux-gnu',
-  'linux-x64-musl': 'x86_64-unknown-linux-musl',
-  'linux-arm64-musl': 'aarch64-unknown-linux-musl',
-}
+// The targets a release builds (package.json `napi.targets`, Rust triples), by the names
+// npm gives `process.platform`/`process.arch` and the C library: `linux-x64-gnu`...
+const NODE_ARCH = { x86_64: 'x64', aarch64: 'arm64' }
+const TARGETS = Object.fromEntries(
+  require('../package.json').napi.targets.map((triple) => {
+    const [arch, , os, abi] = triple.split('-')
+    return [`${os}-${NODE_ARCH[arch]}-${abi}`, triple]
+  }),
+)
 
 const PACKAGE_PREFIX = '@offload/offload'
 

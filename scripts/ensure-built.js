@@ -116,7 +116,7 @@ function prepareCrossToolchain(napiDir) {
   if (!fs.existsSync(path.join(dir, 'package.json'))) {
     console.error(`offload: unpacking ${spec} (GCC with a glibc 2.17 sysroot) into ${dir}`)
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'offload-toolchain-'))
-    run('npm', ['pack', spec, '--pack-destination', tmp], { cwd: tmp })
+    run('npm', ['pack', spec, '--pack-destination', tmp, '--loglevel=error'], { cwd: tmp })
     const tgz = fs.readdirSync(tmp).find((f) => f.endsWith('.tgz'))
     run('tar', ['-xzf', tgz], { cwd: tmp })
     fs.mkdirSync(dir, { recursive: true })
