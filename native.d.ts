@@ -72,8 +72,8 @@ export declare class NativePool {
 }
 
 /**
- * Whether this build reads AVIF: libdav1d was found when it was built (feature
- * `avif-input`, see scripts/ensure-built.js).
+ * Whether this build reads AVIF: libdav1d was compiled in (feature `avif-input`, see
+ * scripts/ensure-built.js).
  */
 export declare function avifInputSupported(): boolean
 

@@ -54,6 +54,9 @@ const CODES = Object.freeze({
   ERR_OFFLOAD_IMAGE_TOO_LARGE: 'over `limitInputPixels` or 65535 pixels a side, judged from the header',
   // offload/child_process.
   ERR_OFFLOAD_UNSUPPORTED_OPTION: 'an option of Node\'s child_process that offload cannot honour',
+  // Loading offload itself.
+  ERR_OFFLOAD_NATIVE_UNAVAILABLE:
+    'no prebuilt binary for this platform was installed, or it would not load; the message names the platform, the package, the load error and the ways out',
   // The `offload thumbs` command line.
   ERR_OFFLOAD_OUTPUT_IS_INPUT: '`--out` would overwrite an input',
   ERR_OFFLOAD_CLI: 'a thumbnail failed with an error that has no code of its own',
@@ -262,11 +265,27 @@ function rebuildError(json) {
   return err
 }
 
+/**
+ * The native addon could not be loaded (`code: 'ERR_OFFLOAD_NATIVE_UNAVAILABLE'`): no
+ * binary for this platform was installed, or it would not load. The message names the
+ * platform, the package looked for, the first load error and the ways out; `loadErrors`
+ * lists every load attempt's error, `platform` what was detected.
+ */
+class NativeUnavailableError extends Error {
+  constructor(message, fields) {
+    super(message)
+    this.name = 'NativeUnavailableError'
+    this.code = 'ERR_OFFLOAD_NATIVE_UNAVAILABLE'
+    Object.assign(this, fields)
+  }
+}
+
 module.exports = {
   CODES,
   offloadError,
   abortError,
   SubprocessError,
+  NativeUnavailableError,
   NodeAbortError,
   UsageError,
   codedError,

@@ -6,7 +6,7 @@
 const { Buffer } = require('node:buffer')
 const path = require('node:path')
 const { fileURLToPath } = require('node:url')
-const native = require('../native.js')
+const native = require('./binding')
 const { invalidArgValue, offloadError, abortError, fsError } = require('./errors')
 
 const FITS = ['cover', 'contain', 'fill', 'inside', 'outside']

@@ -357,8 +357,8 @@ pub fn image_get_concurrency() -> u32 {
     pool::global().size() as u32
 }
 
-/// Whether this build reads AVIF: libdav1d was found when it was built (feature
-/// `avif-input`, see scripts/ensure-built.js).
+/// Whether this build reads AVIF: libdav1d was compiled in (feature `avif-input`, see
+/// scripts/ensure-built.js).
 #[napi]
 pub fn avif_input_supported() -> bool {
     cfg!(feature = "avif-input")
