@@ -49,7 +49,7 @@ export interface SpawnOptions {
   maxBuffer?: number
   /** Milliseconds before the child is killed (`ERR_OFFLOAD_TIMEOUT`). Default: none. */
   timeout?: number
-  /** Aborting kills the child (`ERR_OFFLOAD_ABORTED`). */
+  /** Aborting kills the child: it rejects with an AbortError (`ERR_OFFLOAD_ABORTED`, `cause: signal.reason`). */
   signal?: AbortSignal
   /** Signal used for `timeout`, `signal` and `maxBuffer`. Default `'SIGTERM'`. */
   killSignal?: Signal
@@ -93,32 +93,44 @@ export interface Usage {
   systemCpuMs: number
 }
 
-/** What every finished command reports, succeeded or failed. */
-export interface Outcome<Output = string> {
+/**
+ * What every finished command reports, succeeded or failed. `Stdout`/`Stderr`
+ * follow the options (see {@link StdoutOf}): `string` for a piped stream (the
+ * default), `Buffer` with `encoding: 'buffer'`, `undefined` for one that is not
+ * a pipe (`'inherit'`, `'ignore'`, a descriptor, a file).
+ */
+export interface Outcome<Stdout = string, Stderr = Stdout> {
   /** The command as a shell would need it. */
   command: string
   pid: number | undefined
   exitCode: number | null
   signal: NodeJS.Signals | null
-  /** Collected stdout; `undefined` when it was not a pipe or was read as a stream. */
-  stdout: Output | undefined
-  stderr: Output | undefined
+  /**
+   * Collected stdout. Also `undefined` at run time if you read `subprocess.stdout`
+   * as a stream (or with `lines()`): that output is yours, the result does not repeat it.
+   */
+  stdout: Stdout
+  /** Collected stderr; `undefined` in the same cases as `stdout`. */
+  stderr: Stderr
   durationMs: number
   timedOut: boolean
   canceled: boolean
   usage: Usage
 }
 
-export interface Result<Output = string> extends Outcome<Output> {
+export interface Result<Stdout = string, Stderr = Stdout> extends Outcome<Stdout, Stderr> {
   /** `true` only on a `reject: false` failure. */
   failed: boolean
   /** On a `reject: false` failure, the error code. */
   code?: string
 }
 
-export interface PipelineResult<Output = string> extends Result<Output> {
+/** What any stage of a pipeline collected: the last one's output per its options, the others' stdout goes to the next stage. */
+export type StageResult = Result<string | Buffer | undefined>
+
+export interface PipelineResult<Stdout = string, Stderr = Stdout> extends Result<Stdout, Stderr> {
   /** Every stage, first to last. */
-  stages: Array<Result<Output>>
+  stages: StageResult[]
 }
 
 /** Failure codes of offload itself; launch failures use the OS error name (`'ENOENT'`, `'EACCES'`, …). */
@@ -130,10 +142,20 @@ export type SubprocessErrorCode =
   | 'ERR_OFFLOAD_MAX_BUFFER'
   | 'ERR_OFFLOAD_CPU_LIMIT'
   | 'ERR_OFFLOAD_FILE_SIZE_LIMIT'
+  | 'ERR_OFFLOAD_SPAWN_FAILED'
 
-export declare class SubprocessError<Output = string> extends Error {
+/**
+ * A command that failed. Aborted (`code: 'ERR_OFFLOAD_ABORTED'`), it is named
+ * `'AbortError'` and its `cause` is `signal.reason`; otherwise it is named
+ * `'SubprocessError'`. Narrowed with `instanceof`, its output fields are `any`:
+ * annotate them as your options make them.
+ */
+export declare class SubprocessError<Stdout = string, Stderr = Stdout> extends Error {
+  name: 'SubprocessError' | 'AbortError'
   code: SubprocessErrorCode | string
   failed: true
+  /** Aborts: the signal's `reason`. */
+  cause?: unknown
   /** Launch failures, like Node: */
   errno?: number
   syscall?: string
@@ -142,12 +164,12 @@ export declare class SubprocessError<Output = string> extends Error {
   cwd?: string
   /** Pipelines: the index of the failing stage and every stage. */
   stage?: number
-  stages?: Array<Result<Output>>
+  stages?: StageResult[]
 }
 /** Every field of a result. */
-export interface SubprocessError<Output = string> extends Outcome<Output> {}
+export interface SubprocessError<Stdout = string, Stderr = Stdout> extends Outcome<Stdout, Stderr> {}
 
-export declare class Subprocess<Output = string> extends EventEmitter implements PromiseLike<Result<Output>> {
+export declare class Subprocess<Stdout = string, Stderr = Stdout> extends EventEmitter implements PromiseLike<Result<Stdout, Stderr>> {
   /** Known once launched; reading it earlier waits for the launch (microseconds). */
   readonly pid: number | undefined
   readonly command: string
@@ -168,71 +190,112 @@ export declare class Subprocess<Output = string> extends EventEmitter implements
   /** The lines of stdout; throws at the end if the command failed. */
   lines(): AsyncIterableIterator<string>
   /** Feeds this child's stdout to a new child's stdin through a kernel pipe. */
-  pipe(file: string, args?: readonly string[], options?: SpawnOptions): Subprocess<Output> & PromiseLike<PipelineResult<Output>>
-  pipe(file: string, options?: SpawnOptions): Subprocess<Output> & PromiseLike<PipelineResult<Output>>
+  pipe<O extends SpawnOptions = {}>(file: string, args?: readonly string[], options?: O): Pipeline<StdoutOf<O>, StderrOf<O>>
+  pipe<O extends SpawnOptions = {}>(file: string, options?: O): Pipeline<StdoutOf<O>, StderrOf<O>>
   /** `fork()` children: sends one message; resolves once written. */
   send(message: unknown): Promise<void>
   disconnect(): void
-  then<A = Result<Output>, B = never>(
-    onfulfilled?: ((value: Result<Output>) => A | PromiseLike<A>) | null,
-    onrejected?: ((reason: SubprocessError<Output>) => B | PromiseLike<B>) | null,
+  then<A = Result<Stdout, Stderr>, B = never>(
+    onfulfilled?: ((value: Result<Stdout, Stderr>) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: SubprocessError<Stdout, Stderr>) => B | PromiseLike<B>) | null,
   ): Promise<A | B>
-  catch<B = never>(onrejected?: ((reason: SubprocessError<Output>) => B | PromiseLike<B>) | null): Promise<Result<Output> | B>
-  finally(onfinally?: (() => void) | null): Promise<Result<Output>>
+  catch<B = never>(onrejected?: ((reason: SubprocessError<Stdout, Stderr>) => B | PromiseLike<B>) | null): Promise<Result<Stdout, Stderr> | B>
+  finally(onfinally?: (() => void) | null): Promise<Result<Stdout, Stderr>>
 
   on(event: 'spawn', listener: () => void): this
   on(event: 'exit' | 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this
   on(event: 'message', listener: (message: any) => void): this
   on(event: 'disconnect', listener: () => void): this
-  on(event: 'error', listener: (error: SubprocessError<Output>) => void): this
+  on(event: 'error', listener: (error: SubprocessError<Stdout, Stderr>) => void): this
   on(event: string | symbol, listener: (...args: any[]) => void): this
 }
 
-type OutputOf<O> = O extends { encoding: 'buffer' } ? Buffer : string
+/** The last stage of a pipeline: awaiting it waits for every stage. */
+export type Pipeline<Stdout = string, Stderr = Stdout> = Subprocess<Stdout, Stderr> & PromiseLike<PipelineResult<Stdout, Stderr>>
+
+// How the options decide the type of `result.stdout` and `result.stderr`, as execa's types do.
+
+/** The value of option `K` in `O`, or `undefined` when `O` does not have it. */
+type OptionValue<O, K extends PropertyKey> = K extends keyof O ? O[K] : undefined
+
+/** Collected output as `encoding` decodes it: a Buffer for `'buffer'`, else a string. */
+type Decoded<O> = OptionValue<O, 'encoding'> extends infer E ? (E extends 'buffer' ? Buffer : string) : never
+
+/** Output a stream option collects (`'pipe'`, or the default), else `undefined`; a union gives a union. */
+type Collected<Option, Output> = Option extends 'pipe' | 'overlapped' | undefined ? Output : undefined
+
+/** `result.stdout` for options `O`; `Default` is the `stdout` a function uses when none is given. */
+export type StdoutOf<O, Default = 'pipe'> = Collected<OptionValue<O, 'stdout'> extends undefined ? Default : OptionValue<O, 'stdout'>, Decoded<O>>
+/** `result.stderr` for options `O`. */
+export type StderrOf<O, Default = 'pipe'> = Collected<OptionValue<O, 'stderr'> extends undefined ? Default : OptionValue<O, 'stderr'>, Decoded<O>>
 
 /** Starts `file` with `args` (no shell); returns at once. */
-export declare function spawn<O extends SpawnOptions = {}>(file: string, args?: readonly string[], options?: O): Subprocess<OutputOf<O>>
-export declare function spawn<O extends SpawnOptions = {}>(file: string, options?: O): Subprocess<OutputOf<O>>
+export declare function spawn<O extends SpawnOptions = {}>(file: string, args?: readonly string[], options?: O): Subprocess<StdoutOf<O>, StderrOf<O>>
+export declare function spawn<O extends SpawnOptions = {}>(file: string, options?: O): Subprocess<StdoutOf<O>, StderrOf<O>>
 
 /** Runs `file` with `args` (no shell), output buffered. */
-export declare function execFile<O extends SpawnOptions = {}>(file: string, args?: readonly string[], options?: O): Promise<Result<OutputOf<O>>>
-export declare function execFile<O extends SpawnOptions = {}>(file: string, options?: O): Promise<Result<OutputOf<O>>>
+export declare function execFile<O extends SpawnOptions = {}>(file: string, args?: readonly string[], options?: O): Promise<Result<StdoutOf<O>, StderrOf<O>>>
+export declare function execFile<O extends SpawnOptions = {}>(file: string, options?: O): Promise<Result<StdoutOf<O>, StderrOf<O>>>
 
 /** Runs `command` through `/bin/sh -c`, like Node's `exec`. */
-export declare function exec<O extends ExecOptions = {}>(command: string, options?: O): Promise<Result<OutputOf<O>>>
+export declare function exec<O extends ExecOptions = {}>(command: string, options?: O): Promise<Result<StdoutOf<O>, StderrOf<O>>>
 
 type TemplateValue = string | number | bigint | ReadonlyArray<string | number | bigint>
 
 /** `` $`convert ${input} -resize 800x600 ${output}` ``: each value is exactly one argument. No shell. */
 export declare function $(strings: TemplateStringsArray, ...values: TemplateValue[]): Subprocess<string>
-export declare function $<O extends SpawnOptions>(options: O): (strings: TemplateStringsArray, ...values: TemplateValue[]) => Subprocess<OutputOf<O>>
+export declare function $<O extends SpawnOptions>(options: O): (strings: TemplateStringsArray, ...values: TemplateValue[]) => Subprocess<StdoutOf<O>, StderrOf<O>>
 
-/** Starts a Node module with an IPC channel (`send()` / `'message'`). Stdio is inherited by default. */
-export declare function fork<O extends ForkOptions = {}>(modulePath: string | URL, args?: readonly string[], options?: O): Subprocess<OutputOf<O>>
-export declare function fork<O extends ForkOptions = {}>(modulePath: string | URL, options?: O): Subprocess<OutputOf<O>>
+/**
+ * Starts a Node module with an IPC channel (`send()` / `'message'`). Stdio is inherited by default;
+ * stderr is passed through by offload, and a failed child's error carries its last 8 KiB as `stderr`.
+ */
+export declare function fork<O extends ForkOptions = {}>(modulePath: string | URL, args?: readonly string[], options?: O): Subprocess<StdoutOf<O, 'inherit'>, StderrOf<O, 'inherit'>>
+export declare function fork<O extends ForkOptions = {}>(modulePath: string | URL, options?: O): Subprocess<StdoutOf<O, 'inherit'>, StderrOf<O, 'inherit'>>
 
 export type PipelineStage = readonly [string, ...string[]] | { file: string; args?: readonly string[]; options?: SpawnOptions }
 
-/** `pipeline(['ps', 'aux'], ['grep', 'node'])`: each stdout feeds the next stdin through a kernel pipe. */
-export declare function pipeline(...stages: PipelineStage[]): Subprocess<string> & PromiseLike<PipelineResult<string>>
+/** The options of the last of `Stages`. */
+type LastStageOptions<Stages> = Stages extends readonly [...unknown[], infer Last] ? (Last extends { options: infer O } ? O : {}) : SpawnOptions
 
-/** Resource limits and other worker settings, as for `spawn`. */
-export interface PoolOptions {
-  /**
-   * A Node module run as each worker. Give this or `command`. A plain worker
-   * (`process.on('message', t => process.send(work(t)))`) answers one task at a
-   * time over Node's IPC channel; one that calls `serve()` from `offload/worker`
-   * gets async and named handlers, `concurrency`, errors, AbortSignals and raw Buffers.
-   */
-  script?: string
+/** `pipeline(['ps', 'aux'], ['grep', 'node'])`: each stdout feeds the next stdin through a kernel pipe. The result's output is the last stage's. */
+export declare function pipeline<Stages extends readonly PipelineStage[]>(
+  ...stages: Stages
+): Pipeline<StdoutOf<LastStageOptions<Stages>>, StderrOf<LastStageOptions<Stages>>>
+
+/**
+ * Workers that run a Node module: a plain one (`process.on('message', t =>
+ * process.send(work(t)))`) answers one task at a time over Node's IPC channel;
+ * one that calls `serve()` from `offload/worker` gets async and named handlers,
+ * `concurrency`, errors, AbortSignals and raw Buffers.
+ */
+export interface ScriptPoolOptions extends PoolSettings {
+  /** The Node module each worker runs. */
+  script: string
   /** Arguments of the `script`. */
   args?: string[]
   /** Node binary for `script`. Default `process.execPath`. */
   execPath?: string
   /** Node flags for `script`. Default `process.execArgv`. */
   execArgv?: string[]
-  /** `[file, ...args]`: any executable that reads one JSON task per line on stdin and writes one JSON result per line on stdout. */
-  command?: string[]
+  command?: never
+}
+
+/** Workers that run any executable that reads one JSON task per line on stdin and writes one JSON result per line on stdout. */
+export interface CommandPoolOptions extends PoolSettings {
+  /** `[file, ...args]` of each worker. */
+  command: string[]
+  script?: never
+  args?: never
+  execPath?: never
+  execArgv?: never
+}
+
+/** Exactly one of `script` and `command`, with the settings every pool takes. */
+export type PoolOptions = ScriptPoolOptions | CommandPoolOptions
+
+/** Resource limits and other worker settings, as for `spawn`. */
+export interface PoolSettings {
   /** Most workers. Default: the CPUs this process may use (affinity and cgroup quota). */
   size?: number
   /** Workers kept when idle; the pool grows from here to `size` with demand. Default: `size`. */
@@ -257,14 +320,26 @@ export interface PoolOptions {
   /** Environment variables, merged over `process.env`. */
   env?: Record<string, string | undefined>
   cwd?: string
-  /** `'inherit'` (default), or `'pipe'` to keep the last 64 KiB of each worker's stderr for crash reports. */
+  /**
+   * `'inherit'` (default): passed through to this process's stderr, and the last 8 KiB kept for
+   * error reports; `'pipe'`: not passed through, the last 64 KiB kept.
+   */
   stderr?: 'inherit' | 'pipe'
   limits?: Limits
+  /**
+   * Failed starts in a row (a worker that exits before it is ready, or within 1 s of its start)
+   * after which the pool waits `startBackoff` before starting another, and rejects queued and new
+   * tasks with `ERR_OFFLOAD_WORKER_START_FAILED` while no worker is ready. Default 3.
+   */
+  maxStartFailures?: number
+  /** Milliseconds the pool waits after `maxStartFailures`: `initial`, doubling after each further failed start up to `max`. Default `{ initial: 1000, max: 30000 }`. */
+  startBackoff?: { initial?: number; max?: number }
 }
 
 export interface RunOptions {
   /**
-   * Aborting rejects the task with `ERR_OFFLOAD_ABORTED` at once. A queued task
+   * Aborting rejects the task at once with an AbortError (`ERR_OFFLOAD_ABORTED`,
+   * `cause: signal.reason`). A queued task
    * is removed; a running one fires its `serve()` handler's AbortSignal (the
    * worker is replaced if it does not answer within 1 s), or, on a plain
    * worker, has its worker killed and replaced.
@@ -295,9 +370,13 @@ export interface LatencyPercentiles {
 }
 
 export interface PoolStats {
+  /** Live workers, `starting` ones included. */
   size: number
   busy: number
+  /** Ready workers with nothing to do. */
   idle: number
+  /** Workers launched that are not ready yet. */
+  starting: number
   queued: number
   completed: number
   failed: number
@@ -307,11 +386,18 @@ export interface PoolStats {
   runTime: LatencyPercentiles
   /** Milliseconds from `run` to a worker taking the task, over recent tasks. */
   waitTime: LatencyPercentiles
+  /** Failed starts in a row; 0 once a worker started and lived 1 s. */
+  startFailures: number
+  /** Workers fail to start and none is ready: `run` rejects at once with `ERR_OFFLOAD_WORKER_START_FAILED`. */
+  broken: boolean
+  /** When (ms since the epoch, as `Date.now()`) the pool starts a worker again, while it waits after failed starts; else `null`. */
+  nextStartAt: number | null
 }
 
 /** Pool failure codes. */
 export type PoolErrorCode =
   | 'ERR_OFFLOAD_WORKER_CRASHED'
+  | 'ERR_OFFLOAD_WORKER_START_FAILED'
   | 'ERR_OFFLOAD_TIMEOUT'
   | 'ERR_OFFLOAD_ABORTED'
   | 'ERR_OFFLOAD_QUEUE_FULL'
@@ -320,7 +406,7 @@ export type PoolErrorCode =
   | 'ERR_OFFLOAD_NO_HANDLER'
 
 /** Codes of the pool's `'error'` event: problems that no task's result reports. */
-export type PoolEventErrorCode = 'ERR_OFFLOAD_WORKER_START' | 'ERR_OFFLOAD_WORKER_PROTOCOL' | 'ERR_OFFLOAD_WORKER_UNRESPONSIVE'
+export type PoolEventErrorCode = 'ERR_OFFLOAD_WORKER_START_FAILED' | 'ERR_OFFLOAD_WORKER_PROTOCOL' | 'ERR_OFFLOAD_WORKER_UNRESPONSIVE'
 
 /** Long-lived worker processes with a queue; every task settles exactly once. */
 export declare class Pool extends EventEmitter {
@@ -430,7 +516,7 @@ export interface ResizeOptions {
   animated?: boolean
   /** `'none'` gives back what a truncated JPEG holds instead of `ERR_OFFLOAD_IMAGE_CORRUPT`. Default `'warning'`. */
   failOn?: 'none' | 'truncated' | 'error' | 'warning'
-  /** Aborting rejects with `ERR_OFFLOAD_ABORTED`; the work stops at the next stage. */
+  /** Aborting rejects with an AbortError (`ERR_OFFLOAD_ABORTED`, `cause: signal.reason`); the work stops at the next stage. */
   signal?: AbortSignal
   /**
    * The input is raw pixels (8 bits per sample, interleaved, no header) of this geometry, as
@@ -484,7 +570,7 @@ export interface ImageMetadata {
   size: number
 }
 
-/** Image failure codes (file errors carry Node's: `ENOENT`, `EACCES`, ...). */
+/** Image failure codes. A file that cannot be read or written rejects with the error `fs` gives (`ENOENT`, `EACCES`, `EISDIR`, … with `errno`, `syscall`, `path`). */
 export type ImageErrorCode =
   | 'ERR_OFFLOAD_IMAGE_CORRUPT'
   | 'ERR_OFFLOAD_IMAGE_UNSUPPORTED'
@@ -503,15 +589,27 @@ export declare function setConcurrency(threads: number): void
 /** The number of image threads: by default the CPUs this process may use (affinity and cgroup quota). */
 export declare function getConcurrency(): number
 
-/** Whether this build reads (`input`) and writes (`output`) a format. */
-export interface FormatSupport {
-  readonly input: boolean
-  readonly output: boolean
+/** How this build reads (`input`) or writes (`output`) a format, as sharp's `sharp.format` entries. */
+export interface FormatDirection {
+  /** From or to a file path. */
+  readonly file: boolean
+  /** From or to a Buffer. */
+  readonly buffer: boolean
+  /** offload takes and gives no streams: always `false`. */
+  readonly stream: false
+}
+/** One entry of `formats`, shaped as an entry of sharp's `sharp.format`. */
+export interface FormatInfo {
+  readonly id: 'jpeg' | 'png' | 'webp' | 'gif' | 'avif' | 'tiff' | 'bmp' | 'raw'
+  /** `fileSuffix`: the extensions of this format (absent when this build cannot read it, and for raw pixels). */
+  readonly input: FormatDirection & { readonly fileSuffix?: readonly string[] }
+  /** `alias`: other names `format` takes for it (`'jpg'`). */
+  readonly output: FormatDirection & { readonly alias?: readonly string[] }
 }
 /**
- * What this build reads and writes, per format, as sharp's `sharp.format`.
- * `formats.avif.input` is false when offload was built without libdav1d
+ * What this build reads and writes, per format id, shaped as sharp's `sharp.format`.
+ * `formats.avif.input.buffer` is false when offload was built without libdav1d
  * (AVIF input then fails with `ERR_OFFLOAD_IMAGE_UNSUPPORTED`).
- * @example if (!formats.avif.input) console.warn('no AVIF input: install libdav1d-dev and rebuild offload (npm run build)')
+ * @example if (!formats.avif.input.buffer) console.warn('no AVIF input: install libdav1d-dev and rebuild offload (npm run build)')
  */
-export declare const formats: Readonly<Record<'jpeg' | 'png' | 'webp' | 'gif' | 'avif' | 'tiff' | 'bmp' | 'raw', FormatSupport>>
+export declare const formats: Readonly<Record<FormatInfo['id'], FormatInfo>>

@@ -72,8 +72,8 @@ export declare class NativePool {
 }
 
 /**
- * Whether this build reads AVIF: libdav1d was found when it was built (feature
- * `avif-input`, see scripts/ensure-built.js).
+ * Whether this build reads AVIF: libdav1d was compiled in (feature `avif-input`, see
+ * scripts/ensure-built.js).
  */
 export declare function avifInputSupported(): boolean
 
@@ -122,6 +122,8 @@ export interface JsPoolStats {
   size: number
   busy: number
   idle: number
+  /** Launched, not ready yet. */
+  starting: number
   queued: number
   completed: number
   failed: number
@@ -131,13 +133,26 @@ export interface JsPoolStats {
   runTime: JsPercentiles
   /** Milliseconds. */
   waitTime: JsPercentiles
+  startFailures: number
+  /** Refusing tasks: workers fail to start and none is ready. */
+  broken: boolean
+  /**
+   * When (epoch milliseconds) the pool may start a worker again; `null`
+   * unless it waits after failed starts.
+   */
+  nextStartAt?: number
 }
 
-/** An OS error, described the way Node describes them. */
+/**
+ * An OS error as its raw errno; `lib/errors.js` names and describes it with
+ * Node's own table (`util.getSystemErrorMap`), so every errno gets the name
+ * and text `fs` would give, not only the ones a table here would list.
+ */
 export interface JsSystemError {
-  /** `ENOENT`, `EACCES`, … */
-  code: string
-  /** Negative, like Node's `errno`. */
+  /**
+   * Negative, like Node's `errno`; 0 for one of offload's own launch
+   * failures, which `message` then describes.
+   */
   errno: number
   message: string
   /**
@@ -198,6 +213,7 @@ export interface NativeImageResult {
   size: number
   errorCode?: string
   errorMessage?: string
+  errorOs?: NativeOsError
 }
 
 export interface NativeMetadata {
@@ -216,6 +232,15 @@ export interface NativeMetadata {
   size: number
   errorCode?: string
   errorMessage?: string
+  errorOs?: NativeOsError
+}
+
+/** A failed file operation; `lib/errors.js` makes it the Error `fs` would give. */
+export interface NativeOsError {
+  /** Positive, as the OS gives it. */
+  errno: number
+  syscall: string
+  path?: string
 }
 
 export interface NativeOverlay {
@@ -257,6 +282,11 @@ export interface NativePoolOptions {
   limits?: Array<number>
   /** Workers announce themselves (offload's preload for Node workers). */
   waitForReady?: boolean
+  maxStartFailures?: number
+  /** Milliseconds. */
+  startBackoffInitial?: number
+  /** Milliseconds. */
+  startBackoffMax?: number
 }
 
 export interface NativeRawInput {

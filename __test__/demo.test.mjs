@@ -26,7 +26,8 @@ test('the demo renders photos in a pool, makes every thumbnail, and says where t
   const run = runDemo(['--out', out, '--photos', '3'])
   assert.equal(run.status, 0, run.stderr)
   assert.match(run.stdout, /1\. rendered 3 photos of 1600×1067 in a pool of \d+ worker processes/)
-  assert.match(run.stdout, /2\. made 9 thumbnails/)
+  // The sizes that came out, not the 640×640 box asked for (it printed 'medium 640×640' for 640×427 files).
+  assert.match(run.stdout, /2\. made 9 thumbnails \(square 200×200 webp, medium 640×427 jpeg, icon 64×64 png\)/)
   assert.match(run.stdout, /ERR_OFFLOAD_TIMEOUT/)
   assert.ok(run.stdout.includes(`Output: ${out}`), run.stdout)
 
@@ -46,6 +47,8 @@ test('the demo renders photos in a pool, makes every thumbnail, and says where t
       assert.ok(html.includes(`${dir}/${file}`), `index.html shows ${dir}/${file}`)
     }
   }
+  await assertPageShowsWhatHappened(out, run.stdout, html, Object.keys(expected).length - 1)
+
   // The icon is contained on a transparent canvas: its top and bottom bands are see-through.
   const icon = await resize(path.join(out, 'icon', 'landscape-01.png'), { format: 'raw', resolveWithObject: true })
   assert.equal(icon.info.channels, 4)
@@ -54,6 +57,52 @@ test('the demo renders photos in a pool, makes every thumbnail, and says where t
   assert.equal(fs.readFileSync(path.join(out, 'photos', 'mine.txt'), 'utf8'), 'keep me')
   assert.equal(fs.readFileSync(path.join(out, 'notes.txt'), 'utf8'), 'keep me too')
 })
+
+/** The text of the element with `id` in `html`, tags removed and entities decoded. */
+function textOf(html, id) {
+  const m = new RegExp(`<(\\w+) id="${id}">(.*?)</\\1>`, 's').exec(html)
+  assert.ok(m, `index.html has #${id}`)
+  return decode(m[2].replace(/<br>/g, '\n').replace(/<[^>]+>/g, ''))
+}
+
+const decode = (text) => text.replace(/&(lt|gt|quot|amp);/g, (_, e) => ({ lt: '<', gt: '>', quot: '"', amp: '&' })[e])
+
+/**
+ * index.html said nothing but the pictures: every thumbnail must carry its real size, format
+ * and bytes, and the top the figures the terminal printed.
+ */
+async function assertPageShowsWhatHappened(out, stdout, html, kinds) {
+  const figures = [...html.matchAll(/<figure class="thumb"><img src="([^"]+)"[^>]*width="(\d+)" height="(\d+)"[^>]*><figcaption>(.*?)<\/figcaption><\/figure>/g)]
+  assert.equal(figures.length, 3 * kinds, 'every thumbnail is on the page, captioned')
+  assert.equal((html.match(/<img /g) ?? []).length, figures.length, 'no image without a caption')
+  for (const [, src, width, height, caption] of figures) {
+    const file = path.join(out, src)
+    const m = await metadata(file)
+    assert.equal(caption, `${m.width}×${m.height} ${m.format}, ${fs.statSync(file).size} bytes`, src)
+    assert.deepEqual([Number(width), Number(height)], [m.width, m.height], `${src}: the img's own size`)
+  }
+  for (const photo of fs.readdirSync(path.join(out, 'photos')).filter((f) => f.startsWith('landscape-'))) {
+    const size = fs.statSync(path.join(out, 'photos', photo)).size
+    assert.ok(html.includes(`<a href="photos/${photo}">${photo}</a> <small>1600×1067 jpeg, ${size} bytes`), photo)
+  }
+
+  // The summary at the top: the very figures the terminal printed.
+  const printed = (re) => {
+    const m = re.exec(stdout)
+    assert.ok(m, `the terminal printed ${re}`)
+    return m.slice(1)
+  }
+  const [renderMs, medianMs] = printed(/^1\. rendered .*: (\d+) ms \((\d+) ms each, median\)/m)
+  const [thumbsMs, perSecond] = printed(/^2\. made .*: (\d+) ms, (\d+) thumbnails\/s/m)
+  const [total, p99, max] = printed(/^All done in ([\d.]+ s)\. Event-loop delay meanwhile: p99 ([\d.]+) ms, max ([\d.]+) ms\.$/m)
+  assert.match(textOf(html, 'render'), new RegExp(`: ${renderMs} ms \\(${medianMs} ms each, median\\)`))
+  assert.match(textOf(html, 'thumbnails'), new RegExp(`: ${thumbsMs} ms, ${perSecond} thumbnails/s`))
+  assert.equal(textOf(html, 'total'), total)
+  assert.match(textOf(html, 'event-loop'), new RegExp(`^p99 ${p99} ms, max ${max} ms`))
+  // Word for word, apart from the terminal's numbering and column padding.
+  const lines = stdout.split('\n').filter((l) => /^[1-5]\. /.test(l)).map((l) => l.slice(3).replace(/ {2,}/g, ' '))
+  assert.deepEqual([textOf(html, 'render'), textOf(html, 'thumbnails'), ...textOf(html, 'subprocesses').split('\n')], lines)
+}
 
 test('a bad --photos is refused with the reason', () => {
   const run = runDemo(['--photos', 'many', '--out', path.join(os.tmpdir(), 'offload-demo-unused')])

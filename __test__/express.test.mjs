@@ -11,7 +11,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import childProcess from 'node:child_process'
 
-import { metadata } from '../index.js'
+import { formats, metadata } from '../index.js'
 import { start } from '../examples/express/server.js'
 import { aggregate } from '../examples/express/report-data.js'
 import { alive, childrenOf, pollUntil } from './lib/proc.mjs'
@@ -142,7 +142,11 @@ describe('the service, started in this process', () => {
     assertError(await thumbnail(base, 'width=100', read('truncated.jpg')), 422, 'IMAGE_CORRUPT')
     assertError(await thumbnail(base, 'width=100', read('truncated.png')), 422, 'IMAGE_CORRUPT')
     assertError(await thumbnail(base, 'width=100', read('corrupt-header.jpg')), 422, 'IMAGE_CORRUPT')
-    assertError(await thumbnail(base, 'width=100', Buffer.from('{"this is": "not an image"}\n'.repeat(20))), 415, 'IMAGE_UNSUPPORTED')
+    const unsupported = await thumbnail(base, 'width=100', Buffer.from('{"this is": "not an image"}\n'.repeat(20)))
+    assertError(unsupported, 415, 'IMAGE_UNSUPPORTED')
+    // The 415 named every readable format but AVIF: the list now comes from this build's formats.
+    const readable = ['jpeg', 'png', 'webp', ...(formats.avif.input.buffer ? ['avif'] : []), 'gif', 'tiff', 'bmp']
+    assert.equal(unsupported.json.error.message, `the body is not an image this service reads (${readable.join(', ')}); send one of those`)
     // The first 250 KB hold the header (20000×14000) and fit under this service's body limit.
     const giant = await thumbnail(base, 'width=100', read('giant-image.jpg').subarray(0, 250_000))
     assertError(giant, 413, 'IMAGE_TOO_LARGE')

@@ -287,9 +287,9 @@ describe('inputs', () => {
     ]
     for (const [name, file, options] of variants) {
       const avif = await sharp(file).resize({ width: 400, withoutEnlargement: true }).avif(options).toBuffer()
-      if (!formats.avif.input) {
+      if (!formats.avif.input.buffer) {
         // A build without libdav1d says what to install.
-        await assert.rejects(metadata(avif), { code: 'ERR_OFFLOAD_IMAGE_UNSUPPORTED', message: /libdav1d-dev/ })
+        await assert.rejects(metadata(avif), { code: 'ERR_OFFLOAD_IMAGE_UNSUPPORTED', message: /meson/ })
         continue
       }
       const [meta, theirMeta] = await Promise.all([metadata(avif), sharp(avif).metadata()])
@@ -309,7 +309,7 @@ describe('inputs', () => {
     }
   })
 
-  test('AVIF rotation and mirror (irot, imir) come out as sharp shows them, and metadata() names the orientation', { skip: !formats.avif.input && 'no libdav1d in this build' }, async () => {
+  test('AVIF rotation and mirror (irot, imir) come out as sharp shows them, and metadata() names the orientation', { skip: !formats.avif.input.buffer && 'no libdav1d in this build' }, async () => {
     const avif = await sharp(fixture('320x240.jpg')).resize(64, 48).avif({ quality: 90 }).toBuffer()
     // sharp writes no irot/imir: the file's pixi property (16 bytes) becomes one.
     const withProperty = (kind, byte) => {
@@ -338,7 +338,7 @@ describe('inputs', () => {
     }
   })
 
-  test('an AVIF with an ICC profile (Display P3) comes out in sRGB as sharp converts it', { skip: !formats.avif.input && 'no libdav1d in this build' }, async () => {
+  test('an AVIF with an ICC profile (Display P3) comes out in sRGB as sharp converts it', { skip: !formats.avif.input.buffer && 'no libdav1d in this build' }, async () => {
     // Saturated colours, where Display P3 and sRGB part: every hue, grey to full.
     const [width, height] = [64, 48]
     const raw = Buffer.alloc(width * height * 3)
@@ -576,6 +576,42 @@ describe('raw pixels', () => {
   })
 })
 
+describe('formats', () => {
+  test('formats is shaped like sharp.format (it was { input, output } booleans although the README said so)', () => {
+    const shape = (entry) => ({
+      id: typeof entry.id,
+      input: Object.fromEntries(['file', 'buffer', 'stream'].map((k) => [k, typeof entry.input[k]])),
+      output: Object.fromEntries(['file', 'buffer', 'stream'].map((k) => [k, typeof entry.output[k]])),
+    })
+    // sharp calls its AVIF reader and writer heif and reads BMP through ImageMagick; the rest have the same ids.
+    const sharpId = { avif: 'heif', bmp: 'magick' }
+    for (const [id, entry] of Object.entries(formats)) {
+      assert.equal(entry.id, id)
+      assert.deepEqual(shape(entry), shape(sharp.format[sharpId[id] ?? id]), id)
+      for (const key of Object.keys(entry.input)) assert.ok(['file', 'buffer', 'stream', 'fileSuffix'].includes(key), `${id}.input.${key}`)
+      for (const key of Object.keys(entry.output)) assert.ok(['file', 'buffer', 'stream', 'alias'].includes(key), `${id}.output.${key}`)
+    }
+    for (const id of ['jpeg', 'png', 'webp', 'gif', 'tiff']) {
+      assert.deepEqual(formats[id].input.fileSuffix.filter((s) => !sharp.format[id].input.fileSuffix.includes(s)), [], id)
+    }
+    assert.deepEqual(formats.avif.input.fileSuffix, formats.avif.input.buffer ? ['.avif'] : undefined)
+    assert.deepEqual(formats.jpeg.output.alias, ['jpg'])
+    assert.ok(Object.isFrozen(formats) && Object.isFrozen(formats.png.input))
+  })
+
+  test('formats says truthfully what this build writes and reads', async () => {
+    const photo = read('320x240.jpg')
+    for (const [id, entry] of Object.entries(formats)) {
+      if (id === 'raw') continue
+      if (entry.output.buffer) assert.equal((await metadata(await resize(photo, { width: 8, format: id }))).format, id)
+      else assert.throws(() => resize(photo, { width: 8, format: id }), { code: 'ERR_INVALID_ARG_VALUE' })
+    }
+    const avif = await resize(photo, { width: 8, format: 'avif' })
+    if (formats.avif.input.buffer) assert.equal((await metadata(avif)).format, 'avif')
+    else await assert.rejects(metadata(avif), { code: 'ERR_OFFLOAD_IMAGE_UNSUPPORTED' })
+  })
+})
+
 describe('metadata', () => {
   const files = [
     '2569067123_aca715a2ee_o.jpg', '320x240.jpg', 'Landscape_6.jpg', 'Channel_digital_image_CMYK_color.jpg', 'flowers.jpeg',
@@ -627,6 +663,13 @@ describe('bad input', () => {
     const bytes = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 251))
     await assert.rejects(resize(bytes, { width: 10 }), { code: 'ERR_OFFLOAD_IMAGE_UNSUPPORTED' })
     await assert.rejects(metadata(bytes), { code: 'ERR_OFFLOAD_IMAGE_UNSUPPORTED' })
+  })
+
+  test('the resize error message for unreadable input lists AVIF when this build reads it (it left AVIF out)', async () => {
+    const err = await resize(Buffer.from('{"this is": "not an image"}\n'.repeat(20)), { width: 10 }).catch((e) => e)
+    const readable = ['JPEG', 'PNG', 'WebP', ...(formats.avif.input.buffer ? ['AVIF'] : []), 'GIF', 'TIFF', 'BMP']
+    assert.equal(err.message, `the input is not an image offload can read (${readable.join(', ')})`)
+    assert.equal((await metadata(Buffer.alloc(64, 1)).catch((e) => e)).message, err.message)
   })
 
   test('a missing file rejects with ENOENT', async () => {

@@ -67,15 +67,19 @@ describe('from child_process', () => {
     assert.equal(ours.timedOut, true)
   })
 
-  test('AbortSignal: ERR_OFFLOAD_ABORTED and canceled, not AbortError', async () => {
+  test('AbortSignal: an AbortError with its cause, as Node, but code ERR_OFFLOAD_ABORTED and canceled', async () => {
     const nodeAbort = new AbortController()
     const node = promisify(childProcess.execFile)('sleep', ['30'], { signal: nodeAbort.signal }).catch((e) => e)
     nodeAbort.abort()
     const ourAbort = new AbortController()
     const ours = offload.execFile('sleep', ['30'], { signal: ourAbort.signal }).catch((e) => e)
     ourAbort.abort()
-    assert.equal((await node).code, 'ABORT_ERR')
+    const nodeErr = await node
+    assert.equal(nodeErr.code, 'ABORT_ERR')
     const err = await ours
+    assert.equal(err.name, nodeErr.name)
+    assert.equal(err.cause, ourAbort.signal.reason)
+    assert.equal(nodeErr.cause, nodeAbort.signal.reason)
     assert.equal(err.code, 'ERR_OFFLOAD_ABORTED')
     assert.equal(err.canceled, true)
   })
@@ -351,11 +355,14 @@ describe('from piscina', () => {
     assert.throws(() => pool.run(undefined), { code: 'ERR_INVALID_ARG_VALUE' })
   })
 
-  test('an aborted task: ERR_OFFLOAD_ABORTED instead of AbortError', async () => {
-    const theirs = await piscina.run({ a: 1, b: 1 }, { signal: AbortSignal.abort() }).catch((e) => e)
-    const ours = await pool.run({ a: 1, b: 1 }, { signal: AbortSignal.abort() }).catch((e) => e)
+  test('an aborted task: an AbortError as piscina, with code ERR_OFFLOAD_ABORTED and the reason as cause', async () => {
+    const reason = new Error('no longer needed')
+    const theirs = await piscina.run({ a: 1, b: 1 }, { signal: AbortSignal.abort(reason) }).catch((e) => e)
+    const ours = await pool.run({ a: 1, b: 1 }, { signal: AbortSignal.abort(reason) }).catch((e) => e)
     assert.equal(theirs.name, 'AbortError')
+    assert.equal(ours.name, 'AbortError')
     assert.equal(ours.code, 'ERR_OFFLOAD_ABORTED')
+    assert.equal(ours.cause, reason)
   })
 
   test('stats(): completed counts successes only (piscina counts failures too)', async () => {
@@ -552,7 +559,7 @@ describe('from sharp', () => {
 
   test('what sharp has and offload lacks: AVIF input in a build without libdav1d, 16-bit output', async () => {
     const avif = await sharp(image('320x240.jpg')).resize(32).avif().toBuffer()
-    if (offload.formats.avif.input) {
+    if (offload.formats.avif.input.buffer) {
       assert.deepEqual((await offload.resize(avif, { width: 16, format: 'raw', resolveWithObject: true })).info.width, 16)
     } else {
       await assert.rejects(offload.resize(avif, { width: 16 }), { code: 'ERR_OFFLOAD_IMAGE_UNSUPPORTED', message: /libdav1d/ })

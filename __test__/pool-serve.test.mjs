@@ -26,6 +26,19 @@ describe('serve()', () => {
     await pool.close()
   })
 
+  test('an ES module worker that calls serve() was taken for a plain one: its first tasks arrived as plain messages', async () => {
+    const pool = new Pool({ script: fixture('pool-serve-esm.mjs'), size: 2 })
+    const [bytes, doubled] = await Promise.all([pool.run({ length: 5 }, { handler: 'bytes' }), pool.run({ n: 4 }, { handler: 'double' })])
+    assert.ok(Buffer.isBuffer(bytes), 'a Buffer, as raw bytes')
+    assert.deepEqual([...bytes], [7, 7, 7, 7, 7])
+    assert.deepEqual(doubled, { doubled: 8 })
+    await pool.close()
+    // A plain ES module worker that listens late is sent its tasks once it listens.
+    const plain = new Pool({ script: fixture('pool-worker-esm.mjs'), size: 1, taskTimeout: 5000 })
+    assert.deepEqual(await Promise.all([1, 2, 3].map((i) => plain.run({ i }))), [1, 2, 3].map((i) => ({ doubled: i * 2 })))
+    await plain.close()
+  })
+
   test('a handler name given to a plain worker is refused, not guessed', async () => {
     const pool = new Pool({ script: PLAIN, size: 1 })
     const err = await pool.run({ i: 1 }, { handler: 'double' }).catch((e) => e)

@@ -244,16 +244,16 @@ describe('bad input', () => {
     await pool.close()
   })
 
-  test('a worker script that does not exist fails its tasks with a clear error', async () => {
+  test('a worker command that does not exist fails its tasks with a clear error (a failed start: see pool-start-failure.test.mjs)', async () => {
     const pool = new Pool({ command: ['/nonexistent/offload-worker'], size: 1 })
     const errors = []
     pool.on('error', (e) => errors.push(e))
     const err = await pool.run({ i: 1 }).catch((e) => e)
-    assert.equal(err.code, 'ERR_OFFLOAD_WORKER_CRASHED')
-    assert.match(err.message, /could not be started.*No such file/)
-    // The pool says so on its own too, for a worker that fails while no task waits.
-    assert.ok(errors.length >= 1)
-    assert.equal(errors[0].code, 'ERR_OFFLOAD_WORKER_START')
+    assert.equal(err.code, 'ERR_OFFLOAD_WORKER_START_FAILED')
+    assert.match(err.message, /`\/nonexistent\/offload-worker` could not be started.*No such file/)
+    // The pool says so on its own too, once.
+    assert.equal(errors.length, 1)
+    assert.equal(errors[0].code, 'ERR_OFFLOAD_WORKER_START_FAILED')
     assert.match(errors[0].message, /No such file/)
     await pool.destroy()
   })

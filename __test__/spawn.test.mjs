@@ -920,6 +920,51 @@ describe('exec, $, pipeline, fork', () => {
     assert.equal(err.exitCode, 3)
   })
 
+  test('fork of a missing or throwing module (issue 16): rejects at once, naming the file, with the end of the stderr it passed through', async (t) => {
+    const dir = tmpdir(t)
+    const throws = path.join(dir, 'throws.js')
+    fs.writeFileSync(throws, "throw new Error('fork-throws-on-load: no config')\n")
+    const missing = path.join(dir, 'missing.js')
+    const fine = path.join(dir, 'fine.js')
+    fs.writeFileSync(fine, "process.stderr.write('fork-fine: a warning\\n')\n")
+    // In a child of ours, to see what reaches its stderr.
+    const code = `
+      const { fork } = require(${JSON.stringify(fileURLToPath(new URL('../index.js', import.meta.url)))})
+      const out = []
+      const run = async (file) => {
+        const child = fork(file)
+        const sent = await child.send({ hello: 1 }).then(() => 'sent', (e) => e.code)
+        const err = await child.then(() => null, (e) => e)
+        out.push({ streams: child.stderr, sent, name: err.name, code: err.code, exitCode: err.exitCode, message: err.message, stderr: err.stderr })
+      }
+      run(${JSON.stringify(missing)}).then(() => run(${JSON.stringify(throws)})).then(() => {
+        return fork(${JSON.stringify(fine)}).then((r) => out.push({ exitCode: r.exitCode, stderr: r.stderr }))
+      }).then(() => process.stdout.write(JSON.stringify(out)))`
+    const child = childProcess.spawn(NODE, ['-e', code])
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const [exitCode] = await once(child, 'close')
+    assert.equal(exitCode, 0, stderr)
+    const [gone, thrown, ok] = JSON.parse(stdout)
+    for (const [err, file, line] of [[gone, missing, /Error: Cannot find module/], [thrown, throws, /Error: fork-throws-on-load: no config/]]) {
+      assert.equal(err.streams, null, 'stderr is inherited: no stream')
+      assert.ok(['sent', 'EPIPE', 'ERR_IPC_CHANNEL_CLOSED'].includes(err.sent), err.sent)
+      assert.equal(err.name, 'SubprocessError')
+      assert.equal(err.code, 'ERR_OFFLOAD_EXIT_CODE')
+      assert.equal(err.exitCode, 1)
+      assert.ok(err.message.startsWith(`Command failed with exit code 1: ${NODE} ${file}`), err.message)
+      assert.match(err.message, line)
+      assert.match(err.stderr, line)
+      // And it was passed through to our stderr as it came, once.
+      assert.equal(stderr.match(new RegExp(line.source, 'g')).length, 1)
+    }
+    // A child that succeeds: its stderr passed through, none in the result (as with 'inherit').
+    assert.deepEqual(ok, { exitCode: 0 })
+    assert.match(stderr, /fork-fine: a warning/)
+  })
+
   test("bug: fork: when the child exits right after sending, 'disconnect' is lost and connected stays true", async () => {
     // The result settles (and the child is unregistered from the event channel)
     // as soon as the exit is reaped and stdout/stderr are drained; the IPC

@@ -2,7 +2,7 @@
 // The one event channel of this JS environment: routes native events to their
 // Subprocess, and keeps Node alive exactly while a referenced child is running.
 
-const native = require('../native.js')
+const native = require('./binding')
 
 const children = new Map()
 let nextId = 1

@@ -14,33 +14,11 @@ const { fileURLToPath } = require('node:url')
 const { inspect, promisify, getSystemErrorName } = require('node:util')
 const { Subprocess } = require('./subprocess')
 const { normalize, inheritedExecArgv } = require('./options')
-const { invalidArgType, invalidArgValue } = require('./errors')
+const { invalidArgType, invalidArgValue, codedError, outOfRange, unsupportedOption, NodeAbortError, nativeCallError } = require('./errors')
 
 const MAX_BUFFER = 1024 * 1024
 /** The child's descriptor for the IPC channel: the native launcher always uses 3. */
 const IPC_FD = 3
-
-function nodeError(ErrorClass, code, message) {
-  const err = new ErrorClass(message)
-  err.code = code
-  return err
-}
-
-function unsupported(what, why) {
-  return nodeError(TypeError, 'ERR_OFFLOAD_UNSUPPORTED_OPTION', `offload/child_process does not support ${what}: ${why}`)
-}
-
-function outOfRange(name, range, value) {
-  return nodeError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be ${range}. Received ${inspect(value)}`)
-}
-
-class AbortError extends Error {
-  constructor(message = 'The operation was aborted', options = undefined) {
-    super(message, options)
-    this.code = 'ABORT_ERR'
-    this.name = 'AbortError'
-  }
-}
 
 // Validators, worded and ordered like Node's internal/validators.
 
@@ -101,25 +79,13 @@ function convertToValidSignal(signal) {
     const number = constants.signals[signal.toUpperCase()]
     if (number !== undefined) return number
   }
-  throw nodeError(TypeError, 'ERR_UNKNOWN_SIGNAL', `Unknown signal: ${signal}`)
+  throw codedError(TypeError, 'ERR_UNKNOWN_SIGNAL', `Unknown signal: ${signal}`)
 }
 
 function sanitizeKillSignal(killSignal) {
   if (typeof killSignal === 'string' || typeof killSignal === 'number') return convertToValidSignal(killSignal)
   if (killSignal != null) throw invalidArgType('options.killSignal', 'of type string or number', killSignal)
   return undefined
-}
-
-/** The Error Node builds from a libuv status, for the message the native layer gave. */
-function errnoError(nativeError, syscall) {
-  const errno = -Number(/os error (\d+)/.exec(nativeError.message)?.[1] ?? 0)
-  if (errno === 0) return nativeError
-  const code = getSystemErrorName(errno)
-  const err = new Error(`${syscall} ${code}`)
-  err.errno = errno
-  err.code = code
-  err.syscall = syscall
-  return err
 }
 
 function stdioStringToArray(stdio, channel) {
@@ -161,7 +127,7 @@ function validStdio(stdio) {
     if (value === 'ignore') return { type: 'ignore' }
     if (value === 'pipe' || value === 'overlapped' || (typeof value === 'number' && value < 0)) return { type: 'pipe' }
     if (value === 'ipc') {
-      if (ipcIndex !== -1) throw nodeError(Error, 'ERR_IPC_ONE_PIPE', 'Child process can have only one IPC pipe')
+      if (ipcIndex !== -1) throw codedError(Error, 'ERR_IPC_ONE_PIPE', 'Child process can have only one IPC pipe')
       ipcIndex = i
       return { type: 'ipc' }
     }
@@ -178,7 +144,7 @@ function validStdio(stdio) {
       return { type: 'fd', fd: handle.fd }
     }
     if (ArrayBuffer.isView(value) || typeof value === 'string') {
-      throw nodeError(
+      throw codedError(
         TypeError,
         'ERR_INVALID_SYNC_FORK_INPUT',
         `Asynchronous forks do not support Buffer, TypedArray, DataView or string input: ${inspect(value)}`,
@@ -188,10 +154,10 @@ function validStdio(stdio) {
   })
   entries.forEach((entry, i) => {
     if (entry.type === 'ipc' && i !== IPC_FD) {
-      throw unsupported(`options.stdio[${i}] = 'ipc'`, `the IPC channel can only be the child's fd ${IPC_FD} (as fork() puts it)`)
+      throw unsupportedOption(`options.stdio[${i}] = 'ipc'`, `the IPC channel can only be the child's fd ${IPC_FD} (as fork() puts it)`)
     }
     if (i >= 3 && entry.type !== 'ignore' && entry.type !== 'ipc') {
-      throw unsupported(`options.stdio[${i}]`, "descriptors beyond stdin, stdout and stderr can only be 'ignore', null, undefined, or 'ipc' at index 3")
+      throw unsupportedOption(`options.stdio[${i}]`, "descriptors beyond stdin, stdout and stderr can only be 'ignore', null, undefined, or 'ipc' at index 3")
     }
   })
   return { entries, ipcIndex }
@@ -319,7 +285,7 @@ class ChildProcess extends EventEmitter {
       throw invalidArgValue('options.serialization', serialization, "must be one of: undefined, 'json', 'advanced'")
     }
     if (serialization === 'advanced') {
-      throw unsupported("options.serialization = 'advanced'", "only Node's 'json' IPC serialization is implemented")
+      throw unsupportedOption("options.serialization = 'advanced'", "only Node's 'json' IPC serialization is implemented")
     }
     const ipc = ipcIndex !== -1
     const env = childEnv(options.env, ipc)
@@ -399,7 +365,7 @@ class ChildProcess extends EventEmitter {
     try {
       sent = this.#sub.kill(signal)
     } catch (err) {
-      this.emit('error', errnoError(err, 'kill'))
+      this.emit('error', nativeCallError(err, 'kill'))
       return false
     }
     if (sent) this.killed = true
@@ -500,15 +466,15 @@ class ChildProcess extends EventEmitter {
       validateObject(options, 'options')
     }
     if (sendHandle != null) {
-      throw unsupported('send() with a sendHandle', 'sockets and servers cannot be passed to the child; send plain messages')
+      throw unsupportedOption('send() with a sendHandle', 'sockets and servers cannot be passed to the child; send plain messages')
     }
     if (!this.connected) {
-      const err = nodeError(Error, 'ERR_IPC_CHANNEL_CLOSED', 'Channel closed')
+      const err = codedError(Error, 'ERR_IPC_CHANNEL_CLOSED', 'Channel closed')
       if (typeof callback === 'function') process.nextTick(callback, err)
       else process.nextTick(() => this.emit('error', err))
       return false
     }
-    if (message === undefined) throw nodeError(TypeError, 'ERR_MISSING_ARGS', 'The "message" argument must be specified')
+    if (message === undefined) throw codedError(TypeError, 'ERR_MISSING_ARGS', 'The "message" argument must be specified')
     if (!['string', 'object', 'number', 'boolean'].includes(typeof message)) {
       throw invalidArgType('message', 'of type string, object, number, or boolean', message)
     }
@@ -521,7 +487,7 @@ class ChildProcess extends EventEmitter {
 
   #disconnect() {
     if (!this.connected) {
-      this.emit('error', nodeError(Error, 'ERR_IPC_DISCONNECTED', 'IPC channel is already disconnected'))
+      this.emit('error', codedError(Error, 'ERR_IPC_DISCONNECTED', 'IPC channel is already disconnected'))
       return
     }
     this.connected = false
@@ -531,7 +497,7 @@ class ChildProcess extends EventEmitter {
 
 function abortChildProcess(child, killSignal, reason) {
   try {
-    if (child.kill(killSignal)) child.emit('error', new AbortError(undefined, { cause: reason }))
+    if (child.kill(killSignal)) child.emit('error', new NodeAbortError(undefined, { cause: reason }))
   } catch (err) {
     child.emit('error', err)
   }
@@ -709,7 +675,7 @@ function execFile(file, args, options, callback) {
       if (total > options.maxBuffer) {
         // As Node: cut in characters for strings, in bytes for Buffers.
         chunks.push(chunk.slice(0, options.maxBuffer - (total - size)))
-        ex = nodeError(RangeError, 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER', `${name} maxBuffer length exceeded`)
+        ex = codedError(RangeError, 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER', `${name} maxBuffer length exceeded`)
         kill()
       } else {
         chunks.push(chunk)
@@ -788,7 +754,7 @@ function fork(modulePath, args = [], options) {
   } else if (!Array.isArray(options.stdio)) {
     options.stdio = stdioStringToArray(options.silent ? 'pipe' : 'inherit', 'ipc')
   } else if (!options.stdio.includes('ipc')) {
-    throw nodeError(Error, 'ERR_CHILD_PROCESS_IPC_REQUIRED', "Forked processes must have an IPC channel, missing value 'ipc' in options.stdio")
+    throw codedError(Error, 'ERR_CHILD_PROCESS_IPC_REQUIRED', "Forked processes must have an IPC channel, missing value 'ipc' in options.stdio")
   }
   return spawn(options.execPath, args, options)
 }

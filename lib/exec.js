@@ -106,8 +106,12 @@ function fork(modulePath, args, options) {
     throw invalidArgValue('options.serialization', serialization, "is not supported: offload speaks Node's 'json' IPC format only")
   }
   const env = { ...(rest.env ?? {}), NODE_CHANNEL_FD: '3', NODE_CHANNEL_SERIALIZATION_MODE: 'json', NODE_UNIQUE_ID: undefined }
-  const normalized = normalize({ stdin: 'inherit', stdout: 'inherit', stderr: 'inherit', ...rest, env, extendEnv: rest.extendEnv ?? true })
-  return new Subprocess(execPath, [...execArgv, path, ...args], normalized, { ipc: true })
+  // An inherited stderr (the default) is passed through by us, so that a child
+  // that fails (a missing module, a throw at load) fails with the end of it.
+  const relayStderr = rest.stderr === undefined
+  const stderr = relayStderr ? 'pipe' : rest.stderr
+  const normalized = normalize({ stdin: 'inherit', stdout: 'inherit', ...rest, stderr, env, extendEnv: rest.extendEnv ?? true })
+  return new Subprocess(execPath, [...execArgv, path, ...args], normalized, { ipc: true, relayStderr })
 }
 
 module.exports = { spawn, execFile, exec, $, fork, templateArgs }

@@ -2,6 +2,8 @@
 // The frames of a `serve()` worker's task channel, the worker's side of
 // src/pool/frame.rs (which documents the layout). Keep the two in step.
 
+const { offloadError } = require('./errors')
+
 const TASK = 1
 const CANCEL = 2
 const HELLO = 16
@@ -36,7 +38,7 @@ function encodeFrame(kind, id, name, json, buffers) {
 const SCRATCH = 64 * 1024
 
 function malformed() {
-  return Object.assign(new Error('offload: a malformed frame on the task channel'), { code: 'ERR_OFFLOAD_WORKER_PROTOCOL' })
+  return offloadError('ERR_OFFLOAD_WORKER_PROTOCOL', 'offload: a malformed frame on the task channel')
 }
 
 /**

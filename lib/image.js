@@ -6,8 +6,8 @@
 const { Buffer } = require('node:buffer')
 const path = require('node:path')
 const { fileURLToPath } = require('node:url')
-const native = require('../native.js')
-const { invalidArgValue } = require('./errors')
+const native = require('./binding')
+const { invalidArgValue, offloadError, abortError, fsError } = require('./errors')
 
 const FITS = ['cover', 'contain', 'fill', 'inside', 'outside']
 const POSITIONS = [
@@ -15,10 +15,23 @@ const POSITIONS = [
   'top', 'right top', 'right', 'right bottom', 'bottom', 'left bottom', 'left', 'left top',
 ]
 const KERNELS = ['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3']
-const FORMATS = ['jpeg', 'png', 'webp', 'avif', 'gif', 'raw']
-const EXTENSIONS = {
-  '.jpg': 'jpeg', '.jpeg': 'jpeg', '.jpe': 'jpeg', '.png': 'png', '.webp': 'webp', '.avif': 'avif', '.gif': 'gif', '.raw': 'raw',
+/** Every format this build knows: whether it reads and writes it, and its file name extensions. */
+const FORMAT_TABLE = {
+  jpeg: { reads: true, writes: true, suffixes: ['.jpg', '.jpeg', '.jpe'] },
+  png: { reads: true, writes: true, suffixes: ['.png'] },
+  webp: { reads: true, writes: true, suffixes: ['.webp'] },
+  avif: { reads: native.avifInputSupported(), writes: true, suffixes: ['.avif'] },
+  gif: { reads: true, writes: true, suffixes: ['.gif'] },
+  tiff: { reads: true, writes: false, suffixes: ['.tif', '.tiff'] },
+  bmp: { reads: true, writes: false, suffixes: ['.bmp'] },
+  raw: { reads: true, writes: true, suffixes: ['.raw'] },
 }
+/** The output formats. */
+const FORMATS = Object.keys(FORMAT_TABLE).filter((id) => FORMAT_TABLE[id].writes)
+/** The output format of each extension `resizeFile` knows. */
+const EXTENSIONS = Object.fromEntries(
+  Object.entries(FORMAT_TABLE).flatMap(([id, f]) => (f.writes ? f.suffixes.map((ext) => [ext, id]) : [])),
+)
 const FAIL_ON = ['none', 'truncated', 'error', 'warning']
 const KNOWN = new Set([
   'width', 'height', 'fit', 'position', 'kernel', 'withoutEnlargement', 'background', 'format', 'quality', 'jpeg', 'png',
@@ -194,17 +207,16 @@ function nativeOptions(options, formatFromPath, src) {
   ]
 }
 
-function imageError(code, message) {
-  const err = new Error(message)
-  err.code = code
-  return err
-}
+/** src/image/metadata.rs's NOT_AN_IMAGE: the engine leaves the list of readable formats to `formats`. */
+const NOT_AN_IMAGE = 'the input is not an image offload can read'
 
-function abortError(signal) {
-  const err = imageError('ERR_OFFLOAD_ABORTED', 'The operation was aborted')
-  err.name = 'AbortError'
-  if (signal.reason !== undefined) err.cause = signal.reason
-  return err
+/** The Error of a failed native job: `fs`'s own for a file error, else one with our code. */
+function jobError(result) {
+  const os = result.errorOs
+  if (os) return fsError(-os.errno, os.syscall, os.path ?? undefined)
+  let message = result.errorMessage
+  if (result.errorCode === 'ERR_OFFLOAD_IMAGE_UNSUPPORTED' && message === NOT_AN_IMAGE) message += ` (${READABLE})`
+  return offloadError(result.errorCode, message)
 }
 
 /** Runs one native job; settles when the job has stopped (so no file appears after an abort). */
@@ -215,8 +227,8 @@ async function run(src, options, outputPath, signal) {
   signal?.addEventListener('abort', onAbort, { once: true })
   try {
     const result = await native.imageResize(src.input, src.file, options, outputPath, flag)
-    if (result.errorCode === 'ERR_OFFLOAD_ABORTED') throw abortError(signal ?? {})
-    if (result.errorCode) throw imageError(result.errorCode, result.errorMessage)
+    if (result.errorCode === 'ERR_OFFLOAD_ABORTED') throw abortError(signal)
+    if (result.errorCode) throw jobError(result)
     if (signal?.aborted && outputPath === undefined) throw abortError(signal)
     return result
   } finally {
@@ -261,7 +273,7 @@ function metadata(input) {
 }
 
 function shapeMetadata(m) {
-  if (m.errorCode) throw imageError(m.errorCode, m.errorMessage)
+  if (m.errorCode) throw jobError(m)
   const out = {
     format: m.format,
     width: m.width,
@@ -292,14 +304,25 @@ function getConcurrency() {
 }
 
 /**
- * What this build reads and writes, per format, as sharp's `sharp.format`:
- * `formats.avif.input` is false when offload was built without libdav1d.
+ * What this build reads and writes, per format id, shaped as sharp's `sharp.format`:
+ * `{ id, input: { file, buffer, stream, fileSuffix }, output: { file, buffer, stream, alias } }`.
+ * `formats.avif.input.buffer` is false when offload was built without libdav1d. offload takes
+ * no streams. Raw pixels are read only as `options.raw` describes them, so no suffix names them.
  */
 const formats = Object.freeze(Object.fromEntries(
-  [
-    ['jpeg', true, true], ['png', true, true], ['webp', true, true], ['gif', true, true],
-    ['avif', native.avifInputSupported(), true], ['tiff', true, false], ['bmp', true, false], ['raw', true, true],
-  ].map(([name, input, output]) => [name, Object.freeze({ input, output })]),
+  Object.entries(FORMAT_TABLE).map(([id, { reads, writes, suffixes }]) => {
+    const input = { file: reads, buffer: reads, stream: false }
+    if (reads && id !== 'raw') input.fileSuffix = suffixes
+    const output = { file: writes, buffer: writes, stream: false }
+    if (id === 'jpeg') output.alias = ['jpg']
+    return [id, Object.freeze({ id, input: Object.freeze(input), output: Object.freeze(output) })]
+  }),
 ))
+
+/** The formats this build decodes, as people write them: the list an unreadable input's message gives. */
+const READABLE = Object.keys(formats)
+  .filter((id) => formats[id].input.buffer && id !== 'raw')
+  .map((id) => ({ jpeg: 'JPEG', webp: 'WebP' })[id] ?? id.toUpperCase())
+  .join(', ')
 
 module.exports = { resize, resizeFile, metadata, setConcurrency, getConcurrency, formats, FITS, FAIL_ON, EXTENSIONS }

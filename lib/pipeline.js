@@ -2,7 +2,7 @@
 // Pipelines: each stage's stdout is the next stage's stdin, one kernel pipe
 // between them; the bytes never pass through JavaScript.
 
-const { SubprocessError, invalidArgType } = require('./errors')
+const { SubprocessError, invalidArgType, invalidArgValue } = require('./errors')
 const { normalize, checkCommand } = require('./options')
 
 /** Starts `file args` with its stdin fed by `source`'s stdout. */
@@ -14,7 +14,7 @@ function pipeInto(source, file, args, options) {
   args = checkCommand(file, args)
   const normalized = normalize(options)
   if (normalized.native.stdin.kind !== 'pipe' || (options && options.stdin !== undefined)) {
-    throw new TypeError('options.stdin cannot be set for a piped stage: its stdin is the previous stage\'s stdout')
+    throw invalidArgValue('options.stdin', options.stdin, 'cannot be set for a piped stage: its stdin is the previous stage\'s stdout')
   }
   const collected = source._handOverStdout()
   const upstream = [...source._upstreamStages(), source]
@@ -31,7 +31,7 @@ function pipeInto(source, file, args, options) {
 
 function stageOf(stage, index) {
   if (Array.isArray(stage)) {
-    if (stage.length === 0) throw new TypeError(`pipeline stage ${index + 1} is empty`)
+    if (stage.length === 0) throw invalidArgValue(`stages[${index}]`, stage, 'is empty: a stage is [file, ...args]')
     return { file: stage[0], args: stage.slice(1), options: undefined }
   }
   if (stage && typeof stage === 'object' && typeof stage.file === 'string') return stage
@@ -44,7 +44,7 @@ function stageOf(stage, index) {
  */
 function pipeline(...stages) {
   if (stages.length === 1 && Array.isArray(stages[0]) && Array.isArray(stages[0][0])) stages = stages[0]
-  if (stages.length === 0) throw new TypeError('pipeline() needs at least one stage')
+  if (stages.length === 0) throw invalidArgValue('stages', stages, 'needs at least one stage')
   const specs = stages.map(stageOf)
   const { spawn } = require('../index.js')
   let current = spawn(specs[0].file, specs[0].args, specs[0].options)
@@ -73,7 +73,9 @@ function combine(stages, outcomes, reject) {
   }
   const cause = outcomes[failed].error
   const message = `Pipeline stage ${failed + 1} of ${stages.length} (${stages[failed].command}) failed: ${cause.message}`
-  const error = new SubprocessError(message, { ...cause, stage: failed, stages: results, failed: true, code: cause.code })
+  // The stage's own `cause` (an abort's signal.reason) is not enumerable: pass it on.
+  const options = 'cause' in cause ? { cause: cause.cause } : undefined
+  const error = new SubprocessError(message, { ...cause, stage: failed, stages: results, failed: true, code: cause.code }, options)
   if (reject) throw error
   return error
 }

@@ -8,12 +8,11 @@ const { EventEmitter } = require('node:events')
 const fs = require('node:fs')
 const os = require('node:os')
 const channel = require('./channel')
-const { invalidArgType, invalidArgValue } = require('./errors')
+const { invalidArgType, invalidArgValue, offloadError, abortError, rebuildError } = require('./errors')
 const { checkString, checkNonNegative, normalize, inheritedExecArgv } = require('./options')
 const { signalName } = require('./signals')
 const { packLimits } = require('./native-layout')
 const { encodeJson, takeBuffers, decodeValue } = require('./codec')
-const { thrownError } = require('./error-json')
 const { RequestServer, ENV: REQUESTS_ENV } = require('./task-requests')
 
 // Event types sent by src/js/payload.rs.
@@ -23,11 +22,13 @@ const WORKER_EXIT = 22
 const POOL_CLOSED = 23
 const POOL_ERROR = 24
 const POOL_BATCH = 25
+const POOL_START_FAILED = 26
 
 const KNOWN = new Set([
   'script', 'command', 'args', 'execArgv', 'execPath', 'size', 'minSize', 'idleTimeout', 'maxQueue', 'taskTimeout', 'concurrency',
-  'maxTasksPerWorker', 'maxRssBytes', 'retries', 'env', 'cwd', 'stderr', 'limits',
+  'maxTasksPerWorker', 'maxRssBytes', 'retries', 'env', 'cwd', 'stderr', 'limits', 'maxStartFailures', 'startBackoff',
 ])
+const BACKOFF_OPTIONS = new Set(['initial', 'max'])
 const RUN_OPTIONS = new Set(['signal', 'timeout', 'handler', 'onRequest', 'meta'])
 const STDERR_TAIL = 64 * 1024
 const READY_PRELOAD = require('node:path').join(__dirname, 'worker-ready.js')
@@ -68,12 +69,6 @@ function currentEnvEntries() {
   return Object.entries(process.env).map(([k, v]) => `${k}=${v}`)
 }
 
-function poolError(code, message, fields = {}) {
-  const err = new Error(message)
-  err.code = code
-  return Object.assign(err, fields)
-}
-
 function nativeOptions(options) {
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options)
   for (const key of Object.keys(options)) {
@@ -92,6 +87,8 @@ function nativeOptions(options) {
     native.waitForReady = true
     native.args = (o.args ?? []).map((a, i) => checkString(a, `options.args[${i}]`))
   } else {
+    const scriptOnly = ['args', 'execPath', 'execArgv'].find((key) => o[key] !== undefined)
+    if (scriptOnly) throw invalidArgValue('options', options, `has '${scriptOnly}', which only a 'script' pool takes (a command's arguments go in 'command')`)
     if (!Array.isArray(o.command) || o.command.length === 0) throw invalidArgType('options.command', 'a non-empty array [file, ...args]', o.command)
     native.command = o.command.map((a, i) => checkString(a, `options.command[${i}]`))
   }
@@ -131,7 +128,35 @@ function nativeOptions(options) {
     // The same limits, checks and packed form as spawn().
     native.limits = packLimits(normalize({ limits: o.limits }).native.limits)
   }
+  if (o.maxStartFailures !== undefined) {
+    native.maxStartFailures = checkNonNegative(o.maxStartFailures, 'options.maxStartFailures', { integer: true })
+    if (native.maxStartFailures < 1) throw invalidArgValue('options.maxStartFailures', o.maxStartFailures, 'must be at least 1', RangeError)
+  }
+  if (o.startBackoff !== undefined) startBackoff(o.startBackoff, native)
   return native
+}
+
+/** `startBackoff: { initial = 1000, max = 30000 }` (ms): the wait after failed starts, doubling up to `max`. */
+function startBackoff(backoff, native) {
+  if (backoff === null || typeof backoff !== 'object') throw invalidArgType('options.startBackoff', 'of type object', backoff)
+  for (const key of Object.keys(backoff)) {
+    if (!BACKOFF_OPTIONS.has(key)) throw invalidArgValue('options.startBackoff', backoff, `has an unknown option '${key}' (known: initial, max)`)
+  }
+  const initial = checkNonNegative(backoff.initial ?? 1000, 'options.startBackoff.initial', { integer: true })
+  const max = checkNonNegative(backoff.max ?? Math.max(30000, initial), 'options.startBackoff.max', { integer: true })
+  if (max < initial) throw invalidArgValue('options.startBackoff.max', max, `must not be less than initial (${initial})`, RangeError)
+  native.startBackoffInitial = initial
+  native.startBackoffMax = max
+}
+
+/** A task's failure (or a start failure) from src/js/payload.rs: its message ends with the worker's stderr. */
+function failureError(b) {
+  const fields = {}
+  if (b.exitCode != null) fields.exitCode = b.exitCode
+  if (b.signal != null) fields.signal = signalName(b.signal)
+  if (b.stderrTail) fields.stderr = b.stderrTail.toString('utf8')
+  const tail = fields.stderr?.trim() ? `\n\n${fields.stderr.trim()}` : ''
+  return offloadError(b.code, `${b.message}${tail}`, fields)
 }
 
 /**
@@ -213,8 +238,8 @@ class Pool extends EventEmitter {
     }
     const buffers = takeBuffers()
     if (json === undefined) throw invalidArgValue('task', task, 'must be a JSON-serialisable value')
-    if (this.#closed) return Promise.reject(poolError('ERR_OFFLOAD_POOL_CLOSED', 'the pool is closed: it takes no new tasks'))
-    if (signal?.aborted) return Promise.reject(poolError('ERR_OFFLOAD_ABORTED', 'the task was aborted before it ran'))
+    if (this.#closed) return Promise.reject(offloadError('ERR_OFFLOAD_POOL_CLOSED', 'the pool is closed: it takes no new tasks'))
+    if (signal?.aborted) return Promise.reject(abortError(signal, 'the task was aborted before it ran'))
     const id = this.#nextTask
     this.#nextTask = id === MAX_TASK_ID ? 1 : id + 1
     return new Promise((resolve, reject) => {
@@ -254,9 +279,11 @@ class Pool extends EventEmitter {
     return this.#capacity
   }
 
-  /** `size`, `busy`, `idle`, `queued`, counters, and run/wait time percentiles (ms). */
+  /** `size`, `busy`, `idle`, `starting`, `queued`, counters, run/wait time percentiles (ms), and `startFailures`, `broken`, `nextStartAt` after failed starts. */
   stats() {
-    return this.#native.stats()
+    const stats = this.#native.stats()
+    stats.nextStartAt ??= null
+    return stats
   }
 
   /** Takes no new tasks, finishes queued and running ones, then stops the workers (SIGKILL after `timeout` ms). */
@@ -321,7 +348,7 @@ class Pool extends EventEmitter {
     try {
       value = decodeValue(text, buffers)
     } catch {
-      const bad = poolError('ERR_OFFLOAD_BAD_RESULT', `the worker answered with text that is not JSON: ${text.slice(0, 200)}`)
+      const bad = offloadError('ERR_OFFLOAD_BAD_RESULT', `the worker answered with text that is not JSON: ${text.slice(0, 200)}`)
       return this.#settle(id, null, bad)
     }
     this.#settle(id, value, null)
@@ -345,6 +372,13 @@ class Pool extends EventEmitter {
     for (let k = 1; k < rest.length; k += 3) this._onNativeEvent(rest[k], rest[k + 1], rest[k + 2])
   }
 
+  // Problems no task reports. Without an 'error' listener they are
+  // warnings, not a crash of the whole process.
+  #problem(err) {
+    if (this.listenerCount('error') > 0) this.emit('error', err)
+    else process.emitWarning(err.message, { code: err.code })
+  }
+
   /** @internal Called by the event channel. */
   _onNativeEvent(type, a, b) {
     switch (type) {
@@ -357,26 +391,17 @@ class Pool extends EventEmitter {
         for (let k = 2; k < b.length; k += 2) buffers.push(b[1].subarray(b[k], b[k] + b[k + 1]))
         return this.#answer(a, b[0], buffers)
       }
-      case TASK_FAILED: {
-        if (b.errorJson != null) return this.#settle(a, null, thrownError(b.errorJson))
-        const fields = {}
-        if (b.exitCode != null) fields.exitCode = b.exitCode
-        if (b.signal != null) fields.signal = signalName(b.signal)
-        if (b.stderrTail) fields.stderr = b.stderrTail.toString('utf8')
-        const tail = fields.stderr ? `\n\n${fields.stderr.trim()}` : ''
-        return this.#settle(a, null, poolError(b.code, `${b.message}${tail}`, fields))
-      }
+      case TASK_FAILED:
+        if (b.errorJson != null) return this.#settle(a, null, rebuildError(b.errorJson))
+        if (b.code === 'ERR_OFFLOAD_ABORTED') return this.#settle(a, null, abortError(this.#pending.get(a)?.signal, b.message))
+        return this.#settle(a, null, failureError(b))
+      case POOL_START_FAILED:
+        return this.#problem(failureError(b))
       case WORKER_EXIT:
         this.emit('workerExit', a, b.code ?? null, signalName(b.signal))
         return
-      case POOL_ERROR: {
-        // Problems no task reports. Without an 'error' listener they are
-        // warnings, not a crash of the whole process.
-        const err = poolError(a, b)
-        if (this.listenerCount('error') > 0) this.emit('error', err)
-        else process.emitWarning(b, { code: a })
-        return
-      }
+      case POOL_ERROR:
+        return this.#problem(offloadError(a, b))
       case POOL_CLOSED:
         this.#closed = true
         this.#gone = true

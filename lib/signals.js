@@ -2,7 +2,7 @@
 // Signal names <-> numbers, from Node's own table.
 
 const { constants } = require('node:os')
-const { invalidArgType, invalidArgValue } = require('./errors')
+const { invalidArgType, invalidArgValue, codedError } = require('./errors')
 
 const byNumber = new Map()
 for (const [name, number] of Object.entries(constants.signals)) {
@@ -18,9 +18,7 @@ function signalNumber(signal, name = 'signal') {
   if (typeof signal === 'string') {
     const n = constants.signals[signal]
     if (n !== undefined) return n
-    const err = new TypeError(`Unknown signal: ${signal}`)
-    err.code = 'ERR_UNKNOWN_SIGNAL'
-    throw err
+    throw codedError(TypeError, 'ERR_UNKNOWN_SIGNAL', `Unknown signal: ${signal}`)
   }
   throw invalidArgType(name, 'of type string or number', signal)
 }

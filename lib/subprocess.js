@@ -6,9 +6,10 @@
 const { EventEmitter } = require('node:events')
 const { Readable, Writable } = require('node:stream')
 const { StringDecoder } = require('node:string_decoder')
+const { constants } = require('node:os')
 const channel = require('./channel')
 const { pack } = require('./native-layout')
-const { SubprocessError } = require('./errors')
+const { SubprocessError, spawnError, errnoException, codedError, offloadError } = require('./errors')
 const { signalNumber, signalName } = require('./signals')
 
 // Event types sent by src/js/payload.rs.
@@ -26,6 +27,9 @@ const STDOUT = 1
 const STDERR = 2
 const STREAM_NAMES = [undefined, 'stdout', 'stderr']
 const MESSAGE_TAIL = 4096
+const EMPTY = Buffer.alloc(0)
+// What fork() keeps of a stderr it passes through, for its error.
+const RELAY_TAIL = 8 * 1024
 
 function quote(arg) {
   return /^[\w./:=@%+,-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`
@@ -42,37 +46,28 @@ function tail(text) {
   return text.length > MESSAGE_TAIL ? `…${text.slice(-MESSAGE_TAIL)}` : text
 }
 
-/** The `Error` Node would give for a failed launch, with offload's extra detail. */
-function spawnError(failure, file, args, cwd) {
-  const syscall = `spawn ${file}`
-  let message = `${syscall} ${failure.code}`
-  if (failure.step === 'cwd') {
-    message += `: the working directory (options.cwd) '${failure.path}' cannot be used: ${failure.message}`
-  } else if (failure.step === 'stdio') {
-    message += failure.path ? `: cannot open '${failure.path}' for stdio: ${failure.message}` : `: stdio setup failed: ${failure.message}`
-  } else if (failure.step === 'limits') {
-    message += `: a resource limit (options.limits) was refused: ${failure.message}`
-  } else if (failure.step === 'credentials') {
-    message += `: cannot switch to options.uid/options.gid: ${failure.message}`
-  } else if (failure.step !== 'exec') {
-    message += `: ${failure.message}`
-  }
-  const err = new Error(message)
-  err.errno = failure.errno
-  err.code = failure.code
-  err.syscall = syscall
-  err.path = failure.step === 'exec' ? file : failure.path
-  err.spawnargs = args
-  if (failure.step === 'cwd') err.cwd = cwd
-  return err
+/** What a write to a child that is gone fails with, as Node's `write EPIPE`. */
+function brokenPipe() {
+  return errnoException(-constants.errno.EPIPE, 'write')
 }
 
-function systemError(failure, syscall) {
-  const err = new Error(`${syscall} ${failure.code}`)
-  err.errno = failure.errno
-  err.code = failure.code
-  err.syscall = syscall
-  return err
+/** Peak resident memory within this fraction of `limits.memoryBytes` counts as reaching it. */
+const NEAR_MEMORY_LIMIT = 0.75
+
+/**
+ * ' (it was near its memory limit: …)' when the evidence says a failed child
+ * ran into `limits.memoryBytes`, else ''. Such a child sees an allocation fail
+ * (ENOMEM) and may report it any way it likes (exit 1, abort, a crash): that is
+ * not observable, its peak memory is. Linux charges a child the parent's peak
+ * RSS at the launch (CLONE_VM), so the child's peak only counts when it is above
+ * this process's own peak, which is at least what it was at the launch. (The CPU
+ * limit needs no hint: the kernel's SIGXCPU says so, see ERR_OFFLOAD_CPU_LIMIT.)
+ */
+function memoryHint(limits, usage) {
+  if (limits.memoryBytes === undefined || usage.maxRssBytes < limits.memoryBytes * NEAR_MEMORY_LIMIT) return ''
+  if (usage.maxRssBytes <= process.resourceUsage().maxRSS * 1024) return ''
+  const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MiB`
+  return ` (it was near its memory limit: peak ${mib(usage.maxRssBytes)} of options.limits.memoryBytes = ${limits.memoryBytes} (${mib(limits.memoryBytes)}))`
 }
 
 class Subprocess extends EventEmitter {
@@ -101,6 +96,8 @@ class Subprocess extends EventEmitter {
   #upstream = []
   #waiters = []
   #nodeCompat
+  // fork()'s default stderr: read here, written on to ours, its end kept.
+  #relayTail = null
 
   /**
    * @internal Use `spawn()`, `fork()` or `pipeline()`.
@@ -118,6 +115,12 @@ class Subprocess extends EventEmitter {
     this.#connected = this.#ipc
     this.#nodeCompat = Boolean(internal.nodeCompat)
     if (internal.upstream) this.#upstream = internal.upstream
+    if (internal.relayStderr) {
+      // The caller sees an inherited stderr (no stream, nothing in the result).
+      this.#piped[STDERR] = false
+      this.#reading[STDERR] = true
+      this.#relayTail = Buffer.alloc(0)
+    }
 
     if (settings.signal?.aborted) {
       // Never started: settle as aborted on the next tick, like a started one would.
@@ -137,11 +140,13 @@ class Subprocess extends EventEmitter {
       // The native side refuses what JS cannot check: a closed stdio descriptor,
       // a pipeline source that can no longer be piped.
       if (err.code === 'InvalidArg') {
-        const invalid = new TypeError(err.message)
-        invalid.code = 'ERR_INVALID_ARG_VALUE'
-        throw invalid
+        throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', err.message)
       }
       throw err
+    }
+    if (this.#relayTail !== null) {
+      this.#native.stream(STDERR)
+      this.#native.read(STDERR)
     }
     if (settings.signal) {
       this.#abortListener = () => this.#native.cancel()
@@ -165,11 +170,10 @@ class Subprocess extends EventEmitter {
    * when they were already collected (the source finished or was awaited first).
    */
   _handOverStdout() {
-    if (!this.#piped[STDOUT]) throw new Error(`cannot pipe from ${this.#command}: its stdout is not a pipe (options.stdout)`)
-    if (this.#handed) throw new Error(`cannot pipe from ${this.#command}: its stdout is already piped to another command`)
-    if (this.#streams[STDOUT] || this.#reading[STDOUT]) {
-      throw new Error(`cannot pipe from ${this.#command}: its stdout is being read as a stream; call pipe() before reading it`)
-    }
+    const unavailable = (why) => offloadError('ERR_OFFLOAD_STDOUT_UNAVAILABLE', `cannot pipe from ${this.#command}: its stdout ${why}`)
+    if (!this.#piped[STDOUT]) throw unavailable('is not a pipe (options.stdout)')
+    if (this.#handed) throw unavailable('is already piped to another command')
+    if (this.#streams[STDOUT] || this.#reading[STDOUT]) throw unavailable('is being read as a stream; call pipe() before reading it')
     this.#handed = true
     if (this.#native !== null && this.#native.reserveStdout()) return null
     return this._settled().then((o) => (o.result ?? o.error)?._raw1 ?? null)
@@ -254,7 +258,7 @@ class Subprocess extends EventEmitter {
   /** Async iterator over the lines of stdout; rejects at the end if the command failed. */
   async *lines() {
     const stdout = this.stdout
-    if (stdout === null) throw new Error(`cannot read lines of ${this.#command}: its stdout is not a pipe`)
+    if (stdout === null) throw offloadError('ERR_OFFLOAD_STDOUT_UNAVAILABLE', `cannot read lines of ${this.#command}: its stdout is not a pipe`)
     const decoder = new StringDecoder('utf8')
     let carry = ''
     for await (const chunk of stdout) {
@@ -281,21 +285,13 @@ class Subprocess extends EventEmitter {
   /** @internal `send` with a Node-style callback. */
   _sendRaw(message, callback) {
     if (!this.#ipc) {
-      const err = new Error(`cannot send to ${this.#command}: it has no IPC channel (use fork())`)
-      err.code = 'ERR_IPC_CHANNEL_CLOSED'
-      return process.nextTick(callback, err)
+      return process.nextTick(callback, codedError(Error, 'ERR_IPC_CHANNEL_CLOSED', `cannot send to ${this.#command}: it has no IPC channel (use fork())`))
     }
-    if (message === undefined) {
-      const err = new TypeError('The "message" argument must be specified')
-      err.code = 'ERR_MISSING_ARGS'
-      throw err
-    }
+    if (message === undefined) throw codedError(TypeError, 'ERR_MISSING_ARGS', 'The "message" argument must be specified')
     const frame = `${JSON.stringify(message)}\n`
     const id = this.#nextWrite++
     if (!this.#connected || this.#native === null || !this.#native.send(id, frame)) {
-      const err = new Error('Channel closed')
-      err.code = 'ERR_IPC_CHANNEL_CLOSED'
-      return process.nextTick(callback, err)
+      return process.nextTick(callback, codedError(Error, 'ERR_IPC_CHANNEL_CLOSED', 'Channel closed'))
     }
     this.#writes.set(id, callback)
     return true
@@ -303,11 +299,7 @@ class Subprocess extends EventEmitter {
 
   /** Closes the IPC channel; the child gets 'disconnect'. */
   disconnect() {
-    if (!this.#connected) {
-      const err = new Error('IPC channel is already disconnected')
-      err.code = 'ERR_IPC_DISCONNECTED'
-      throw err
-    }
+    if (!this.#connected) throw codedError(Error, 'ERR_IPC_DISCONNECTED', 'IPC channel is already disconnected')
     this.#connected = false
     this.#native.disconnect()
     process.nextTick(() => this.emit('disconnect'))
@@ -401,7 +393,7 @@ class Subprocess extends EventEmitter {
         // Once the child has closed, its events (and so this write's completion)
         // no longer reach us: the pipe has no reader, so this is EPIPE.
         if (this.#native === null || this.#outcome !== null || !this.#native.write(id, chunk)) {
-          return onDone(callback)(systemError({ code: 'EPIPE', errno: -32 }, 'write'))
+          return onDone(callback)(brokenPipe())
         }
         this.#writes.set(id, onDone(callback))
       },
@@ -432,7 +424,8 @@ class Subprocess extends EventEmitter {
         break
       }
       case OUTPUT:
-        this.#streams[a]?.push(b)
+        if (a === STDERR && this.#relayTail !== null) this.#relay(b)
+        else this.#streams[a]?.push(b)
         break
       case OUTPUT_END:
         this.#endStream(a)
@@ -456,7 +449,7 @@ class Subprocess extends EventEmitter {
       case WRITE_DONE: {
         const callback = this.#writes.get(a)
         this.#writes.delete(a)
-        if (callback) callback(b ? systemError(b, 'write') : null)
+        if (callback) callback(b ? errnoException(b.errno, 'write') : null)
         break
       }
       case EXIT:
@@ -467,6 +460,16 @@ class Subprocess extends EventEmitter {
         this.#settle(a, null)
         break
     }
+  }
+
+  /** Passes a chunk of a relayed stderr on to ours, keeps its end, and reads on once it is out. */
+  #relay(chunk) {
+    const end = chunk.length > RELAY_TAIL ? chunk.subarray(chunk.length - RELAY_TAIL) : chunk
+    const kept = Buffer.concat([this.#relayTail, end])
+    this.#relayTail = kept.length > RELAY_TAIL ? kept.subarray(kept.length - RELAY_TAIL) : kept
+    process.stderr.write(chunk, () => {
+      if (this.#native !== null && this.#outcome === null) this.#native.read(STDERR)
+    })
   }
 
   /** Ends an output stream once, after `data` (what was collected before it was read). */
@@ -499,6 +502,18 @@ class Subprocess extends EventEmitter {
     return text
   }
 
+  /**
+   * What the result says stream `n` printed. Output the caller read as a stream
+   * is theirs; the result does not repeat it. A piped stream of a child that
+   * never ran (aborted first, or its launch failed) printed nothing: '' (or an
+   * empty Buffer), as the types promise for piped output.
+   */
+  #collected(n, closed) {
+    if (this.#reading[n]) return undefined
+    if (closed !== null) return this.#decode(closed[STREAM_NAMES[n]])
+    return this.#piped[n] && !(n === STDOUT && this.#handed) ? this.#decode(EMPTY) : undefined
+  }
+
   /** The result fields, from the exit status and what was collected. */
   #fields(closed) {
     const exit = this.#exit ?? {}
@@ -507,9 +522,8 @@ class Subprocess extends EventEmitter {
       pid: this.#pid,
       exitCode: exit.code ?? null,
       signal: signalName(exit.signal),
-      // Output the caller read as a stream is theirs; the result does not repeat it.
-      stdout: this.#reading[STDOUT] ? undefined : this.#decode(closed?.stdout),
-      stderr: this.#reading[STDERR] ? undefined : this.#decode(closed?.stderr),
+      stdout: this.#collected(STDOUT, closed),
+      stderr: this.#collected(STDERR, closed),
       durationMs: exit.durationMs ?? 0,
       timedOut: closed?.timedOut ?? false,
       canceled: closed?.canceled ?? false,
@@ -528,6 +542,7 @@ class Subprocess extends EventEmitter {
     const cpuMs = fields.usage.userCpuMs + fields.usage.systemCpuMs
     let code
     let what
+    let options
     if (launchError) {
       const err = launchError
       Object.assign(err, fields, { failed: true, code: err.code, pid: undefined })
@@ -536,6 +551,8 @@ class Subprocess extends EventEmitter {
       code = 'ERR_OFFLOAD_ABORTED'
       what = aborted ? 'was aborted before it started' : 'was aborted (options.signal)'
       fields.canceled = true
+      const reason = this.#settings.signal?.reason
+      if (reason !== undefined) options = { cause: reason }
     } else if (fields.timedOut) {
       code = 'ERR_OFFLOAD_TIMEOUT'
       what = `timed out after ${this.#settings.timeout} milliseconds`
@@ -550,17 +567,18 @@ class Subprocess extends EventEmitter {
       what = `wrote past its file size limit (options.limits.fileSizeBytes = ${limits.fileSizeBytes}) and was killed with SIGXFSZ`
     } else if (fields.signal !== null) {
       code = 'ERR_OFFLOAD_SIGNAL'
-      what = `was killed with ${fields.signal}`
+      what = `was killed with ${fields.signal}${memoryHint(limits, fields.usage)}`
     } else if (fields.exitCode !== 0) {
       code = 'ERR_OFFLOAD_EXIT_CODE'
-      what = `failed with exit code ${fields.exitCode}`
-      if (limits.memoryBytes !== undefined) what += ` (it ran with options.limits.memoryBytes = ${limits.memoryBytes})`
+      what = `failed with exit code ${fields.exitCode}${memoryHint(limits, fields.usage)}`
     } else {
       return null
     }
+    // A relayed stderr was shown as it came; its end also belongs in the error.
+    if (this.#relayTail?.length > 0) fields.stderr = this.#relayTail.toString('utf8')
     const details = [tail(fields.stderr), tail(fields.stdout)].filter(Boolean).join('\n')
     const message = `Command ${what}: ${this.#command}${details ? `\n\n${details}` : ''}`
-    return new SubprocessError(message, { ...fields, failed: true, code })
+    return new SubprocessError(message, { ...fields, failed: true, code }, options)
   }
 
   #settle(closed, presetError) {
@@ -569,7 +587,7 @@ class Subprocess extends EventEmitter {
     this.#release()
     for (const [id, callback] of this.#writes) {
       this.#writes.delete(id)
-      callback(systemError({ code: 'EPIPE', errno: -32 }, 'write'))
+      callback(brokenPipe())
     }
     const error = presetError ?? this.#failure({ closed })
     const holder = error ?? { ...this.#fields(closed), failed: false }

@@ -15,13 +15,9 @@
 
 const net = require('node:net')
 const crypto = require('node:crypto')
-const { describeError, thrownError } = require('./error-json')
+const { offloadError, invalidArgValue, describeError, rebuildError } = require('./errors')
 
 const ENV = 'OFFLOAD_REQUESTS'
-
-function requestError(code, message) {
-  return Object.assign(new Error(message), { code })
-}
 
 /** Splits a socket's data into lines and gives each to `onLine`. */
 function readLines(socket, onLine) {
@@ -102,7 +98,7 @@ class RequestServer {
     }
     const onRequest = this.#lookup(task)
     if (typeof onRequest !== 'function') {
-      const err = requestError('ERR_OFFLOAD_NO_REQUEST_HANDLER', 'nothing answers this request: the task was run without an onRequest option, or has already settled')
+      const err = offloadError('ERR_OFFLOAD_NO_REQUEST_HANDLER', 'nothing answers this request: the task was run without an onRequest option, or has already settled')
       return reply(`{"n":${n},"error":${describeError(err)}}`)
     }
     Promise.resolve()
@@ -113,7 +109,7 @@ class RequestServer {
           try {
             json = JSON.stringify(value === undefined ? null : value)
           } catch (err) {
-            return reply(`{"n":${n},"error":${describeError(requestError('ERR_OFFLOAD_BAD_RESULT', `onRequest returned a value that is not JSON-serialisable (${err.message})`))}}`)
+            return reply(`{"n":${n},"error":${describeError(offloadError('ERR_OFFLOAD_BAD_RESULT', `onRequest returned a value that is not JSON-serialisable (${err.message})`))}}`)
           }
           reply(`{"n":${n},"value":${json}}`)
         },
@@ -132,13 +128,13 @@ class RequestClient {
   request(taskId, message) {
     const address = process.env[ENV]
     if (address === undefined) {
-      return Promise.reject(requestError('ERR_OFFLOAD_NO_REQUEST_CHANNEL', 'request() needs a worker started by an offload Pool (this one was started some other way)'))
+      return Promise.reject(offloadError('ERR_OFFLOAD_NO_REQUEST_CHANNEL', 'request() needs a worker started by an offload Pool (this one was started some other way)'))
     }
     let line
     try {
       line = JSON.stringify(message === undefined ? null : message)
     } catch (err) {
-      return Promise.reject(Object.assign(new TypeError(`The request must be JSON-serialisable (${err.message})`), { code: 'ERR_INVALID_ARG_VALUE' }))
+      return Promise.reject(invalidArgValue('message', message, `must be JSON-serialisable (${err.message})`))
     }
     const n = this.#next++
     const socket = this.#connect(address)
@@ -167,7 +163,7 @@ class RequestClient {
       const entry = this.#pending.get(answer.n)
       if (entry === undefined) return
       this.#pending.delete(answer.n)
-      if (answer.error !== undefined) entry.reject(thrownError(JSON.stringify(answer.error)))
+      if (answer.error !== undefined) entry.reject(rebuildError(JSON.stringify(answer.error)))
       else entry.resolve(answer.value)
     })
     const lost = (err) => {
@@ -175,7 +171,7 @@ class RequestClient {
       const pending = [...this.#pending.values()]
       this.#pending.clear()
       for (const { reject } of pending) {
-        reject(requestError('ERR_OFFLOAD_REQUEST_FAILED', `the request did not reach the pool's parent (${err?.message ?? 'the connection closed'})`))
+        reject(offloadError('ERR_OFFLOAD_REQUEST_FAILED', `the request did not reach the pool's parent (${err?.message ?? 'the connection closed'})`))
       }
     }
     socket.on('error', lost)

@@ -1,12 +1,23 @@
 'use strict'
-// Preloaded into every Node pool worker (`node --require`): once the worker's
-// own module has run (and so registered its 'message' listener), tell the pool
-// it can take tasks, unless the module called serve() (lib/worker.js), which
-// says so on its own channel. Task timeouts then do not include Node's start.
+// Preloaded into every Node pool worker (`node --require`): tells the pool that a plain
+// worker can take tasks once its module listens for them (`process.on('message')`), unless
+// the module called serve() (lib/worker.js), which says so on its own channel. Task timeouts
+// then do not include Node's start.
+//
+// It waits for the 'message' listener, not just for the end of the first tick: an ES module
+// worker's code runs later than that (module loading is asynchronous), and a worker that is
+// about to call serve() must not be taken for a plain one meanwhile, or its first tasks
+// would reach it as plain messages.
 if (typeof process.send === 'function') {
-  setImmediate(() => {
-    if (globalThis[Symbol.for('offload.worker.serving')]) return
-    globalThis[Symbol.for('offload.worker.readySent')] = true
-    process.send({ $offload: 'ready' })
-  })
+  const onListener = (event) => {
+    if (event !== 'message') return
+    process.off('newListener', onListener)
+    // The rest of the module's setup runs first, as it does for a CommonJS worker.
+    setImmediate(() => {
+      if (globalThis[Symbol.for('offload.worker.serving')]) return
+      globalThis[Symbol.for('offload.worker.readySent')] = true
+      process.send({ $offload: 'ready' })
+    })
+  }
+  process.on('newListener', onListener)
 }

@@ -10,8 +10,7 @@ const fs = require('node:fs')
 const net = require('node:net')
 const { encodeValue, decodeValue } = require('./codec')
 const { TASK, CANCEL, HELLO, RESULT, ERROR, encodeFrame, FrameReader } = require('./frame')
-const { invalidArgType, invalidArgValue } = require('./errors')
-const { describeError } = require('./error-json')
+const { invalidArgType, invalidArgValue, offloadError, abortError, describeError } = require('./errors')
 const { RequestClient } = require('./task-requests')
 
 const SERVING = Symbol.for('offload.worker.serving')
@@ -20,10 +19,6 @@ const READY_SENT = Symbol.for('offload.worker.readySent')
 const DIRECT_WRITE = 64 * 1024
 /** This worker's connection for `context.request()`, made on the first request. */
 let requestClient = null
-
-function workerError(code, message) {
-  return Object.assign(new Error(message), { code })
-}
 
 /**
  * What a handler gets besides its task. The AbortSignal is made when first
@@ -47,7 +42,7 @@ class TaskContext {
    */
   request(message) {
     if (this.#id === undefined) {
-      return Promise.reject(workerError('ERR_OFFLOAD_NO_REQUEST_CHANNEL', 'request() needs a worker started by an offload Pool (this one was started by child_process.fork())'))
+      return Promise.reject(offloadError('ERR_OFFLOAD_NO_REQUEST_CHANNEL', 'request() needs a worker started by an offload Pool (this one was started by child_process.fork())'))
     }
     requestClient ??= new RequestClient()
     return requestClient.request(this.#id, message)
@@ -88,8 +83,8 @@ function handlerTable(handlers) {
 function noHandler(name, table) {
   const known = [...table.keys()].filter((k) => k !== '')
   return name === ''
-    ? workerError('ERR_OFFLOAD_NO_HANDLER', `this worker has no default handler: pass run(task, { handler }) with one of ${known.join(', ')}, or give serve() a 'default' handler`)
-    : workerError('ERR_OFFLOAD_NO_HANDLER', `this worker has no handler named '${name}' (it has: ${known.join(', ')})`)
+    ? offloadError('ERR_OFFLOAD_NO_HANDLER', `this worker has no default handler: pass run(task, { handler }) with one of ${known.join(', ')}, or give serve() a 'default' handler`)
+    : offloadError('ERR_OFFLOAD_NO_HANDLER', `this worker has no handler named '${name}' (it has: ${known.join(', ')})`)
 }
 
 /**
@@ -104,7 +99,7 @@ function noHandler(name, table) {
 function serve(handlers) {
   const later = handlers !== null && typeof handlers === 'object' && typeof handlers.then === 'function'
   const table = later ? null : handlerTable(handlers)
-  if (globalThis[SERVING]) throw workerError('ERR_OFFLOAD_ALREADY_SERVING', 'serve() was already called in this worker')
+  if (globalThis[SERVING]) throw offloadError('ERR_OFFLOAD_ALREADY_SERVING', 'serve() was already called in this worker')
   const fd = Number(process.env.OFFLOAD_CHANNEL_FD)
   if (Number.isInteger(fd) && fd > 2) {
     globalThis[SERVING] = true
@@ -128,7 +123,7 @@ function serve(handlers) {
     serveMessages(later ? Promise.resolve(handlers).then(handlerTable, startFailed) : table)
     return
   }
-  throw workerError('ERR_OFFLOAD_NOT_A_WORKER', 'serve() runs in a worker started by an offload Pool (or by child_process.fork()); this process has no task channel')
+  throw offloadError('ERR_OFFLOAD_NOT_A_WORKER', 'serve() runs in a worker started by an offload Pool (or by child_process.fork()); this process has no task channel')
 }
 
 /** serve(promise) whose promise rejected: this worker cannot take tasks. */
@@ -249,11 +244,11 @@ function serveChannel(fd, table, concurrency) {
   }
   const cancel = (id) => {
     const context = running.get(id)
-    if (context) return context.abort(workerError('ERR_OFFLOAD_ABORTED', 'the task was cancelled by the pool (aborted or timed out)'))
+    if (context) return context.abort(abortError(undefined, 'the task was cancelled by the pool (aborted or timed out)'))
     const at = waiting.findIndex((t) => t.id === id)
     if (at >= 0) {
       waiting.splice(at, 1)
-      send(encodeFrame(ERROR, id, '', describeError(workerError('ERR_OFFLOAD_ABORTED', 'the task was cancelled before it started')), null))
+      send(encodeFrame(ERROR, id, '', describeError(abortError(undefined, 'the task was cancelled before it started')), null))
     }
   }
 

@@ -4,12 +4,14 @@
 // so that bench/server.mjs can serve the very same endpoint with sharp or an
 // ImageMagick process in place of offload's resize().
 
-const { resize } = require('offload')
+const { resize, formats } = require('offload')
 const { HttpError, disconnectSignal, integerParam } = require('./http-errors.js')
 const { readBody } = require('./read-body.js')
 
 const CONTENT_TYPES = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', avif: 'image/avif', gif: 'image/gif' }
 const FORMATS = Object.keys(CONTENT_TYPES)
+/** The formats this build of offload decodes (AVIF only when it was built with libdav1d), as the 415 names them. */
+const READABLE = Object.values(formats).filter((f) => f.input.buffer && f.id !== 'raw').map((f) => f.id)
 
 /** offload's resize, with the thumbnail options; `info.format` is what it wrote (by default the input's format). */
 function offloadResize(input, { width, height, format, maxInputPixels, signal }) {
@@ -36,7 +38,7 @@ function imageHttpError(err, maxInputPixels) {
     case 'ERR_OFFLOAD_IMAGE_CORRUPT':
       return new HttpError(422, 'IMAGE_CORRUPT', 'the image is truncated or damaged; send the complete file')
     case 'ERR_OFFLOAD_IMAGE_UNSUPPORTED':
-      return new HttpError(415, 'IMAGE_UNSUPPORTED', 'the body is not a JPEG, PNG, WebP, GIF, TIFF or BMP image; send one of those')
+      return new HttpError(415, 'IMAGE_UNSUPPORTED', `the body is not an image this service reads (${READABLE.join(', ')}); send one of those`)
     case 'ERR_OFFLOAD_IMAGE_TOO_LARGE':
       return new HttpError(413, 'IMAGE_TOO_LARGE', `the image is larger than this service decodes (at most ${maxInputPixels} pixels, 65535 a side); send a smaller image`)
     default:

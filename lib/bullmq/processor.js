@@ -8,7 +8,7 @@
 //   of the job as `context.meta` and BullMQ's cancellation as `context.signal`.
 
 const { Pool } = require('../pool')
-const { invalidArgType, invalidArgValue } = require('../errors')
+const { invalidArgType, invalidArgValue, offloadError } = require('../errors')
 
 /** The job methods a sandboxed processor may call, as BullMQ's child forwards them. */
 const JOB_METHODS = new Set([
@@ -34,9 +34,7 @@ function withCodeInMessage(err) {
 }
 
 function refusedMethod(method) {
-  return Object.assign(new Error(`a sandboxed processor cannot call job.${method}() (it can call ${[...JOB_METHODS].join(', ')})`), {
-    code: 'ERR_OFFLOAD_BULLMQ_JOB_METHOD',
-  })
+  return offloadError('ERR_OFFLOAD_BULLMQ_JOB_METHOD', `a sandboxed processor cannot call job.${method}() (it can call ${[...JOB_METHODS].join(', ')})`)
 }
 
 /**

@@ -8,7 +8,7 @@ const path = require('node:path')
 const { fileURLToPath, pathToFileURL } = require('node:url')
 const bullmq = require('./bullmq-module')
 const { Pool } = require('../pool')
-const { invalidArgType, invalidArgValue } = require('../errors')
+const { invalidArgType, invalidArgValue, offloadError } = require('../errors')
 const { createProcessor, markSandbox } = require('./processor')
 
 const RUNTIME = path.join(__dirname, 'sandbox-runtime.js')
@@ -30,7 +30,7 @@ function processorUrl(processor) {
   }
   if (!PROCESSOR_EXTENSIONS.includes(path.extname(file))) file += '.js'
   if (!fs.existsSync(file)) {
-    throw Object.assign(new Error(`The BullMQ processor file ${file} does not exist`), { code: 'ERR_OFFLOAD_BULLMQ_PROCESSOR_MISSING', path: file })
+    throw offloadError('ERR_OFFLOAD_BULLMQ_PROCESSOR_MISSING', `The BullMQ processor file ${file} does not exist`, { path: file })
   }
   return pathToFileURL(file).href
 }

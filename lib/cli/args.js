@@ -5,14 +5,7 @@
 // name the exact option, say what is wrong with it and suggest the likely intended one.
 
 const { parseArgs } = require('node:util')
-
-/** A mistake on the command line: reported with a usage hint, exit code 2. */
-class UsageError extends Error {
-  constructor(message) {
-    super(message)
-    this.name = 'UsageError'
-  }
-}
+const { UsageError } = require('../errors')
 
 /** Edits (insert, delete, replace, swap two neighbours) that turn `a` into `b`. */
 function editDistance(a, b) {
@@ -90,4 +83,4 @@ function choice(text, option, choices) {
   throw new UsageError(`option '--${option}' must be one of ${choices.join(', ')}, not '${text}'${didYouMean(text, choices)}`)
 }
 
-module.exports = { UsageError, parse, integer, choice, didYouMean }
+module.exports = { parse, integer, choice, didYouMean }

@@ -2,7 +2,8 @@
 // `offload <command>`: dispatches to a command, prints help and version, and turns usage
 // mistakes into a message naming the bad word, a hint, and exit code 2.
 
-const { UsageError, didYouMean } = require('./args')
+const { UsageError } = require('../errors')
+const { didYouMean } = require('./args')
 const usage = require('./usage')
 const { parseThumbs, runThumbs } = require('./thumbs')
 

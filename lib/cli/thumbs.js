@@ -8,7 +8,8 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { resizeFile, metadata, setConcurrency, getConcurrency, FITS, FAIL_ON } = require('../image')
-const { UsageError, parse, integer, choice } = require('./args')
+const { UsageError, codedError } = require('../errors')
+const { parse, integer, choice } = require('./args')
 const { planBatch, IMAGE_EXTENSIONS, FORMAT_EXTENSIONS } = require('./inputs')
 const { createTally, createReporter } = require('./progress')
 
@@ -64,12 +65,6 @@ function parseThumbs(argv) {
     concurrency: v.concurrency === undefined ? undefined : integer(v.concurrency, 'concurrency', 1, 1024),
     quiet: v.quiet ?? false,
   }
-}
-
-function coded(code, message) {
-  const err = new Error(message)
-  err.code = code
-  return err
 }
 
 async function exists(file) {
@@ -182,7 +177,7 @@ async function runThumbs(settings, stream) {
             reporter.skipped(entry)
             return
           }
-          throw coded('EEXIST', `'${entry.output}' already exists; pass --force to overwrite it or --skip-existing to keep it`)
+          throw codedError(Error, 'EEXIST', `'${entry.output}' already exists; pass --force to overwrite it or --skip-existing to keep it`)
         }
         await makeFolder(path.dirname(entry.output))
         const info = await resizeFile(entry.input, entry.output, options)

@@ -1,7 +1,12 @@
 'use strict'
 // The help text of `offload` and of each command.
 
-const { getConcurrency } = require('../image')
+const { getConcurrency, FAIL_ON } = require('../image')
+
+/** 'a, b or c' */
+function orList(values) {
+  return `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`
+}
 
 function main() {
   return `Usage: offload <command> [options]
@@ -39,9 +44,9 @@ Size:
                             contain (letterbox), fill (stretch), inside (fit within,
                             no crop), outside
       --without-enlargement Keep images smaller than the target at their size
-      --fail-on LEVEL       none: make a thumbnail of what a truncated or damaged JPEG
-                            holds (grey where data is missing); warning (default),
-                            error or truncated: such a file fails
+      --fail-on LEVEL       ${orList(FAIL_ON)} (the default). none: make
+                            a thumbnail of what a truncated or damaged JPEG holds
+                            (grey where data is missing); the others: such a file fails
 
 Output:
   -o, --out DIR             Folder for the thumbnails, created if missing (required)

@@ -1,8 +1,9 @@
 //! AVIF input: avif-parse finds the AV1 data of the primary item (and of its alpha item),
 //! libdav1d decodes it, and the YCbCr planes become RGB here by the matrix and range the
-//! AV1 sequence header names. Compiled in when the build finds libdav1d (the `avif-input`
-//! feature, chosen by scripts/ensure-built.js); without it AVIF input is refused with a
-//! message that names the package to install.
+//! AV1 sequence header names. libdav1d is built from source and linked statically
+//! (libdav1d-sys) when the `avif-input` feature is on, as scripts/ensure-built.js chooses
+//! (always for a release); without it AVIF input is refused with a message that names the
+//! tools to install.
 //!
 //! The container's rotation and mirror (irot/imir) become the equivalent EXIF orientation,
 //! and its ICC profile is applied, both after the resize as for a JPEG (avif_boxes.rs).
@@ -15,7 +16,9 @@ use std::io::Cursor;
 use std::mem::MaybeUninit;
 use std::ptr;
 
-use dav1d_sys as sys;
+use libdav1d_sys as sys;
+use sys::Dav1dMatrixCoefficients as Matrix;
+use sys::Dav1dPixelLayout as Layout;
 
 use super::error::{ImageError, Result};
 use super::metadata::Header;
@@ -97,9 +100,11 @@ impl Picture {
         unsafe { (*self.0.seq_hdr).color_range != 0 }
     }
 
-    fn matrix(&self) -> sys::Dav1dMatrixCoefficients {
-        // SAFETY: as above.
-        unsafe { (*self.0.seq_hdr).mtrx }
+    /// The matrix code as coded (0..=255): libdav1d copies it from the bitstream unchecked,
+    /// so it is read as the integer it is, never as the bindings' Rust enum.
+    fn matrix(&self) -> u32 {
+        // SAFETY: as above; the enum is `repr(u32)`, so its field is a u32 in memory.
+        unsafe { ptr::addr_of!((*self.0.seq_hdr).mtrx).cast::<u32>().read() }
     }
 }
 
@@ -166,13 +171,19 @@ fn decode_av1(data: &[u8], max_pixels: u32) -> Result<Picture> {
 }
 
 /// (Kr, Kb) of a matrix; `None` for identity (the planes are G, B, R).
-fn coefficients(matrix: sys::Dav1dMatrixCoefficients) -> Option<(f32, f32)> {
+fn coefficients(matrix: u32) -> Option<(f32, f32)> {
+    const IDENTITY: u32 = Matrix::DAV1D_MC_IDENTITY as u32;
+    const BT709: u32 = Matrix::DAV1D_MC_BT709 as u32;
+    const BT2020_NCL: u32 = Matrix::DAV1D_MC_BT2020_NCL as u32;
+    const BT2020_CL: u32 = Matrix::DAV1D_MC_BT2020_CL as u32;
+    const FCC: u32 = Matrix::DAV1D_MC_FCC as u32;
+    const SMPTE240: u32 = Matrix::DAV1D_MC_SMPTE240 as u32;
     match matrix {
-        sys::DAV1D_MC_IDENTITY => None,
-        sys::DAV1D_MC_BT709 => Some((0.2126, 0.0722)),
-        sys::DAV1D_MC_BT2020_NCL | sys::DAV1D_MC_BT2020_CL => Some((0.2627, 0.0593)),
-        sys::DAV1D_MC_FCC => Some((0.30, 0.11)),
-        sys::DAV1D_MC_SMPTE240 => Some((0.212, 0.087)),
+        IDENTITY => None,
+        BT709 => Some((0.2126, 0.0722)),
+        BT2020_NCL | BT2020_CL => Some((0.2627, 0.0593)),
+        FCC => Some((0.30, 0.11)),
+        SMPTE240 => Some((0.212, 0.087)),
         // BT.601 (470BG, 170M) and unspecified, as libavif and libheif read them.
         _ => Some((0.299, 0.114)),
     }
@@ -202,10 +213,10 @@ pub fn decode(bytes: &[u8], max_pixels: u32) -> Result<Pixels> {
             return Err(corrupt("its alpha plane is not the size of its image"));
         }
     }
-    let grey = colour.0.p.layout == sys::DAV1D_PIXEL_LAYOUT_I400;
+    let grey = colour.0.p.layout == Layout::DAV1D_PIXEL_LAYOUT_I400;
     let (sx, sy) = match colour.0.p.layout {
-        sys::DAV1D_PIXEL_LAYOUT_I420 => (1, 1),
-        sys::DAV1D_PIXEL_LAYOUT_I422 => (1, 0),
+        Layout::DAV1D_PIXEL_LAYOUT_I420 => (1, 1),
+        Layout::DAV1D_PIXEL_LAYOUT_I422 => (1, 0),
         _ => (0, 0),
     };
     let bpc = colour.0.p.bpc as u32;

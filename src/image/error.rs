@@ -12,8 +12,8 @@ pub enum ErrorKind {
     TooLarge,
     /// The caller's AbortSignal fired.
     Aborted,
-    /// Reading the input file or writing the output file failed; Node's errno name.
-    Io(&'static str),
+    /// Reading the input file or writing the output file failed: see [`ImageError::os`].
+    Io,
     /// An option that passed the JS checks but is impossible for this image.
     InvalidOption,
 }
@@ -22,6 +22,17 @@ pub enum ErrorKind {
 pub struct ImageError {
     pub kind: ErrorKind,
     pub message: String,
+    /// For `Io`: the OS error, from which JavaScript builds the same error `fs` gives.
+    pub os: Option<OsError>,
+}
+
+/// A failed file operation as `fs` reports it: the raw errno (named and described on
+/// the JS side with Node's own table), the syscall, and the path when `fs` names one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OsError {
+    pub errno: i32,
+    pub syscall: &'static str,
+    pub path: Option<String>,
 }
 
 impl ImageError {
@@ -29,6 +40,7 @@ impl ImageError {
         ImageError {
             kind,
             message: message.into(),
+            os: None,
         }
     }
 
@@ -48,20 +60,23 @@ impl ImageError {
         Self::new(ErrorKind::Aborted, "The operation was aborted")
     }
 
-    /// A file error, with Node's code (`ENOENT`, `EACCES`, ...).
-    pub fn io(e: &std::io::Error, what: &str) -> Self {
-        let code = match e.raw_os_error() {
-            Some(libc::ENOENT) => "ENOENT",
-            Some(libc::EACCES) => "EACCES",
-            Some(libc::EISDIR) => "EISDIR",
-            Some(libc::ENOTDIR) => "ENOTDIR",
-            Some(libc::ENOSPC) => "ENOSPC",
-            Some(libc::EPERM) => "EPERM",
-            Some(libc::EROFS) => "EROFS",
-            Some(libc::EEXIST) => "EEXIST",
-            _ => "EIO",
+    /// A failed `syscall` on a file; `path` as `fs` would name it (`open` does, `read`
+    /// and `write` do not). An error without an errno (a short write) counts as EIO.
+    pub fn io(e: &std::io::Error, syscall: &'static str, path: Option<&std::path::Path>) -> Self {
+        let path = path.map(|p| p.to_string_lossy().into_owned());
+        let message = match &path {
+            Some(p) => format!("{e}, {syscall} '{p}'"),
+            None => format!("{e}, {syscall}"),
         };
-        Self::new(ErrorKind::Io(code), format!("{code}: {e}, {what}"))
+        ImageError {
+            kind: ErrorKind::Io,
+            message,
+            os: Some(OsError {
+                errno: e.raw_os_error().unwrap_or(libc::EIO),
+                syscall,
+                path,
+            }),
+        }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -75,7 +90,8 @@ impl ImageError {
             ErrorKind::Unsupported => "ERR_OFFLOAD_IMAGE_UNSUPPORTED",
             ErrorKind::TooLarge => "ERR_OFFLOAD_IMAGE_TOO_LARGE",
             ErrorKind::Aborted => "ERR_OFFLOAD_ABORTED",
-            ErrorKind::Io(code) => code,
+            // Never seen: JavaScript names the errno of `os` instead (ENOENT, ...).
+            ErrorKind::Io => "ERR_SYSTEM_ERROR",
             ErrorKind::InvalidOption => "ERR_INVALID_ARG_VALUE",
         }
     }

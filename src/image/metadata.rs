@@ -161,17 +161,19 @@ pub fn exif_reset_orientation(tiff: &mut [u8]) {
 /// Why AVIF input fails in a build without libdav1d, and what to do about it.
 #[cfg(not(feature = "avif-input"))]
 pub const NO_AVIF_DECODER: &str =
-    "this build of offload reads no AVIF (it writes it): AVIF input needs \
-     libdav1d when offload is built; install it (Debian/Ubuntu: apt-get install libdav1d-dev \
-     pkg-config) and run `npm run build` in offload's folder";
+    "this build of offload reads no AVIF (it writes it): AVIF input needs libdav1d, which \
+     the build compiles from source with meson, ninja and nasm; install them (Debian/Ubuntu: \
+     apt-get install meson ninja-build nasm) and run `npm run build` in offload's folder";
+
+/// The message for input whose first bytes are no format offload knows; lib/image.js
+/// appends the formats this build reads.
+pub const NOT_AN_IMAGE: &str = "the input is not an image offload can read";
 
 /// Reads the header of any supported format.
 pub fn read(bytes: &[u8]) -> Result<Header> {
-    let format = Format::sniff(bytes).ok_or_else(|| {
-        ImageError::unsupported(
-            "the input is not an image offload can read (JPEG, PNG, WebP, GIF, TIFF, BMP)",
-        )
-    })?;
+    // Which formats this build reads is for the JS layer to list (`formats`), from the same
+    // build features, so the message never names a format the build cannot read.
+    let format = Format::sniff(bytes).ok_or_else(|| ImageError::unsupported(NOT_AN_IMAGE))?;
     let mut header = match format {
         Format::Jpeg => jpeg(bytes)?,
         Format::Png => png(bytes)?,

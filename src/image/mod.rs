@@ -340,13 +340,21 @@ pub fn metadata(input: &[u8]) -> Result<Header> {
     metadata::read(input)
 }
 
-/// Reads a whole input file.
+/// Reads a whole input file; its errors name the syscall and path as `fs.readFile`'s do.
 pub fn read_input(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| ImageError::io(&e, &format!("open '{}'", path.display())))
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| ImageError::io(&e, "open", Some(path)))?;
+    let mut data = Vec::new();
+    file.read_to_end(&mut data)
+        .map_err(|e| ImageError::io(&e, "read", None))?;
+    Ok(data)
 }
 
 /// Writes `data` to `path` through a temporary file in the same directory and a rename,
 /// so that `path` is never seen half-written and a failure leaves nothing behind.
+/// Errors are reported as `fs.writeFile(path)` would report them: the temporary
+/// file is ours, not the caller's, so failing to create it or to rename it onto
+/// `path` (EISDIR when `path` is a directory) is an `open` of `path`.
 pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
     use std::io::Write;
     let dir = path
@@ -364,14 +372,16 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos())
     ));
+    let open = |e: std::io::Error| ImageError::io(&e, "open", Some(path));
+    let mut file = std::fs::File::create(&tmp).map_err(open)?;
     let written = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(data)?;
-        file.sync_data()?;
-        std::fs::rename(&tmp, path)
+        file.write_all(data)
+            .and_then(|()| file.sync_data())
+            .map_err(|e| ImageError::io(&e, "write", None))?;
+        std::fs::rename(&tmp, path).map_err(open)
     })();
-    written.map_err(|e| {
+    if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        ImageError::io(&e, &format!("write '{}'", path.display()))
-    })
+    }
+    written
 }

@@ -411,3 +411,37 @@ fn reduce_window_is_centred_on_the_planned_source_and_may_pass_its_edges() {
     assert_eq!((small.width, small.height), (50, 37));
     assert!(small.data.iter().all(|&v| v == 90));
 }
+
+#[test]
+fn file_errors_carry_what_fs_reports() {
+    let missing = std::path::Path::new("/nonexistent-offload-dir/in.jpg");
+    let err = crate::image::read_input(missing).unwrap_err();
+    let os = err.os.expect("an OS error");
+    assert_eq!((os.errno, os.syscall), (libc::ENOENT, "open"));
+    assert_eq!(os.path.as_deref(), Some("/nonexistent-offload-dir/in.jpg"));
+    // fs.readFile on a directory: the open works, the read fails, and fs names no path.
+    let os = crate::image::read_input(std::path::Path::new("/"))
+        .unwrap_err()
+        .os
+        .unwrap();
+    assert_eq!(
+        (os.errno, os.syscall, os.path),
+        (libc::EISDIR, "read", None)
+    );
+    // Writing over a directory fails at the rename, reported as fs.writeFile's open.
+    let dir = std::env::temp_dir().join(format!("offload-eisdir-{}.jpg", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let os = crate::image::write_atomically(&dir, b"x")
+        .unwrap_err()
+        .os
+        .unwrap();
+    let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".offload-eisdir-"))
+        .collect();
+    std::fs::remove_dir(&dir).unwrap();
+    assert_eq!((os.errno, os.syscall), (libc::EISDIR, "open"));
+    assert_eq!(os.path.as_deref(), dir.to_str());
+    assert!(left.is_empty(), "the temporary file is removed");
+}

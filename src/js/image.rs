@@ -72,6 +72,7 @@ pub struct NativeImageResult {
     pub size: f64,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
+    pub error_os: Option<NativeOsError>,
 }
 
 #[napi(object)]
@@ -91,6 +92,16 @@ pub struct NativeMetadata {
     pub size: f64,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
+    pub error_os: Option<NativeOsError>,
+}
+
+/// A failed file operation; `lib/errors.js` makes it the Error `fs` would give.
+#[napi(object)]
+pub struct NativeOsError {
+    /// Positive, as the OS gives it.
+    pub errno: i32,
+    pub syscall: String,
+    pub path: Option<String>,
 }
 
 /// The flag an AbortSignal sets; the job polls it between stages.
@@ -202,8 +213,15 @@ fn overlays(list: Vec<NativeOverlay>) -> image::Result<Vec<Overlay>> {
 
 type Settle<T> = Box<dyn FnOnce(Env) -> napi::Result<T> + Send>;
 
-fn failed(e: &ImageError) -> (Option<String>, Option<String>) {
-    (Some(e.code().to_string()), Some(e.message.clone()))
+/// `error_code`, `error_message` and `error_os` of a failed job.
+fn failed(e: ImageError) -> (Option<String>, Option<String>, Option<NativeOsError>) {
+    let code = e.code().to_owned();
+    let os = e.os.map(|os| NativeOsError {
+        errno: os.errno,
+        syscall: os.syscall.to_owned(),
+        path: os.path,
+    });
+    (Some(code), Some(e.message), os)
 }
 
 /// Resizes `input` (or the file `file`); with `outputPath` the result is written there
@@ -257,9 +275,10 @@ pub fn image_resize<'env>(
                     channels: out.channels as u32,
                     error_code: None,
                     error_message: None,
+                    error_os: None,
                 },
                 Err(e) => {
-                    let (error_code, error_message) = failed(&e);
+                    let (error_code, error_message, error_os) = failed(e);
                     NativeImageResult {
                         data: None,
                         format: String::new(),
@@ -269,6 +288,7 @@ pub fn image_resize<'env>(
                         size: 0.0,
                         error_code,
                         error_message,
+                        error_os,
                     }
                 }
             })
@@ -294,6 +314,7 @@ fn metadata_result(header: Header, size: usize) -> NativeMetadata {
         size: size as f64,
         error_code: None,
         error_message: None,
+        error_os: None,
     }
 }
 
@@ -312,10 +333,11 @@ pub fn image_metadata<'env>(
             Ok(match run {
                 Ok((header, size)) => metadata_result(header, size),
                 Err(e) => {
-                    let (error_code, error_message) = failed(&e);
+                    let (error_code, error_message, error_os) = failed(e);
                     NativeMetadata {
                         error_code,
                         error_message,
+                        error_os,
                         ..metadata_result(Header::default(), 0)
                     }
                 }
@@ -335,8 +357,8 @@ pub fn image_get_concurrency() -> u32 {
     pool::global().size() as u32
 }
 
-/// Whether this build reads AVIF: libdav1d was found when it was built (feature
-/// `avif-input`, see scripts/ensure-built.js).
+/// Whether this build reads AVIF: libdav1d was compiled in (feature `avif-input`, see
+/// scripts/ensure-built.js).
 #[napi]
 pub fn avif_input_supported() -> bool {
     cfg!(feature = "avif-input")

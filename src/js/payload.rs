@@ -117,12 +117,13 @@ pub struct JsTaskFailure {
     pub error_json: Option<String>,
 }
 
-/// An OS error, described the way Node describes them.
+/// An OS error as its raw errno; `lib/errors.js` names and describes it with
+/// Node's own table (`util.getSystemErrorMap`), so every errno gets the name
+/// and text `fs` would give, not only the ones a table here would list.
 #[napi(object)]
 pub struct JsSystemError {
-    /// `ENOENT`, `EACCES`, …
-    pub code: String,
-    /// Negative, like Node's `errno`.
+    /// Negative, like Node's `errno`; 0 for one of offload's own launch
+    /// failures, which `message` then describes.
     pub errno: i32,
     pub message: String,
     /// Which part of the launch failed: `exec`, `cwd`, `stdio`, `limits`,
@@ -132,31 +133,15 @@ pub struct JsSystemError {
 }
 
 pub fn system_error(error: &std::io::Error, step: &str, path: &str) -> JsSystemError {
-    let Some(errno) = error.raw_os_error() else {
-        // Not from the OS: one of offload's own launch failures.
-        return JsSystemError {
-            code: "ERR_OFFLOAD_SPAWN_FAILED".to_owned(),
-            errno: 0,
-            message: error.to_string(),
-            step: step.to_owned(),
-            path: path.to_owned(),
-        };
+    let (errno, message) = match error.raw_os_error() {
+        Some(errno) => (-errno, String::new()),
+        None => (0, error.to_string()),
     };
     JsSystemError {
-        code: errno_name(errno).to_owned(),
-        errno: -errno,
-        message: strerror(errno),
+        errno,
+        message,
         step: step.to_owned(),
         path: path.to_owned(),
-    }
-}
-
-/// The C library's description, without Rust's " (os error N)" suffix.
-fn strerror(errno: i32) -> String {
-    let text = std::io::Error::from_raw_os_error(errno).to_string();
-    match text.rfind(" (os error") {
-        Some(at) => text[..at].to_owned(),
-        None => text,
     }
 }
 
@@ -169,33 +154,6 @@ fn step_name(step: Step) -> &'static str {
         Step::Credentials => "credentials",
         Step::Session => "session",
         Step::ParentDeath => "parentDeath",
-    }
-}
-
-fn errno_name(errno: i32) -> &'static str {
-    match errno {
-        libc::ENOENT => "ENOENT",
-        libc::EACCES => "EACCES",
-        libc::EPERM => "EPERM",
-        libc::ENOTDIR => "ENOTDIR",
-        libc::EISDIR => "EISDIR",
-        libc::ENOEXEC => "ENOEXEC",
-        libc::E2BIG => "E2BIG",
-        libc::ENOMEM => "ENOMEM",
-        libc::EAGAIN => "EAGAIN",
-        libc::EMFILE => "EMFILE",
-        libc::ENFILE => "ENFILE",
-        libc::EPIPE => "EPIPE",
-        libc::EINVAL => "EINVAL",
-        libc::ELOOP => "ELOOP",
-        libc::ENAMETOOLONG => "ENAMETOOLONG",
-        libc::ETXTBSY => "ETXTBSY",
-        libc::EBADF => "EBADF",
-        libc::EEXIST => "EEXIST",
-        libc::ENOSPC => "ENOSPC",
-        libc::EROFS => "EROFS",
-        libc::ESRCH => "ESRCH",
-        _ => "EIO",
     }
 }
 
@@ -217,6 +175,8 @@ pub mod kind {
     pub const POOL_ERROR: u32 = 24;
     /// Several pool events at once: see [`super::encode_pool_batch`].
     pub const POOL_BATCH: u32 = 25;
+    /// Workers fail to start: `b` is the failure, as a task's.
+    pub const POOL_START_FAILED: u32 = 26;
 }
 
 fn exit(e: ExitInfo) -> JsExit {
@@ -293,18 +253,9 @@ fn encode_pool(event: PoolEvent) -> (u32, Payload, Payload) {
             };
             (kind::TASK_OK, Number(id as f64), value)
         }
-        PoolEvent::TaskDone { id, result: Err(f) } => (
-            kind::TASK_FAILED,
-            Number(id as f64),
-            TaskFailure(JsTaskFailure {
-                code: f.kind.code().to_owned(),
-                message: f.message,
-                exit_code: f.exit_code,
-                signal: f.signal,
-                stderr_tail: f.stderr_tail.map(Buffer::from),
-                error_json: f.error_json,
-            }),
-        ),
+        PoolEvent::TaskDone { id, result: Err(f) } => {
+            (kind::TASK_FAILED, Number(id as f64), task_failure(f))
+        }
         PoolEvent::WorkerExit { pid, code, signal } => (
             kind::WORKER_EXIT,
             Number(pid as f64),
@@ -320,8 +271,20 @@ fn encode_pool(event: PoolEvent) -> (u32, Payload, Payload) {
         PoolEvent::Error { code, message } => {
             (kind::POOL_ERROR, Text(code.to_owned()), Text(message))
         }
+        PoolEvent::StartFailed(f) => (kind::POOL_START_FAILED, Undefined, task_failure(f)),
         PoolEvent::Closed => (kind::POOL_CLOSED, Undefined, Undefined),
     }
+}
+
+fn task_failure(f: crate::pool::TaskFailure) -> Payload {
+    Payload::TaskFailure(JsTaskFailure {
+        code: f.kind.code().to_owned(),
+        message: f.message,
+        exit_code: f.exit_code,
+        signal: f.signal,
+        stderr_tail: f.stderr_tail.map(Buffer::from),
+        error_json: f.error_json,
+    })
 }
 
 /// Many pool events in one call, so that 100k answers a second do not cost

@@ -10,7 +10,7 @@ use napi_derive::napi;
 use super::channel::{EventChannel, PoolJsSink};
 use super::spawn::limits_from;
 use super::watch::{watch, Delivery};
-use crate::pool::{Percentiles, Pool, PoolConfig, Program, RunOptions, StderrMode};
+use crate::pool::{Backoff, Percentiles, Pool, PoolConfig, Program, RunOptions, StderrMode};
 use crate::process::current_env;
 use std::sync::atomic::AtomicBool;
 
@@ -45,6 +45,11 @@ pub struct NativePoolOptions {
     pub limits: Option<Vec<f64>>,
     /// Workers announce themselves (offload's preload for Node workers).
     pub wait_for_ready: Option<bool>,
+    pub max_start_failures: Option<u32>,
+    /// Milliseconds.
+    pub start_backoff_initial: Option<f64>,
+    /// Milliseconds.
+    pub start_backoff_max: Option<f64>,
 }
 
 fn invalid(message: impl Into<String>) -> Error {
@@ -103,6 +108,16 @@ pub fn create_pool(
         config.limits = limits_from(&packed);
     }
     config.wait_for_ready = options.wait_for_ready.unwrap_or(false);
+    if let Some(n) = options.max_start_failures {
+        config.max_start_failures = n.max(1);
+    }
+    let defaults = Backoff::default();
+    config.start_backoff = Backoff {
+        initial: options
+            .start_backoff_initial
+            .map_or(defaults.initial, millis),
+        max: options.start_backoff_max.map_or(defaults.max, millis),
+    };
     config.stderr = match options.stderr_tail {
         Some(n) => StderrMode::Tail(n as usize),
         None => StderrMode::Inherit,
@@ -150,6 +165,8 @@ pub struct JsPoolStats {
     pub size: u32,
     pub busy: u32,
     pub idle: u32,
+    /// Launched, not ready yet.
+    pub starting: u32,
     pub queued: u32,
     pub completed: f64,
     pub failed: f64,
@@ -159,6 +176,12 @@ pub struct JsPoolStats {
     pub run_time: JsPercentiles,
     /// Milliseconds.
     pub wait_time: JsPercentiles,
+    pub start_failures: u32,
+    /// Refusing tasks: workers fail to start and none is ready.
+    pub broken: bool,
+    /// When (epoch milliseconds) the pool may start a worker again; `null`
+    /// unless it waits after failed starts.
+    pub next_start_at: Option<f64>,
 }
 
 #[napi]
@@ -246,6 +269,7 @@ impl NativePool {
             size: s.size as u32,
             busy: s.busy as u32,
             idle: s.idle as u32,
+            starting: s.starting as u32,
             queued: s.queued as u32,
             completed: s.completed as f64,
             failed: s.failed as f64,
@@ -253,6 +277,12 @@ impl NativePool {
             restarted: s.restarted as f64,
             run_time: s.run_time.into(),
             wait_time: s.wait_time.into(),
+            start_failures: s.start_failures,
+            broken: s.broken,
+            next_start_at: s.next_start_in.map(|d| {
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+                (now.unwrap_or_default() + d).as_millis() as f64
+            }),
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::start_failures::Backoff;
 use crate::process::Limits;
 
 /// The worker program.
@@ -21,6 +22,22 @@ pub enum Program {
     Command { file: String, args: Vec<String> },
 }
 
+impl Program {
+    /// How error messages name it: the script, or the command line.
+    pub fn describe(&self) -> String {
+        match self {
+            Program::Node { script, .. } => format!("the worker script {script}"),
+            Program::Command { file, args } => {
+                let line: Vec<&str> = std::iter::once(file)
+                    .chain(args)
+                    .map(String::as_str)
+                    .collect();
+                format!("the worker command `{}`", line.join(" "))
+            }
+        }
+    }
+}
+
 /// What a worker sends, before anything else, when it is ready for tasks (see
 /// [`PoolConfig::wait_for_ready`]).
 pub const READY_MESSAGE: &str = r#"{"$offload":"ready"}"#;
@@ -28,6 +45,8 @@ pub const READY_MESSAGE: &str = r#"{"$offload":"ready"}"#;
 /// Where a worker's stderr goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StderrMode {
+    /// Passed through to ours; the last `stderr::INHERITED_TAIL` bytes are
+    /// kept for error reports.
     Inherit,
     /// Piped; the last `n` bytes are kept for crash reports.
     Tail(usize),
@@ -65,6 +84,10 @@ pub struct PoolConfig {
     /// started with offload's preload does, once Node is up), so a task's
     /// timeout does not include the worker's start. Otherwise from its launch.
     pub wait_for_ready: bool,
+    /// Failed starts in a row after which the pool waits `start_backoff`
+    /// before starting another, and refuses tasks meanwhile.
+    pub max_start_failures: u32,
+    pub start_backoff: Backoff,
 }
 
 impl PoolConfig {
@@ -85,6 +108,8 @@ impl PoolConfig {
             limits: Limits::default(),
             stderr: StderrMode::Inherit,
             wait_for_ready: false,
+            max_start_failures: 3,
+            start_backoff: Backoff::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ use super::channel::{ChannelEvent, Outlet, Reading};
 use super::config::{PoolConfig, READY_MESSAGE};
 use super::events::{Answer, FailureKind, PoolEvent, PoolSink, TaskFailure};
 use super::frame::{self, Frame};
+use super::start_failures::{StartFailures, TokioClock, Verdict, QUICK_DEATH};
 use super::stats::Shared;
 use super::worker::{InFlight, Mode, Task, Worker, WorkerEvent};
 use crate::process::{ChildEvent, Stream};
@@ -26,6 +27,10 @@ pub const CANCEL_GRACE: Duration = Duration::from_millis(1000);
 /// (see [`PIPELINE_BELOW_MS`]) and every worker is already busy.
 const PIPELINE: usize = 32;
 const PIPELINE_BELOW_MS: f64 = 1.0;
+
+/// How much of a worker's stderr a start failure quotes: its last lines.
+const START_FAILURE_LINES: usize = 20;
+const START_FAILURE_BYTES: usize = 4096;
 
 #[derive(PartialEq, Eq)]
 enum Phase {
@@ -61,6 +66,8 @@ pub(crate) struct PoolState {
     closed: bool,
     /// Task channels opened since the last [`PoolState::take_channels`].
     new_channels: Vec<(u64, Arc<Outlet>)>,
+    /// Failed starts, the backoff after them, and the refusals meanwhile.
+    starts: StartFailures,
 }
 
 /// What the pool's handles and its driver share.
@@ -77,6 +84,8 @@ impl Core {
         stats: Arc<Mutex<Shared>>,
     ) -> (Arc<Core>, UnboundedReceiver<(u64, WorkerEvent)>) {
         let (events_tx, events) = unbounded_channel();
+        let starts =
+            StartFailures::new(TokioClock, config.max_start_failures, config.start_backoff);
         let mut state = PoolState {
             config,
             sink,
@@ -90,6 +99,7 @@ impl Core {
             driver_wakes_at: None,
             closed: false,
             new_channels: Vec::new(),
+            starts,
         };
         state.top_up(false);
         state.publish();
@@ -204,7 +214,7 @@ impl PoolState {
             return;
         }
         let target = self.wanted();
-        while self.live_workers() < target {
+        while self.live_workers() < target && self.may_start() > 0 {
             let id = self.next_worker;
             self.next_worker += 1;
             match Worker::launch(&self.config, id, self.events_tx.clone()) {
@@ -218,11 +228,84 @@ impl PoolState {
                     }
                 }
                 Err(e) => {
-                    let message = format!("a worker could not be started: {e}");
-                    self.error("ERR_OFFLOAD_WORKER_START", message.clone());
-                    self.fail_queue(FailureKind::WorkerCrashed, &message);
-                    return;
+                    let how = format!("could not be started: {e}");
+                    self.start_failed(failure(FailureKind::WorkerStartFailed, how));
                 }
+            }
+        }
+    }
+
+    /// Workers launched that are not ready yet.
+    fn starting(&self) -> usize {
+        let starting = |w: &&Worker| !w.ready && !w.stopping;
+        self.workers.values().filter(starting).count()
+    }
+
+    /// Ready workers that take tasks.
+    fn any_ready(&self) -> bool {
+        self.workers
+            .values()
+            .any(|w| w.ready && !w.stopping && !w.retiring)
+    }
+
+    /// How many more workers may start now (see `start_failures.rs`).
+    fn may_start(&self) -> usize {
+        if self.starts.consecutive() == 0 {
+            return usize::MAX;
+        }
+        self.starts.may_start(self.starting())
+    }
+
+    /// A start failed: `how` is its failure (kind `WorkerStartFailed`), whose
+    /// message says what happened to the worker. Past `max_start_failures` in
+    /// a row, the pool says so once per episode and, with no ready worker
+    /// left, refuses what waits.
+    fn start_failed(&mut self, mut how: TaskFailure) {
+        how.message = format!("{} {}", self.config.program.describe(), how.message);
+        let verdict = self.starts.failed(how);
+        if verdict == Verdict::Retry {
+            return;
+        }
+        let refusal = self.starts.failure().expect("tripped").clone();
+        if verdict == Verdict::Tripped {
+            self.sink.emit(PoolEvent::StartFailed(refusal.clone()));
+        }
+        if !self.any_ready() {
+            // What stats() says when the refusals arrive.
+            self.publish();
+            self.fail_queue(&refusal);
+        }
+    }
+
+    /// When the first command worker on probation has lived `QUICK_DEATH`.
+    fn probation_ends(&self) -> Option<Instant> {
+        if self.config.wait_for_ready {
+            return None;
+        }
+        let on_probation = self.workers.values().filter(|w| w.probation);
+        on_probation.map(|w| w.launched_at + QUICK_DEATH).min()
+    }
+
+    /// Command workers on probation that lived long enough are ready.
+    fn end_probation(&mut self, now: Instant) {
+        let proven: Vec<u64> = (self.workers.iter())
+            .filter(|(_, w)| w.probation && w.launched_at + QUICK_DEATH <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in proven {
+            self.became_ready(id);
+        }
+        self.dispatch();
+    }
+
+    /// A worker is ready for tasks.
+    fn became_ready(&mut self, wid: u64) {
+        if let Some(w) = self.workers.get_mut(&wid) {
+            w.probation = false;
+            w.ready = true;
+            w.idle_since = Some(std::time::Instant::now());
+            if w.mode != Mode::Command {
+                self.starts.ready(w.launched_at);
             }
         }
     }
@@ -268,9 +351,9 @@ impl PoolState {
         }
     }
 
-    fn fail_queue(&mut self, kind: FailureKind, message: &str) {
+    fn fail_queue(&mut self, why: &TaskFailure) {
         while let Some(task) = self.queue.pop_front() {
-            self.settle(task.id, Err(failure(kind.clone(), message)));
+            self.settle(task.id, Err(why.clone()));
         }
     }
 
@@ -332,8 +415,14 @@ impl PoolState {
             Phase::Stopping { kill_at } => kill_at,
             _ => None,
         };
+        let starts = [
+            self.starts.due(),
+            self.starts.retry_at(),
+            self.probation_ends(),
+        ];
         [self.next_deadline(), self.next_idle_stop(), kill_at]
             .into_iter()
+            .chain(starts)
             .flatten()
             .min()
     }
@@ -341,6 +430,17 @@ impl PoolState {
     /// Whatever is due: task deadlines, idle workers, the close deadline.
     fn timers(&mut self) {
         let now = Instant::now();
+        if self.starts.due().is_some_and(|d| d <= now) {
+            self.starts.tick();
+        }
+        if self.probation_ends().is_some_and(|d| d <= now) {
+            self.end_probation(now);
+        }
+        if self.starts.consecutive() > 0 && self.starts.retry_at().is_none() {
+            // The wait after failed starts is over: try again, idle or not.
+            self.top_up(true);
+            self.dispatch();
+        }
         if self.next_deadline().is_some_and(|d| d <= now) {
             self.expire();
         }
@@ -364,6 +464,12 @@ impl PoolState {
         if self.phase != Phase::Open {
             let message = "the pool is closed: it takes no new tasks";
             return self.settle(task.id, Err(failure(FailureKind::PoolClosed, message)));
+        }
+        if let Some(refusal) = self.starts.refusal() {
+            if !self.any_ready() {
+                let refusal = refusal.clone();
+                return self.settle(task.id, Err(refusal));
+            }
         }
         if let Some(max) = self.config.max_queue {
             if self.queue.len() >= max + room {
@@ -424,7 +530,7 @@ impl PoolState {
     /// Fails everything pending and kills the workers now.
     pub fn destroy(&mut self) {
         let message = "the pool was destroyed";
-        self.fail_queue(FailureKind::PoolClosed, message);
+        self.fail_queue(&failure(FailureKind::PoolClosed, message));
         let mut held = Vec::new();
         for w in self.workers.values_mut() {
             held.extend(
@@ -636,6 +742,13 @@ impl PoolState {
             return;
         };
         let entry = w.in_flight.remove(at).expect("found above");
+        if !w.answered {
+            w.answered = true;
+            if w.mode == Mode::Command {
+                // The proof a command worker works (see `worker_gone`).
+                self.starts.ready(w.launched_at);
+            }
+        }
         w.start_waiting(self.config.concurrency, self.config.task_timeout);
         let now = std::time::Instant::now();
         if w.in_flight.is_empty() {
@@ -672,8 +785,8 @@ impl PoolState {
                 frame::HELLO => {
                     if let Some(w) = self.workers.get_mut(&wid) {
                         w.serve();
-                        w.idle_since = Some(std::time::Instant::now());
                     }
+                    self.became_ready(wid);
                 }
                 frame::RESULT => {
                     let answer = Answer {
@@ -697,10 +810,7 @@ impl PoolState {
     fn messages(&mut self, wid: u64, texts: Vec<String>) {
         for text in texts {
             if text == READY_MESSAGE {
-                if let Some(w) = self.workers.get_mut(&wid) {
-                    w.ready = true;
-                    w.idle_since = Some(std::time::Instant::now());
-                }
+                self.became_ready(wid);
             } else {
                 self.answer(wid, None, Ok(Answer::json(text)));
             }
@@ -738,15 +848,21 @@ impl PoolState {
             ChildEvent::Spawned { pid } => {
                 if let Some(w) = self.workers.get_mut(&id) {
                     w.pid = Some(pid);
-                    w.ready = w.ready || !self.config.wait_for_ready;
-                    w.idle_since = Some(std::time::Instant::now());
+                    if self.config.wait_for_ready {
+                        // It says so itself.
+                    } else if self.starts.consecutive() > 0 {
+                        w.probation = true;
+                    } else {
+                        self.became_ready(id);
+                    }
                 }
             }
             ChildEvent::SpawnFailed(f) => {
-                self.workers.remove(&id);
-                let message = format!("a worker could not be started: {} ({})", f.error, f.path);
-                self.error("ERR_OFFLOAD_WORKER_START", message.clone());
-                self.fail_queue(FailureKind::WorkerCrashed, &message);
+                if self.workers.remove(&id).is_some_and(|w| !w.stopping) {
+                    let how = format!("could not be started: {} ({})", f.error, f.path);
+                    self.start_failed(failure(FailureKind::WorkerStartFailed, how));
+                    self.top_up(true);
+                }
             }
             ChildEvent::Output {
                 stream: Stream::Stdout,
@@ -765,7 +881,7 @@ impl PoolState {
                 data,
             } => {
                 if let Some(w) = self.workers.get_mut(&id) {
-                    w.add_stderr(&data);
+                    w.add_stderr(data);
                 }
             }
             ChildEvent::Exit(info) => {
@@ -799,6 +915,41 @@ impl PoolState {
             self.stats.lock().unwrap().crashed += 1;
         }
         let stderr_tail = worker.stderr_tail();
+        let how = match (code, signal) {
+            (_, Some(sig)) => format!("was killed by signal {sig}"),
+            (Some(code), None) => format!("exited with code {code}"),
+            (None, None) => "ended".to_owned(),
+        };
+        let lived = worker.launched_at.elapsed();
+        // A task that already crashed a worker is the likelier cause of this
+        // death too (`retries`): that is no failed start.
+        let retried = worker.in_flight.iter().any(|e| e.task.crashes > 0);
+        let failed_start = !worker.stopping
+            && self.phase == Phase::Open
+            && match worker.mode {
+                // It cannot say it is ready: its first answer says it works.
+                // Dying on its first task, or soon, is a failed start.
+                Mode::Command => {
+                    !worker.answered
+                        && !retried
+                        && (lived < QUICK_DEATH || !worker.in_flight.is_empty())
+                }
+                Mode::Plain | Mode::Serve => !worker.ready || (lived < QUICK_DEATH && !retried),
+            };
+        let start_failure = failed_start.then(|| {
+            let ms = lived.as_millis();
+            let when = if !worker.ready {
+                format!("{ms} ms after it started, before it was ready")
+            } else if worker.mode == Mode::Command && !worker.answered {
+                format!("{ms} ms after it started, before its first answer")
+            } else {
+                format!("{ms} ms after it started")
+            };
+            let mut f = failure(FailureKind::WorkerStartFailed, format!("{how} {when}"));
+            (f.exit_code, f.signal) = (code, signal);
+            f.stderr_tail = Some(worker.stderr_lines(START_FAILURE_LINES, START_FAILURE_BYTES));
+            f
+        });
         let serve = worker.mode == Mode::Serve;
         let mut again = Vec::new();
         for entry in worker.in_flight {
@@ -816,11 +967,6 @@ impl PoolState {
                 again.push(task);
                 continue;
             }
-            let how = match (code, signal) {
-                (_, Some(sig)) => format!("was killed by signal {sig}"),
-                (Some(code), None) => format!("exited with code {code}"),
-                (None, None) => "ended".to_owned(),
-            };
             let retried = match task.crashes {
                 0 => String::new(),
                 n => format!(" (after {n} retries on fresh workers)"),
@@ -841,6 +987,12 @@ impl PoolState {
         for task in again.into_iter().rev() {
             self.queue.push_front(task);
         }
+        if let Some(f) = start_failure {
+            self.start_failed(f);
+            // Even when idle: a pool that cannot start says so at once, and
+            // `start_failed` bounds the attempts.
+            self.top_up(true);
+        }
     }
 
     /// Updates the counts that `Pool::stats` reads, and tells each worker's
@@ -848,18 +1000,25 @@ impl PoolState {
     /// runtime reads them if JavaScript does not; see `channel::run`).
     fn publish(&self) {
         let waiting = !self.queue.is_empty();
+        let (mut size, mut busy, mut starting) = (0, 0, 0);
         for w in self.workers.values() {
             w.expect_answers(waiting && !w.in_flight.is_empty());
+            if !w.stopping && !w.retiring {
+                size += 1;
+                busy += usize::from(!w.in_flight.is_empty());
+                starting += usize::from(!w.ready);
+            }
         }
-        let size = self.live_workers();
-        let busy = self
-            .workers
-            .values()
-            .filter(|w| !w.stopping && !w.retiring && !w.in_flight.is_empty())
-            .count();
         let mut stats = self.stats.lock().unwrap();
         stats.size = size;
         stats.busy = busy;
+        stats.starting = starting;
         stats.queued = self.queue.len();
+        stats.start_failures = self.starts.consecutive();
+        if stats.start_failures > 0 || stats.retry_at.is_some() {
+            stats.retry_at = self.starts.retry_at();
+            let refusing = size == starting && self.starts.refusal().is_some();
+            stats.refusing_until = stats.retry_at.filter(|_| refusing);
+        }
     }
 }

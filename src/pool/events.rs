@@ -7,6 +7,9 @@ pub use super::frame::Bytes;
 pub enum FailureKind {
     /// The worker died while running the task.
     WorkerCrashed,
+    /// Workers fail to start (see `start_failures.rs`): the pool refuses
+    /// tasks until one does.
+    WorkerStartFailed,
     /// The task ran past its timeout; the worker was killed and replaced.
     Timeout,
     /// The caller cancelled it.
@@ -26,6 +29,7 @@ impl FailureKind {
     pub fn code(&self) -> &'static str {
         match self {
             FailureKind::WorkerCrashed => "ERR_OFFLOAD_WORKER_CRASHED",
+            FailureKind::WorkerStartFailed => "ERR_OFFLOAD_WORKER_START_FAILED",
             FailureKind::Timeout => "ERR_OFFLOAD_TIMEOUT",
             FailureKind::Aborted => "ERR_OFFLOAD_ABORTED",
             FailureKind::QueueFull => "ERR_OFFLOAD_QUEUE_FULL",
@@ -92,8 +96,11 @@ pub enum PoolEvent {
         signal: Option<i32>,
     },
     /// Something went wrong that no task's result reports: a worker that
-    /// cannot start, or one that breaks the protocol.
+    /// breaks the protocol, or ignores a cancel.
     Error { code: &'static str, message: String },
+    /// Workers fail to start: the first trip of an episode (see
+    /// `start_failures.rs`), with the last failure (kind `WorkerStartFailed`).
+    StartFailed(TaskFailure),
     /// Every worker is gone after `close` or `destroy`.
     Closed,
 }

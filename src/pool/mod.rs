@@ -36,6 +36,17 @@
 //!   past its timeout, or aborted, settles at once; a serve worker gets a cancel
 //!   frame (its handler's `AbortSignal`) and `CANCEL_GRACE` to answer, any
 //!   other worker is killed and replaced.
+//! - **Workers that cannot start** (see `start_failures.rs`). A worker that
+//!   dies before it is ready, or within `QUICK_DEATH` of its launch, is a
+//!   failed start, replaced at once; after `max_start_failures` in a row the
+//!   pool starts none for `start_backoff` (doubling), then one at a time,
+//!   refuses queued and new tasks with `WorkerStartFailed` while no worker is
+//!   ready, and reports the episode once ([`PoolEvent::StartFailed`]). A task
+//!   a worker held when it died still fails as `WorkerCrashed`. A command
+//!   worker cannot say it is ready: its first answer is the proof, and after
+//!   a failed start a new one takes tasks only once it has lived
+//!   `QUICK_DEATH`. Every worker's stderr is read
+//!   (see `stderr.rs`), so the failure quotes its last lines.
 //! - **Recycling.** A worker is retired after `max_tasks_per_worker` tasks, or
 //!   when its resident memory passed `max_rss_bytes` (read from /proc between
 //!   tasks): it takes nothing new, a fresh one starts, and it stops once its
@@ -47,8 +58,9 @@
 //!
 //! # Caveats
 //!
-//! - A worker that dies while the pool is idle is replaced by the next `run`,
-//!   not at once, so a worker that cannot start does not spin in a loop.
+//! - A worker that dies while the pool is idle, after it started, is replaced
+//!   by the next `run`, not at once; a failed start is replaced at once
+//!   (bounded by the backoff), so a pool that cannot start says so early.
 //! - A message (or stdout line) from a plain worker that holds no task is
 //!   ignored: with one task at a time there is nobody to give it to.
 //! - A worker killed because one task timed out takes the other tasks it was
@@ -59,7 +71,9 @@ mod config;
 mod dispatch;
 mod events;
 mod frame;
+mod start_failures;
 mod stats;
+mod stderr;
 mod worker;
 
 use std::sync::{Arc, Mutex};
@@ -67,6 +81,7 @@ use std::time::{Duration, Instant};
 
 pub use config::{PoolConfig, Program, StderrMode};
 pub use events::{Answer, Bytes, FailureKind, PoolEvent, PoolSink, TaskFailure};
+pub use start_failures::{Backoff, QUICK_DEATH};
 pub use stats::{Percentiles, Stats};
 
 use dispatch::Core;

@@ -3,6 +3,10 @@
 /// How many recent samples the percentiles are computed over.
 const WINDOW: usize = 1024;
 
+use std::time::Duration;
+
+use tokio::time::Instant;
+
 /// p50, p90, p99 and max of a window of durations, in milliseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Percentiles {
@@ -51,6 +55,7 @@ impl Window {
 pub(crate) struct Shared {
     pub size: usize,
     pub busy: usize,
+    pub starting: usize,
     pub queued: usize,
     pub completed: u64,
     pub failed: u64,
@@ -58,14 +63,22 @@ pub(crate) struct Shared {
     pub restarted: u64,
     pub run_time: Window,
     pub wait_time: Window,
+    pub start_failures: u32,
+    /// When the pool may start a worker again, after failed starts.
+    pub retry_at: Option<Instant>,
+    /// Until when it refuses tasks (no worker is ready meanwhile).
+    pub refusing_until: Option<Instant>,
 }
 
 impl Shared {
     pub fn snapshot(&self) -> Stats {
+        let now = Instant::now();
+        let ahead = |at: Option<Instant>| at.filter(|at| *at > now).map(|at| at - now);
         Stats {
             size: self.size,
             busy: self.busy,
-            idle: self.size.saturating_sub(self.busy),
+            idle: self.size.saturating_sub(self.busy + self.starting),
+            starting: self.starting,
             queued: self.queued,
             completed: self.completed,
             failed: self.failed,
@@ -73,16 +86,22 @@ impl Shared {
             restarted: self.restarted,
             run_time: self.run_time.percentiles(),
             wait_time: self.wait_time.percentiles(),
+            start_failures: self.start_failures,
+            next_start_in: ahead(self.retry_at),
+            broken: ahead(self.refusing_until).is_some(),
         }
     }
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Stats {
-    /// Live workers.
+    /// Live workers, starting ones included.
     pub size: usize,
     pub busy: usize,
+    /// Ready and doing nothing.
     pub idle: usize,
+    /// Launched and not ready yet.
+    pub starting: usize,
     pub queued: usize,
     pub completed: u64,
     pub failed: u64,
@@ -94,6 +113,15 @@ pub struct Stats {
     pub run_time: Percentiles,
     /// From `run` to a worker taking the task.
     pub wait_time: Percentiles,
+    /// Failed starts in a row (see `start_failures.rs`); 0 once a worker
+    /// started and lived.
+    pub start_failures: u32,
+    /// How long until the pool may start a worker again, while it waits
+    /// after failed starts.
+    pub next_start_in: Option<Duration>,
+    /// It refuses tasks with `WorkerStartFailed`: workers fail to start and
+    /// none is ready.
+    pub broken: bool,
 }
 
 #[cfg(test)]

@@ -90,7 +90,10 @@ fn results(rx: &Receiver<PoolEvent>, ids: usize) -> HashMap<u64, Result<String, 
                     "task {id} settled twice"
                 )
             }
-            PoolEvent::WorkerExit { .. } | PoolEvent::Error { .. } | PoolEvent::Closed => {}
+            PoolEvent::WorkerExit { .. }
+            | PoolEvent::Error { .. }
+            | PoolEvent::StartFailed(_)
+            | PoolEvent::Closed => {}
         }
     }
     done

@@ -20,6 +20,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::channel::{self, ChannelEvent, Chunk, Framing, Outlet};
 use super::config::{PoolConfig, Program, StderrMode};
 use super::frame;
+use super::stderr::{StderrTail, INHERITED_TAIL};
 use crate::process::{
     self, duplicate_fd, fds, ChildEvent, ChildHandle, EventSink, Input, Output, SpawnRequest,
     Stream,
@@ -108,6 +109,12 @@ pub(crate) struct Worker {
     pub in_flight: VecDeque<InFlight>,
     /// Able to take tasks: launched, and (with `wait_for_ready`) said so.
     pub ready: bool,
+    /// A command worker launched after failed starts: it takes tasks once it
+    /// has lived `QUICK_DEATH` (it cannot say it is ready), so that a worker
+    /// that dies at start takes no task with it.
+    pub probation: bool,
+    /// It answered a task (for a command worker, the proof that it started).
+    pub answered: bool,
     pub tasks_sent: u64,
     /// When it last became free (ready, or done with its tasks).
     pub idle_since: Option<Instant>,
@@ -118,6 +125,8 @@ pub(crate) struct Worker {
     pub last_rss_check: Instant,
     /// How it ended, once reaped.
     pub exit: Option<(Option<i32>, Option<i32>)>,
+    /// When it was launched (a death soon after is a failed start).
+    pub launched_at: tokio::time::Instant,
     /// A Node worker's task channel (used once it runs `serve()`).
     outlet: Option<Arc<Outlet>>,
     /// A Node worker's IPC channel (`process.send`), ours rather than the
@@ -125,8 +134,7 @@ pub(crate) struct Worker {
     ipc: Option<Arc<Outlet>>,
     /// A command worker's partial stdout line.
     partial: Vec<u8>,
-    stderr_tail: Vec<u8>,
-    tail_max: usize,
+    stderr: StderrTail,
 }
 
 fn without_channel_vars(env: &[String]) -> impl Iterator<Item = String> + '_ {
@@ -191,9 +199,13 @@ impl Worker {
         // The pool escalates to SIGKILL itself (close timeout, task timeout).
         request.force_kill_after = None;
         request.limits = config.limits.clone();
-        request.stderr = match config.stderr {
-            StderrMode::Inherit => Output::Fd(duplicate_fd(2)?),
-            StderrMode::Tail(_) => Output::Pipe,
+        // Piped either way: see `stderr.rs`.
+        request.stderr = Output::Pipe;
+        let stderr = match config.stderr {
+            StderrMode::Inherit => {
+                StderrTail::new(INHERITED_TAIL, Some(Arc::new(duplicate_fd(2)?)))
+            }
+            StderrMode::Tail(n) => StderrTail::new(n, None),
         };
         let sink = Arc::new(WorkerSink {
             worker: id,
@@ -219,31 +231,27 @@ impl Worker {
             handle.stream(Stream::Stdout);
             handle.read(Stream::Stdout);
         }
-        let tail_max = match config.stderr {
-            StderrMode::Tail(n) => {
-                handle.stream(Stream::Stderr);
-                handle.read(Stream::Stderr);
-                n
-            }
-            StderrMode::Inherit => 0,
-        };
+        handle.stream(Stream::Stderr);
+        handle.read(Stream::Stderr);
         Ok(Worker {
             handle,
             pid: None,
             mode,
             in_flight: VecDeque::new(),
             ready: false,
+            probation: false,
+            answered: false,
             tasks_sent: 0,
             idle_since: None,
             stopping: false,
             retiring: false,
             last_rss_check: Instant::now(),
             exit: None,
+            launched_at: tokio::time::Instant::now(),
             outlet,
             ipc,
             partial: Vec::new(),
-            stderr_tail: Vec::new(),
-            tail_max,
+            stderr,
         })
     }
 
@@ -384,17 +392,20 @@ impl Worker {
         lines
     }
 
-    pub fn add_stderr(&mut self, data: &[u8]) {
-        self.stderr_tail.extend_from_slice(data);
-        if self.stderr_tail.len() > self.tail_max {
-            let cut = self.stderr_tail.len() - self.tail_max;
-            self.stderr_tail.drain(..cut);
-        }
-        self.handle.read(Stream::Stderr);
+    pub fn add_stderr(&mut self, data: Vec<u8>) {
+        self.stderr.add(data, &self.handle);
     }
 
+    /// The end of its stderr, for a crash report.
     pub fn stderr_tail(&self) -> Option<Vec<u8>> {
-        (self.tail_max > 0).then(|| self.stderr_tail.clone())
+        Some(self.stderr.bytes().to_vec())
+    }
+
+    /// The last lines of its stderr (at most `max_bytes`), for a start failure.
+    pub fn stderr_lines(&self, lines: usize, max_bytes: usize) -> Vec<u8> {
+        let mut tail = self.stderr.last_lines(lines);
+        tail.drain(..tail.len().saturating_sub(max_bytes));
+        tail
     }
 
     /// Ends the worker now; its exit will not count as a crash.
