@@ -9,11 +9,12 @@
 //! is the backpressure. When the child exits, an undecided pipe starts
 //! collecting so its last bytes are not lost.
 //!
-//! Memory: every read is copied out at its exact size (see `fds::read_some`),
-//! and collected output is kept as those pieces and joined once, at its final
-//! size, when the child is done. Nothing is allocated at the chunk size or grown
-//! by reallocation per child: such blocks, freed later on the JavaScript thread,
-//! fragmented glibc's arenas until RSS grew by ~20 KB with every buffered spawn.
+//! Memory: reads go through a per-thread scratch buffer and only the bytes
+//! read are appended (`fds::read_some`), and collected output is trimmed to its
+//! length before it is handed on: no buffer reaches JavaScript holding room it
+//! does not use. Buffers that reserved a whole chunk for a few bytes, freed later
+//! on the JavaScript thread, fragmented glibc's arenas until RSS grew by ~20 KB
+//! with every buffered spawn.
 
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
@@ -46,36 +47,6 @@ const NOTHING: Collected = Collected {
     overflowed: false,
 };
 
-/// Collected output, as the reads returned it.
-#[derive(Default)]
-struct Pieces {
-    parts: Vec<Vec<u8>>,
-    len: usize,
-}
-
-impl Pieces {
-    fn push(&mut self, part: Vec<u8>) {
-        if !part.is_empty() {
-            self.len += part.len();
-            self.parts.push(part);
-        }
-    }
-
-    /// The first `limit` bytes in one allocation of exactly their size.
-    fn join(mut self, limit: usize) -> Vec<u8> {
-        let len = self.len.min(limit);
-        if self.parts.len() == 1 && len == self.len {
-            return self.parts.pop().expect("one part");
-        }
-        let mut out = Vec::with_capacity(len);
-        for part in &self.parts {
-            let take = (len - out.len()).min(part.len());
-            out.extend_from_slice(&part[..take]);
-        }
-        out
-    }
-}
-
 /// One output pipe's reader.
 struct Reader {
     stream: Stream,
@@ -84,7 +55,7 @@ struct Reader {
     max_buffer: usize,
     mode: Mode,
     fd: Option<AsyncFd<OwnedFd>>,
-    collected: Pieces,
+    buf: Vec<u8>,
 }
 
 impl Reader {
@@ -107,10 +78,14 @@ impl Reader {
     }
 
     /// Collected output, cut at `max_buffer`.
-    fn collected(self) -> Collected {
+    fn collected(mut self) -> Collected {
+        let overflowed = self.buf.len() > self.max_buffer;
+        self.buf.truncate(self.max_buffer);
+        // A large output grew by doubling; give back the room it did not fill.
+        self.buf.shrink_to_fit();
         Collected {
-            overflowed: self.collected.len > self.max_buffer,
-            data: Some(self.collected.join(self.max_buffer)),
+            data: Some(self.buf),
+            overflowed,
         }
     }
 
@@ -119,17 +94,17 @@ impl Reader {
         if matches!(self.mode, Mode::Undecided) && !self.claim() {
             return NOTHING;
         }
-        let mut last = Vec::new();
         if let Some(fd) = &self.fd {
-            let room = (self.max_buffer + 1).saturating_sub(self.collected.len);
-            read_available(fd, &mut last, room);
+            let room = (self.max_buffer + 1).saturating_sub(self.buf.len());
+            read_available(fd, &mut self.buf, room);
         }
         match self.mode {
             Mode::Stream { .. } => {
-                if !last.is_empty() {
+                if !self.buf.is_empty() {
+                    let data = std::mem::take(&mut self.buf);
                     self.emit(ChildEvent::Output {
                         stream: self.stream,
-                        data: last,
+                        data,
                     });
                 }
                 self.emit(ChildEvent::OutputEnd {
@@ -137,10 +112,7 @@ impl Reader {
                 });
                 NOTHING
             }
-            _ => {
-                self.collected.push(last);
-                self.collected()
-            }
+            _ => self.collected(),
         }
     }
 }
@@ -160,7 +132,7 @@ pub(crate) async fn run(
         max_buffer,
         mode: Mode::Undecided,
         fd: None,
-        collected: Pieces::default(),
+        buf: Vec::new(),
     };
     if stream == Stream::Stderr {
         if !r.claim() {
@@ -197,8 +169,9 @@ pub(crate) async fn run(
                         if !r.claim() {
                             return NOTHING;
                         }
-                        if r.collected.len > 0 {
-                            let data = std::mem::take(&mut r.collected).join(usize::MAX);
+                        if !r.buf.is_empty() {
+                            let mut data = std::mem::take(&mut r.buf);
+                            data.shrink_to_fit();
                             r.emit(ChildEvent::Output { stream, data });
                         }
                         r.mode = Mode::Stream { wanted: false };
@@ -207,27 +180,25 @@ pub(crate) async fn run(
                     _ => {}
                 }
             }
-            read = read_chunk(r.fd.as_ref(), r.collected.len, &r.mode, max_buffer), if reading => {
-                // An error ends the pipe like end of file does.
-                let data = read.unwrap_or_default();
+            read = read_chunk(r.fd.as_ref(), &mut r.buf, &r.mode, max_buffer), if reading => {
+                let n = read.unwrap_or(0);
                 match &mut r.mode {
                     Mode::Stream { wanted } => {
-                        if data.is_empty() {
+                        if n == 0 {
                             r.emit(ChildEvent::OutputEnd { stream });
                             return NOTHING;
                         }
                         *wanted = false;
+                        let data = std::mem::take(&mut r.buf);
                         r.emit(ChildEvent::Output { stream, data });
                     }
                     Mode::Collect => {
-                        let end = data.is_empty();
-                        r.collected.push(data);
-                        if r.collected.len > max_buffer {
+                        if r.buf.len() > max_buffer {
                             // Keep what fits; closing our end stops a child still writing.
                             let _ = overflow.send(stream);
                             return r.collected();
                         }
-                        if end {
+                        if n == 0 {
                             return r.collected();
                         }
                     }
@@ -240,20 +211,17 @@ pub(crate) async fn run(
     }
 }
 
-/// The next chunk, exactly its size; empty at end of file.
 async fn read_chunk(
     fd: Option<&AsyncFd<OwnedFd>>,
-    collected: usize,
+    buf: &mut Vec<u8>,
     mode: &Mode,
     max_buffer: usize,
-) -> std::io::Result<Vec<u8>> {
+) -> std::io::Result<usize> {
     let fd = fd.expect("only polled with a descriptor");
     let max = match mode {
         // One byte past the limit tells us the limit was passed.
-        Mode::Collect => (max_buffer + 1).saturating_sub(collected).clamp(1, CHUNK),
+        Mode::Collect => (max_buffer + 1).saturating_sub(buf.len()).clamp(1, CHUNK),
         _ => CHUNK,
     };
-    let mut chunk = Vec::new();
-    read_some(fd, &mut chunk, max).await?;
-    Ok(chunk)
+    read_some(fd, buf, max).await
 }
