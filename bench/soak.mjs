@@ -25,6 +25,7 @@ import { createRequire } from 'node:module'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 import { ROOT, machineInfo, gitRevision, addonInfo } from './lib/machine.mjs'
+import { childrenAndZombiesOf, openFdCount } from '../__test__/lib/proc.mjs'
 
 const require = createRequire(import.meta.url)
 const { execFile, spawn, pipeline, Pool, resize } = require(path.join(ROOT, 'index.js'))
@@ -51,26 +52,9 @@ function threads() {
   return Number(/^Threads:\s+(\d+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1])
 }
 
-function fds() {
-  return fs.readdirSync('/proc/self/fd').length
-}
-
-/** Processes whose parent is this one, zombies included (a zombie is a child nobody reaped). */
-function children() {
-  return fs.readdirSync('/proc').filter((entry) => {
-    if (!/^\d+$/.test(entry)) return false
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid
-    } catch {
-      return false
-    }
-  }).length
-}
-
 function sample() {
   const { rss, heapTotal } = process.memoryUsage()
-  return { rss, heapTotal, fds: fds(), threads: threads(), children: children() }
+  return { rss, heapTotal, fds: openFdCount(), threads: threads(), children: childrenAndZombiesOf(process.pid).length }
 }
 
 function check(condition, what) {
