@@ -100,7 +100,7 @@ pub fn read_into(fd: RawFd, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> 
 pub const READ_MAX: usize = 256 * 1024;
 
 thread_local! {
-    /// Where reads land before their bytes are copied out at their exact size.
+    /// Where reads land before only the bytes read are copied to the caller's `Vec`.
     /// Reading straight into the caller's `Vec` would make it reserve `READ_MAX`
     /// for what is usually a few bytes, and such blocks, made on a runtime thread
     /// and freed at a JavaScript garbage collection, left glibc's arenas ever
@@ -205,4 +205,33 @@ pub fn register_for(fd: OwnedFd, interest: tokio::io::Interest) -> io::Result<As
 pub fn register(fd: OwnedFd) -> io::Result<AsyncFd<OwnedFd>> {
     // SAFETY: an OwnedFd stays open, and is the same descriptor, until dropped.
     unsafe { AsyncFd::register(fd) }.map_err(|e| e.into_parts().1)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    /// The bug: every read reserved `READ_MAX` in the caller's buffer, so two
+    /// bytes of output were handed to JavaScript in a 256 KiB block.
+    #[test]
+    fn a_few_bytes_read_hold_a_few_bytes_not_a_whole_read() {
+        let (r, w) = pipe().unwrap();
+        set_nonblocking(&r).unwrap();
+        std::fs::File::from(w).write_all(b"x\n").unwrap();
+        let out = crate::runtime::handle().block_on(async {
+            let fd = register(r).unwrap();
+            let mut out = Vec::new();
+            assert_eq!(read_some(&fd, &mut out, READ_MAX).await.unwrap(), 2);
+            assert_eq!(read_some(&fd, &mut out, READ_MAX).await.unwrap(), 0);
+            out
+        });
+        assert_eq!(out, b"x\n");
+        assert!(
+            out.capacity() < 64,
+            "capacity {} for 2 bytes",
+            out.capacity()
+        );
+    }
 }
