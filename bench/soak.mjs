@@ -100,7 +100,9 @@ async function main() {
   console.log(`# soak: ${opts.minutes} min, ${opts.rate} operations/s of each kind (spawns, pool tasks, resizes)`)
   console.log(`# ${machine.date}; nproc ${machine.nproc}, ${machine.cpu}, ${machine.memoryGiB} GiB RAM, kernel ${machine.kernel}, load ${machine.loadavg.join(' ')}`)
   console.log(`# Node ${machine.node}; offload git ${gitRevision()}, ${addon.file}${addon.mtime ? ` built ${addon.mtime}` : ''}`)
-  for (const warning of addon.warnings) console.log(`# warning: ${warning}`)
+  const override = process.env.NAPI_RS_NATIVE_LIBRARY_PATH
+  if (override) console.log(`# addon loaded instead (NAPI_RS_NATIVE_LIBRARY_PATH): ${override}`)
+  else for (const warning of addon.warnings) console.log(`# warning: ${warning}`)
   const malloc = Object.keys(process.env).filter((k) => k.startsWith('MALLOC_') || k === 'GLIBC_TUNABLES')
   console.log(`# malloc tuning in the environment: ${malloc.length ? malloc.join(', ') : 'none'}`)
 
