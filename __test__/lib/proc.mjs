@@ -38,6 +38,19 @@ export function childrenOf(pid) {
     .map(Number)
 }
 
+/** Every process whose parent is `pid`, zombies included: a zombie is a child nobody reaped. */
+export function childrenAndZombiesOf(pid) {
+  return fs
+    .readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name) && procStat(name)?.ppid === pid)
+    .map(Number)
+}
+
+/** How many descriptors this process has open. */
+export function openFdCount() {
+  return fs.readdirSync('/proc/self/fd').length
+}
+
 /**
  * Polls `check` (sync or async) every `everyMs` until it returns a truthy value, which it
  * returns; throws at the deadline, naming `what`.

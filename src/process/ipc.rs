@@ -14,7 +14,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::events::{ChildEvent, EventSink};
-use super::fds::read_some;
+use super::fds::{read_some, READ_MAX};
 use super::handle::WriteControl;
 use super::writer::WriteQueue;
 
@@ -71,7 +71,8 @@ pub(crate) async fn run(
         return;
     };
     let mut queue = WriteQueue::new(sink.clone());
-    let mut input: Vec<u8> = Vec::with_capacity(64 * 1024);
+    // Grows to the longest message seen; reads append only what they read.
+    let mut input: Vec<u8> = Vec::new();
     let mut scanned = 0;
     let mut closing = false;
     loop {
@@ -79,7 +80,7 @@ pub(crate) async fn run(
             break;
         }
         tokio::select! {
-            read = read_some(&fd, &mut input, 256 * 1024) => {
+            read = read_some(&fd, &mut input, READ_MAX) => {
                 match read {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {}
