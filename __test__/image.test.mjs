@@ -827,14 +827,19 @@ describe('the image pool', () => {
 
   test("fs is not starved: libuv's threadpool stays free while 8 resizes run", async () => {
     const bytes = read('2569067123_aca715a2ee_o.jpg')
+    const reads = () => Promise.all(Array.from({ length: 4 }, () => fs.promises.readFile(fixture('320x240.jpg'))))
+    // libuv starts its threads on first use: that start-up is not what is measured (it once took a
+    // quarter of a 98 ms run).
+    await reads()
     const started = performance.now()
     const work = Promise.all(Array.from({ length: 8 }, () => resize(bytes, { width: 720, height: 588 })))
-    // Four reads at once would queue behind the resizes if they shared libuv's 4 threads.
-    await Promise.all(Array.from({ length: 4 }, () => fs.promises.readFile(fixture('320x240.jpg'))))
+    // Four reads at once would queue behind the resizes if they shared libuv's 4 threads: they
+    // would end after the first four resizes, half-way through.
+    await reads()
     const readMs = performance.now() - started
     const results = await work
     const allMs = performance.now() - started
     assert.equal(results.length, 8)
-    assert.ok(readMs < allMs / 4, `the reads took ${readMs.toFixed(1)} ms of ${allMs.toFixed(1)} ms`)
+    assert.ok(readMs < allMs / 3, `the reads took ${readMs.toFixed(1)} ms of ${allMs.toFixed(1)} ms`)
   })
 })
