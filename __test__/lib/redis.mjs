@@ -20,7 +20,8 @@ export function redisServerPath() {
   return null
 }
 
-async function freePort() {
+/** A loopback port nobody listens on now (another process may take it before the caller does: callers retry). */
+export async function freePort() {
   const server = net.createServer()
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
