@@ -460,6 +460,7 @@ for (const backend of BACKENDS) {
       const stalled = []
       events.on('stalled', ({ jobId }) => stalled.push({ jobId, at: Date.now() }))
       const until = (count) => pollUntil(async () => (await queue.getCompletedCount()) >= count, { deadlineMs: 180_000, everyMs: 100, what: `${count} completed jobs` })
+      const addedAt = Date.now()
       for (let at = 0; at < JOBS; at += 1000) {
         await queue.addBulk(Array.from({ length: 1000 }, (_, i) => ({ name: 'cpu', data: { ms: 2, i: at + i } })))
       }
@@ -486,7 +487,7 @@ for (const backend of BACKENDS) {
       const sinceKill = (at) => (at > 0 ? `${at - killedAt} ms` : '(not seen)')
       const movedBackAt = Math.max(0, ...stalled.map((s) => s.at))
       const restartedAt = Math.max(0, ...ranTwice.map((job) => job.processedOn))
-      t.diagnostic(`${backend.name}: ${JOBS} jobs on 3 hosts; one SIGKILLed after ${JOBS * 0.3} completed; its active jobs moved back ${sinceKill(movedBackAt)} after the kill and started again ${sinceKill(restartedAt)} after it; all done ${doneAt - killedAt} ms after it; ${ranTwice.length} started twice (${ranTwice.map((j) => j.id).join(', ')}); QueueEvents delivered ${completedEvents.size} of ${JOBS} 'completed' events`)
+      t.diagnostic(`${backend.name}: ${JOBS} jobs on 3 hosts; one SIGKILLed after ${JOBS * 0.3} completed; its active jobs moved back ${sinceKill(movedBackAt)} after the kill and started again ${sinceKill(restartedAt)} after it; all done ${doneAt - killedAt} ms after it (${doneAt - addedAt} ms after the first add); ${ranTwice.length} started twice (${ranTwice.map((j) => j.id).join(', ')}); QueueEvents delivered ${completedEvents.size} of ${JOBS} 'completed' events`)
       // At most the jobs the killed host had active: its concurrency (its pool's capacity, 2).
       assert.ok(ranTwice.length <= 2, `${ranTwice.length} jobs ran twice`)
       for (const job of ranTwice) assert.equal(job.stalledCounter, 1, `job ${job.id} ran twice without being moved back as stalled`)
