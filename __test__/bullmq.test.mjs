@@ -130,6 +130,8 @@ describe('offload/bullmq', { skip: NO_REDIS, timeout: 120_000 }, () => {
     const name = queueName()
     const { queue, events } = await queueOf(name)
     const worker = workerOf(name, PROCESSOR, { pool: { size: 1, taskTimeout: 300 } })
+    const errors = []
+    worker.on('error', (err) => errors.push(err.code))
     const looping = await queue.add('l', { action: 'loop' })
     const started = Date.now()
     await assert.rejects(looping.waitUntilFinished(events), /^Error: ERR_OFFLOAD_TIMEOUT/)
@@ -139,6 +141,7 @@ describe('offload/bullmq', { skip: NO_REDIS, timeout: 120_000 }, () => {
     assert.match((await queue.getJob(looping.id)).failedReason, /^ERR_OFFLOAD_TIMEOUT/)
     assert.equal((await (await queue.add('e', { action: 'echo' })).waitUntilFinished(events)).attemptsMade, 0)
     assert.ok(worker.pool.stats().restarted + worker.pool.stats().crashed >= 1)
+    assert.deepEqual(errors, ['ERR_OFFLOAD_WORKER_UNRESPONSIVE'])
   })
 
   test('BullMQ\'s cancellation signal aborts the running task: the processor\'s AbortSignal fires, the worker lives on', async () => {

@@ -15,7 +15,7 @@ import path from 'node:path'
 import { once } from 'node:events'
 import { createRequire } from 'node:module'
 
-import { freePort } from './redis.mjs'
+import { freePort } from './port.mjs'
 import { alive, childrenOf } from './proc.mjs'
 
 const POSTGRES_BINARIES = ['initdb', 'postgres']
