@@ -12,7 +12,7 @@
 
 const { Pool } = require('../pool')
 const { invalidArgType, invalidArgValue, offloadError } = require('../errors')
-const { checkNonNegative } = require('../options')
+const { checkNonNegative } = require('../validate')
 
 /** The job methods a sandboxed processor may call, as BullMQ's child forwards them. */
 const JOB_METHODS = new Set([
