@@ -6,10 +6,10 @@
 const { EventEmitter } = require('node:events')
 const { Subprocess } = require('../subprocess')
 const { normalize } = require('../options')
-const { invalidArgType, invalidArgValue, codedError, unsupportedOption, nativeCallError } = require('../errors')
-const { validateObject } = require('../validate')
-const { validStdio, offloadStdio } = require('./stdio')
-const { convertToValidSignal, childEnv } = require('./arguments')
+const { invalidArgType, codedError, missingArgs, unsupportedOption, nativeCallError } = require('../errors')
+const { validateObject, validateString, validateArray, validateOneOf } = require('../validate')
+const { validStdio, offloadStdio, IPC_FD } = require('./stdio')
+const { convertToValidSignal, envFromPairs } = require('./arguments')
 
 /** As Node: after 'exit', output nobody reads is let through so 'close' can come. */
 function flushStdio(child) {
@@ -18,7 +18,10 @@ function flushStdio(child) {
   }
 }
 
-const kSpawn = Symbol('offload.spawn')
+/** Node's test for the messages its own machinery sends ('NODE_HANDLE', …): they go to 'internalMessage'. */
+function isInternal(message) {
+  return message !== null && typeof message === 'object' && typeof message.cmd === 'string' && message.cmd.length > 5 && message.cmd.startsWith('NODE_')
+}
 
 /**
  * A child process, with the properties, methods and events of Node's
@@ -51,23 +54,36 @@ class ChildProcess extends EventEmitter {
     return this.#sub?.pid
   }
 
-  /** @internal */
-  [kSpawn]({ file, args, cwd, options }) {
+  /**
+   * Starts the child, as Node's ChildProcess#spawn, which spawn() calls: `options` is Node's
+   * shape, `{ file, args, envPairs, cwd, stdio, detached, uid, gid, serialization }`, with
+   * `args` the whole argv (argv[0] first) and `envPairs` the whole environment (`KEY=value`;
+   * without it the child gets ours).
+   */
+  spawn(options) {
+    validateObject(options, 'options')
     const { entries, ipcIndex } = validStdio(options.stdio || 'pipe')
-    const serialization = options.serialization
-    if (serialization !== undefined && serialization !== 'json' && serialization !== 'advanced') {
-      throw invalidArgValue('options.serialization', serialization, "must be one of: undefined, 'json', 'advanced'")
-    }
+    validateOneOf(options.serialization, 'options.serialization', [undefined, 'json', 'advanced'])
+    const serialization = options.serialization || 'json'
     if (serialization === 'advanced') {
       throw unsupportedOption("options.serialization = 'advanced'", "only Node's 'json' IPC serialization is implemented")
     }
     const ipc = ipcIndex !== -1
-    const env = childEnv(options.env, ipc)
+    if (ipc) {
+      if (options.envPairs === undefined) options.envPairs = []
+      else validateArray(options.envPairs, 'options.envPairs')
+      options.envPairs.push(`NODE_CHANNEL_FD=${IPC_FD}`, `NODE_CHANNEL_SERIALIZATION_MODE=${serialization}`)
+    }
+    validateString(options.file, 'options.file')
+    if (options.args !== undefined) validateArray(options.args, 'options.args')
+    const file = options.file
+    const argv = options.args ?? []
+    const env = options.envPairs === undefined ? undefined : envFromPairs(options.envPairs)
     const normalized = normalize({
-      cwd,
+      cwd: options.cwd == null ? undefined : `${options.cwd}`,
       env,
       extendEnv: env === undefined,
-      argv0: options.argv0 ?? undefined,
+      argv0: argv.length > 0 ? `${argv[0]}` : undefined,
       stdin: offloadStdio(entries[0]),
       stdout: offloadStdio(entries[1]),
       stderr: offloadStdio(entries[2]),
@@ -80,8 +96,8 @@ class ChildProcess extends EventEmitter {
       reject: false,
     })
     this.spawnfile = file
-    this.spawnargs = [options.argv0 ?? file, ...args]
-    const sub = new Subprocess(file, args, normalized, { ipc, nodeCompat: true })
+    this.spawnargs = options.args === undefined ? [] : argv
+    const sub = new Subprocess(file, argv.slice(1).map((arg) => `${arg}`), normalized, { ipc, nodeCompat: true })
     this.#sub = sub
 
     const streams = entries.map((entry, i) => {
@@ -208,6 +224,10 @@ class ChildProcess extends EventEmitter {
   }
 
   #onMessage(message) {
+    if (isInternal(message)) {
+      this.emit('internalMessage', message, undefined)
+      return
+    }
     // Messages that arrive before anyone listens wait for the first listener, in order.
     this.#pendingMessages.push(message)
     this.#flushMessages()
@@ -250,7 +270,7 @@ class ChildProcess extends EventEmitter {
     }
     if (message === undefined) throw codedError(TypeError, 'ERR_MISSING_ARGS', 'The "message" argument must be specified')
     if (!['string', 'object', 'number', 'boolean'].includes(typeof message)) {
-      throw invalidArgType('message', 'of type string, object, number, or boolean', message)
+      throw invalidArgType('message', ['string', 'object', 'number', 'boolean'], message)
     }
     this.#sub._sendRaw(message, (err) => {
       if (typeof callback === 'function') callback(err ?? null)
@@ -269,4 +289,4 @@ class ChildProcess extends EventEmitter {
   }
 }
 
-module.exports = { ChildProcess, kSpawn }
+module.exports = { ChildProcess }
