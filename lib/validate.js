@@ -70,16 +70,22 @@ function isURL(value) {
 }
 
 /**
- * A path given as a string, a Buffer (any Uint8Array) or a `file:` URL, as Node's fs and
- * child_process take it (their getValidatedPath), returned as a string. A URL of another scheme,
- * with a host or with an encoded '/' throws Node's ERR_INVALID_URL_SCHEME, _FILE_URL_HOST or _PATH.
+ * Node's getValidatedPath: a path given as a string, a Buffer (any Uint8Array) or a `file:` URL,
+ * returned as a string or the bytes. A URL of another scheme, with a host or with an encoded '/'
+ * throws Node's ERR_INVALID_URL_SCHEME, ERR_INVALID_FILE_URL_HOST or ERR_INVALID_FILE_URL_PATH.
  */
-function checkPath(value, name) {
+function getValidatedPath(value, name) {
   if (isURL(value)) value = fileURLToPath(value)
   if (typeof value !== 'string' && !(value instanceof Uint8Array)) throw invalidArgType(name, ['string', 'Buffer', 'URL'], value)
   if (typeof value === 'string' ? value.includes('\u0000') : value.includes(0)) {
     throw invalidArgValue(name, value, 'must be a string, Uint8Array, or URL without null bytes')
   }
+  return value
+}
+
+/** getValidatedPath, always as a string. */
+function checkPath(value, name) {
+  value = getValidatedPath(value, name)
   return typeof value === 'string' ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString()
 }
 
@@ -103,6 +109,7 @@ module.exports = {
   validateAbortSignal,
   checkNonNegative,
   isURL,
+  getValidatedPath,
   checkPath,
   validateOneOf,
 }

@@ -6,7 +6,10 @@
 const { constants } = require('node:os')
 const { format } = require('node:util')
 const { invalidArgType, invalidArgValue, codedError, outOfRange } = require('../errors')
-const { validateString, validateNoNull, validateObject, validateBoolean, validateFunction, checkPath } = require('../validate')
+const { validateString, validateNoNull, validateObject, validateBoolean, validateFunction, getValidatedPath } = require('../validate')
+
+/** Node's default maxBuffer for execFile(), exec() and the sync functions: 1 MiB. */
+const MAX_BUFFER = 1024 * 1024
 
 function validateTimeout(timeout) {
   if (timeout != null && !(Number.isInteger(timeout) && timeout >= 0)) throw outOfRange('timeout', 'an unsigned integer', timeout)
@@ -58,7 +61,7 @@ function normalizeSpawnArguments(file, args, options) {
   else validateObject(options, 'options')
   options = { ...options }
 
-  const cwd = options.cwd != null ? checkPath(options.cwd, 'options.cwd') : undefined
+  const cwd = options.cwd != null ? getValidatedPath(options.cwd, 'options.cwd') : undefined
   if (options.detached != null) validateBoolean(options.detached, 'options.detached')
   if (options.uid != null && !isInt32(options.uid)) throw invalidArgType('options.uid', 'int32', options.uid)
   if (options.gid != null && !isInt32(options.gid)) throw invalidArgType('options.gid', 'int32', options.gid)
@@ -123,6 +126,39 @@ function envFromPairs(pairs) {
   return env
 }
 
+/** Node's normalizeExecArgs, for exec() and execSync(): the command runs in a shell (`options.shell`, else /bin/sh). */
+function normalizeExecArgs(command, options, callback) {
+  validateString(command, 'command')
+  validateNoNull(command, 'command')
+  if (typeof options === 'function') {
+    callback = options
+    options = undefined
+  }
+  options = { ...options }
+  options.shell = typeof options.shell === 'string' ? options.shell : true
+  return { file: command, options, callback }
+}
+
+/**
+ * spawnSync()'s checks before its stdio, in Node's order: normalizeSpawnArguments, then
+ * `timeout`, `maxBuffer` (1 MiB unless given) and `killSignal` (as a signal number).
+ */
+function normalizeSpawnSyncArguments(file, args, options) {
+  const spec = normalizeSpawnArguments(file, args, options)
+  const maxBuffer = Object.hasOwn(spec.options, 'maxBuffer') ? spec.options.maxBuffer : MAX_BUFFER
+  validateTimeout(spec.options.timeout)
+  validateMaxBuffer(maxBuffer)
+  const killSignal = sanitizeKillSignal(spec.options.killSignal)
+  return { ...spec, timeout: spec.options.timeout, maxBuffer, killSignal }
+}
+
+/** spawnSync()'s check of data for descriptor `index` (`options.input` is index 0): bytes or a string. */
+function validateSyncInput(input, index) {
+  if (!ArrayBuffer.isView(input) && typeof input !== 'string') {
+    throw invalidArgType(`options.stdio[${index}]`, ['Buffer', 'TypedArray', 'DataView', 'string'], input)
+  }
+}
+
 function normalizeExecFileArgs(file, args, options, callback) {
   if (Array.isArray(args)) {
     args = [...args]
@@ -148,12 +184,17 @@ function normalizeExecFileArgs(file, args, options, callback) {
 }
 
 module.exports = {
+  MAX_BUFFER,
   validateEachNoNull,
   validateTimeout,
   validateMaxBuffer,
   convertToValidSignal,
   sanitizeKillSignal,
   normalizeSpawnArguments,
+  normalizeExecArgs,
   normalizeExecFileArgs,
+  normalizeSpawnSyncArguments,
+  validateSyncInput,
   envFromPairs,
+  isInt32,
 }

@@ -3,19 +3,26 @@
 // in Node's order ('spawn', 'exit', then 'close' once every stdio stream and the IPC channel
 // have closed), with Node's error shapes.
 
+const dgram = require('node:dgram')
 const { EventEmitter } = require('node:events')
+const net = require('node:net')
 const { Subprocess } = require('../subprocess')
 const { normalize } = require('../options')
 const { invalidArgType, codedError, missingArgs, unsupportedOption, nativeCallError } = require('../errors')
 const { validateObject, validateString, validateArray, validateOneOf } = require('../validate')
 const { validStdio, offloadStdio, IPC_FD } = require('./stdio')
-const { convertToValidSignal, envFromPairs } = require('./arguments')
+const { convertToValidSignal, envFromPairs, isInt32 } = require('./arguments')
 
 /** As Node: after 'exit', output nobody reads is let through so 'close' can come. */
 function flushStdio(child) {
   for (const stream of child.stdio ?? []) {
     if (stream && stream.readable) stream.resume()
   }
+}
+
+/** What Node's send() can pass to a child: sockets and servers (net, dgram); anything else is its ERR_INVALID_HANDLE_TYPE. */
+function isSendableHandle(handle) {
+  return handle instanceof net.Socket || handle instanceof net.Server || handle instanceof dgram.Socket
 }
 
 /** Node's test for the messages its own machinery sends ('NODE_HANDLE', …): they go to 'internalMessage'. */
@@ -80,7 +87,8 @@ class ChildProcess extends EventEmitter {
     const argv = options.args ?? []
     const env = options.envPairs === undefined ? undefined : envFromPairs(options.envPairs)
     const normalized = normalize({
-      cwd: options.cwd == null ? undefined : `${options.cwd}`,
+      // Node's launcher takes a string only: it runs a child given a Buffer cwd in ours.
+      cwd: typeof options.cwd === 'string' ? options.cwd : undefined,
       env,
       extendEnv: env === undefined,
       argv0: argv.length > 0 ? `${argv[0]}` : undefined,
@@ -88,8 +96,9 @@ class ChildProcess extends EventEmitter {
       stdout: offloadStdio(entries[1]),
       stderr: offloadStdio(entries[2]),
       detached: Boolean(options.detached),
-      uid: options.uid ?? undefined,
-      gid: options.gid ?? undefined,
+      // As libuv: the id is a uid_t, so -1 is 4294967295 (which the OS refuses).
+      uid: isInt32(options.uid) ? options.uid >>> 0 : undefined,
+      gid: isInt32(options.gid) ? options.gid >>> 0 : undefined,
       forceKillAfter: false,
       stripFinalNewline: false,
       maxBuffer: Infinity,
@@ -259,18 +268,19 @@ class ChildProcess extends EventEmitter {
     } else if (options !== undefined) {
       validateObject(options, 'options')
     }
-    if (sendHandle != null) {
-      throw unsupportedOption('send() with a sendHandle', 'sockets and servers cannot be passed to the child; send plain messages')
-    }
     if (!this.connected) {
       const err = codedError(Error, 'ERR_IPC_CHANNEL_CLOSED', 'Channel closed')
       if (typeof callback === 'function') process.nextTick(callback, err)
       else process.nextTick(() => this.emit('error', err))
       return false
     }
-    if (message === undefined) throw codedError(TypeError, 'ERR_MISSING_ARGS', 'The "message" argument must be specified')
+    if (message === undefined) throw missingArgs('message')
     if (!['string', 'object', 'number', 'boolean'].includes(typeof message)) {
       throw invalidArgType('message', ['string', 'object', 'number', 'boolean'], message)
+    }
+    if (sendHandle) {
+      if (!isSendableHandle(sendHandle)) throw codedError(TypeError, 'ERR_INVALID_HANDLE_TYPE', 'This handle type cannot be sent')
+      throw unsupportedOption('send() with a sendHandle', 'sockets and servers cannot be passed to the child; send plain messages')
     }
     this.#sub._sendRaw(message, (err) => {
       if (typeof callback === 'function') callback(err ?? null)
