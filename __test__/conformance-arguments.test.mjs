@@ -381,3 +381,21 @@ test('file URLs are taken wherever Node takes a path: cwd and fork(modulePath)',
   assert.equal(node.out, `${dir}\n`)
   assert.deepEqual(node.reply, { echo: 'hi', argv: ['a'] })
 })
+
+test('ERR_CHILD_PROCESS_STDIO_MAXBUFFER: the same error, the same cut output, on stdout and on stderr', async () => {
+  const run = (cp, script, options) =>
+    new Promise((resolve) => {
+      cp.execFile('sh', ['-c', script], options, (err, stdout, stderr) => {
+        resolve({ class: err.constructor.name, code: err.code, message: err.message, header: String(err.stack).split('\n')[0], cmd: err.cmd, stdout, stderr })
+      })
+    })
+  for (const [script, options] of [
+    ['echo 1234567890', { maxBuffer: 4 }],
+    ['echo 1234567890 >&2', { maxBuffer: 4 }],
+    ['printf héllo', { maxBuffer: 2, encoding: 'buffer' }],
+  ]) {
+    const [node, offload] = [await run(nodeCp, script, options), await run(offloadCp, script, options)]
+    assert.deepEqual(offload, node, script)
+    assert.equal(node.code, 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER')
+  }
+})

@@ -108,7 +108,6 @@ module.exports = {
   validateFunction,
   validateAbortSignal,
   checkNonNegative,
-  isURL,
   getValidatedPath,
   checkPath,
   validateOneOf,

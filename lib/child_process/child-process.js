@@ -25,11 +25,6 @@ function isSendableHandle(handle) {
   return handle instanceof net.Socket || handle instanceof net.Server || handle instanceof dgram.Socket
 }
 
-/** Node's test for the messages its own machinery sends ('NODE_HANDLE', …): they go to 'internalMessage'. */
-function isInternal(message) {
-  return message !== null && typeof message === 'object' && typeof message.cmd === 'string' && message.cmd.length > 5 && message.cmd.startsWith('NODE_')
-}
-
 /**
  * A child process, with the properties, methods and events of Node's
  * ChildProcess. Create it with spawn(), exec(), execFile() or fork().
@@ -53,7 +48,6 @@ class ChildProcess extends EventEmitter {
     this.exitCode = null
     this.killed = false
     this.spawnfile = null
-    this.spawnargs = []
   }
 
   /** The child's pid; `undefined` if it could not be started. */
@@ -148,12 +142,15 @@ class ChildProcess extends EventEmitter {
         if (event === 'message') process.nextTick(() => this.#flushMessages())
       })
       sub.on('message', (message) => this.#onMessage(message))
+      sub.on('internalMessage', (message) => this.emit('internalMessage', message, undefined))
       sub.on('disconnect', () => this.#onDisconnect())
     }
     sub.on('spawn', () => this.emit('spawn'))
     sub.on('exit', (code, signal) => this.#onExit(code, signal))
     // A later tick, as in Node, and outside the Subprocess's own bookkeeping.
     sub.on('error', (err) => process.nextTick(() => this.#onSpawnError(err)))
+    // Node returns its launch's errno; offload reports a failed launch as the 'error' event only.
+    return 0
   }
 
   /** Sends a signal (default `'SIGTERM'`); `true` if it was delivered. */
@@ -233,10 +230,6 @@ class ChildProcess extends EventEmitter {
   }
 
   #onMessage(message) {
-    if (isInternal(message)) {
-      this.emit('internalMessage', message, undefined)
-      return
-    }
     // Messages that arrive before anyone listens wait for the first listener, in order.
     this.#pendingMessages.push(message)
     this.#flushMessages()
