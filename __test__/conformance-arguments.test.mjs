@@ -206,6 +206,52 @@ test('errors carry Node\'s exact messages (spot checks of the wording, beyond ag
   }
 })
 
+// Regression tests, one per wording the drop-in used to get wrong.
+const REGRESSIONS = {
+  'an anonymous function was described as "function <anonymous>" (Node: "function ")': [
+    (cp) => cp.spawn((() => () => {})()),
+    'The "file" argument must be of type string. Received function ',
+  ],
+  'a long string was cut inside its quotes (Node cuts the text at 25 characters, then quotes it)': [
+    (cp) => cp.spawn('x', 'abcdefghijklmnopqrstuvwxyz0123456789'),
+    "The \"args\" argument must be of type object. Received type string ('abcdefghijklmnopqrstuvwxy...')",
+  ],
+  'a dotted name was called an argument (Node: "property")': [
+    (cp) => cp.spawn('x', [], { detached: 1 }),
+    'The "options.detached" property must be of type boolean. Received type number (1)',
+  ],
+  'two expected types read "of type a or b" (Node: "one of type a or b")': [
+    (cp) => cp.spawn('x', [], { shell: [] }),
+    'The "options.shell" property must be one of type boolean or string. Received an instance of Array',
+  ],
+  'a NUL byte in cwd had the args wording (Node names Uint8Array and URL)': [
+    (cp) => cp.spawn('x', [], { cwd: 'a\u0000' }),
+    "The property 'options.cwd' must be a string, Uint8Array, or URL without null bytes. Received 'a\\x00'",
+  ],
+  'an unknown signal that is an object printed "[object Object]" (Node: "{}")': [(cp) => new cp.ChildProcess().kill({}), 'Unknown signal: {}'],
+  'a URL-shaped object was not taken as a URL': [(cp) => cp.spawn('x', [], { cwd: { href: 'http://h/', protocol: 'http:' } }), 'The URL must be of scheme file'],
+}
+for (const [bug, [call, message]] of Object.entries(REGRESSIONS)) {
+  test(`regression: ${bug}`, () => {
+    for (const cp of [nodeCp, offloadCp]) assert.throws(() => call(cp), { message }, cp === nodeCp ? 'node' : 'offload')
+  })
+}
+
+test('regression: send() refused a handle before checking the channel and the message (Node: ERR_IPC_CHANNEL_CLOSED, ERR_MISSING_ARGS first)', async () => {
+  const results = {}
+  for (const [name, cp] of [['node', nodeCp], ['offload', offloadCp]]) {
+    const child = cp.fork(fixture('cp-echo-ipc.js'))
+    const missing = outcome((c) => c.send(undefined, {}), child)
+    child.disconnect()
+    const closed = await new Promise((resolve) => child.send('x', {}, (err) => resolve(err.code)))
+    await once(child, 'exit')
+    results[name] = { missing, closed }
+  }
+  assert.deepEqual(results.offload, results.node)
+  assert.equal(results.node.missing.code, 'ERR_MISSING_ARGS')
+  assert.equal(results.node.closed, 'ERR_IPC_CHANNEL_CLOSED')
+})
+
 test('the first bad argument wins, in Node\'s order', () => {
   const calls = {
     'file before args': (cp) => cp.spawn(5, 5),
