@@ -18,7 +18,8 @@ const subprocess = spawn('sh', ['-c', 'echo started; sleep 0.2; echo done; echo 
 subprocess.unref()
 // Added: the parent is gone before the child ends; a second process reads the log afterwards.
 console.log(`pid is a number: ${typeof subprocess.pid === 'number'}`)
-spawn('sh', ['-c', `while ! grep -q oops '${log}'; do sleep 0.05; done; cat '${log}'; rm -r '${dir}'`], {
+// It waits at most 5 s for the first child to finish.
+spawn('sh', ['-c', `for i in $(seq 100); do grep -q oops '${log}' && break; sleep 0.05; done; cat '${log}'; rm -r '${dir}'`], {
   detached: true,
   stdio: ['ignore', 'inherit', 'inherit'],
 }).unref()
