@@ -9,6 +9,7 @@
 // leaky run: 10 000 jobs keeping 100 KiB each, and the RSS of every process.
 //
 //   node bench/queue.mjs [--rounds 3] [--jobs 3000] [--thumbs 300] [--leak 10000]
+//                        [--modes fork,threads,offload,inprocess,offload@DIR]
 //
 // Reported: jobs/s (all jobs added at once, to the last completed), latency
 // from add to completed (job.finishedOn − job.timestamp, p50/p99), CPU per job
@@ -32,12 +33,15 @@ const ROUNDS = arg('rounds', 3)
 const JOBS = arg('jobs', 3000)
 const THUMBS = arg('thumbs', 300)
 const LEAK = arg('leak', 10000)
-const MODES = ['fork', 'threads', 'offload', 'inprocess']
+// offload@DIR: another copy of offload (a checkout of another commit, with its
+// addon), measured in the same run: before/after of a change, interleaved.
+const MODES = (process.argv.includes('--modes') ? process.argv[process.argv.indexOf('--modes') + 1] : 'fork,threads,offload,inprocess').split(',')
+const isOffload = (mode) => mode === 'offload' || mode.startsWith('offload@')
 const IMAGE = here('../../shared/fixtures/images/flowers.jpeg')
 
 const TASKS = {
   cpu: { jobs: JOBS, file: () => here('queue/cpu.js'), data: { ms: 2 } },
-  thumbnail: { jobs: THUMBS, file: (mode) => here(mode === 'offload' ? 'queue/thumb-offload.js' : 'queue/thumb-sharp.js'), data: { path: IMAGE } },
+  thumbnail: { jobs: THUMBS, file: (mode) => here(isOffload(mode) ? 'queue/thumb-offload.js' : 'queue/thumb-sharp.js'), data: { path: IMAGE } },
 }
 
 function machineTicks() {
@@ -130,10 +134,10 @@ async function main() {
           process.stderr.write(`${taskName} round ${round + 1} ${mode}: ${fmt(r.jobsPerSecond, 0)} jobs/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${fmt(r.cpuMsPerJob, 2)} CPU ms/job, host delay p99 ${fmt(r.delayP99)} ms\n`)
         }
       }
-      console.log(`\n${taskName} (${TASKS[taskName].jobs} jobs a run; medians of ${ROUNDS} runs; ratio = ÷ fork)\n`)
+      console.log(`\n${taskName} (${TASKS[taskName].jobs} jobs a run; medians of ${ROUNDS} runs; ratio = ÷ ${MODES[0]})\n`)
       console.log('| mode | jobs/s | latency p50 (ms) | latency p99 (ms) | machine CPU ms/job | host event-loop delay p99 (ms) |')
       console.log('| --- | ---: | ---: | ---: | ---: | ---: |')
-      const base = median(results.fork.map((r) => r.jobsPerSecond))
+      const base = median(results[MODES[0]].map((r) => r.jobsPerSecond))
       for (const mode of MODES) {
         const rs = results[mode]
         const jps = median(rs.map((r) => r.jobsPerSecond))
@@ -145,7 +149,7 @@ async function main() {
       console.log('| mode | jobs/s | host RSS | children RSS (each) |')
       console.log('| --- | ---: | ---: | --- |')
       for (const mode of MODES) {
-        const r = await run(redis, mode, 'leak', LEAK, { task: { data: {} }, file: here('queue/leak.js'), pool: mode === 'offload' ? { maxRssBytes: 128 * 2 ** 20 } : undefined })
+        const r = await run(redis, mode, 'leak', LEAK, { task: { data: {} }, file: here('queue/leak.js'), pool: isOffload(mode) ? { maxRssBytes: 128 * 2 ** 20 } : undefined })
         const mib = (b) => fmt(b / 2 ** 20, 0)
         console.log(`| ${mode} | ${fmt(r.jobsPerSecond, 0)} | ${r.reports.map((h) => mib(h.rss)).join(', ')} | ${r.reports.map((h) => h.children.map(mib).join(', ') || '—').join(' / ')} |`)
       }

@@ -4,10 +4,11 @@
 // (the host's side) and of the processes under it (the sandbox side).
 //   fork     BullMQ's own sandbox (its ChildPool and sandbox processor)
 //   offload  offload/bullmq's processor (a Pool running sandbox-runtime.js)
+//   offload@DIR  the same from another copy of offload (before/after a change)
 // The processor is bench/queue/cpu.js with `ms` 0: every CPU millisecond left
 // is the bridge's. Rounds alternate the modes; medians are printed.
 //
-//   node bench/queue/bridge.mjs [--jobs 5000] [--rounds 5] [--modes fork,offload]
+//   node bench/queue/bridge.mjs [--jobs 5000] [--rounds 5] [--modes fork,offload] [--cpu-prof DIR]
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,8 +17,6 @@ import { startRedis } from '../../__test__/lib/redis.mjs'
 
 const require = createRequire(import.meta.url)
 const { Queue } = require('bullmq')
-const { Pool } = require('offload')
-const { createProcessor, markSandbox } = require('../../lib/bullmq/processor')
 const bullmqDir = path.dirname(require.resolve('bullmq/package.json'))
 const { ChildPool } = require(path.join(bullmqDir, 'dist/cjs/classes/child-pool.js'))
 const sandbox = require(path.join(bullmqDir, 'dist/cjs/classes/sandbox.js')).default
@@ -29,8 +28,8 @@ const option = (name, fallback) => {
 const JOBS = Number(option('jobs', 5000))
 const ROUNDS = Number(option('rounds', 5))
 const MODES = option('modes', 'fork,offload').split(',')
+const PROFILE_DIR = option('cpu-prof', null)
 const PROCESSOR = fileURLToPath(new URL('cpu.js', import.meta.url))
-const RUNTIME = fileURLToPath(new URL('../../lib/bullmq/sandbox-runtime.js', import.meta.url))
 const TICK_MS = 1000 / 100
 
 /** CPU ticks of the processes under this one but `except` (redis-server). */
@@ -51,8 +50,13 @@ function childTicks(except) {
 }
 
 async function makeProcessor(mode) {
-  if (mode === 'offload') {
-    const pool = markSandbox(new Pool({ script: RUNTIME, args: [PROCESSOR], size: 2 }))
+  if (mode === 'offload' || mode.startsWith('offload@')) {
+    const root = mode === 'offload' ? fileURLToPath(new URL('../..', import.meta.url)) : mode.slice('offload@'.length)
+    const { Pool } = require(root)
+    const { createProcessor, markSandbox } = require(path.join(root, 'lib/bullmq/processor'))
+    // --cpu-prof DIR: each pool worker writes a V8 CPU profile there (on the SIGTERM that ends it).
+    const execArgv = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, '--import', 'data:text/javascript,process.on("SIGTERM",()=>process.exit(0))'] : undefined
+    const pool = markSandbox(new Pool({ script: path.join(root, 'lib/bullmq/sandbox-runtime.js'), args: [PROCESSOR], size: 2, execArgv }))
     return { process: createProcessor(pool), close: () => pool.close() }
   }
   const childPool = new ChildPool({ mainFile: path.join(bullmqDir, 'dist/cjs/classes/main.js') })

@@ -1,5 +1,5 @@
 // One host of bench/queue.mjs: a Worker of concurrency 2 in `mode` (fork,
-// threads, offload, inprocess) on `queue`. Over IPC: 'report' answers with its
+// threads, offload, offload@DIR, inprocess) on `queue`. Over IPC: 'report' answers with its
 // event-loop delay p99 since the last report and the RSS of itself and of
 // every process under it; 'stop' closes the Worker and exits.
 import { createRequire } from 'node:module'
@@ -15,7 +15,11 @@ let worker
 if (mode === 'fork') worker = new bullmq.Worker(queue, processor, common)
 else if (mode === 'threads') worker = new bullmq.Worker(queue, processor, { ...common, useWorkerThreads: true })
 else if (mode === 'inprocess') worker = new bullmq.Worker(queue, require(processor), common)
-else if (mode === 'offload') worker = new (require('offload/bullmq').Worker)(queue, processor, { ...common, pool: { size: 2, ...JSON.parse(poolJson ?? '{}') } })
+// offload@DIR: the copy of offload in DIR (another commit, for before/after in one run).
+else if (mode === 'offload' || mode.startsWith('offload@')) {
+  const { Worker } = require(mode === 'offload' ? 'offload/bullmq' : `${mode.slice('offload@'.length)}/lib/bullmq`)
+  worker = new Worker(queue, processor, { ...common, pool: { size: 2, ...JSON.parse(poolJson ?? '{}') } })
+}
 else throw new Error(`unknown mode ${mode}`)
 worker.on('error', (err) => console.error(`${mode} host: ${err.message}`))
 

@@ -33,7 +33,7 @@ const MS = Number(option('ms', 2))
 const IMAGE = here('../../../shared/fixtures/images/flowers.jpeg')
 const TASKS = {
   cpu: { file: () => here('cpu.js'), data: { ms: MS } },
-  thumbnail: { file: (mode) => here(mode === 'offload' ? 'thumb-offload.js' : 'thumb-sharp.js'), data: { path: IMAGE } },
+  thumbnail: { file: (mode) => here(mode.startsWith('offload') ? 'thumb-offload.js' : 'thumb-sharp.js'), data: { path: IMAGE } },
 }
 const TICK_MS = 1000 / 100 // USER_HZ
 

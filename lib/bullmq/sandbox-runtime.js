@@ -23,11 +23,17 @@ async function loadProcessor(file) {
   return processor
 }
 
-/** The `job` a BullMQ sandboxed processor gets: the job's JSON and the methods BullMQ's child forwards. */
+/**
+ * The `job` a BullMQ sandboxed processor gets: the job's JSON and the methods
+ * BullMQ's child forwards, as own properties (as BullMQ's `wrapJob` makes it).
+ * Object.assign, not an object literal spreading `json`: V8 builds a literal
+ * that spreads an object and then adds functions on a slow path that keeps
+ * new maps alive, 5× the time per job and young-generation collections that
+ * copy megabytes (measured in bench/RESULTS.md, "Where a job's CPU goes").
+ */
 function sandboxJob(json, context) {
   const ask = (method, ...args) => context.request({ method, args })
-  const job = {
-    ...json,
+  const job = Object.assign({}, json, {
     data: JSON.parse(json.data || '{}'),
     opts: json.opts,
     returnValue: JSON.parse(json.returnvalue || '{}'),
@@ -48,7 +54,7 @@ function sandboxJob(json, context) {
     getIgnoredChildrenFailures: () => ask('getIgnoredChildrenFailures'),
     getDependenciesCount: (opts) => ask('getDependenciesCount', opts),
     getDependencies: (opts) => ask('getDependencies', opts),
-  }
+  })
   return job
 }
 
