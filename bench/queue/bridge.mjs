@@ -14,6 +14,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
 import { startRedis } from '../../__test__/lib/redis.mjs'
+import { procStat, childrenOf } from '../../__test__/lib/proc.mjs'
 
 const require = createRequire(import.meta.url)
 const { Queue } = require('bullmq')
@@ -35,16 +36,11 @@ const TICK_MS = 1000 / 100
 /** CPU ticks of the processes under this one but `except` (redis-server). */
 function childTicks(except) {
   const ticks = { user: 0, system: 0 }
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === except) continue
-    try {
-      const text = fs.readFileSync(`/proc/${name}/stat`, 'utf8')
-      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
-      if (Number(fields[1]) === process.pid) {
-        ticks.user += Number(fields[11])
-        ticks.system += Number(fields[12])
-      }
-    } catch {}
+  for (const pid of childrenOf(process.pid)) {
+    const stat = pid === except ? null : procStat(pid)
+    if (stat === null) continue
+    ticks.user += stat.utime
+    ticks.system += stat.stime
   }
   return ticks
 }

@@ -16,6 +16,7 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
 import { startRedis } from '../../__test__/lib/redis.mjs'
+import { procStat, childrenOf } from '../../__test__/lib/proc.mjs'
 
 const require = createRequire(import.meta.url)
 const { Queue } = require('bullmq')
@@ -37,35 +38,22 @@ const TASKS = {
 }
 const TICK_MS = 1000 / 100 // USER_HZ
 
-/** utime + stime (clock ticks) and the name of a process or thread, from its stat file. */
-function stat(file) {
-  try {
-    const text = fs.readFileSync(file, 'utf8')
-    const close = text.lastIndexOf(')')
-    const fields = text.slice(close + 2).split(' ')
-    return { name: text.slice(text.indexOf('(') + 1, close), ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) }
-  } catch {
-    return null
-  }
+const ticks = (pid) => {
+  const stat = procStat(pid)
+  return stat === null ? 0 : stat.utime + stat.stime
 }
-function childrenOf(pid) {
-  const out = []
-  for (const name of fs.readdirSync('/proc')) {
-    if (/^\d+$/.test(name) && stat(`/proc/${name}/stat`)?.ppid === pid) out.push(Number(name))
-  }
-  return out
-}
+
 /** CPU ticks of every process of interest, and of each thread of the host. */
 function sample(redisPid, hostPid) {
   const threads = {}
   for (const tid of fs.readdirSync(`/proc/${hostPid}/task`)) {
-    const s = stat(`/proc/${hostPid}/task/${tid}/stat`)
-    if (s) threads[`${tid} ${s.name}`] = s.ticks
+    const stat = procStat(`${hostPid}/task/${tid}`)
+    if (stat) threads[`${tid} ${stat.name}`] = stat.utime + stat.stime
   }
   const children = {}
-  for (const pid of childrenOf(hostPid)) children[pid] = stat(`/proc/${pid}/stat`)?.ticks ?? 0
+  for (const pid of childrenOf(hostPid)) children[pid] = ticks(pid)
   const self = process.cpuUsage()
-  return { redis: stat(`/proc/${redisPid}/stat`).ticks, host: stat(`/proc/${hostPid}/stat`).ticks, threads, children, producerMs: (self.user + self.system) / 1000 }
+  return { redis: ticks(redisPid), host: ticks(hostPid), threads, children, producerMs: (self.user + self.system) / 1000 }
 }
 
 async function main() {
