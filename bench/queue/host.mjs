@@ -23,8 +23,10 @@ else if (mode === 'offload' || mode.startsWith('offload@')) {
 else throw new Error(`unknown mode ${mode}`)
 worker.on('error', (err) => console.error(`${mode} host: ${err.message}`))
 
-const delay = monitorEventLoopDelay({ resolution: 1 })
-delay.enable()
+// Its 1 ms timer costs the host ~25 ms of CPU a second: profile.mjs, which
+// does not report it, turns it off (BENCH_HOST_DELAY=off).
+const delay = process.env.BENCH_HOST_DELAY === 'off' ? null : monitorEventLoopDelay({ resolution: 1 })
+delay?.enable()
 
 function rssOf(pid) {
   try {
@@ -48,8 +50,8 @@ function descendants(pid) {
 process.on('message', async (msg) => {
   if (msg === 'report') {
     const children = descendants(process.pid).map((pid) => rssOf(pid)).filter((r) => r !== null)
-    process.send({ delayP99: delay.percentile(99) / 1e6, rss: rssOf(process.pid), children })
-    delay.reset()
+    process.send({ delayP99: delay ? delay.percentile(99) / 1e6 : null, rss: rssOf(process.pid), children })
+    delay?.reset()
   } else if (msg === 'stop') {
     await worker.close()
     process.exit(0)

@@ -65,7 +65,7 @@ async function main() {
   // offload's pool ends its workers with SIGTERM after the end of their input: a profiled
   // worker exits on it, so that its profile is written (BullMQ's children do so on their own).
   const pool = PROFILE_DIR ? { execArgv: [...execArgv, '--import', 'data:text/javascript,process.on("SIGTERM",()=>process.exit(0))'] } : {}
-  const host = childProcess.fork(here('host.mjs'), [MODE, String(redis.port), queueName, task.file(MODE), JSON.stringify(pool)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const host = childProcess.fork(here('host.mjs'), [MODE, String(redis.port), queueName, task.file(MODE), JSON.stringify(pool)], { execArgv, env: { ...process.env, BENCH_HOST_DELAY: 'off' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   try {
     const [msg] = await once(host, 'message')
     if (msg !== 'ready') throw new Error(`host said ${msg}`)
