@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import fs from 'node:fs'
+import { childrenOf } from '../../__test__/lib/proc.mjs'
 
 const require = createRequire(import.meta.url)
 const bullmq = require('bullmq')
@@ -35,17 +36,7 @@ function rssOf(pid) {
     return null
   }
 }
-function descendants(pid) {
-  const out = []
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8')
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name), ...descendants(Number(name)))
-    } catch {}
-  }
-  return out
-}
+const descendants = (pid) => childrenOf(pid).flatMap((child) => [child, ...descendants(child)])
 
 process.on('message', async (msg) => {
   if (msg === 'report') {
