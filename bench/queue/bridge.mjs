@@ -9,7 +9,6 @@
 // is the bridge's. Rounds alternate the modes; medians are printed.
 //
 //   node bench/queue/bridge.mjs [--jobs 5000] [--rounds 5] [--modes fork,offload] [--cpu-prof DIR]
-import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
