@@ -85,6 +85,25 @@ describe('offload/bullmq', { skip: NO_REDIS, timeout: 120_000 }, () => {
     assert.deepEqual(await sum.waitUntilFinished(esm.events), { esm: true, sum: 42 })
   })
 
+  test('the sandboxed job has the same own fields and methods under offload as under BullMQ\'s own sandbox (built as its wrapJob builds it)', async () => {
+    const shapes = {}
+    for (const mode of ['bullmq', 'offload']) {
+      const name = queueName()
+      const { queue, events } = await queueOf(name)
+      const worker = mode === 'bullmq' ? new bullmq.Worker(name, PROCESSOR, { connection: redis.connection, concurrency: 1 }) : workerOf(name, PROCESSOR, { pool: { size: 1 } })
+      if (mode === 'bullmq') open.push(worker)
+      const job = await queue.add('shape', { action: 'shape', nested: { a: [1] } }, { attempts: 2 })
+      shapes[mode] = await job.waitUntilFinished(events)
+      await worker.close()
+    }
+    assert.deepEqual(shapes.offload, shapes.bullmq)
+    assert.deepEqual(shapes.offload.data, { action: 'shape', nested: { a: [1] } })
+    for (const method of ['updateProgress', 'log', 'updateData', 'moveToDelayed', 'moveToWait', 'moveToWaitingChildren', 'getChildrenValues', 'getIgnoredChildrenFailures', 'getDependenciesCount', 'getDependencies']) {
+      assert.equal(shapes.offload.job[method], 'function', method)
+    }
+    assert.equal(shapes.offload.signal, true)
+  })
+
   test('a thrown error fails the job with its message, stack and code, and attempts/backoff apply', async () => {
     const name = queueName()
     const { queue, events } = await queueOf(name)
@@ -429,7 +448,7 @@ for (const backend of BACKENDS) {
       // A job's timeout is checked as a Pool option is: a bad one fails that job, naming the option.
       const refused = once(worker, 'failed')
       const bad = await queue.add('b', { action: 'echo' }, { timeout: '5s' })
-      await assert.rejects(bad.waitUntilFinished(events), /The "job\.opts\.timeout" argument must be of type number/)
+      await assert.rejects(bad.waitUntilFinished(events), /The "job\.opts\.timeout" property must be of type number/)
       assert.equal((await refused)[1].code, 'ERR_INVALID_ARG_TYPE')
 
       // With a taskTimeout on the pool, a job's timeout replaces it, longer as well as shorter.
@@ -500,3 +519,44 @@ for (const backend of BACKENDS) {
     })
   })
 }
+
+// The sandbox's job object on its own, against BullMQ's own wrapJob (no Redis needed).
+describe('the sandboxed job object', () => {
+  const { sandboxJob } = require('../lib/bullmq/sandbox-job.js')
+  const { ChildProcessor } = require('bullmq/dist/cjs/classes/child-processor.js')
+  // A job as the parent sends it: job.asJSONSandbox() of a job a Worker took.
+  const TEXT = JSON.stringify({
+    id: '17', name: 'resize', data: '{"path":"/tmp/a.jpg","sizes":[64,128]}', opts: { attempts: 3, backoff: { type: 'fixed', delay: 10 } },
+    progress: 0, attemptsMade: 1, attemptsStarted: 2, stalledCounter: 0, timestamp: 1796285966659, processedOn: 1796285966701,
+    stacktrace: '[]', returnvalue: 'null', processedBy: 'host-1', queueName: 'images', queueQualifiedName: 'bull:images', prefix: 'bull',
+  })
+  const bullmqJob = (json) => ChildProcessor.prototype.wrapJob.call({ receiver: null }, json, async () => {})
+  const offloadJob = (json) => sandboxJob(json, { request: async () => null })
+  const shape = (job) => Object.fromEntries(Object.keys(job).map((key) => [key, typeof job[key] === 'function' ? 'function' : job[key]]))
+
+  test('has the own fields and methods, with the same values, that BullMQ\'s wrapJob gives', () => {
+    assert.deepEqual(shape(offloadJob(JSON.parse(TEXT))), shape(bullmqJob(JSON.parse(TEXT))))
+    assert.deepEqual(offloadJob(JSON.parse(TEXT)).data, { path: '/tmp/a.jpg', sizes: [64, 128] })
+  })
+
+  test('a sandbox job object took V8\'s slow path (an object literal spreading the job beside functions, 5× BullMQ\'s wrapJob): now it is built in at most 2× its time', () => {
+    // Interleaved batches of the two, each from freshly parsed JSON as a task
+    // arrives; the medians' ratio (before the fix: ~5).
+    const batch = (build) => {
+      const t0 = performance.now()
+      let keep
+      for (let i = 0; i < 5000; i++) keep = build(JSON.parse(TEXT))
+      assert.equal(keep.id, '17')
+      return performance.now() - t0
+    }
+    const ours = []
+    const theirs = []
+    for (let round = 0; round < 9; round++) {
+      theirs.push(batch(bullmqJob))
+      ours.push(batch(offloadJob))
+    }
+    const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+    const ratio = median(ours) / median(theirs)
+    assert.ok(ratio <= 2, `a sandbox job took ${ratio.toFixed(2)}× the time of BullMQ's wrapJob (${median(ours).toFixed(1)} against ${median(theirs).toFixed(1)} ms per 5 000)`)
+  })
+})

@@ -9,10 +9,13 @@
 // leaky run: 10 000 jobs keeping 100 KiB each, and the RSS of every process.
 //
 //   node bench/queue.mjs [--rounds 3] [--jobs 3000] [--thumbs 300] [--leak 10000]
+//                        [--modes fork,threads,offload,inprocess,offload@DIR]
 //
 // Reported: jobs/s (all jobs added at once, to the last completed), latency
 // from add to completed (job.finishedOn − job.timestamp, p50/p99), CPU per job
-// of the whole machine (/proc/stat), and the event-loop delay p99 of a host.
+// of the benchmark's own processes (/proc/<pid>/stat: Redis, the hosts and all
+// under them, the producer) and of the whole machine (/proc/stat), and the
+// event-loop delay p99 of a host.
 import childProcess from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -20,6 +23,7 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
 import { startRedis } from '../__test__/lib/redis.mjs'
+import { treeCpuTicks } from '../__test__/lib/proc.mjs'
 
 const require = createRequire(import.meta.url)
 const { Queue, QueueEvents } = require('bullmq')
@@ -32,12 +36,15 @@ const ROUNDS = arg('rounds', 3)
 const JOBS = arg('jobs', 3000)
 const THUMBS = arg('thumbs', 300)
 const LEAK = arg('leak', 10000)
-const MODES = ['fork', 'threads', 'offload', 'inprocess']
+// offload@DIR: another copy of offload (a checkout of another commit, with its
+// addon), measured in the same run: before/after of a change, interleaved.
+const MODES = (process.argv.includes('--modes') ? process.argv[process.argv.indexOf('--modes') + 1] : 'fork,threads,offload,inprocess').split(',')
+const isOffload = (mode) => mode === 'offload' || mode.startsWith('offload@')
 const IMAGE = here('../../shared/fixtures/images/flowers.jpeg')
 
 const TASKS = {
   cpu: { jobs: JOBS, file: () => here('queue/cpu.js'), data: { ms: 2 } },
-  thumbnail: { jobs: THUMBS, file: (mode) => here(mode === 'offload' ? 'queue/thumb-offload.js' : 'queue/thumb-sharp.js'), data: { path: IMAGE } },
+  thumbnail: { jobs: THUMBS, file: (mode) => here(isOffload(mode) ? 'queue/thumb-offload.js' : 'queue/thumb-sharp.js'), data: { path: IMAGE } },
 }
 
 function machineTicks() {
@@ -46,6 +53,18 @@ function machineTicks() {
   return { busy: n[0] + n[1] + n[2] + n[5] + n[6] + n[7], all: n.reduce((a, b) => a + b, 0) }
 }
 const TICK_MS = 1000 / 100 // USER_HZ
+
+/**
+ * CPU time (ms) of the benchmark's own processes: redis-server, the hosts and
+ * every process under them, and this producer. Unlike the machine's, it holds
+ * when other work shares the machine.
+ */
+function ownCpuMs(redis, hosts) {
+  const self = process.cpuUsage()
+  let ticks = treeCpuTicks(redis.pid)
+  for (const host of hosts) ticks += treeCpuTicks(host.pid)
+  return ticks * TICK_MS + (self.user + self.system) / 1000
+}
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
@@ -87,6 +106,7 @@ async function run(redis, mode, taskName, count, options = {}) {
   let done = 0
   const finished = new Promise((resolve) => events.on('completed', () => ++done === count && resolve()))
   const ticks0 = machineTicks()
+  const own0 = ownCpuMs(redis, hosts)
   const t0 = performance.now()
   for (let at = 0; at < count; at += 1000) {
     await queue.addBulk(Array.from({ length: Math.min(1000, count - at) }, () => ({ name: taskName, data: task.data })))
@@ -94,6 +114,7 @@ async function run(redis, mode, taskName, count, options = {}) {
   await finished
   const seconds = (performance.now() - t0) / 1000
   const ticks1 = machineTicks()
+  const own1 = ownCpuMs(redis, hosts)
   const reports = await Promise.all(hosts.map(ask))
   const jobs = await queue.getJobs(['completed'], 0, count)
   const latencies = jobs.map((j) => j.finishedOn - j.timestamp).sort((a, b) => a - b)
@@ -107,6 +128,7 @@ async function run(redis, mode, taskName, count, options = {}) {
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     cpuMsPerJob: ((ticks1.busy - ticks0.busy) * TICK_MS) / count,
+    ownCpuMsPerJob: (own1 - own0) / count,
     delayP99: Math.max(...reports.map((r) => r.delayP99)),
     reports,
     failed,
@@ -127,17 +149,17 @@ async function main() {
           const r = await run(redis, mode, taskName, TASKS[taskName].jobs)
           if (r.failed) throw new Error(`${mode} ${taskName}: ${r.failed} jobs failed`)
           results[mode].push(r)
-          process.stderr.write(`${taskName} round ${round + 1} ${mode}: ${fmt(r.jobsPerSecond, 0)} jobs/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${fmt(r.cpuMsPerJob, 2)} CPU ms/job, host delay p99 ${fmt(r.delayP99)} ms\n`)
+          process.stderr.write(`${taskName} round ${round + 1} ${mode}: ${fmt(r.jobsPerSecond, 0)} jobs/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${fmt(r.cpuMsPerJob, 2)} machine CPU ms/job, ${fmt(r.ownCpuMsPerJob, 2)} own CPU ms/job, host delay p99 ${fmt(r.delayP99)} ms\n`)
         }
       }
-      console.log(`\n${taskName} (${TASKS[taskName].jobs} jobs a run; medians of ${ROUNDS} runs; ratio = ÷ fork)\n`)
-      console.log('| mode | jobs/s | latency p50 (ms) | latency p99 (ms) | machine CPU ms/job | host event-loop delay p99 (ms) |')
-      console.log('| --- | ---: | ---: | ---: | ---: | ---: |')
-      const base = median(results.fork.map((r) => r.jobsPerSecond))
+      console.log(`\n${taskName} (${TASKS[taskName].jobs} jobs a run; medians of ${ROUNDS} runs; ratio = ÷ ${MODES[0]})\n`)
+      console.log('| mode | jobs/s | latency p50 (ms) | latency p99 (ms) | own CPU ms/job | machine CPU ms/job | host event-loop delay p99 (ms) |')
+      console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
+      const base = median(results[MODES[0]].map((r) => r.jobsPerSecond))
       for (const mode of MODES) {
         const rs = results[mode]
         const jps = median(rs.map((r) => r.jobsPerSecond))
-        console.log(`| ${mode} | ${fmt(jps, 0)} (${fmt(jps / base, 2)}×) | ${median(rs.map((r) => r.p50))} | ${median(rs.map((r) => r.p99))} | ${fmt(median(rs.map((r) => r.cpuMsPerJob)), 2)} | ${fmt(median(rs.map((r) => r.delayP99)))} |`)
+        console.log(`| ${mode} | ${fmt(jps, 0)} (${fmt(jps / base, 2)}×) | ${median(rs.map((r) => r.p50))} | ${median(rs.map((r) => r.p99))} | ${fmt(median(rs.map((r) => r.ownCpuMsPerJob)), 2)} | ${fmt(median(rs.map((r) => r.cpuMsPerJob)), 2)} | ${fmt(median(rs.map((r) => r.delayP99)))} |`)
       }
     }
     if (LEAK > 0) {
@@ -145,7 +167,7 @@ async function main() {
       console.log('| mode | jobs/s | host RSS | children RSS (each) |')
       console.log('| --- | ---: | ---: | --- |')
       for (const mode of MODES) {
-        const r = await run(redis, mode, 'leak', LEAK, { task: { data: {} }, file: here('queue/leak.js'), pool: mode === 'offload' ? { maxRssBytes: 128 * 2 ** 20 } : undefined })
+        const r = await run(redis, mode, 'leak', LEAK, { task: { data: {} }, file: here('queue/leak.js'), pool: isOffload(mode) ? { maxRssBytes: 128 * 2 ** 20 } : undefined })
         const mib = (b) => fmt(b / 2 ** 20, 0)
         console.log(`| ${mode} | ${fmt(r.jobsPerSecond, 0)} | ${r.reports.map((h) => mib(h.rss)).join(', ')} | ${r.reports.map((h) => h.children.map(mib).join(', ') || '—').join(' / ')} |`)
       }

@@ -2,13 +2,21 @@
 // running. There is no event for another process's death, so callers poll these.
 import fs from 'node:fs'
 
-/** State, parent, group, session and start time of a pid, or null once it is gone. */
+/**
+ * State, parent, group, session, start time, name and CPU time (user and
+ * system, in clock ticks; `cutime`/`cstime`: of its children it reaped) of a
+ * pid, or of a thread (`'pid/task/tid'`), or null once it is gone.
+ */
 export function procStat(pid) {
   try {
     const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
     // The command name may hold spaces and parentheses: the fields start after the last ')'.
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
-    return { state: fields[0], ppid: Number(fields[1]), pgrp: Number(fields[2]), session: Number(fields[3]), start: fields[19] }
+    const close = text.lastIndexOf(')')
+    const fields = text.slice(close + 2).split(' ')
+    return {
+      state: fields[0], ppid: Number(fields[1]), pgrp: Number(fields[2]), session: Number(fields[3]), start: fields[19],
+      name: text.slice(text.indexOf('(') + 1, close), utime: Number(fields[11]), stime: Number(fields[12]), cutime: Number(fields[13]), cstime: Number(fields[14]),
+    }
   } catch {
     return null
   }
@@ -63,4 +71,16 @@ export async function pollUntil(check, { deadlineMs = 10_000, everyMs = 20, what
     if (Date.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${typeof what === 'function' ? what() : what}`)
     await new Promise((resolve) => setTimeout(resolve, everyMs))
   }
+}
+
+/**
+ * CPU time (clock ticks) of `pid` and every process under it, those that ended
+ * and were reaped included (their parent's `cutime`/`cstime`).
+ */
+export function treeCpuTicks(pid) {
+  const stat = procStat(pid)
+  if (stat === null) return 0
+  let ticks = stat.utime + stat.stime + stat.cutime + stat.cstime
+  for (const child of childrenAndZombiesOf(pid)) ticks += treeCpuTicks(child)
+  return ticks
 }

@@ -1,10 +1,11 @@
 // One host of bench/queue.mjs: a Worker of concurrency 2 in `mode` (fork,
-// threads, offload, inprocess) on `queue`. Over IPC: 'report' answers with its
+// threads, offload, offload@DIR, inprocess) on `queue`. Over IPC: 'report' answers with its
 // event-loop delay p99 since the last report and the RSS of itself and of
 // every process under it; 'stop' closes the Worker and exits.
 import { createRequire } from 'node:module'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import fs from 'node:fs'
+import { childrenOf } from '../../__test__/lib/proc.mjs'
 
 const require = createRequire(import.meta.url)
 const bullmq = require('bullmq')
@@ -15,12 +16,18 @@ let worker
 if (mode === 'fork') worker = new bullmq.Worker(queue, processor, common)
 else if (mode === 'threads') worker = new bullmq.Worker(queue, processor, { ...common, useWorkerThreads: true })
 else if (mode === 'inprocess') worker = new bullmq.Worker(queue, require(processor), common)
-else if (mode === 'offload') worker = new (require('offload/bullmq').Worker)(queue, processor, { ...common, pool: { size: 2, ...JSON.parse(poolJson ?? '{}') } })
+// offload@DIR: the copy of offload in DIR (another commit, for before/after in one run).
+else if (mode === 'offload' || mode.startsWith('offload@')) {
+  const { Worker } = require(mode === 'offload' ? 'offload/bullmq' : `${mode.slice('offload@'.length)}/lib/bullmq`)
+  worker = new Worker(queue, processor, { ...common, pool: { size: 2, ...JSON.parse(poolJson ?? '{}') } })
+}
 else throw new Error(`unknown mode ${mode}`)
 worker.on('error', (err) => console.error(`${mode} host: ${err.message}`))
 
-const delay = monitorEventLoopDelay({ resolution: 1 })
-delay.enable()
+// Its 1 ms timer costs the host ~25 ms of CPU a second: profile.mjs, which
+// does not report it, turns it off (BENCH_HOST_DELAY=off).
+const delay = process.env.BENCH_HOST_DELAY === 'off' ? null : monitorEventLoopDelay({ resolution: 1 })
+delay?.enable()
 
 function rssOf(pid) {
   try {
@@ -29,23 +36,13 @@ function rssOf(pid) {
     return null
   }
 }
-function descendants(pid) {
-  const out = []
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8')
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name), ...descendants(Number(name)))
-    } catch {}
-  }
-  return out
-}
+const descendants = (pid) => childrenOf(pid).flatMap((child) => [child, ...descendants(child)])
 
 process.on('message', async (msg) => {
   if (msg === 'report') {
     const children = descendants(process.pid).map((pid) => rssOf(pid)).filter((r) => r !== null)
-    process.send({ delayP99: delay.percentile(99) / 1e6, rss: rssOf(process.pid), children })
-    delay.reset()
+    process.send({ delayP99: delay ? delay.percentile(99) / 1e6 : null, rss: rssOf(process.pid), children })
+    delay?.reset()
   } else if (msg === 'stop') {
     await worker.close()
     process.exit(0)

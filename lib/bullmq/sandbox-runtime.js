@@ -12,6 +12,7 @@
 // failed to start (the pool backs off), not a job failure per job.
 
 const { serve } = require('../worker')
+const { sandboxJob } = require('./sandbox-job')
 
 const processorFile = process.argv[2]
 
@@ -21,35 +22,6 @@ async function loadProcessor(file) {
   const processor = exported && typeof exported.default === 'function' ? exported.default : exported
   if (typeof processor !== 'function') throw new Error(`No function is exported in processor file ${file}`)
   return processor
-}
-
-/** The `job` a BullMQ sandboxed processor gets: the job's JSON and the methods BullMQ's child forwards. */
-function sandboxJob(json, context) {
-  const ask = (method, ...args) => context.request({ method, args })
-  const job = {
-    ...json,
-    data: JSON.parse(json.data || '{}'),
-    opts: json.opts,
-    returnValue: JSON.parse(json.returnvalue || '{}'),
-    async updateProgress(progress) {
-      // Kept here too, so that the processor reads back what it set.
-      this.progress = progress
-      await ask('updateProgress', progress)
-    },
-    log: (row) => ask('log', row),
-    moveToDelayed: (timestamp, token) => ask('moveToDelayed', timestamp, token),
-    moveToWait: (token) => ask('moveToWait', token),
-    moveToWaitingChildren: (token, opts) => ask('moveToWaitingChildren', token, opts),
-    async updateData(data) {
-      await ask('updateData', data)
-      job.data = data
-    },
-    getChildrenValues: () => ask('getChildrenValues'),
-    getIgnoredChildrenFailures: () => ask('getIgnoredChildrenFailures'),
-    getDependenciesCount: (opts) => ask('getDependenciesCount', opts),
-    getDependencies: (opts) => ask('getDependencies', opts),
-  }
-  return job
 }
 
 serve(
