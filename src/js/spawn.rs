@@ -65,11 +65,11 @@ mod text {
     pub const STDERR_PATH: usize = 4;
 }
 
-fn invalid(message: String) -> Error {
+pub(super) fn invalid(message: String) -> Error {
     Error::new(Status::InvalidArg, message)
 }
 
-fn no_nul(what: &str, value: &str) -> napi::Result<()> {
+pub(super) fn no_nul(what: &str, value: &str) -> napi::Result<()> {
     if value.contains('\0') {
         return Err(invalid(format!("{what} must not contain null bytes")));
     }
@@ -82,7 +82,7 @@ fn whole(v: f64) -> Option<u64> {
 }
 
 /// Our own copy of a descriptor the caller passed for stdio.
-fn dup(fd: f64) -> napi::Result<std::os::fd::OwnedFd> {
+pub(super) fn dup(fd: f64) -> napi::Result<std::os::fd::OwnedFd> {
     duplicate_fd(fd as i32)
         .map_err(|e| invalid(format!("stdio file descriptor {fd} cannot be used: {e}")))
 }
