@@ -5,6 +5,7 @@
 const { Buffer } = require('node:buffer')
 const { fileURLToPath } = require('node:url')
 const { invalidArgType, invalidArgValue } = require('./errors')
+const { checkString, checkBoolean, checkNonNegative } = require('./validate')
 const { signalNumber } = require('./signals')
 
 const MIB = 1024 * 1024
@@ -28,26 +29,6 @@ const ONLY_IN = {
   serialization: 'fork() takes',
 }
 const LIMITS = ['memoryBytes', 'cpuSeconds', 'openFiles', 'processes', 'fileSizeBytes', 'nice']
-
-function checkString(value, name) {
-  if (typeof value !== 'string') throw invalidArgType(name, 'of type string', value)
-  if (value.includes('\0')) throw invalidArgValue(name, value, 'must be a string without null bytes')
-  return value
-}
-
-function checkBoolean(value, name) {
-  if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value)
-  return value
-}
-
-function checkNonNegative(value, name, { integer = false, allowInfinity = false } = {}) {
-  if (typeof value !== 'number' || Number.isNaN(value)) throw invalidArgType(name, 'of type number', value)
-  if (value < 0 || (!allowInfinity && !Number.isFinite(value)) || (integer && Number.isFinite(value) && !Number.isInteger(value))) {
-    const what = integer ? 'a non-negative integer' : 'a non-negative number'
-    throw invalidArgValue(name, value, `must be ${what}`, RangeError)
-  }
-  return value
-}
 
 /** `file` and `args` as Node checks them. */
 function checkCommand(file, args, fileName = 'file') {
@@ -202,4 +183,4 @@ function inheritedExecArgv() {
   return index > 0 ? [...execArgv.slice(0, index - 1), ...execArgv.slice(index + 1)] : execArgv
 }
 
-module.exports = { normalize, checkCommand, checkString, checkNonNegative, inheritedExecArgv }
+module.exports = { normalize, checkCommand, inheritedExecArgv }
