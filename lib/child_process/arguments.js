@@ -102,6 +102,19 @@ function childEnv(optionsEnv, ipc) {
   return env
 }
 
+/** Node's normalizeExecArgs for exec() and execSync(): the command runs in a shell. */
+function normalizeExecArgs(command, options, callback) {
+  validateString(command, 'command')
+  validateNoNull(command, 'command')
+  if (typeof options === 'function') {
+    callback = options
+    options = undefined
+  }
+  options = { ...options }
+  options.shell = typeof options.shell === 'string' ? options.shell : true
+  return { file: command, options, callback }
+}
+
 function normalizeExecFileArgs(file, args, options, callback) {
   if (Array.isArray(args)) {
     args = [...args]
@@ -132,6 +145,7 @@ module.exports = {
   convertToValidSignal,
   sanitizeKillSignal,
   normalizeSpawnArguments,
+  normalizeExecArgs,
   normalizeExecFileArgs,
   childEnv,
 }

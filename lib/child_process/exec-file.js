@@ -8,6 +8,7 @@ const { codedError } = require('../errors')
 const { spawn } = require('./spawn')
 const { normalizeExecFileArgs, validateTimeout, validateMaxBuffer, sanitizeKillSignal } = require('./arguments')
 
+/** Node's default maxBuffer for execFile and the sync functions. */
 const MAX_BUFFER = 1024 * 1024
 
 /**
@@ -155,4 +156,4 @@ function customPromiseExecFunction(orig) {
 }
 
 
-module.exports = { execFile, customPromiseExecFunction }
+module.exports = { MAX_BUFFER, execFile, customPromiseExecFunction }

@@ -82,7 +82,7 @@ fn whole(v: f64) -> Option<u64> {
 }
 
 /// Our own copy of a descriptor the caller passed for stdio.
-pub(super) fn dup(fd: f64) -> napi::Result<std::os::fd::OwnedFd> {
+fn dup(fd: f64) -> napi::Result<std::os::fd::OwnedFd> {
     duplicate_fd(fd as i32)
         .map_err(|e| invalid(format!("stdio file descriptor {fd} cannot be used: {e}")))
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
-use super::spawn::{dup, invalid, no_nul};
-use crate::process::{current_env, run_to_completion, Input, Output, SpawnRequest};
+use super::spawn::{invalid, no_nul};
+use crate::process::{current_env, duplicate_fd, run_to_completion, Input, Output, SpawnRequest};
 
 /// `stdio` entries that are not descriptor numbers.
 mod stdio {
@@ -81,36 +81,44 @@ pub fn spawn_sync(options: NativeSyncOptions) -> napi::Result<NativeSyncResult> 
     request.cwd = options.cwd;
     request.env = options.env.map_or_else(current_env, Arc::new);
     let mut extra_outputs = Vec::new();
-    for (target, &entry) in options.stdio.iter().enumerate() {
-        let target = target as i32;
-        match (target, entry) {
-            (0, stdio::PIPE) => {
-                request.stdin = Input::Data(
-                    options
-                        .input
-                        .as_deref()
-                        .map(<[u8]>::to_vec)
-                        .unwrap_or_default(),
-                )
-            }
-            (0, stdio::IGNORE) => request.stdin = Input::Ignore,
-            (0, fd) => request.stdin = Input::Fd(dup(fd.into())?),
-            (1 | 2, _) => {
-                let output = match entry {
-                    stdio::PIPE => Output::Pipe,
-                    stdio::IGNORE => Output::Ignore,
-                    fd => Output::Fd(dup(fd.into())?),
-                };
-                if target == 1 {
-                    request.stdout = output;
-                } else {
-                    request.stderr = output;
+    // A descriptor that cannot be shared is the run's error (EBADF), as in Node.
+    let mut build_stdio = || -> std::io::Result<()> {
+        for (target, &entry) in options.stdio.iter().enumerate() {
+            let target = target as i32;
+            match (target, entry) {
+                (0, stdio::PIPE) => {
+                    let input = options.input.as_deref().map(<[u8]>::to_vec);
+                    request.stdin = Input::Data(input.unwrap_or_default())
                 }
+                (0, stdio::IGNORE) => request.stdin = Input::Ignore,
+                (0, fd) => request.stdin = Input::Fd(duplicate_fd(fd)?),
+                (1 | 2, _) => {
+                    let output = match entry {
+                        stdio::PIPE => Output::Pipe,
+                        stdio::IGNORE => Output::Ignore,
+                        fd => Output::Fd(duplicate_fd(fd)?),
+                    };
+                    if target == 1 {
+                        request.stdout = output;
+                    } else {
+                        request.stderr = output;
+                    }
+                }
+                (_, stdio::PIPE) => extra_outputs.push(target),
+                (_, stdio::IGNORE) => {}
+                (_, fd) => request.inherit_fds.push((duplicate_fd(fd)?, target)),
             }
-            (_, stdio::PIPE) => extra_outputs.push(target),
-            (_, stdio::IGNORE) => {}
-            (_, fd) => request.inherit_fds.push((dup(fd.into())?, target)),
         }
+        Ok(())
+    };
+    if let Err(e) = build_stdio() {
+        return Ok(NativeSyncResult {
+            pid: 0,
+            error: Some(-e.raw_os_error().unwrap_or(libc::EBADF)),
+            status: None,
+            signal: None,
+            output: None,
+        });
     }
     request.detached = options.detached;
     request.uid = options.uid;

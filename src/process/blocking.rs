@@ -42,6 +42,7 @@ use std::time::{Duration, Instant};
 
 use super::events::{ExitInfo, SpawnFailure};
 use super::fds;
+use super::handle::signal_child;
 use super::launch_linux::{launch, ChildStack, LaunchError, LaunchPlan, Launched, Step};
 use super::reap::try_reap;
 use super::request::{Input, SpawnRequest};
@@ -480,26 +481,7 @@ impl Run {
     /// Sends `signal` to the child (its group with `kill_tree`); a child that
     /// is already gone is not an error.
     fn signal(&self, signal: i32) -> io::Result<()> {
-        // SAFETY: plain syscalls; the pidfd cannot point to a recycled pid.
-        let rc = unsafe {
-            if self.kill_tree {
-                libc::kill(-self.pid, signal) as libc::c_long
-            } else {
-                libc::syscall(
-                    libc::SYS_pidfd_send_signal,
-                    self.pidfd.as_raw_fd(),
-                    signal,
-                    std::ptr::null::<libc::siginfo_t>(),
-                    0,
-                )
-            }
-        };
-        let e = io::Error::last_os_error();
-        if rc == 0 || e.raw_os_error() == Some(libc::ESRCH) {
-            Ok(())
-        } else {
-            Err(e)
-        }
+        signal_child(self.pid, &self.pidfd, self.kill_tree, signal).map(drop)
     }
 }
 
