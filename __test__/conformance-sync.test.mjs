@@ -249,3 +249,23 @@ test('a Buffer or string as a stdio entry throws ERR_OFFLOAD_UNSUPPORTED_OPTION 
     })
   }
 })
+
+test('the docs\' execFileSync example: err.code when the launch failed, err.stdout and err.stderr when the child failed', () => {
+  const docsExample = (cp, file, args) => {
+    try {
+      return { stdout: cp.execFileSync(file, args, { stdio: 'pipe', encoding: 'utf8' }) }
+    } catch (err) {
+      if (err.code) return { spawnFailed: err.code }
+      const { stdout, stderr } = err
+      return { stdout, stderr }
+    }
+  }
+  for (const [file, args] of [
+    ['my-script.sh', ['my-arg']],
+    ['sh', ['-c', 'echo partial; echo "bad arg $0" >&2; exit 1', 'my-arg']],
+    ['sh', ['-c', 'echo "ran with $0"', 'my-arg']],
+  ]) {
+    const r = same((cp) => docsExample(cp, file, args))
+    assert.ok(r.returned.spawnFailed || r.returned.stdout, JSON.stringify(r))
+  }
+})
