@@ -118,3 +118,9 @@ console.log(head, version, shellOut, raw)
 
 // @ts-expect-error execSync's shell is a path, not a boolean
 execSync('ls', { shell: true })
+
+// Node's ChildProcess, built and started by hand, and its 'internalMessage' event.
+const manual = new ChildProcess()
+const launched: number = manual.spawn({ file: '/bin/sh', args: ['sh', '-c', 'echo $A'], envPairs: ['A=1'], stdio: 'pipe' })
+manual.on('internalMessage', (message: object) => console.log(launched, message))
+fork(new URL('file:///srv/worker.js'), { cwd: new URL('file:///srv/') })

@@ -16,11 +16,11 @@ const { promisify } = require('node:util')
 const { inheritedExecArgv } = require('./options')
 const { codedError } = require('./errors')
 const { validateNoNull, validateObject, validateArray, checkPath } = require('./validate')
+const { normalizeExecArgs, validateEachNoNull } = require('./child_process/arguments')
 const { stdioStringToArray } = require('./child_process/stdio')
 const { ChildProcess } = require('./child_process/child-process')
 const { spawn } = require('./child_process/spawn')
 const { execFile, customPromiseExecFunction } = require('./child_process/exec-file')
-const { normalizeExecArgs } = require('./child_process/arguments')
 const { spawnSync, execFileSync, execSync } = require('./child_process/sync')
 
 /** Runs `command` in a shell, like Node's child_process.exec. */
@@ -51,7 +51,7 @@ function fork(modulePath, args = [], options) {
   options.execPath = options.execPath || process.execPath
   validateNoNull(options.execPath, 'options.execPath')
   const execArgv = options.execArgv || inheritedExecArgv()
-  execArgv.forEach((arg, i) => validateNoNull(arg, `options.execArgv[${i}]`))
+  validateEachNoNull(execArgv, 'options.execArgv')
   args = [...execArgv, modulePath, ...args]
   if (typeof options.stdio === 'string') {
     options.stdio = stdioStringToArray(options.stdio, 'ipc')

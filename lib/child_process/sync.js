@@ -12,12 +12,10 @@
 const { Buffer } = require('node:buffer')
 const { constants } = require('node:os')
 const native = require('../binding')
-const { invalidArgType, errnoException } = require('../errors')
-const { validateNoNull } = require('../validate')
+const { errnoException } = require('../errors')
 const { signalName } = require('../signals')
-const { normalizeSpawnArguments, normalizeExecArgs, normalizeExecFileArgs, validateTimeout, validateMaxBuffer, sanitizeKillSignal, childEnv } = require('./arguments')
+const { normalizeSpawnSyncArguments, validateSyncInput, normalizeExecArgs, normalizeExecFileArgs, isInt32 } = require('./arguments')
 const { validStdio } = require('./stdio')
-const { MAX_BUFFER } = require('./exec-file')
 
 /** What the native call takes for a stdio entry that is not a descriptor number. */
 const NATIVE_PIPE = -1
@@ -29,24 +27,11 @@ function nativeStdio(entry) {
   return entry.fd
 }
 
-/** `options.input` as bytes, checked as Node checks it (a string is encoded with `encoding`). */
+/** `options.input` as bytes (a string is encoded with `encoding`, as Node does). */
 function inputBytes(input, encoding) {
-  if (ArrayBuffer.isView(input)) return Buffer.from(input.buffer, input.byteOffset, input.byteLength)
+  validateSyncInput(input, 0)
   if (typeof input === 'string') return Buffer.from(input, encoding)
-  throw invalidArgType('options.stdio[0]', 'of type string or an instance of Buffer, TypedArray, or DataView', input)
-}
-
-/** Node's envPairs: every enumerable key, inherited ones too, without NUL bytes. */
-function envPairs(env) {
-  if (env === undefined) return undefined
-  const pairs = []
-  for (const key in env) {
-    const value = env[key]
-    validateNoNull(key, `options.env['${key}']`)
-    validateNoNull(value, `options.env['${key}']`)
-    pairs.push(`${key}=${value}`)
-  }
-  return pairs
+  return Buffer.from(input.buffer, input.byteOffset, input.byteLength)
 }
 
 /**
@@ -54,11 +39,8 @@ function envPairs(env) {
  * `{ pid, output, stdout, stderr, status, signal, error? }`.
  */
 function spawnSync(file, args, options) {
-  const spec = normalizeSpawnArguments(file, args, options)
-  options = { maxBuffer: MAX_BUFFER, ...spec.options }
-  validateTimeout(options.timeout)
-  validateMaxBuffer(options.maxBuffer)
-  const killSignal = sanitizeKillSignal(options.killSignal)
+  const spec = normalizeSpawnSyncArguments(file, args, options)
+  options = spec.options
   const { entries } = validStdio(options.stdio || 'pipe', true)
   // Node takes any truthy input, and feeds it only to a stdin that is a pipe.
   const input = options.input ? inputBytes(options.input, options.encoding) : undefined
@@ -68,16 +50,17 @@ function spawnSync(file, args, options) {
     args: spec.args,
     argv0: options.argv0 ?? undefined,
     cwd: spec.cwd,
-    env: envPairs(childEnv(options.env, false)),
+    env: spec.envPairs,
     stdio: entries.map(nativeStdio),
     input,
     detached: Boolean(options.detached),
-    uid: options.uid ?? undefined,
-    gid: options.gid ?? undefined,
-    timeout: options.timeout ?? undefined,
-    killSignal: killSignal ?? constants.signals.SIGTERM,
+    // As libuv: the ids are uid_t and gid_t, so -1 is 4294967295 (which the OS refuses).
+    uid: isInt32(options.uid) ? options.uid >>> 0 : undefined,
+    gid: isInt32(options.gid) ? options.gid >>> 0 : undefined,
+    timeout: spec.timeout ?? undefined,
+    killSignal: spec.killSignal ?? constants.signals.SIGTERM,
     // Absent (even when given as undefined) is no limit, as in Node.
-    maxBuffer: options.maxBuffer ?? 0,
+    maxBuffer: spec.maxBuffer ?? 0,
   })
 
   // Node's keys, in Node's order.
