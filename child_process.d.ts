@@ -1,7 +1,8 @@
 /**
- * `offload/child_process`: Node's `spawn`, `exec`, `execFile` and `fork`, with
- * Node's signatures, events, properties and errors, launched by offload (no
- * `fork()` of the Node process, so the event loop does not stall at spawn).
+ * `offload/child_process`: Node's `spawn`, `exec`, `execFile` and `fork`, and
+ * `spawnSync`, `execFileSync` and `execSync`, with Node's signatures, events,
+ * properties, results and errors, launched by offload (no `fork()` of the Node
+ * process, so the event loop does not stall at spawn).
  * Code written for `node:child_process` runs by changing only its `require`.
  *
  * Where it differs from `node:child_process`:
@@ -33,8 +34,10 @@
  * - `windowsHide` and `windowsVerbatimArguments` are accepted and ignored (they
  *   mean nothing on Linux), and options Node ignores for a function (such as
  *   `encoding` for `spawn`, or `stdio` and `argv0` for `exec`) are ignored too.
- * - The synchronous functions (`spawnSync`, `execSync`, `execFileSync`) are not
- *   provided: they would block the event loop.
+ * - `spawnSync`, `execFileSync` and `execSync` block the event loop for the
+ *   child's run, as Node's do (launched without `fork()` all the same). A
+ *   Buffer or string as a `stdio` entry throws `ERR_OFFLOAD_UNSUPPORTED_OPTION`
+ *   (Node 20 drops the entry and shifts the later ones); use `input`.
  */
 
 /// <reference types="node" />
@@ -579,3 +582,115 @@ export interface ForkOptions extends ProcessEnvOptions, MessagingOptions, Aborta
 /** Starts a Node.js module with an IPC channel: `process.send()` / `process.on('message')` in the child. */
 export function fork(modulePath: string | URL, options?: ForkOptions): ChildProcess
 export function fork(modulePath: string | URL, args?: readonly string[], options?: ForkOptions): ChildProcess
+
+export interface CommonSyncOptions extends CommonOptions {
+  /** Fed to the child's stdin when it is a pipe; a string is encoded with `encoding`. */
+  input?: string | NodeJS.ArrayBufferView | undefined
+  /** As for `spawn`, and also pipes past index 2, whose output lands in `output[i]`. No `'ipc'`. */
+  stdio?: StdioOptions | undefined
+  killSignal?: NodeJS.Signals | number | undefined
+  /** Bytes of all output pipes together (default 1 MiB; 0: no limit); past it the child is killed and `error.code` is `'ENOBUFS'`. */
+  maxBuffer?: number | undefined
+  encoding?: BufferEncoding | 'buffer' | null | undefined
+}
+
+export interface SpawnSyncOptions extends CommonSyncOptions {
+  argv0?: string | undefined
+  shell?: boolean | string | undefined
+  detached?: boolean | undefined
+  /** Accepted and ignored: Windows only. */
+  windowsVerbatimArguments?: boolean | undefined
+}
+export interface SpawnSyncOptionsWithStringEncoding extends SpawnSyncOptions {
+  encoding: BufferEncoding
+}
+export interface SpawnSyncOptionsWithBufferEncoding extends SpawnSyncOptions {
+  encoding?: 'buffer' | null | undefined
+}
+
+/** What `spawnSync` returns. `output[i]` is what the child wrote on descriptor `i` when it was a pipe. */
+export interface SpawnSyncReturns<T> {
+  /** 0 when the child could not be started. */
+  pid: number
+  /** `null` when the child could not be started. */
+  output: Array<T | null>
+  stdout: T
+  stderr: T
+  status: number | null
+  signal: NodeJS.Signals | null
+  /** The launch failure (`ENOENT`, …), `ETIMEDOUT`, `ENOBUFS`, or a pipe error (`EPIPE`). */
+  error?: Error | undefined
+}
+
+/** Runs `command` to its end; never throws for the child's own failures (see `error`, `status`, `signal`). */
+export function spawnSync(command: string): SpawnSyncReturns<Buffer>
+export function spawnSync(command: string, options: SpawnSyncOptionsWithStringEncoding): SpawnSyncReturns<string>
+export function spawnSync(command: string, options: SpawnSyncOptionsWithBufferEncoding): SpawnSyncReturns<Buffer>
+export function spawnSync(command: string, options?: SpawnSyncOptions): SpawnSyncReturns<string | Buffer>
+export function spawnSync(command: string, args: readonly string[]): SpawnSyncReturns<Buffer>
+export function spawnSync(
+  command: string,
+  args: readonly string[],
+  options: SpawnSyncOptionsWithStringEncoding,
+): SpawnSyncReturns<string>
+export function spawnSync(
+  command: string,
+  args: readonly string[],
+  options: SpawnSyncOptionsWithBufferEncoding,
+): SpawnSyncReturns<Buffer>
+export function spawnSync(command: string, args?: readonly string[], options?: SpawnSyncOptions): SpawnSyncReturns<string | Buffer>
+
+/** What `execSync` and `execFileSync` throw: the error with `spawnSync`'s result on it. */
+export interface ExecSyncException<T = string | Buffer> extends Error, Partial<SpawnSyncReturns<T>> {
+  code?: string | undefined
+  errno?: number | undefined
+  syscall?: string | undefined
+  path?: string | undefined
+  spawnargs?: string[] | undefined
+}
+
+export interface ExecSyncOptions extends CommonSyncOptions {
+  /** The shell to run `command` with (default `/bin/sh`). */
+  shell?: string | undefined
+}
+export interface ExecSyncOptionsWithStringEncoding extends ExecSyncOptions {
+  encoding: BufferEncoding
+}
+export interface ExecSyncOptionsWithBufferEncoding extends ExecSyncOptions {
+  encoding?: 'buffer' | null | undefined
+}
+
+/**
+ * Runs `command` in a shell to its end and returns its stdout. Throws (see
+ * {@link ExecSyncException}) on a non-zero exit, a signal, a timeout or a launch failure.
+ * Without `stdio`, the child's stderr is written to this process's stderr.
+ */
+export function execSync(command: string): Buffer
+export function execSync(command: string, options: ExecSyncOptionsWithStringEncoding): string
+export function execSync(command: string, options: ExecSyncOptionsWithBufferEncoding): Buffer
+export function execSync(command: string, options?: ExecSyncOptions): string | Buffer
+
+export interface ExecFileSyncOptions extends CommonSyncOptions {
+  argv0?: string | undefined
+  shell?: boolean | string | undefined
+}
+export interface ExecFileSyncOptionsWithStringEncoding extends ExecFileSyncOptions {
+  encoding: BufferEncoding
+}
+export interface ExecFileSyncOptionsWithBufferEncoding extends ExecFileSyncOptions {
+  encoding?: 'buffer' | null | undefined
+}
+
+/**
+ * Runs `file` with `args` to its end and returns its stdout. Throws (see
+ * {@link ExecSyncException}) on a non-zero exit, a signal, a timeout or a launch failure.
+ * Without `stdio`, the child's stderr is written to this process's stderr.
+ */
+export function execFileSync(file: string): Buffer
+export function execFileSync(file: string, options: ExecFileSyncOptionsWithStringEncoding): string
+export function execFileSync(file: string, options: ExecFileSyncOptionsWithBufferEncoding): Buffer
+export function execFileSync(file: string, options?: ExecFileSyncOptions): string | Buffer
+export function execFileSync(file: string, args: readonly string[]): Buffer
+export function execFileSync(file: string, args: readonly string[], options: ExecFileSyncOptionsWithStringEncoding): string
+export function execFileSync(file: string, args: readonly string[], options: ExecFileSyncOptionsWithBufferEncoding): Buffer
+export function execFileSync(file: string, args?: readonly string[], options?: ExecFileSyncOptions): string | Buffer

@@ -295,8 +295,53 @@ export interface NativeRawInput {
   channels: number
 }
 
+export interface NativeSyncOptions {
+  file: string
+  /** The arguments after `argv[0]`. */
+  args: Array<string>
+  argv0?: string
+  cwd?: string
+  /** `KEY=value` entries; absent: this process's environment. */
+  env?: Array<string>
+  /**
+   * One entry per descriptor of the child, from 0: -1 a pipe (stdin gets
+   * `input`; the others are collected), -2 nothing (`/dev/null` for 0 to 2),
+   * or a descriptor of this process for the child to share.
+   */
+  stdio: Array<number>
+  input?: Buffer
+  detached: boolean
+  uid?: number
+  gid?: number
+  /** Milliseconds; absent or 0: none. */
+  timeout?: number
+  killSignal: number
+  /** Bytes of all pipes together; 0 or `Infinity`: no limit. */
+  maxBuffer: number
+}
+
+export interface NativeSyncResult {
+  /** 0 when the launch failed. */
+  pid: number
+  /** The run's error as a negative errno, as Node's `spawnSync` gives it. */
+  error?: number
+  status?: number
+  signal?: number
+  /**
+   * One entry per `stdio` entry: the bytes of each collected pipe, null
+   * for the others. Absent when the launch failed.
+   */
+  output?: Array<Buffer | undefined | null>
+}
+
 /**
  * Starts a child; its events arrive on `channel` tagged with `id`.
  * `env` absent means a copy of this process's environment.
  */
 export declare function spawn(channel: EventChannel, id: number, file: string, args: Array<string>, env: Array<string> | undefined | null, settings: Float64Array, strings: Array<string | undefined | null>, stdinData?: Buffer | undefined | null, stdinFrom?: NativeChild | undefined | null): NativeChild
+
+/**
+ * Runs a child to completion. Blocks the calling thread until it has exited
+ * and its pipes are closed (or the timeout or output limit stopped it).
+ */
+export declare function spawnSync(options: NativeSyncOptions): NativeSyncResult

@@ -846,3 +846,4 @@ module.exports.imageMetadata = nativeBinding.imageMetadata
 module.exports.imageResize = nativeBinding.imageResize
 module.exports.imageSetConcurrency = nativeBinding.imageSetConcurrency
 module.exports.spawn = nativeBinding.spawn
+module.exports.spawnSync = nativeBinding.spawnSync

@@ -185,11 +185,13 @@ describe('from child_process', () => {
     assert.deepEqual(await snippet(dropIn), await snippet(childProcess))
   })
 
-  test('offload/child_process has no sync functions (they block the event loop)', () => {
+  test('the sync functions: offload/child_process has Node\'s, offload\'s own API has none (it exists not to block)', () => {
     for (const name of ['execSync', 'execFileSync', 'spawnSync']) {
-      assert.equal(typeof childProcess[name], 'function')
-      assert.equal(dropIn[name], undefined, name)
+      assert.equal(typeof dropIn[name], 'function', name)
+      assert.equal(offload[name], undefined, name)
     }
+    const script = 'echo "$1" >&2; echo out'
+    assert.deepEqual(dropIn.execFileSync('sh', ['-c', script, 'sh', 'err'], { stdio: 'pipe' }), childProcess.execFileSync('sh', ['-c', script, 'sh', 'err'], { stdio: 'pipe' }))
   })
 })
 

@@ -43,3 +43,12 @@ test('control: Node\'s own child_process does fork, so the check above can fail'
   const creations = processCreations('node')
   assert.ok(creations.some((line) => !line.includes('CLONE_VM')), `expected a fork-style clone, saw:\n${creations.join('\n')}`)
 })
+
+test('spawnSync, execFileSync and execSync launch with CLONE_VM|CLONE_VFORK too, never fork()', { skip: !hasStrace && 'strace is not installed' }, () => {
+  const creations = processCreations('sync')
+  assert.equal(creations.length, 3, `expected the 3 launches, saw:\n${creations.join('\n')}`)
+  for (const line of creations) {
+    assert.match(line, /CLONE_VM/, `a launch without CLONE_VM (a fork): ${line}`)
+    assert.match(line, /CLONE_VFORK/, `a launch without CLONE_VFORK: ${line}`)
+  }
+})

@@ -9,7 +9,12 @@ import {
   execFile,
   fork,
   spawn,
+  spawnSync,
+  execFileSync,
+  execSync,
   type ChildProcessByStdio,
+  type ExecSyncException,
+  type SpawnSyncReturns,
   type ChildProcessWithoutNullStreams,
   type ExecException,
   type ExecFileException,
@@ -92,6 +97,27 @@ fork(new URL('file:///tmp/sub.js'), { signal: controller.signal })
 
 // @ts-expect-error only Node's 'json' IPC serialization is implemented
 fork('sub.js', { serialization: 'advanced' })
+
+// The sync functions, as Node's documentation uses them.
+const listed: SpawnSyncReturns<Buffer> = spawnSync('ls', ['-lh', '/usr'])
+const listedText: SpawnSyncReturns<string> = spawnSync('ls', ['-lh'], { encoding: 'utf8', timeout: 1000, maxBuffer: 1024 })
+const firstPipe: string | null = listedText.output[1]
+console.log(listed.pid, listed.status, listed.signal, listed.error?.message, listedText.stdout.length, firstPipe)
+spawnSync('cat', { input: new Uint8Array([1, 2]), stdio: ['pipe', 'inherit', 'pipe', 'pipe'], killSignal: 'SIGKILL', cwd: new URL('file:///tmp') })
+const head: Buffer = execFileSync('head', ['-c', '4', '/dev/zero'])
+const version: string = execFileSync('node', ['--version'], { encoding: 'utf8', stdio: 'pipe' })
+const shellOut: string = execSync('echo $HOME', { encoding: 'utf8', shell: '/bin/bash', input: 'x' })
+const raw: Buffer = execSync('echo hi')
+try {
+  execSync('exit 1')
+} catch (e) {
+  const failure = e as ExecSyncException
+  console.log(failure.status, failure.signal, failure.stderr, failure.output, failure.code)
+}
+console.log(head, version, shellOut, raw)
+
+// @ts-expect-error execSync's shell is a path, not a boolean
+execSync('ls', { shell: true })
 
 // Node's ChildProcess, built and started by hand, and its 'internalMessage' event.
 const manual = new ChildProcess()

@@ -1,15 +1,16 @@
 'use strict'
 // `require('offload/child_process')`: Node's spawn, exec, execFile and fork on
-// top of Subprocess, so code written for node:child_process runs unchanged. It
-// checks options in Node 20's order and gives Node's events and error shapes
-// (the tests compare both modules on the same scenarios); where offload cannot
-// do what Node does, the call throws ERR_OFFLOAD_UNSUPPORTED_OPTION instead of
-// ignoring it.
+// top of Subprocess, and its spawnSync, execFileSync and execSync on the engine's
+// blocking run, so code written for node:child_process runs unchanged. It checks
+// options in Node 20's order and gives Node's events and error shapes (the tests
+// compare both modules on the same scenarios); where offload cannot do what Node
+// does, the call throws ERR_OFFLOAD_UNSUPPORTED_OPTION instead of ignoring it.
 // The deliberate differences are listed in child_process.d.ts.
 //
 // The pieces, in lib/child_process/: arguments.js (Node's overloads and checks),
 // stdio.js (the stdio option), child-process.js (the ChildProcess class), spawn.js
-// (spawn with its timeout and signal), exec-file.js (execFile's buffering).
+// (spawn with its timeout and signal), exec-file.js (execFile's buffering), sync.js
+// (spawnSync, execFileSync and execSync).
 
 const { promisify } = require('node:util')
 const { inheritedExecArgv } = require('./options')
@@ -20,6 +21,7 @@ const { stdioStringToArray } = require('./child_process/stdio')
 const { ChildProcess } = require('./child_process/child-process')
 const { spawn } = require('./child_process/spawn')
 const { execFile, customPromiseExecFunction } = require('./child_process/exec-file')
+const { spawnSync, execFileSync, execSync } = require('./child_process/sync')
 
 /** Runs `command` in a shell, like Node's child_process.exec. */
 function exec(command, options, callback) {
@@ -61,4 +63,4 @@ function fork(modulePath, args = [], options) {
   return spawn(options.execPath, args, options)
 }
 
-module.exports = { ChildProcess, spawn, exec, execFile, fork }
+module.exports = { ChildProcess, spawn, exec, execFile, fork, spawnSync, execFileSync, execSync }

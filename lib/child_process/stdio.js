@@ -34,9 +34,10 @@ function handleFd(value) {
 
 /**
  * Node's getValidStdio, then what offload can do with it: each entry becomes
- * `{ type: 'pipe' | 'ignore' | 'inherit' | 'fd' | 'ipc', fd }`.
+ * `{ type: 'pipe' | 'ignore' | 'inherit' | 'fd' | 'ipc', fd }`. `sync` is for
+ * spawnSync and friends, which take no IPC and take pipes at any index.
  */
-function validStdio(stdio) {
+function validStdio(stdio, sync = false) {
   if (typeof stdio === 'string') stdio = stdioStringToArray(stdio)
   else if (!Array.isArray(stdio)) throw invalidArgValue('stdio', stdio, 'is invalid')
   stdio = [...stdio]
@@ -47,6 +48,7 @@ function validStdio(stdio) {
     if (value === 'ignore') return { type: 'ignore' }
     if (value === 'pipe' || value === 'overlapped' || (typeof value === 'number' && value < 0)) return { type: 'pipe' }
     if (value === 'ipc') {
+      if (sync) throw codedError(Error, 'ERR_IPC_SYNC_FORK', 'IPC cannot be used with synchronous forks')
       if (ipcIndex !== -1) throw codedError(Error, 'ERR_IPC_ONE_PIPE', 'Child process can have only one IPC pipe')
       ipcIndex = i
       return { type: 'ipc' }
@@ -64,6 +66,10 @@ function validStdio(stdio) {
       return { type: 'fd', fd: handle.fd }
     }
     if (ArrayBuffer.isView(value) || typeof value === 'string') {
+      if (sync) {
+        // Node 20 drops such an entry, so every later one moves down an index.
+        throw unsupportedOption(`options.stdio[${i}] as a Buffer, TypedArray, DataView or string`, 'pass the bytes as options.input')
+      }
       throw codedError(
         TypeError,
         'ERR_INVALID_SYNC_FORK_INPUT',
@@ -72,6 +78,7 @@ function validStdio(stdio) {
     }
     throw invalidArgValue('stdio', value, 'is invalid')
   })
+  if (sync) return { entries, ipcIndex }
   entries.forEach((entry, i) => {
     if (entry.type === 'ipc' && i !== IPC_FD) {
       throw unsupportedOption(`options.stdio[${i}] = 'ipc'`, `the IPC channel can only be the child's fd ${IPC_FD} (as fork() puts it)`)

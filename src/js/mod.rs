@@ -6,4 +6,5 @@ mod image;
 mod payload;
 mod pool;
 mod spawn;
+mod spawn_sync;
 mod watch;

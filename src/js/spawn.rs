@@ -65,11 +65,11 @@ mod text {
     pub const STDERR_PATH: usize = 4;
 }
 
-fn invalid(message: String) -> Error {
+pub(super) fn invalid(message: String) -> Error {
     Error::new(Status::InvalidArg, message)
 }
 
-fn no_nul(what: &str, value: &str) -> napi::Result<()> {
+pub(super) fn no_nul(what: &str, value: &str) -> napi::Result<()> {
     if value.contains('\0') {
         return Err(invalid(format!("{what} must not contain null bytes")));
     }

@@ -177,30 +177,41 @@ impl ChildShared {
             LaunchState::Running { pid, pidfd } => (*pid, pidfd),
             LaunchState::Exited { .. } | LaunchState::Failed => return Ok(false),
         };
-        // SAFETY: plain syscalls. The pidfd cannot point to a recycled pid; the
-        // process group id stays reserved while any member is alive.
-        let rc = unsafe {
-            if self.kill_tree {
-                libc::kill(-pid, signal) as libc::c_long
-            } else {
-                libc::syscall(
-                    libc::SYS_pidfd_send_signal,
-                    pidfd.as_raw_fd(),
-                    signal,
-                    std::ptr::null::<libc::siginfo_t>(),
-                    0,
-                )
-            }
-        };
-        if rc == 0 {
-            return Ok(true);
-        }
-        let err = io::Error::last_os_error();
-        if err.raw_os_error() == Some(libc::ESRCH) {
-            Ok(false)
+        signal_child(pid, pidfd, self.kill_tree, signal)
+    }
+}
+
+/// Sends `signal` to a child that has not been reaped, through its pidfd, or to
+/// its whole process group with `kill_tree`. `Ok(false)` when it is gone.
+pub(crate) fn signal_child(
+    pid: i32,
+    pidfd: &OwnedFd,
+    kill_tree: bool,
+    signal: i32,
+) -> io::Result<bool> {
+    // SAFETY: plain syscalls. The pidfd cannot point to a recycled pid; the
+    // process group id stays reserved while any member is alive.
+    let rc = unsafe {
+        if kill_tree {
+            libc::kill(-pid, signal) as libc::c_long
         } else {
-            Err(err)
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                pidfd.as_raw_fd(),
+                signal,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
         }
+    };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let err = io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::ESRCH) {
+        Ok(false)
+    } else {
+        Err(err)
     }
 }
 

@@ -17,6 +17,9 @@
 //!   nothing installs or depends on a SIGCHLD handler.
 //! - **Backpressure.** A streamed pipe is read one chunk per request, so a slow
 //!   consumer leaves the data in the kernel and the child blocks on write.
+//! - **Synchronous runs.** [`run_to_completion`] launches from the calling
+//!   thread and waits in one `poll` loop on that thread, with Node's
+//!   `spawnSync` rules (see `blocking.rs`); nothing else is involved.
 //! - **Cleanup.** With `cleanup`, the kernel SIGKILLs the child when this process
 //!   dies, even by SIGKILL (`PR_SET_PDEATHSIG`, tied to the spawner threads).
 //!
@@ -31,6 +34,7 @@
 //! - `limits.processes` (`RLIMIT_NPROC`) counts every process of the user and is
 //!   not enforced for root.
 
+mod blocking;
 mod events;
 pub(crate) mod fds;
 mod handle;
@@ -50,6 +54,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc::unbounded_channel;
 
+pub use blocking::{run_to_completion, Completion, RunError};
 pub use events::{ChildEvent, EventSink, ExitInfo, Outcome, SpawnFailure, Stream};
 pub use handle::{ChildHandle, ChildShared};
 pub use launch_linux::Step;

@@ -89,7 +89,8 @@ pub struct SpawnRequest {
     pub kill_signal: i32,
     /// After a kill with another signal, SIGKILL if the child is still alive.
     pub force_kill_after: Option<Duration>,
-    /// Per collected stream; past it the child is killed.
+    /// Per collected stream; past it the child is killed. For
+    /// [`super::run_to_completion`], all pipes together, 0 meaning no limit.
     pub max_buffer: usize,
 }
 

@@ -17,7 +17,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use super::events::{ChildEvent, EventSink, SpawnFailure, Stream};
 use super::fds;
 use super::handle::{ChildShared, Control, OutputControl, WriteControl};
-use super::launch_linux::{launch, ChildStack, Grouping, LaunchPlan, Step};
+use super::launch_linux::{launch, ChildStack, Grouping, LaunchError, LaunchPlan, Step};
 use super::request::{Input, Output, SpawnRequest};
 use super::search_path;
 use super::supervisor::{supervise, Policy, Running};
@@ -140,13 +140,15 @@ fn spawner_main(queue: &Queue) {
 
 /// The descriptors a launch needs: what the child gets and what we keep.
 #[derive(Default)]
-struct Plumbing {
+pub(super) struct Plumbing {
     /// `(source, target)` for the child.
-    map: Vec<(RawFd, RawFd)>,
+    pub map: Vec<(RawFd, RawFd)>,
     /// Child-side descriptors we opened; closed once the child has its copies.
-    child_ends: Vec<OwnedFd>,
-    stdin: Option<OwnedFd>,
-    outputs: [Option<OwnedFd>; 2],
+    pub child_ends: Vec<OwnedFd>,
+    /// Our non-blocking end of the stdin pipe.
+    pub stdin: Option<OwnedFd>,
+    /// Our non-blocking ends of the stdout and stderr pipes.
+    pub outputs: [Option<OwnedFd>; 2],
     ipc: Option<OwnedFd>,
 }
 
@@ -158,7 +160,7 @@ fn failure(step: Step, error: io::Error, path: &str) -> SpawnFailure {
     }
 }
 
-fn plumb(request: &SpawnRequest, dev_null: &OwnedFd) -> Result<Plumbing, SpawnFailure> {
+pub(super) fn plumb(request: &SpawnRequest, dev_null: &OwnedFd) -> Result<Plumbing, SpawnFailure> {
     let mut p = Plumbing::default();
     let io_err = |e| failure(Step::Stdio, e, "");
 
@@ -239,7 +241,7 @@ fn cstring(s: &str) -> CString {
     CString::new(s).expect("NUL bytes are rejected before a request is made")
 }
 
-fn plan(request: &SpawnRequest, map: Vec<(RawFd, RawFd)>) -> LaunchPlan {
+pub(super) fn plan(request: &SpawnRequest, map: Vec<(RawFd, RawFd)>) -> LaunchPlan {
     let envp: Vec<CString> = request.env.iter().map(|e| cstring(e)).collect();
     let argv0 = request.argv0.as_deref().unwrap_or(&request.file);
     let limits = &request.limits;
@@ -277,6 +279,15 @@ fn plan(request: &SpawnRequest, map: Vec<(RawFd, RawFd)>) -> LaunchPlan {
     }
 }
 
+/// A failed launch, naming the directory when `chdir` failed and the program otherwise.
+pub(super) fn launch_failure(request: &SpawnRequest, e: LaunchError) -> SpawnFailure {
+    let path = match e.step {
+        Step::Chdir => request.cwd.as_deref().unwrap_or_default(),
+        _ => &request.file,
+    };
+    failure(e.step, e.error, path)
+}
+
 fn run_job(job: Job, stack: &mut ChildStack, dev_null: &OwnedFd) {
     let Job {
         mut request,
@@ -305,13 +316,7 @@ fn run_job(job: Job, stack: &mut ChildStack, dev_null: &OwnedFd) {
     drop(std::mem::take(&mut request.inherit_fds));
     let launched = match launched {
         Ok(l) => l,
-        Err(e) => {
-            let path = match e.step {
-                Step::Chdir => request.cwd.clone().unwrap_or_default(),
-                _ => request.file.clone(),
-            };
-            return fail(failure(e.step, e.error, &path));
-        }
+        Err(e) => return fail(launch_failure(&request, e)),
     };
 
     let pidfd = Arc::new(launched.pidfd);
