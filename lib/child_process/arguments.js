@@ -5,7 +5,6 @@
 const { constants } = require('node:os')
 const { invalidArgType, invalidArgValue, codedError, outOfRange } = require('../errors')
 const { validateString, validateNoNull, validateObject, validateBoolean, validateFunction, checkPath } = require('../validate')
-const { IPC_FD } = require('./stdio')
 
 function validateTimeout(timeout) {
   if (timeout != null && !(Number.isInteger(timeout) && timeout >= 0)) throw outOfRange('timeout', 'an unsigned integer', timeout)
@@ -83,8 +82,12 @@ function isInt32(value) {
   return value === (value | 0)
 }
 
-/** The environment Node would give: `options.env` replaces ours, inherited keys included. */
-function childEnv(optionsEnv, ipc) {
+/**
+ * The environment Node would give: `options.env` replaces ours, inherited keys included;
+ * `ipcFd` is the child's descriptor for the IPC channel, -1 without one.
+ */
+function childEnv(optionsEnv, ipcFd) {
+  const ipc = ipcFd !== -1
   if (optionsEnv == null && !ipc) return undefined
   const source = optionsEnv || process.env
   const env = {}
@@ -96,7 +99,7 @@ function childEnv(optionsEnv, ipc) {
     env.NODE_V8_COVERAGE = process.env.NODE_V8_COVERAGE
   }
   if (ipc) {
-    env.NODE_CHANNEL_FD = String(IPC_FD)
+    env.NODE_CHANNEL_FD = String(ipcFd)
     env.NODE_CHANNEL_SERIALIZATION_MODE = 'json'
   }
   return env

@@ -4,21 +4,45 @@
 // have closed), with Node's error shapes.
 
 const { EventEmitter } = require('node:events')
+const net = require('node:net')
 const { Subprocess } = require('../subprocess')
 const { normalize } = require('../options')
 const { invalidArgType, invalidArgValue, codedError, unsupportedOption, nativeCallError } = require('../errors')
 const { validateObject } = require('../validate')
-const { validStdio, offloadStdio } = require('./stdio')
+const { kChildStream, validStdio, offloadStdio, extraDescriptors } = require('./stdio')
 const { convertToValidSignal, childEnv } = require('./arguments')
 
 /** As Node: after 'exit', output nobody reads is let through so 'close' can come. */
 function flushStdio(child) {
   for (const stream of child.stdio ?? []) {
-    if (stream && stream.readable) stream.resume()
+    if (stream && stream.readable && !stream[kUsedAsStdio]) stream.resume()
   }
 }
 
+/**
+ * As Node does with a stream given as another child's stdio: this process stops reading it,
+ * and never resumes it (its 'close' then never comes, as in Node). A Node child's own stream
+ * is also marked not readable: Node's flushStdio would otherwise resume it when that child
+ * exits and take the bytes meant for ours (the mark Node itself uses there is private).
+ */
+function stopReading(stream, ownedByNode) {
+  const handle = [stream._handle, stream.handle].find((h) => h && typeof h.readStop === 'function')
+  if (handle) {
+    handle.reading = false
+    handle.readStop()
+  }
+  if (typeof stream.pause === 'function') stream.pause()
+  if (stream._readableState) {
+    stream._readableState.flowing = false
+    stream._readableState.reading = false
+  }
+  stream[kUsedAsStdio] = true
+  if (ownedByNode && stream._readableState) stream.readable = false
+}
+
 const kSpawn = Symbol('offload.spawn')
+const kUsedAsStdio = Symbol('offload.usedAsStdio')
+const kHandedOver = Symbol('offload.handedOver')
 
 /**
  * A child process, with the properties, methods and events of Node's
@@ -35,6 +59,9 @@ class ChildProcess extends EventEmitter {
   #ipcOpen = false
   #openPipes = 0
   #pendingMessages = []
+  #limitsHook = null
+  #spawned = false
+  #afterSpawn = null
 
   constructor() {
     super()
@@ -51,8 +78,11 @@ class ChildProcess extends EventEmitter {
     return this.#sub?.pid
   }
 
-  /** @internal */
-  [kSpawn]({ file, args, cwd, options }) {
+  /**
+   * @internal `limits` are what the engine enforces for spawn()'s and execFile()'s options:
+   * `{ timeout, killSignal, maxBuffer }` (each optional), and what it tells when it acts.
+   */
+  [kSpawn]({ file, args, cwd, options }, limits = {}) {
     const { entries, ipcIndex } = validStdio(options.stdio || 'pipe')
     const serialization = options.serialization
     if (serialization !== undefined && serialization !== 'json' && serialization !== 'advanced') {
@@ -62,7 +92,8 @@ class ChildProcess extends EventEmitter {
       throw unsupportedOption("options.serialization = 'advanced'", "only Node's 'json' IPC serialization is implemented")
     }
     const ipc = ipcIndex !== -1
-    const env = childEnv(options.env, ipc)
+    const env = childEnv(options.env, ipcIndex)
+    const limited = limits.maxBuffer !== undefined
     const normalized = normalize({
       cwd,
       env,
@@ -74,33 +105,68 @@ class ChildProcess extends EventEmitter {
       detached: Boolean(options.detached),
       uid: options.uid ?? undefined,
       gid: options.gid ?? undefined,
+      timeout: limits.timeout || undefined,
+      killSignal: limits.killSignal,
       forceKillAfter: false,
       stripFinalNewline: false,
-      maxBuffer: Infinity,
+      maxBuffer: limited ? limits.maxBuffer : Infinity,
       reject: false,
     })
+    normalized.native.limitStreamedOutput = limited
+    // Another offload child's stdout: its kernel pipe, or the bytes it already left behind.
+    let stdinFrom
+    let leftOver = null
+    if (entries[0].type === 'child') {
+      leftOver = entries[0].source.sub._handOverStdout()
+      if (leftOver === null) {
+        normalized.native.stdin = { kind: 'child' }
+        stdinFrom = entries[0].source.sub._native
+      }
+    }
     this.spawnfile = file
     this.spawnargs = [options.argv0 ?? file, ...args]
-    const sub = new Subprocess(file, args, normalized, { ipc, nodeCompat: true })
+    const sub = new Subprocess(file, args, normalized, {
+      ipc,
+      nodeCompat: true,
+      stdinFrom,
+      extraFds: extraDescriptors(entries, ipcIndex),
+      onTimedOut: () => this.#onEngineKill(),
+      onOverflow: (n, kept) => this.#onEngineKill(n, kept),
+    })
     this.#sub = sub
+    if (leftOver !== null) leftOver.then((data) => sub.stdin.end(data ?? Buffer.alloc(0)))
+    this.#limitsHook = limits.onKill ?? null
 
+    const pipes = entries.length > 3 ? sub._extraPipes() : []
     const streams = entries.map((entry, i) => {
       if (entry.type !== 'pipe') return null
-      if (i === 0) return sub.stdin
-      const stream = i === 1 ? sub.stdout : sub.stderr
+      if (i === 0) {
+        const stdin = sub.stdin
+        // Node's stdin is a socket that is not readable.
+        stdin.readable = false
+        return stdin
+      }
+      // Beyond stderr: a socket pair, readable and writable, as Node's.
+      const stream = i < 3 ? (i === 1 ? sub.stdout : sub.stderr) : new net.Socket({ fd: pipes[i], readable: true, writable: true })
+      stream[kChildStream] = { child: this, sub, n: i }
       this.#closesNeeded++
       this.#openPipes++
       stream.once('close', () => {
-        this.#openPipes--
+        if (!stream[kUsedAsStdio]) this.#openPipes--
         this.#updateRef()
         this.#maybeClose()
       })
       return stream
     })
+    if (streams[0]) streams[0][kChildStream] = { child: this, sub, n: 0 }
     this.stdin = streams[0]
     this.stdout = streams[1]
     this.stderr = streams[2]
     this.stdio = streams
+    for (const entry of entries) {
+      if (entry.type === 'wrap') stopReading(entry.stream, true)
+      if (entry.type === 'child') entry.source.child[kHandedOver]()
+    }
 
     if (ipc) {
       this.#closesNeeded++
@@ -125,10 +191,32 @@ class ChildProcess extends EventEmitter {
       sub.on('message', (message) => this.#onMessage(message))
       sub.on('disconnect', () => this.#onDisconnect())
     }
-    sub.on('spawn', () => this.emit('spawn'))
+    sub.on('spawn', () => {
+      this.#spawned = true
+      this.emit('spawn')
+      this.#afterSpawn?.()
+    })
     sub.on('exit', (code, signal) => this.#onExit(code, signal))
-    // A later tick, as in Node, and outside the Subprocess's own bookkeeping.
-    sub.on('error', (err) => process.nextTick(() => this.#onSpawnError(err)))
+    // Already a later tick than spawn(), as in Node; at once, so that 'error' comes before
+    // the ends of the output streams (which the Subprocess ended), as in Node.
+    sub.on('error', (err) => this.#onSpawnError(err))
+  }
+
+  /**
+   * @internal This child's stdout went to another child as its stdin: stop reading it and
+   * let it no longer hold this process open (its 'close' never comes, as in Node).
+   */
+  [kHandedOver]() {
+    stopReading(this.stdout, false)
+    this.#openPipes--
+    this.#updateRef()
+  }
+
+  /** The engine killed the child for the timeout, or for `maxBuffer` on stream `n`. */
+  #onEngineKill(n, kept) {
+    // As Node's kill() from its timer would: the signal went out.
+    this.killed = true
+    this.#limitsHook?.(n, kept)
   }
 
   /** Sends a signal (default `'SIGTERM'`); `true` if it was delivered. */
@@ -197,13 +285,14 @@ class ChildProcess extends EventEmitter {
     this.#exited = true
     this.exitCode = failure.errno
     this.connected = false
+    // The channel of a child that never ran is closed already.
+    if (this.#ipcOpen) this.#closesGot++
     this.#ipcOpen = false
     if (this.stdin) this.stdin.destroy()
     this.#updateRef()
     this.emit('error', err)
+    // As Node: the output streams end ('close' waits for them), unread ones are let through.
     process.nextTick(flushStdio, this)
-    // Node counts no stdio of a child that never started.
-    this.#closesGot = this.#closesNeeded - 1
     this.#maybeClose()
   }
 
@@ -220,6 +309,13 @@ class ChildProcess extends EventEmitter {
   }
 
   #onDisconnect() {
+    // Node knows of the launch at once and says 'spawn' on the next tick, so a disconnect()
+    // right after spawn() comes after it; ours is known later, and the order is kept.
+    if (!this.#spawned && !this.#exited) {
+      this.#afterSpawn = () => this.#onDisconnect()
+      return
+    }
+    this.#afterSpawn = null
     this.connected = false
     this.#ipcOpen = false
     this.channel = null
@@ -265,6 +361,7 @@ class ChildProcess extends EventEmitter {
       return
     }
     this.connected = false
+    this.channel = null
     if (this.#sub.connected) this.#sub.disconnect()
   }
 }
