@@ -616,6 +616,13 @@ test('what offload cannot do throws ERR_OFFLOAD_UNSUPPORTED_OPTION instead of be
   assert.throws(() => spawn('true', [], { stdio: ['ignore', source.stdin, 'ignore'] }), { ...unsupported, message: /stdio\[1\] = another child's stdin/ })
   source.stdin.end()
   await once(source, 'close')
+  // An offload child's stdout goes to the next child as its pipe only before anything read it.
+  const read = spawn('sh', ['-c', 'echo first; read wait'])
+  const [first] = await once(read.stdout, 'data')
+  assert.equal(String(first), 'first\n')
+  assert.throws(() => spawn('cat', [], { stdio: [read.stdout, 'pipe', 'pipe'] }), { ...unsupported, message: /already read from/ })
+  read.kill()
+  await once(read, 'close')
 
   // Extra entries that only say "nothing there" are what the child gets anyway,
   // and the Windows-only options mean nothing here.

@@ -40,6 +40,23 @@ function stopReading(stream, ownedByNode) {
   if (ownedByNode && stream._readableState) stream.readable = false
 }
 
+/**
+ * The kernel pipe of an offload child's stdout for the next child (`null`), or a promise of
+ * the bytes it left when it finished first. Once this process has read from it, the engine
+ * reads that pipe itself and cannot give it away (Node would pass the rest on).
+ */
+function handOverStdout(sub) {
+  try {
+    return sub._handOverStdout()
+  } catch (err) {
+    if (err.code !== 'ERR_OFFLOAD_STDOUT_UNAVAILABLE') throw err
+    throw unsupportedOption(
+      "options.stdio[0] = another child's stdout that this process has already read from",
+      'its pipe can go to the next child only before anything reads it; pass it at once, or pipe the data with stdout.pipe(child.stdin)',
+    )
+  }
+}
+
 const kSpawn = Symbol('offload.spawn')
 const kUsedAsStdio = Symbol('offload.usedAsStdio')
 const kHandedOver = Symbol('offload.handedOver')
@@ -117,7 +134,7 @@ class ChildProcess extends EventEmitter {
     let stdinFrom
     let leftOver = null
     if (entries[0].type === 'child') {
-      leftOver = entries[0].source.sub._handOverStdout()
+      leftOver = handOverStdout(entries[0].source.sub)
       if (leftOver === null) {
         normalized.native.stdin = { kind: 'child' }
         stdinFrom = entries[0].source.sub._native
