@@ -646,6 +646,22 @@ test('what offload cannot do throws ERR_OFFLOAD_UNSUPPORTED_OPTION instead of be
   assert.deepEqual(await once(child, 'close'), [0, null])
 })
 
+test('pipes and the IPC channel past stderr leave no descriptor open once the children closed', async () => {
+  const openFds = () => fs.readdirSync('/proc/self/fd').length
+  const run = async () => {
+    const child = spawn(process.execPath, ['-e', 'require("fs").writeSync(4, "x"); process.disconnect()'], {
+      stdio: ['pipe', 'pipe', 'pipe', 'ignore', 'pipe', 'ipc'],
+    })
+    child.stdio[4].resume()
+    child.stdin.end()
+    await once(child, 'close')
+  }
+  await run()
+  const before = openFds()
+  for (let i = 0; i < 20; i++) await run()
+  assert.equal(openFds(), before)
+})
+
 test('nothing is left behind: a process that used every function exits by itself', { timeout: 30000 }, async () => {
   const { stdout } = await runNode(process.execPath, [fixture('cp-leak-parent.js')], { cwd: fixtures })
   assert.equal(stdout, 'cat,destroyed,enoent,exec,execFile-enoent,fork,timeout\n')

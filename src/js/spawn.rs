@@ -1,6 +1,6 @@
 //! `spawn` and the native child handle.
 
-use std::os::fd::IntoRawFd;
+use std::os::fd::{IntoRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -230,18 +230,25 @@ pub fn spawn(
         tsfn: channel.tsfn.clone(),
     });
     let handle = process::spawn(request, sink).map_err(|e| invalid(e.to_string()))?;
+    // Ours are handed to JavaScript only now: on an error above they are closed.
+    let pipes = pipes
+        .into_iter()
+        .map(|fd| fd.map_or(extra::NONE, IntoRawFd::into_raw_fd))
+        .collect();
     Ok(NativeChild { handle, pipes })
 }
 
 /// Puts Node's `stdio` entries beyond stderr, and the IPC channel's place,
 /// into `request`. Returns our ends of the pipes, one entry per child
-/// descriptor (-1 where there is no pipe); JavaScript owns them from here (it
-/// wraps them in sockets).
-fn extra_descriptors(request: &mut SpawnRequest, entries: &[i32]) -> napi::Result<Vec<i32>> {
+/// descriptor, for JavaScript (it wraps them in sockets).
+fn extra_descriptors(
+    request: &mut SpawnRequest,
+    entries: &[i32],
+) -> napi::Result<Vec<Option<OwnedFd>>> {
     let mut ours = Vec::with_capacity(entries.len());
     for (i, &entry) in entries.iter().enumerate() {
         let target = i as i32;
-        let mut pipe = extra::NONE;
+        let mut pipe = None;
         match entry {
             extra::NONE => {}
             extra::IPC => request.ipc_fd = target,
@@ -257,7 +264,7 @@ fn extra_descriptors(request: &mut SpawnRequest, entries: &[i32]) -> napi::Resul
                         format!("cannot create a pipe for stdio[{target}]: {e}"),
                     )
                 })?;
-                pipe = fd.into_raw_fd();
+                pipe = Some(fd);
             }
             fd => {
                 let copy = dup(fd as f64)?;
