@@ -92,3 +92,9 @@ fork(new URL('file:///tmp/sub.js'), { signal: controller.signal })
 
 // @ts-expect-error only Node's 'json' IPC serialization is implemented
 fork('sub.js', { serialization: 'advanced' })
+
+// Node's ChildProcess, built and started by hand, and its 'internalMessage' event.
+const manual = new ChildProcess()
+const launched: number = manual.spawn({ file: '/bin/sh', args: ['sh', '-c', 'echo $A'], envPairs: ['A=1'], stdio: 'pipe' })
+manual.on('internalMessage', (message: object) => console.log(launched, message))
+fork(new URL('file:///srv/worker.js'), { cwd: new URL('file:///srv/') })

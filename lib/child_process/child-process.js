@@ -3,20 +3,26 @@
 // in Node's order ('spawn', 'exit', then 'close' once every stdio stream and the IPC channel
 // have closed), with Node's error shapes.
 
+const dgram = require('node:dgram')
 const { EventEmitter } = require('node:events')
 const net = require('node:net')
 const { Subprocess } = require('../subprocess')
 const { normalize } = require('../options')
-const { invalidArgType, invalidArgValue, codedError, unsupportedOption, nativeCallError } = require('../errors')
-const { validateObject } = require('../validate')
+const { invalidArgType, codedError, missingArgs, unsupportedOption, nativeCallError } = require('../errors')
+const { validateObject, validateString, validateArray, validateOneOf } = require('../validate')
 const { kChildStream, validStdio, offloadStdio, extraDescriptors } = require('./stdio')
-const { convertToValidSignal, childEnv } = require('./arguments')
+const { convertToValidSignal, envFromPairs, isInt32 } = require('./arguments')
 
 /** As Node: after 'exit', output nobody reads is let through so 'close' can come. */
 function flushStdio(child) {
   for (const stream of child.stdio ?? []) {
     if (stream && stream.readable && !stream[kUsedAsStdio]) stream.resume()
   }
+}
+
+/** What Node's send() can pass to a child: sockets and servers (net, dgram); anything else is its ERR_INVALID_HANDLE_TYPE. */
+function isSendableHandle(handle) {
+  return handle instanceof net.Socket || handle instanceof net.Server || handle instanceof dgram.Socket
 }
 
 /**
@@ -57,7 +63,8 @@ function handOverStdout(sub) {
   }
 }
 
-const kSpawn = Symbol('offload.spawn')
+/** What spawn() and execFile() ask of the engine (see spawnLimited), set before spawn(). */
+const kLimits = Symbol('offload.limits')
 const kUsedAsStdio = Symbol('offload.usedAsStdio')
 const kHandedOver = Symbol('offload.handedOver')
 
@@ -87,7 +94,6 @@ class ChildProcess extends EventEmitter {
     this.exitCode = null
     this.killed = false
     this.spawnfile = null
-    this.spawnargs = []
   }
 
   /** The child's pid; `undefined` if it could not be started. */
@@ -96,32 +102,46 @@ class ChildProcess extends EventEmitter {
   }
 
   /**
-   * @internal `limits` are what the engine enforces for spawn()'s and execFile()'s options:
-   * `{ timeout, killSignal, maxBuffer }` (each optional), and what it tells when it acts.
+   * Starts the child, as Node's ChildProcess#spawn, which spawn() calls: `options` is Node's
+   * shape, `{ file, args, envPairs, cwd, stdio, detached, uid, gid, serialization }`, with
+   * `args` the whole argv (argv[0] first) and `envPairs` the whole environment (`KEY=value`;
+   * without it the child gets ours).
    */
-  [kSpawn]({ file, args, cwd, options }, limits = {}) {
+  spawn(options) {
+    validateObject(options, 'options')
     const { entries, ipcIndex } = validStdio(options.stdio || 'pipe')
-    const serialization = options.serialization
-    if (serialization !== undefined && serialization !== 'json' && serialization !== 'advanced') {
-      throw invalidArgValue('options.serialization', serialization, "must be one of: undefined, 'json', 'advanced'")
-    }
+    validateOneOf(options.serialization, 'options.serialization', [undefined, 'json', 'advanced'])
+    const serialization = options.serialization || 'json'
     if (serialization === 'advanced') {
       throw unsupportedOption("options.serialization = 'advanced'", "only Node's 'json' IPC serialization is implemented")
     }
     const ipc = ipcIndex !== -1
-    const env = childEnv(options.env, ipcIndex)
+    if (ipc) {
+      if (options.envPairs === undefined) options.envPairs = []
+      else validateArray(options.envPairs, 'options.envPairs')
+      options.envPairs.push(`NODE_CHANNEL_FD=${ipcIndex}`, `NODE_CHANNEL_SERIALIZATION_MODE=${serialization}`)
+    }
+    validateString(options.file, 'options.file')
+    if (options.args !== undefined) validateArray(options.args, 'options.args')
+    const file = options.file
+    const argv = options.args ?? []
+    const env = options.envPairs === undefined ? undefined : envFromPairs(options.envPairs)
+    // Only spawn() and execFile() set these: Node's own ChildProcess#spawn has no timeout.
+    const limits = this[kLimits] ?? {}
     const limited = limits.maxBuffer !== undefined
     const normalized = normalize({
-      cwd,
+      // Node's launcher takes a string only: it runs a child given a Buffer cwd in ours.
+      cwd: typeof options.cwd === 'string' ? options.cwd : undefined,
       env,
       extendEnv: env === undefined,
-      argv0: options.argv0 ?? undefined,
+      argv0: argv.length > 0 ? `${argv[0]}` : undefined,
       stdin: offloadStdio(entries[0]),
       stdout: offloadStdio(entries[1]),
       stderr: offloadStdio(entries[2]),
       detached: Boolean(options.detached),
-      uid: options.uid ?? undefined,
-      gid: options.gid ?? undefined,
+      // As libuv: the id is a uid_t, so -1 is 4294967295 (which the OS refuses).
+      uid: isInt32(options.uid) ? options.uid >>> 0 : undefined,
+      gid: isInt32(options.gid) ? options.gid >>> 0 : undefined,
       timeout: limits.timeout || undefined,
       killSignal: limits.killSignal,
       forceKillAfter: false,
@@ -141,8 +161,8 @@ class ChildProcess extends EventEmitter {
       }
     }
     this.spawnfile = file
-    this.spawnargs = [options.argv0 ?? file, ...args]
-    const sub = new Subprocess(file, args, normalized, {
+    this.spawnargs = options.args === undefined ? [] : argv
+    const sub = new Subprocess(file, argv.slice(1).map((arg) => `${arg}`), normalized, {
       ipc,
       nodeCompat: true,
       stdinFrom,
@@ -206,6 +226,7 @@ class ChildProcess extends EventEmitter {
         if (event === 'message') process.nextTick(() => this.#flushMessages())
       })
       sub.on('message', (message) => this.#onMessage(message))
+      sub.on('internalMessage', (message) => this.emit('internalMessage', message, undefined))
       sub.on('disconnect', () => this.#onDisconnect())
     }
     sub.on('spawn', () => {
@@ -217,6 +238,8 @@ class ChildProcess extends EventEmitter {
     // Already a later tick than spawn(), as in Node; at once, so that 'error' comes before
     // the ends of the output streams (which the Subprocess ended), as in Node.
     sub.on('error', (err) => this.#onSpawnError(err))
+    // Node returns its launch's errno; offload reports a failed launch as the 'error' event only.
+    return 0
   }
 
   /**
@@ -352,18 +375,19 @@ class ChildProcess extends EventEmitter {
     } else if (options !== undefined) {
       validateObject(options, 'options')
     }
-    if (sendHandle != null) {
-      throw unsupportedOption('send() with a sendHandle', 'sockets and servers cannot be passed to the child; send plain messages')
-    }
     if (!this.connected) {
       const err = codedError(Error, 'ERR_IPC_CHANNEL_CLOSED', 'Channel closed')
       if (typeof callback === 'function') process.nextTick(callback, err)
       else process.nextTick(() => this.emit('error', err))
       return false
     }
-    if (message === undefined) throw codedError(TypeError, 'ERR_MISSING_ARGS', 'The "message" argument must be specified')
+    if (message === undefined) throw missingArgs('message')
     if (!['string', 'object', 'number', 'boolean'].includes(typeof message)) {
-      throw invalidArgType('message', 'of type string, object, number, or boolean', message)
+      throw invalidArgType('message', ['string', 'object', 'number', 'boolean'], message)
+    }
+    if (sendHandle) {
+      if (!isSendableHandle(sendHandle)) throw codedError(TypeError, 'ERR_INVALID_HANDLE_TYPE', 'This handle type cannot be sent')
+      throw unsupportedOption('send() with a sendHandle', 'sockets and servers cannot be passed to the child; send plain messages')
     }
     this.#sub._sendRaw(message, (err) => {
       if (typeof callback === 'function') callback(err ?? null)
@@ -383,4 +407,4 @@ class ChildProcess extends EventEmitter {
   }
 }
 
-module.exports = { ChildProcess, kSpawn }
+module.exports = { ChildProcess, kLimits }

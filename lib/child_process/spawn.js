@@ -5,7 +5,7 @@
 const { NodeAbortError } = require('../errors')
 const { validateAbortSignal } = require('../validate')
 const { normalizeSpawnArguments, validateTimeout, sanitizeKillSignal } = require('./arguments')
-const { ChildProcess, kSpawn } = require('./child-process')
+const { ChildProcess, kLimits } = require('./child-process')
 
 function abortChildProcess(child, killSignal, reason) {
   try {
@@ -37,7 +37,16 @@ function spawnLimited(file, args, options, limits = {}) {
   const child = new ChildProcess()
   // The engine enforces the timeout: it sends killSignal (SIGTERM by default) and nothing
   // after it, as Node's timer does, and the child is then `killed`.
-  child[kSpawn](spec, { ...limits, timeout: timeout > 0 ? timeout : undefined, killSignal })
+  child[kLimits] = { ...limits, timeout: timeout > 0 ? timeout : undefined, killSignal }
+  // Node's shape, through the public method, so code that wraps ChildProcess.prototype.spawn sees every launch.
+  child.spawn({
+    ...spec.options,
+    file: spec.file,
+    args: [typeof spec.options.argv0 === 'string' ? spec.options.argv0 : spec.file, ...spec.args],
+    cwd: spec.cwd,
+    envPairs: spec.envPairs,
+    detached: !!spec.options.detached,
+  })
 
   if (signal) {
     const onAbort = () => abortChildProcess(child, killSignal, signal.reason)

@@ -343,7 +343,7 @@ impl Reader {
                 .messages
                 .push(String::from_utf8_lossy(text).into_owned()),
             ipc::Frame::Handle => got.refuse_handle = true,
-            ipc::Frame::Internal => {}
+            ipc::Frame::Internal(_) => {}
         });
     }
 }

@@ -2,9 +2,11 @@
 //!
 //! The child finds the channel through `NODE_CHANNEL_FD=3` and
 //! `NODE_CHANNEL_SERIALIZATION_MODE=json`. Every frame is `JSON.stringify(message)`
-//! plus `"\n"`. Messages whose `cmd` starts with `NODE_` are Node's own; the one
-//! that matters is `NODE_HANDLE` (the child sending a socket or server): unless it
-//! is answered with `NODE_HANDLE_NACK` the child queues every later `send` forever.
+//! plus `"\n"`. Messages whose `cmd` starts with `NODE_` are Node's own: a child
+//! process passes them on (the JS side routes them to 'internalMessage', as Node
+//! does) and a pool drops them, except `NODE_HANDLE` (the child sending a socket or
+//! server): unless it is answered with `NODE_HANDLE_NACK` the child queues every
+//! later `send` forever.
 //! We do not accept handles; the descriptor that came with it is discarded by the
 //! kernel because we read without room for ancillary data.
 
@@ -28,15 +30,15 @@ pub(crate) enum Frame<'a> {
     Message(&'a [u8]),
     /// The child offers a handle; it must be refused.
     Handle,
-    /// Another internal message, of no interest to the parent.
-    Internal,
+    /// Another of Node's own messages ('internalMessage' to a ChildProcess).
+    Internal(&'a [u8]),
 }
 
 pub(crate) fn classify(line: &[u8]) -> Frame<'_> {
     if line.starts_with(HANDLE_PREFIX) {
         Frame::Handle
     } else if line.starts_with(INTERNAL_PREFIX) {
-        Frame::Internal
+        Frame::Internal(line)
     } else {
         Frame::Message(line)
     }
@@ -86,11 +88,10 @@ pub(crate) async fn run(
                     Ok(_) => {}
                 }
                 take_lines(&mut input, &mut scanned, |frame| match frame {
-                    Frame::Message(text) => {
+                    Frame::Message(text) | Frame::Internal(text) => {
                         sink.emit(ChildEvent::Message(String::from_utf8_lossy(text).into_owned()));
                     }
                     Frame::Handle => queue.push(None, HANDLE_NACK.to_vec()),
-                    Frame::Internal => {}
                 });
             }
             ctl = control.recv(), if !closing => match ctl {
@@ -121,8 +122,14 @@ mod tests {
             classify(br#"{"cmd":"NODE_HANDLE","type":"net.Socket","msg":{}}"#),
             Frame::Handle
         );
-        assert_eq!(classify(br#"{"cmd":"NODE_HANDLE_ACK"}"#), Frame::Internal);
-        assert_eq!(classify(br#"{"cmd":"NODE_CLUSTER"}"#), Frame::Internal);
+        assert_eq!(
+            classify(br#"{"cmd":"NODE_HANDLE_ACK"}"#),
+            Frame::Internal(br#"{"cmd":"NODE_HANDLE_ACK"}"#)
+        );
+        assert_eq!(
+            classify(br#"{"cmd":"NODE_CLUSTER"}"#),
+            Frame::Internal(br#"{"cmd":"NODE_CLUSTER"}"#)
+        );
         assert_eq!(
             classify(br#"{"cmd":"work","n":1}"#),
             Frame::Message(br#"{"cmd":"work","n":1}"#)
