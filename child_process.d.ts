@@ -127,7 +127,7 @@ export declare class ChildProcess extends EventEmitter {
   /** Sends `signal` (default `'SIGTERM'`); `true` if it was delivered. */
   kill(signal?: NodeJS.Signals | number): boolean
   [Symbol.dispose](): void
-  /** Sends a message over the IPC channel (children from `fork()` or `stdio[3] = 'ipc'`). */
+  /** Sends a message over the IPC channel (children from `fork()` or with `'ipc'` in `stdio`). */
   send(message: Serializable, callback?: (error: Error | null) => void): boolean
   send(message: Serializable, sendHandle?: SendHandle, callback?: (error: Error | null) => void): boolean
   send(
@@ -209,7 +209,11 @@ export interface ChildProcessByStdio<I extends null | Writable, O extends null |
 }
 
 export type IOType = 'overlapped' | 'pipe' | 'ignore' | 'inherit'
-/** Entries past index 2 may only be `'ignore'`, `null`, `undefined`, or `'ipc'` at index 3. */
+/**
+ * As Node's: past index 2 `'pipe'`/`'overlapped'` give a duplex socket in `child.stdio[i]`;
+ * `'ipc'` may be at any index; a stream with a descriptor or a descriptor number goes to the
+ * child as it is.
+ */
 export type StdioOptions = IOType | Array<IOType | 'ipc' | Stream | number | null | undefined>
 /** Only Node's `'json'` IPC serialization is implemented. */
 export type SerializationType = 'json'

@@ -7,7 +7,11 @@
 //! bounded by `max_buffer`) or streams it: one chunk per `read` request, so a
 //! slow consumer leaves the data in the kernel pipe and the child blocks, which
 //! is the backpressure. When the child exits, an undecided pipe starts
-//! collecting so its last bytes are not lost.
+//! collecting so its last bytes are not lost. With `limit_streamed_output`
+//! (Node's `execFile`, which streams its output and limits its size), streamed
+//! bytes count against `max_buffer` too: the chunk that passes it is delivered,
+//! `OutputOverflow` says how much of it was within the limit, and the pipe is
+//! closed and the child killed, as for collected output.
 //!
 //! Memory: reads go through a per-thread scratch buffer and only the bytes
 //! read are appended (`fds::read_some`), and collected output is trimmed to its
