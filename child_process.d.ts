@@ -14,9 +14,19 @@
  *   more when the cause is `cwd`, stdio or credentials.
  * - What offload cannot do throws a `TypeError` with
  *   `code: 'ERR_OFFLOAD_UNSUPPORTED_OPTION'` at the call: `serialization:
- *   'advanced'`, a `sendHandle` in `send()`, `'ipc'` anywhere but `stdio[3]`,
- *   and `stdio` entries past index 2 other than `'ignore'`, `null`, `undefined`
- *   or that `'ipc'`.
+ *   'advanced'`, a `sendHandle` in `send()`, and a stream of another
+ *   `offload/child_process` child as `stdio` other than its `stdout` as
+ *   `stdio[0]` (the kernel pipe then goes from child to child, as in Node).
+ *   Everything else Node takes in `stdio` works as in Node: a stream with a
+ *   descriptor (a Node child's pipe, a `net.Socket`, an `fs.WriteStream` after
+ *   `'open'`), a descriptor number, `'pipe'`/`'overlapped'` past index 2 (a
+ *   duplex socket in `child.stdio[i]`), `'ipc'` at any index.
+ * - `stdout` and `stderr` are `Readable` streams; Node's are sockets, which
+ *   also say `writable: true`. (`stdin` is a `Writable` with `readable: false`,
+ *   and pipes past index 2 are sockets, as in Node.)
+ * - A Node child's stream given as `stdio` is also set `readable = false`:
+ *   Node marks such a stream with a private symbol so that it does not read it
+ *   again when that child exits; the flag does the same for offload's child.
  * - `'close'` also comes after `subprocess.disconnect()` (Node 20 never emits it
  *   then), and messages that arrived before any `'message'` listener are kept
  *   for the first one even after the channel closed (Node drops them then).
@@ -120,7 +130,7 @@ export declare class ChildProcess extends EventEmitter {
   /** Sends `signal` (default `'SIGTERM'`); `true` if it was delivered. */
   kill(signal?: NodeJS.Signals | number): boolean
   [Symbol.dispose](): void
-  /** Sends a message over the IPC channel (children from `fork()` or `stdio[3] = 'ipc'`). */
+  /** Sends a message over the IPC channel (children from `fork()` or with `'ipc'` in `stdio`). */
   send(message: Serializable, callback?: (error: Error | null) => void): boolean
   send(message: Serializable, sendHandle?: SendHandle, callback?: (error: Error | null) => void): boolean
   send(
@@ -202,7 +212,11 @@ export interface ChildProcessByStdio<I extends null | Writable, O extends null |
 }
 
 export type IOType = 'overlapped' | 'pipe' | 'ignore' | 'inherit'
-/** Entries past index 2 may only be `'ignore'`, `null`, `undefined`, or `'ipc'` at index 3. */
+/**
+ * As Node's: past index 2 `'pipe'`/`'overlapped'` give a duplex socket in `child.stdio[i]`;
+ * `'ipc'` may be at any index; a stream with a descriptor or a descriptor number goes to the
+ * child as it is.
+ */
 export type StdioOptions = IOType | Array<IOType | 'ipc' | Stream | number | null | undefined>
 /** Only Node's `'json'` IPC serialization is implemented. */
 export type SerializationType = 'json'

@@ -27,6 +27,11 @@ export declare class ImageAbort {
 /** The JS side's handle on one child. Every method returns at once. */
 export declare class NativeChild {
   /**
+   * Our ends of the pipes, by the child's descriptor (-1 where there is
+   * none), now the caller's to close.
+   */
+  get extraPipes(): Array<number>
+  /**
    * Waits (tens of microseconds at most) for the spawner if the child is not
    * launched yet; `null` if the launch failed.
    */
@@ -338,7 +343,7 @@ export interface NativeSyncResult {
  * Starts a child; its events arrive on `channel` tagged with `id`.
  * `env` absent means a copy of this process's environment.
  */
-export declare function spawn(channel: EventChannel, id: number, file: string, args: Array<string>, env: Array<string> | undefined | null, settings: Float64Array, strings: Array<string | undefined | null>, stdinData?: Buffer | undefined | null, stdinFrom?: NativeChild | undefined | null): NativeChild
+export declare function spawn(channel: EventChannel, id: number, file: string, args: Array<string>, env: Array<string> | undefined | null, settings: Float64Array, strings: Array<string | undefined | null>, stdinData?: Buffer | undefined | null, stdinFrom?: NativeChild | undefined | null, extraFds?: Array<number> | undefined | null): NativeChild
 
 /**
  * Runs a child to completion. Blocks the calling thread until it has exited

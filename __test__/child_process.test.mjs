@@ -611,11 +611,18 @@ test('what offload cannot do throws ERR_OFFLOAD_UNSUPPORTED_OPTION instead of be
   const unsupported = { code: 'ERR_OFFLOAD_UNSUPPORTED_OPTION', name: 'TypeError' }
   assert.throws(() => spawn('node', [], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' }), unsupported)
   assert.throws(() => fork(fixture('cp-echo-ipc.js'), { serialization: 'advanced' }), unsupported)
-  // The docs' "extra fd=4" example.
-  assert.throws(() => spawn('prg', [], { stdio: ['pipe', null, null, null, 'pipe'] }), unsupported)
-  assert.throws(() => spawn('prg', [], { stdio: ['pipe', 'pipe', 'pipe', 5] }), unsupported)
-  assert.throws(() => spawn('prg', [], { stdio: ['pipe', 'ipc', 'pipe'] }), unsupported)
-  assert.throws(() => fork(fixture('cp-echo-ipc.js'), { stdio: ['ipc', 'inherit', 'inherit'] }), /fd 3/)
+  // An offload child's stdin is written by its Subprocess, not a descriptor to pass on.
+  const source = spawn('cat')
+  assert.throws(() => spawn('true', [], { stdio: ['ignore', source.stdin, 'ignore'] }), { ...unsupported, message: /stdio\[1\] = another child's stdin/ })
+  source.stdin.end()
+  await once(source, 'close')
+  // An offload child's stdout goes to the next child as its pipe only before anything read it.
+  const read = spawn('sh', ['-c', 'echo first; read wait'])
+  const [first] = await once(read.stdout, 'data')
+  assert.equal(String(first), 'first\n')
+  assert.throws(() => spawn('cat', [], { stdio: [read.stdout, 'pipe', 'pipe'] }), { ...unsupported, message: /already read from/ })
+  read.kill()
+  await once(read, 'close')
 
   // Extra entries that only say "nothing there" are what the child gets anyway,
   // and the Windows-only options mean nothing here.
@@ -637,6 +644,22 @@ test('what offload cannot do throws ERR_OFFLOAD_UNSUPPORTED_OPTION instead of be
     child.disconnect()
   }
   assert.deepEqual(await once(child, 'close'), [0, null])
+})
+
+test('pipes and the IPC channel past stderr leave no descriptor open once the children closed', async () => {
+  const openFds = () => fs.readdirSync('/proc/self/fd').length
+  const run = async () => {
+    const child = spawn(process.execPath, ['-e', 'require("fs").writeSync(4, "x"); process.disconnect()'], {
+      stdio: ['pipe', 'pipe', 'pipe', 'ignore', 'pipe', 'ipc'],
+    })
+    child.stdio[4].resume()
+    child.stdin.end()
+    await once(child, 'close')
+  }
+  await run()
+  const before = openFds()
+  for (let i = 0; i < 20; i++) await run()
+  assert.equal(openFds(), before)
 })
 
 test('nothing is left behind: a process that used every function exits by itself', { timeout: 30000 }, async () => {

@@ -124,3 +124,10 @@ const manual = new ChildProcess()
 const launched: number = manual.spawn({ file: '/bin/sh', args: ['sh', '-c', 'echo $A'], envPairs: ['A=1'], stdio: 'pipe' })
 manual.on('internalMessage', (message: object) => console.log(launched, message))
 fork(new URL('file:///srv/worker.js'), { cwd: new URL('file:///srv/') })
+
+// stdio entries past stderr, as Node takes them (issue 14).
+{
+  const withExtra = spawn('prg', [], { stdio: ['pipe', 'pipe', 'pipe', 'ignore', 'pipe', 'ipc'] })
+  const extra: Readable | Writable | null | undefined = withExtra.stdio[4]
+  void extra
+}

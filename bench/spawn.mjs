@@ -3,7 +3,10 @@
 //
 //   node bench/spawn.mjs            full run (about 2 minutes)
 //   node bench/spawn.mjs --quick    short smoke run (a few seconds; numbers are rough)
-//   options: --json=FILE (raw results), --sizes=60,1536 (target RSS in MiB)
+//   options: --json=FILE (raw results), --sizes=60,1536 (target RSS in MiB),
+//            --baseline=DIR (another checkout of offload, built: its spawn() and
+//            offload/child_process's spawn() run beside this one's, interleaved, for a
+//            before/after comparison of a change in one run)
 //
 // For each memory size, a fresh worker Node process (started by this script)
 // loads all four contenders, warms them up, grows its RSS to the target with
@@ -25,6 +28,7 @@ import { spawn as cpSpawn, spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { performance, monitorEventLoopDelay } from 'node:perf_hooks'
 import fs from 'node:fs'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { median, percentile, rotate, fmt, ratio, table } from './lib/stats.mjs'
@@ -33,33 +37,46 @@ import { machineInfo, addonInfo, gitRevision, ROOT } from './lib/machine.mjs'
 const TRUE = '/bin/true'
 const MiB = 2 ** 20
 const SELF = fileURLToPath(import.meta.url)
-const NAMES = ['child_process', 'offload', 'execa', 'tinyexec']
+const BASE_NAMES = ['child_process', 'offload', 'execa', 'tinyexec']
+const BASELINE_NAMES = ['offload@baseline', 'offload/child_process', 'offload/child_process@baseline']
+const namesFor = (baseline) => (baseline ? [...BASE_NAMES, ...BASELINE_NAMES] : BASE_NAMES)
 
 // ---------------------------------------------------------------------------
 // Worker: runs every measurement at one memory size and prints JSON on stdout.
 
-async function loadContenders() {
-  const offload = createRequire(import.meta.url)(ROOT)
+/** child_process-style start and wait for `spawn` (Node's or offload/child_process's). */
+function childProcessContender(name, spawn) {
+  return {
+    name,
+    start: () => spawn(TRUE, [], { stdio: 'ignore' }),
+    wait: (child) =>
+      new Promise((resolve, reject) => {
+        child.once('error', reject)
+        child.once('close', (code, signal) =>
+          code === 0 ? resolve() : reject(new Error(`${TRUE} exited with ${code ?? signal}`)),
+        )
+      }),
+  }
+}
+
+/** offload's own spawn() from the checkout in `dir`. */
+function offloadContender(name, dir) {
+  const offload = createRequire(import.meta.url)(dir)
+  return {
+    name,
+    start: () => offload.spawn(TRUE, [], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' }),
+    wait: (p) => p.then(() => undefined),
+  }
+}
+
+async function loadContenders(baseline) {
+  const dropIn = (dir) => createRequire(import.meta.url)(path.join(dir, 'lib', 'child_process.js')).spawn
   const { execa } = await import('execa')
   const { x } = await import('tinyexec')
   const settle = (p) => p.then(() => undefined)
-  return [
-    {
-      name: 'child_process',
-      start: () => cpSpawn(TRUE, [], { stdio: 'ignore' }),
-      wait: (child) =>
-        new Promise((resolve, reject) => {
-          child.once('error', reject)
-          child.once('close', (code, signal) =>
-            code === 0 ? resolve() : reject(new Error(`${TRUE} exited with ${code ?? signal}`)),
-          )
-        }),
-    },
-    {
-      name: 'offload',
-      start: () => offload.spawn(TRUE, [], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' }),
-      wait: settle,
-    },
+  const contenders = [
+    childProcessContender('child_process', cpSpawn),
+    offloadContender('offload', ROOT),
     {
       name: 'execa',
       start: () => execa(TRUE, [], { stdio: 'ignore' }),
@@ -71,6 +88,14 @@ async function loadContenders() {
       wait: settle,
     },
   ]
+  if (baseline) {
+    contenders.push(
+      offloadContender('offload@baseline', baseline),
+      childProcessContender('offload/child_process', dropIn(ROOT)),
+      childProcessContender('offload/child_process@baseline', dropIn(baseline)),
+    )
+  }
+  return contenders
 }
 
 const rss = () => process.memoryUsage.rss()
@@ -130,7 +155,7 @@ async function rate(c, lanes, ms) {
 
 async function worker(plan) {
   const log = (msg) => process.stderr.write(`  [${plan.rssMiB} MiB] ${msg}\n`)
-  const contenders = await loadContenders()
+  const contenders = await loadContenders(plan.baseline)
   for (const c of contenders) for (let i = 0; i < plan.warmup; i++) await c.wait(c.start())
 
   const ballast = growTo(plan.rssMiB)
@@ -184,12 +209,13 @@ async function worker(plan) {
 // Main: one worker per size, then the tables.
 
 function parseArgs(argv) {
-  const opts = { quick: false, json: null, sizes: [60, 1536] }
+  const opts = { quick: false, json: null, sizes: [60, 1536], baseline: null }
   for (const arg of argv) {
     if (arg === '--quick') opts.quick = true
     else if (arg.startsWith('--json=')) opts.json = arg.slice(7)
     else if (arg.startsWith('--sizes=')) opts.sizes = arg.slice(8).split(',').map(Number)
-    else throw new Error(`unknown argument ${arg} (known: --quick, --json=FILE, --sizes=60,1536)`)
+    else if (arg.startsWith('--baseline=')) opts.baseline = path.resolve(arg.slice(11))
+    else throw new Error(`unknown argument ${arg} (known: --quick, --json=FILE, --sizes=60,1536, --baseline=DIR)`)
   }
   return opts
 }
@@ -218,7 +244,7 @@ function sizeLabel(mib) {
 
 function summarize(result) {
   const s = {}
-  for (const name of NAMES) {
+  for (const name of Object.keys(result.contenders)) {
     const c = result.contenders[name]
     s[name] = {
       callMedian: median(c.calls),
@@ -242,6 +268,7 @@ const ROWS = [
 ]
 
 function report(results, opts, info, addon, elapsedS) {
+  const NAMES = namesFor(opts.baseline)
   const lines = []
   const print = (s = '') => lines.push(s)
   print(`## Spawn (bench/spawn.mjs)${opts.quick ? ' — QUICK run, rough numbers' : ''}`)
@@ -303,7 +330,7 @@ async function main() {
   const started = performance.now()
   const results = []
   for (const mib of opts.sizes) {
-    const plan = planFor(mib, opts.quick)
+    const plan = { ...planFor(mib, opts.quick), baseline: opts.baseline }
     process.stderr.write(`worker: target RSS ${sizeLabel(mib)}\n`)
     const heapMiB = Math.max(4096, mib * 2)
     const run = spawnSync(process.execPath, ['--expose-gc', `--max-old-space-size=${heapMiB}`, SELF, '--worker', JSON.stringify(plan)], {

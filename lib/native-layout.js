@@ -26,7 +26,7 @@ const AT = {
   LEN: 21,
 }
 const KIND = { pipe: 0, ignore: 1, fd: 2, file: 3, data: 4, child: 5 }
-const FLAG = { IPC: 1, DETACHED: 2, KILL_TREE: 4, NO_CLEANUP: 8 }
+const FLAG = { IPC: 1, DETACHED: 2, KILL_TREE: 4, NO_CLEANUP: 8, LIMIT_STREAMED_OUTPUT: 16 }
 const ABSENT = -1
 
 const settings = new Float64Array(AT.LEN)
@@ -67,7 +67,8 @@ function pack(native) {
     (native.ipc ? FLAG.IPC : 0) |
     (native.detached ? FLAG.DETACHED : 0) |
     (native.killTree ? FLAG.KILL_TREE : 0) |
-    (native.cleanup === false ? FLAG.NO_CLEANUP : 0)
+    (native.cleanup === false ? FLAG.NO_CLEANUP : 0) |
+    (native.limitStreamedOutput ? FLAG.LIMIT_STREAMED_OUTPUT : 0)
   settings[AT.UID] = absentIfUndefined(native.uid)
   settings[AT.GID] = absentIfUndefined(native.gid)
   settings[AT.TIMEOUT] = native.timeout ?? 0

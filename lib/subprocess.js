@@ -22,6 +22,8 @@ const DISCONNECT = 5
 const WRITE_DONE = 6
 const EXIT = 7
 const CLOSED = 8
+const OUTPUT_OVERFLOW = 9
+const TIMED_OUT = 10
 
 const STDOUT = 1
 const STDERR = 2
@@ -101,6 +103,10 @@ class Subprocess extends EventEmitter {
   #upstream = []
   #waiters = []
   #nodeCompat
+  // offload/child_process's: told when the engine kills for `timeout` or `maxBuffer`.
+  #onTimedOut
+  #onOverflow
+  #overflowReported = false
   // fork()'s default stderr: read here, written on to ours, its end kept.
   #relayTail = null
 
@@ -119,6 +125,8 @@ class Subprocess extends EventEmitter {
     this.#ipc = Boolean(internal.ipc)
     this.#connected = this.#ipc
     this.#nodeCompat = Boolean(internal.nodeCompat)
+    this.#onTimedOut = internal.onTimedOut
+    this.#onOverflow = internal.onOverflow
     if (internal.upstream) this.#upstream = internal.upstream
     if (internal.relayStderr) {
       // The caller sees an inherited stderr (no stream, nothing in the result).
@@ -139,7 +147,18 @@ class Subprocess extends EventEmitter {
     try {
       if (this.#ipc) native.ipc = true
       const [numbers, strings, stdinData] = pack(native)
-      this.#native = channel.native.spawn(channel.getChannel(), this.#id, file, args, native.env, numbers, strings, stdinData, internal.stdinFrom)
+      this.#native = channel.native.spawn(
+        channel.getChannel(),
+        this.#id,
+        file,
+        args,
+        native.env,
+        numbers,
+        strings,
+        stdinData,
+        internal.stdinFrom,
+        internal.extraFds,
+      )
     } catch (err) {
       this.#release()
       // The native side refuses what JS cannot check: a closed stdio descriptor,
@@ -164,6 +183,14 @@ class Subprocess extends EventEmitter {
     return this.#native
   }
 
+  /**
+   * @internal Our ends of the pipes asked for with `extraFds` (one per child
+   * descriptor from 3, -1 where none): the caller owns them now.
+   */
+  _extraPipes() {
+    return this.#native?.extraPipes ?? []
+  }
+
   /** @internal The stages before this one in a pipeline. */
   _upstreamStages() {
     return this.#upstream
@@ -178,7 +205,10 @@ class Subprocess extends EventEmitter {
     const unavailable = (why) => offloadError('ERR_OFFLOAD_STDOUT_UNAVAILABLE', `cannot pipe from ${this.#command}: its stdout ${why}`)
     if (!this.#piped[STDOUT]) throw unavailable('is not a pipe (options.stdout)')
     if (this.#handed) throw unavailable('is already piped to another command')
-    if (this.#streams[STDOUT] || this.#reading[STDOUT]) throw unavailable('is being read as a stream; call pipe() before reading it')
+    // offload/child_process makes every stream at the launch; one not read from yet can go.
+    if ((this.#streams[STDOUT] && !this.#nodeCompat) || this.#reading[STDOUT]) {
+      throw unavailable('is being read as a stream; call pipe() before reading it')
+    }
     this.#handed = true
     if (this.#native !== null && this.#native.reserveStdout()) return null
     return this._settled().then((o) => (o.result ?? o.error)?._raw1 ?? null)
@@ -465,6 +495,13 @@ class Subprocess extends EventEmitter {
       case CLOSED:
         this.#settle(a, null)
         break
+      case OUTPUT_OVERFLOW:
+        this.#overflowReported = true
+        this.#onOverflow?.(a, b)
+        break
+      case TIMED_OUT:
+        this.#onTimedOut?.()
+        break
     }
   }
 
@@ -601,6 +638,16 @@ class Subprocess extends EventEmitter {
     if (closed) {
       Object.defineProperty(holder, '_raw1', { value: closed.stdout ?? null })
       Object.defineProperty(holder, '_raw2', { value: closed.stderr ?? null })
+    }
+    const overflowed = closed?.maxBufferExceeded
+    if (overflowed && this.#onOverflow && !this.#overflowReported) {
+      // It passed maxBuffer while still collected (before anyone read it): the caller gets
+      // it, then hears of the overflow as when it streams past it.
+      const data = closed[STREAM_NAMES[overflowed]]
+      if (data?.length > 0 && !this.#ended[overflowed]) this.#streams[overflowed]?.push(data)
+      // Nothing more comes on it, and it does not end: past maxBuffer the caller destroys it.
+      this.#ended[overflowed] = true
+      this.#onOverflow(overflowed, data?.length ?? 0)
     }
     // A stream opened but not read before the child finished gets what was collected.
     this.#endStream(STDOUT, closed?.stdout)

@@ -10,13 +10,13 @@ const { Subprocess } = require('../subprocess')
 const { normalize } = require('../options')
 const { invalidArgType, codedError, missingArgs, unsupportedOption, nativeCallError } = require('../errors')
 const { validateObject, validateString, validateArray, validateOneOf } = require('../validate')
-const { validStdio, offloadStdio, IPC_FD } = require('./stdio')
+const { kChildStream, validStdio, offloadStdio, extraDescriptors } = require('./stdio')
 const { convertToValidSignal, envFromPairs, isInt32 } = require('./arguments')
 
 /** As Node: after 'exit', output nobody reads is let through so 'close' can come. */
 function flushStdio(child) {
   for (const stream of child.stdio ?? []) {
-    if (stream && stream.readable) stream.resume()
+    if (stream && stream.readable && !stream[kUsedAsStdio]) stream.resume()
   }
 }
 
@@ -24,6 +24,49 @@ function flushStdio(child) {
 function isSendableHandle(handle) {
   return handle instanceof net.Socket || handle instanceof net.Server || handle instanceof dgram.Socket
 }
+
+/**
+ * As Node does with a stream given as another child's stdio: this process stops reading it,
+ * and never resumes it (its 'close' then never comes, as in Node). A Node child's own stream
+ * is also marked not readable: Node's flushStdio would otherwise resume it when that child
+ * exits and take the bytes meant for ours (the mark Node itself uses there is private).
+ */
+function stopReading(stream, ownedByNode) {
+  const handle = [stream._handle, stream.handle].find((h) => h && typeof h.readStop === 'function')
+  if (handle) {
+    handle.reading = false
+    handle.readStop()
+  }
+  if (typeof stream.pause === 'function') stream.pause()
+  if (stream._readableState) {
+    stream._readableState.flowing = false
+    stream._readableState.reading = false
+  }
+  stream[kUsedAsStdio] = true
+  if (ownedByNode && stream._readableState) stream.readable = false
+}
+
+/**
+ * The kernel pipe of an offload child's stdout for the next child (`null`), or a promise of
+ * the bytes it left when it finished first. Once this process has read from it, the engine
+ * reads that pipe itself and cannot give it away (Node would pass the rest on).
+ */
+function handOverStdout(sub) {
+  try {
+    return sub._handOverStdout()
+  } catch (err) {
+    if (err.code !== 'ERR_OFFLOAD_STDOUT_UNAVAILABLE') throw err
+    throw unsupportedOption(
+      "options.stdio[0] = another child's stdout that this process has already read from",
+      'its pipe can go to the next child only before anything reads it; pass it at once, or pipe the data with stdout.pipe(child.stdin)',
+    )
+  }
+}
+
+/** What spawn() and execFile() ask of the engine (see spawnLimited), set before spawn(). */
+const kLimits = Symbol('offload.limits')
+const kUsedAsStdio = Symbol('offload.usedAsStdio')
+const kHandedOver = Symbol('offload.handedOver')
 
 /**
  * A child process, with the properties, methods and events of Node's
@@ -40,6 +83,9 @@ class ChildProcess extends EventEmitter {
   #ipcOpen = false
   #openPipes = 0
   #pendingMessages = []
+  #limitsHook = null
+  #spawned = false
+  #afterSpawn = null
 
   constructor() {
     super()
@@ -73,13 +119,16 @@ class ChildProcess extends EventEmitter {
     if (ipc) {
       if (options.envPairs === undefined) options.envPairs = []
       else validateArray(options.envPairs, 'options.envPairs')
-      options.envPairs.push(`NODE_CHANNEL_FD=${IPC_FD}`, `NODE_CHANNEL_SERIALIZATION_MODE=${serialization}`)
+      options.envPairs.push(`NODE_CHANNEL_FD=${ipcIndex}`, `NODE_CHANNEL_SERIALIZATION_MODE=${serialization}`)
     }
     validateString(options.file, 'options.file')
     if (options.args !== undefined) validateArray(options.args, 'options.args')
     const file = options.file
     const argv = options.args ?? []
     const env = options.envPairs === undefined ? undefined : envFromPairs(options.envPairs)
+    // Only spawn() and execFile() set these: Node's own ChildProcess#spawn has no timeout.
+    const limits = this[kLimits] ?? {}
+    const limited = limits.maxBuffer !== undefined
     const normalized = normalize({
       // Node's launcher takes a string only: it runs a child given a Buffer cwd in ours.
       cwd: typeof options.cwd === 'string' ? options.cwd : undefined,
@@ -93,33 +142,68 @@ class ChildProcess extends EventEmitter {
       // As libuv: the id is a uid_t, so -1 is 4294967295 (which the OS refuses).
       uid: isInt32(options.uid) ? options.uid >>> 0 : undefined,
       gid: isInt32(options.gid) ? options.gid >>> 0 : undefined,
+      timeout: limits.timeout || undefined,
+      killSignal: limits.killSignal,
       forceKillAfter: false,
       stripFinalNewline: false,
-      maxBuffer: Infinity,
+      maxBuffer: limited ? limits.maxBuffer : Infinity,
       reject: false,
     })
+    normalized.native.limitStreamedOutput = limited
+    // Another offload child's stdout: its kernel pipe, or the bytes it already left behind.
+    let stdinFrom
+    let leftOver = null
+    if (entries[0].type === 'child') {
+      leftOver = handOverStdout(entries[0].source.sub)
+      if (leftOver === null) {
+        normalized.native.stdin = { kind: 'child' }
+        stdinFrom = entries[0].source.sub._native
+      }
+    }
     this.spawnfile = file
     this.spawnargs = options.args === undefined ? [] : argv
-    const sub = new Subprocess(file, argv.slice(1).map((arg) => `${arg}`), normalized, { ipc, nodeCompat: true })
+    const sub = new Subprocess(file, argv.slice(1).map((arg) => `${arg}`), normalized, {
+      ipc,
+      nodeCompat: true,
+      stdinFrom,
+      extraFds: extraDescriptors(entries, ipcIndex),
+      onTimedOut: () => this.#onEngineKill(),
+      onOverflow: (n, kept) => this.#onEngineKill(n, kept),
+    })
     this.#sub = sub
+    if (leftOver !== null) leftOver.then((data) => sub.stdin.end(data ?? Buffer.alloc(0)))
+    this.#limitsHook = limits.onKill ?? null
 
+    const pipes = entries.length > 3 ? sub._extraPipes() : []
     const streams = entries.map((entry, i) => {
       if (entry.type !== 'pipe') return null
-      if (i === 0) return sub.stdin
-      const stream = i === 1 ? sub.stdout : sub.stderr
+      if (i === 0) {
+        const stdin = sub.stdin
+        // Node's stdin is a socket that is not readable.
+        stdin.readable = false
+        return stdin
+      }
+      // Beyond stderr: a socket pair, readable and writable, as Node's.
+      const stream = i < 3 ? (i === 1 ? sub.stdout : sub.stderr) : new net.Socket({ fd: pipes[i], readable: true, writable: true })
+      stream[kChildStream] = { child: this, sub, n: i }
       this.#closesNeeded++
       this.#openPipes++
       stream.once('close', () => {
-        this.#openPipes--
+        if (!stream[kUsedAsStdio]) this.#openPipes--
         this.#updateRef()
         this.#maybeClose()
       })
       return stream
     })
+    if (streams[0]) streams[0][kChildStream] = { child: this, sub, n: 0 }
     this.stdin = streams[0]
     this.stdout = streams[1]
     this.stderr = streams[2]
     this.stdio = streams
+    for (const entry of entries) {
+      if (entry.type === 'wrap') stopReading(entry.stream, true)
+      if (entry.type === 'child') entry.source.child[kHandedOver]()
+    }
 
     if (ipc) {
       this.#closesNeeded++
@@ -145,12 +229,34 @@ class ChildProcess extends EventEmitter {
       sub.on('internalMessage', (message) => this.emit('internalMessage', message, undefined))
       sub.on('disconnect', () => this.#onDisconnect())
     }
-    sub.on('spawn', () => this.emit('spawn'))
+    sub.on('spawn', () => {
+      this.#spawned = true
+      this.emit('spawn')
+      this.#afterSpawn?.()
+    })
     sub.on('exit', (code, signal) => this.#onExit(code, signal))
-    // A later tick, as in Node, and outside the Subprocess's own bookkeeping.
-    sub.on('error', (err) => process.nextTick(() => this.#onSpawnError(err)))
+    // Already a later tick than spawn(), as in Node; at once, so that 'error' comes before
+    // the ends of the output streams (which the Subprocess ended), as in Node.
+    sub.on('error', (err) => this.#onSpawnError(err))
     // Node returns its launch's errno; offload reports a failed launch as the 'error' event only.
     return 0
+  }
+
+  /**
+   * @internal This child's stdout went to another child as its stdin: stop reading it and
+   * let it no longer hold this process open (its 'close' never comes, as in Node).
+   */
+  [kHandedOver]() {
+    stopReading(this.stdout, false)
+    this.#openPipes--
+    this.#updateRef()
+  }
+
+  /** The engine killed the child for the timeout, or for `maxBuffer` on stream `n`. */
+  #onEngineKill(n, kept) {
+    // As Node's kill() from its timer would: the signal went out.
+    this.killed = true
+    this.#limitsHook?.(n, kept)
   }
 
   /** Sends a signal (default `'SIGTERM'`); `true` if it was delivered. */
@@ -219,13 +325,14 @@ class ChildProcess extends EventEmitter {
     this.#exited = true
     this.exitCode = failure.errno
     this.connected = false
+    // The channel of a child that never ran is closed already.
+    if (this.#ipcOpen) this.#closesGot++
     this.#ipcOpen = false
     if (this.stdin) this.stdin.destroy()
     this.#updateRef()
     this.emit('error', err)
+    // As Node: the output streams end ('close' waits for them), unread ones are let through.
     process.nextTick(flushStdio, this)
-    // Node counts no stdio of a child that never started.
-    this.#closesGot = this.#closesNeeded - 1
     this.#maybeClose()
   }
 
@@ -242,6 +349,13 @@ class ChildProcess extends EventEmitter {
   }
 
   #onDisconnect() {
+    // Node knows of the launch at once and says 'spawn' on the next tick, so a disconnect()
+    // right after spawn() comes after it; ours is known later, and the order is kept.
+    if (!this.#spawned && !this.#exited) {
+      this.#afterSpawn = () => this.#onDisconnect()
+      return
+    }
+    this.#afterSpawn = null
     this.connected = false
     this.#ipcOpen = false
     this.channel = null
@@ -288,8 +402,9 @@ class ChildProcess extends EventEmitter {
       return
     }
     this.connected = false
+    this.channel = null
     if (this.#sub.connected) this.#sub.disconnect()
   }
 }
 
-module.exports = { ChildProcess }
+module.exports = { ChildProcess, kLimits }

@@ -1,11 +1,12 @@
 'use strict'
-// Node's execFile(): spawn() plus buffering of stdout and stderr for the callback, cut at
-// maxBuffer, and what util.promisify(exec/execFile) returns.
+// Node's execFile(): spawn() plus buffering of stdout and stderr for the callback, and what
+// util.promisify(exec/execFile) returns. The engine enforces timeout and maxBuffer (it counts
+// the streamed output, kills the child, and says which stream passed the limit and where).
 
 const { Buffer } = require('node:buffer')
 const { getSystemErrorName } = require('node:util')
 const { codedError } = require('../errors')
-const { spawn } = require('./spawn')
+const { spawnLimited } = require('./spawn')
 const { MAX_BUFFER, normalizeExecFileArgs, validateTimeout, validateMaxBuffer, sanitizeKillSignal } = require('./arguments')
 
 /**
@@ -28,36 +29,49 @@ function execFile(file, args, options, callback) {
   validateMaxBuffer(options.maxBuffer)
   options.killSignal = sanitizeKillSignal(options.killSignal)
 
-  // Node hands exactly these on to spawn (not argv0, stdio or detached).
-  const child = spawn(file, args, {
-    cwd: options.cwd,
-    env: options.env,
-    gid: options.gid,
-    shell: options.shell,
-    signal: options.signal,
-    uid: options.uid,
-    windowsHide: !!options.windowsHide,
-    windowsVerbatimArguments: !!options.windowsVerbatimArguments,
-  })
-
   const encoding = options.encoding !== 'buffer' && Buffer.isEncoding(options.encoding) ? options.encoding : null
   const stdoutChunks = []
   const stderrChunks = []
-  let stdoutLen = 0
-  let stderrLen = 0
   let killed = false
   let exited = false
-  let timeoutId = null
   let ex = null
   let cmd = file
+
+  // Node hands exactly these on to spawn (not argv0, stdio or detached); the engine enforces
+  // timeout and maxBuffer, and says when it killed the child for one of them.
+  const child = spawnLimited(
+    file,
+    args,
+    {
+      cwd: options.cwd,
+      env: options.env,
+      gid: options.gid,
+      shell: options.shell,
+      signal: options.signal,
+      uid: options.uid,
+      windowsHide: !!options.windowsHide,
+      windowsVerbatimArguments: !!options.windowsVerbatimArguments,
+    },
+    {
+      timeout: options.timeout > 0 ? options.timeout : undefined,
+      killSignal: options.killSignal,
+      // Node compares the running length with maxBuffer: undefined never stops it, null is 0.
+      maxBuffer: options.maxBuffer === undefined ? Infinity : Number(options.maxBuffer),
+      onKill: (stream, kept) => {
+        if (stream !== undefined) {
+          // As Node: the last chunk is cut in characters for strings, in bytes for Buffers.
+          const chunks = stream === 1 ? stdoutChunks : stderrChunks
+          if (chunks.length > 0) chunks.push(chunks.pop().slice(0, kept))
+          ex = codedError(RangeError, 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER', `${stream === 1 ? 'stdout' : 'stderr'} maxBuffer length exceeded`)
+        }
+        stopCollecting()
+      },
+    },
+  )
 
   function exithandler(code, signal) {
     if (exited) return
     exited = true
-    if (timeoutId) {
-      clearTimeout(timeoutId)
-      timeoutId = null
-    }
     if (!callback) return
     const stdout = encoding || child.stdout?.readableEncoding ? stdoutChunks.join('') : Buffer.concat(stdoutChunks)
     const stderr = encoding || child.stderr?.readableEncoding ? stderrChunks.join('') : Buffer.concat(stderrChunks)
@@ -83,47 +97,21 @@ function execFile(file, args, options, callback) {
     exithandler()
   }
 
-  function kill() {
+  /** What Node's kill() does besides the signal, which the engine sent. */
+  function stopCollecting() {
     if (child.stdout) child.stdout.destroy()
     if (child.stderr) child.stderr.destroy()
     killed = true
-    try {
-      child.kill(options.killSignal)
-    } catch (e) {
-      ex = e
-      exithandler()
-    }
   }
 
-  if (options.timeout > 0) {
-    timeoutId = setTimeout(() => {
-      kill()
-      timeoutId = null
-    }, options.timeout)
+  if (child.stdout) {
+    if (encoding) child.stdout.setEncoding(encoding)
+    child.stdout.on('data', (chunk) => stdoutChunks.push(chunk))
   }
-
-  function collect(stream, chunks, name, length) {
-    if (encoding) stream.setEncoding(encoding)
-    stream.on('data', (chunk) => {
-      if (options.maxBuffer === Infinity) {
-        chunks.push(chunk)
-        return
-      }
-      const streamEncoding = stream.readableEncoding
-      const size = streamEncoding ? Buffer.byteLength(chunk, streamEncoding) : chunk.length
-      const total = length(size)
-      if (total > options.maxBuffer) {
-        // As Node: cut in characters for strings, in bytes for Buffers.
-        chunks.push(chunk.slice(0, options.maxBuffer - (total - size)))
-        ex = codedError(RangeError, 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER', `${name} maxBuffer length exceeded`)
-        kill()
-      } else {
-        chunks.push(chunk)
-      }
-    })
+  if (child.stderr) {
+    if (encoding) child.stderr.setEncoding(encoding)
+    child.stderr.on('data', (chunk) => stderrChunks.push(chunk))
   }
-  if (child.stdout) collect(child.stdout, stdoutChunks, 'stdout', (n) => (stdoutLen += n))
-  if (child.stderr) collect(child.stderr, stderrChunks, 'stderr', (n) => (stderrLen += n))
 
   child.addListener('close', exithandler)
   child.addListener('error', errorhandler)

@@ -1,10 +1,11 @@
 'use strict'
-// Node's spawn(): a ChildProcess, plus the `timeout` and `signal` options that stop it.
+// Node's spawn(): a ChildProcess, plus the `timeout` (enforced by the engine) and `signal`
+// options that stop it.
 
 const { NodeAbortError } = require('../errors')
 const { validateAbortSignal } = require('../validate')
 const { normalizeSpawnArguments, validateTimeout, sanitizeKillSignal } = require('./arguments')
-const { ChildProcess } = require('./child-process')
+const { ChildProcess, kLimits } = require('./child-process')
 
 function abortChildProcess(child, killSignal, reason) {
   try {
@@ -16,12 +17,27 @@ function abortChildProcess(child, killSignal, reason) {
 
 /** Starts `file` with `args`, like Node's child_process.spawn. */
 function spawn(file, args, options) {
+  return spawnLimited(file, args, options)
+}
+
+/**
+ * spawn(), plus what execFile() asks of the engine: `limits.maxBuffer` (streamed output
+ * counts against it) and `limits.onKill(stream, kept)`, told when the engine kills the
+ * child for the timeout (no arguments) or for `maxBuffer` on `stream`, the last chunk of
+ * which had `kept` bytes within the limit. `timeout` and `killSignal` come from the options
+ * (spawn's own) or from `limits` (execFile's).
+ */
+function spawnLimited(file, args, options, limits = {}) {
   const spec = normalizeSpawnArguments(file, args, options)
-  const { timeout, signal } = spec.options
+  const timeout = limits.timeout ?? spec.options.timeout
+  const { signal } = spec.options
   validateTimeout(timeout)
   validateAbortSignal(signal, 'options.signal')
-  const killSignal = sanitizeKillSignal(spec.options.killSignal)
+  const killSignal = limits.killSignal ?? sanitizeKillSignal(spec.options.killSignal)
   const child = new ChildProcess()
+  // The engine enforces the timeout: it sends killSignal (SIGTERM by default) and nothing
+  // after it, as Node's timer does, and the child is then `killed`.
+  child[kLimits] = { ...limits, timeout: timeout > 0 ? timeout : undefined, killSignal }
   // Node's shape, through the public method, so code that wraps ChildProcess.prototype.spawn sees every launch.
   child.spawn({
     ...spec.options,
@@ -32,23 +48,6 @@ function spawn(file, args, options) {
     detached: !!spec.options.detached,
   })
 
-  if (timeout > 0) {
-    let timer = setTimeout(() => {
-      timer = null
-      try {
-        child.kill(killSignal)
-      } catch (err) {
-        child.emit('error', err)
-      }
-    }, timeout)
-    const clear = () => {
-      if (timer !== null) clearTimeout(timer)
-      timer = null
-    }
-    // 'close' too: Node's timer outlives a child that never started.
-    child.once('exit', clear)
-    child.once('close', clear)
-  }
   if (signal) {
     const onAbort = () => abortChildProcess(child, killSignal, signal.reason)
     if (signal.aborted) {
@@ -63,4 +62,4 @@ function spawn(file, args, options) {
   return child
 }
 
-module.exports = { spawn }
+module.exports = { spawn, spawnLimited }

@@ -1,12 +1,27 @@
 'use strict'
 // Node's stdio option, checked and normalised as Node's getValidStdio does, then turned into
-// what offload's engine launches: each entry becomes `{ type, fd? }`.
+// what offload's engine launches. Each entry becomes one of:
+//   { type: 'pipe' }             a pipe (stdin, stdout, stderr) or a socket pair (beyond them)
+//   { type: 'ignore' }           /dev/null for 0 to 2; nothing (closed) beyond, as in Node
+//   { type: 'ipc' }              Node's IPC channel, at this index (NODE_CHANNEL_FD)
+//   { type: 'inherit', fd }      our descriptor of the same number
+//   { type: 'fd', fd }           a descriptor of ours: a number, or a stream's `.fd`
+//   { type: 'wrap', fd, stream } a stream with a handle (a net.Socket, a Node child's pipe):
+//                                its descriptor goes to the child and we stop reading it
+//   { type: 'child', source }    an offload/child_process child's stdout (`source` is its
+//                                { child, sub, n }), handed over as the kernel pipe it is
+//                                (stdin only)
 
 const { inspect } = require('node:util')
 const { invalidArgValue, codedError, unsupportedOption } = require('../errors')
 
-/** The child's descriptor for the IPC channel: the native launcher always uses 3. */
-const IPC_FD = 3
+/** Marks the streams of offload's own ChildProcess: `{ child, sub, n }` (the stream's number). */
+const kChildStream = Symbol('offload.childStream')
+
+// What the native side takes for the child's descriptors 3, 4, … (see `extra` in src/js/spawn.rs).
+const EXTRA_NONE = -1
+const EXTRA_PIPE = -2
+const EXTRA_IPC = -3
 
 function stdioStringToArray(stdio, channel) {
   const options = []
@@ -28,14 +43,59 @@ function stdioStringToArray(stdio, channel) {
 
 /** The descriptor behind a net.Socket or similar handle-backed stream, as Node's 'wrap' stdio. */
 function handleFd(value) {
-  const handle = value?._handle ?? value?.handle
-  return handle && Number.isInteger(handle.fd) && handle.fd >= 0 ? handle : null
+  for (const handle of [value, value?.handle, value?._handle]) {
+    if (handle && typeof handle === 'object' && Number.isInteger(handle.fd) && handle.fd >= 0 && typeof handle.readStop === 'function') {
+      return handle.fd
+    }
+  }
+  return -1
+}
+
+function entryOf(value, i, sync) {
+  if (value == null) value = i < 3 ? 'pipe' : 'ignore'
+  if (value === 'ignore') return { type: 'ignore' }
+  if (value === 'pipe' || value === 'overlapped' || (typeof value === 'number' && value < 0)) return { type: 'pipe' }
+  if (value === 'ipc') {
+    if (sync) throw codedError(Error, 'ERR_IPC_SYNC_FORK', 'IPC cannot be used with synchronous forks')
+    return { type: 'ipc' }
+  }
+  if (value === 'inherit') return { type: 'inherit', fd: i }
+  if (typeof value === 'number' || typeof value.fd === 'number') return { type: 'fd', fd: typeof value === 'number' ? value : value.fd }
+  const fd = handleFd(value)
+  if (fd !== -1) return { type: 'wrap', fd, stream: value }
+  const own = value[kChildStream]
+  if (own !== undefined) {
+    if (sync) {
+      throw unsupportedOption(`options.stdio[${i}] = another child's stream`, 'a synchronous child cannot read from a running child; collect its output first and pass it as options.input')
+    }
+    // The engine passes a child's stdout pipe to the next child's stdin untouched;
+    // its other pipes stay with their own readers and writers.
+    if (own.n !== 1 || i !== 0) {
+      throw unsupportedOption(
+        `options.stdio[${i}] = another child's ${own.n === 0 ? 'stdin' : own.n === 1 ? 'stdout' : 'stderr'}`,
+        "an offload child's stream can be given only as it is the other end of: its stdout as stdin (stdio[0]); pipe the data with stream.pipe() instead",
+      )
+    }
+    return { type: 'child', source: own }
+  }
+  if (ArrayBuffer.isView(value) || typeof value === 'string') {
+    if (sync) {
+      // Node 20 drops such an entry, so every later one moves down an index.
+      throw unsupportedOption(`options.stdio[${i}] as a Buffer, TypedArray, DataView or string`, 'pass the bytes as options.input')
+    }
+    throw codedError(
+      TypeError,
+      'ERR_INVALID_SYNC_FORK_INPUT',
+      `Asynchronous forks do not support Buffer, TypedArray, DataView or string input: ${inspect(value)}`,
+    )
+  }
+  throw invalidArgValue('stdio', value, 'is invalid')
 }
 
 /**
- * Node's getValidStdio, then what offload can do with it: each entry becomes
- * `{ type: 'pipe' | 'ignore' | 'inherit' | 'fd' | 'ipc', fd }`. `sync` is for
- * spawnSync and friends, which take no IPC and take pipes at any index.
+ * Node's getValidStdio, then what offload can do with it: `{ entries, ipcIndex }`, one entry
+ * per descriptor of the child (at least three), `ipcIndex` -1 without a channel. `sync` is
+ * for spawnSync and friends, which take no IPC channel and no running child's stream.
  */
 function validStdio(stdio, sync = false) {
   if (typeof stdio === 'string') stdio = stdioStringToArray(stdio)
@@ -44,55 +104,52 @@ function validStdio(stdio, sync = false) {
   while (stdio.length < 3) stdio.push(undefined)
   let ipcIndex = -1
   const entries = stdio.map((value, i) => {
-    if (value == null) value = i < 3 ? 'pipe' : 'ignore'
-    if (value === 'ignore') return { type: 'ignore' }
-    if (value === 'pipe' || value === 'overlapped' || (typeof value === 'number' && value < 0)) return { type: 'pipe' }
-    if (value === 'ipc') {
-      if (sync) throw codedError(Error, 'ERR_IPC_SYNC_FORK', 'IPC cannot be used with synchronous forks')
+    const entry = entryOf(value, i, sync)
+    if (entry.type === 'ipc') {
       if (ipcIndex !== -1) throw codedError(Error, 'ERR_IPC_ONE_PIPE', 'Child process can have only one IPC pipe')
       ipcIndex = i
-      return { type: 'ipc' }
     }
-    if (value === 'inherit') return { type: 'inherit', fd: i }
-    if (typeof value === 'number' || typeof value.fd === 'number') return { type: 'fd', fd: typeof value === 'number' ? value : value.fd }
-    const handle = handleFd(value)
-    if (handle !== null) {
-      // As Node does: the child reads this stream now, so the parent must stop.
-      if (typeof handle.readStop === 'function') {
-        handle.reading = false
-        handle.readStop()
-      }
-      if (typeof value.pause === 'function') value.pause()
-      return { type: 'fd', fd: handle.fd }
-    }
-    if (ArrayBuffer.isView(value) || typeof value === 'string') {
-      if (sync) {
-        // Node 20 drops such an entry, so every later one moves down an index.
-        throw unsupportedOption(`options.stdio[${i}] as a Buffer, TypedArray, DataView or string`, 'pass the bytes as options.input')
-      }
-      throw codedError(
-        TypeError,
-        'ERR_INVALID_SYNC_FORK_INPUT',
-        `Asynchronous forks do not support Buffer, TypedArray, DataView or string input: ${inspect(value)}`,
-      )
-    }
-    throw invalidArgValue('stdio', value, 'is invalid')
-  })
-  if (sync) return { entries, ipcIndex }
-  entries.forEach((entry, i) => {
-    if (entry.type === 'ipc' && i !== IPC_FD) {
-      throw unsupportedOption(`options.stdio[${i}] = 'ipc'`, `the IPC channel can only be the child's fd ${IPC_FD} (as fork() puts it)`)
-    }
-    if (i >= 3 && entry.type !== 'ignore' && entry.type !== 'ipc') {
-      throw unsupportedOption(`options.stdio[${i}]`, "descriptors beyond stdin, stdout and stderr can only be 'ignore', null, undefined, or 'ipc' at index 3")
-    }
+    return entry
   })
   return { entries, ipcIndex }
 }
 
+/** What lib/options.js takes for stdin, stdout or stderr. */
 function offloadStdio(entry) {
-  if (entry.type === 'fd') return entry.fd
-  return entry.type
+  switch (entry.type) {
+    case 'fd':
+    case 'inherit':
+    case 'wrap':
+      return entry.fd
+    case 'ipc':
+      // The channel is a socket the child reads and writes: on 0 to 2 it still gets
+      // one, here the IPC channel itself, so nothing else is opened there.
+      return 'ignore'
+    case 'child':
+      return 'pipe'
+    default:
+      return entry.type
+  }
 }
 
-module.exports = { IPC_FD, stdioStringToArray, validStdio, offloadStdio }
+/**
+ * The native side's description of the child's descriptors (the IPC channel's place, and
+ * what goes beyond stderr), or `undefined` when it has nothing to add (the common case:
+ * nothing to allocate or pass).
+ */
+function extraDescriptors(entries, ipcIndex) {
+  if (entries.length <= 3 && ipcIndex === -1) return undefined
+  // The launcher puts the channel at 3 by itself.
+  if (ipcIndex === 3 && entries.length === 4) return undefined
+  const extra = []
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]
+    if (entry.type === 'ipc') extra.push(EXTRA_IPC)
+    else if (i < 3 || entry.type === 'ignore') extra.push(EXTRA_NONE)
+    else if (entry.type === 'pipe') extra.push(EXTRA_PIPE)
+    else extra.push(entry.fd)
+  }
+  return extra
+}
+
+module.exports = { kChildStream, stdioStringToArray, validStdio, offloadStdio, extraDescriptors }

@@ -168,6 +168,8 @@ pub mod kind {
     pub const WRITE_DONE: u32 = 6;
     pub const EXIT: u32 = 7;
     pub const CLOSED: u32 = 8;
+    pub const OUTPUT_OVERFLOW: u32 = 9;
+    pub const TIMED_OUT: u32 = 10;
     pub const TASK_OK: u32 = 20;
     pub const TASK_FAILED: u32 = 21;
     pub const WORKER_EXIT: u32 = 22;
@@ -216,6 +218,12 @@ pub fn encode(event: ChildEvent) -> (u32, Payload, Payload) {
         ChildEvent::OutputEnd { stream } => {
             (kind::OUTPUT_END, Number(stream as u32 as f64), Undefined)
         }
+        ChildEvent::OutputOverflow { stream, kept } => (
+            kind::OUTPUT_OVERFLOW,
+            Number(stream as u32 as f64),
+            Number(kept as f64),
+        ),
+        ChildEvent::TimedOut => (kind::TIMED_OUT, Undefined, Undefined),
         ChildEvent::Message(text) => (kind::MESSAGE, Text(text), Undefined),
         ChildEvent::Disconnect => (kind::DISCONNECT, Undefined, Undefined),
         ChildEvent::WriteDone { id, error } => (

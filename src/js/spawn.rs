@@ -1,5 +1,6 @@
 //! `spawn` and the native child handle.
 
+use std::os::fd::{IntoRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,6 +55,17 @@ mod flag {
     pub const DETACHED: u32 = 2;
     pub const KILL_TREE: u32 = 4;
     pub const NO_CLEANUP: u32 = 8;
+    pub const LIMIT_STREAMED_OUTPUT: u32 = 16;
+}
+
+/// Entries of the `extra_fds` array of [`spawn`]: what the child gets at
+/// descriptor 0, 1, 2, 3, … (Node's `stdio` array). From 3 on, a number of
+/// ours (0 or more) is inherited as it is; 0 to 2 come from `settings` and
+/// take only `IPC` here (Node lets the channel be anywhere) or `NONE`.
+mod extra {
+    pub const NONE: i32 = -1;
+    pub const PIPE: i32 = -2;
+    pub const IPC: i32 = -3;
 }
 
 /// Positions in the `strings` array of [`spawn`]; absent entries are `undefined`.
@@ -140,6 +152,7 @@ pub fn spawn(
     strings: Vec<Option<String>>,
     stdin_data: Option<Buffer>,
     stdin_from: Option<&NativeChild>,
+    extra_fds: Option<Vec<i32>>,
 ) -> napi::Result<NativeChild> {
     let settings: &[f64] = &settings;
     if settings.len() < at::LEN {
@@ -206,13 +219,61 @@ pub fn spawn(
     request.force_kill_after =
         (settings[at::FORCE_KILL_AFTER] >= 0.0).then(|| millis(settings[at::FORCE_KILL_AFTER]));
     request.max_buffer = settings[at::MAX_BUFFER].max(0.0) as usize;
+    request.limit_streamed_output = flags & flag::LIMIT_STREAMED_OUTPUT != 0;
     request.limits = limits_from(&settings[at::MEMORY_BYTES..=at::NICE]);
+    let pipes = match extra_fds {
+        Some(entries) => extra_descriptors(&mut request, &entries)?,
+        None => Vec::new(),
+    };
     let sink = Arc::new(JsSink {
         id,
         tsfn: channel.tsfn.clone(),
     });
     let handle = process::spawn(request, sink).map_err(|e| invalid(e.to_string()))?;
-    Ok(NativeChild { handle })
+    // Ours are handed to JavaScript only now: on an error above they are closed.
+    let pipes = pipes
+        .into_iter()
+        .map(|fd| fd.map_or(extra::NONE, IntoRawFd::into_raw_fd))
+        .collect();
+    Ok(NativeChild { handle, pipes })
+}
+
+/// Puts Node's `stdio` entries beyond stderr, and the IPC channel's place,
+/// into `request`. Returns our ends of the pipes, one entry per child
+/// descriptor, for JavaScript (it wraps them in sockets).
+fn extra_descriptors(
+    request: &mut SpawnRequest,
+    entries: &[i32],
+) -> napi::Result<Vec<Option<OwnedFd>>> {
+    let mut ours = Vec::with_capacity(entries.len());
+    for (i, &entry) in entries.iter().enumerate() {
+        let target = i as i32;
+        let mut pipe = None;
+        match entry {
+            extra::NONE => {}
+            extra::IPC => request.ipc_fd = target,
+            _ if target < 3 => {
+                return Err(invalid(format!(
+                    "stdio[{target}] comes from the settings, not extra descriptors"
+                )))
+            }
+            extra::PIPE => {
+                let fd = request.pipe_at(target).map_err(|e| {
+                    Error::new(
+                        Status::GenericFailure,
+                        format!("cannot create a pipe for stdio[{target}]: {e}"),
+                    )
+                })?;
+                pipe = Some(fd);
+            }
+            fd => {
+                let copy = dup(fd as f64)?;
+                request.inherit_fds.push((copy, target));
+            }
+        }
+        ours.push(pipe);
+    }
+    Ok(ours)
 }
 
 fn stream(n: u32) -> napi::Result<Stream> {
@@ -227,10 +288,18 @@ fn stream(n: u32) -> napi::Result<Stream> {
 #[napi]
 pub struct NativeChild {
     handle: ChildHandle,
+    pipes: Vec<i32>,
 }
 
 #[napi]
 impl NativeChild {
+    /// Our ends of the pipes, by the child's descriptor (-1 where there is
+    /// none), now the caller's to close.
+    #[napi(getter)]
+    pub fn extra_pipes(&self) -> Vec<i32> {
+        self.pipes.clone()
+    }
+
     /// Waits (tens of microseconds at most) for the spawner if the child is not
     /// launched yet; `null` if the launch failed.
     #[napi(getter)]

@@ -899,7 +899,10 @@ impl PoolState {
             ChildEvent::Message(_)
             | ChildEvent::OutputEnd { .. }
             | ChildEvent::Disconnect
-            | ChildEvent::WriteDone { .. } => {}
+            | ChildEvent::WriteDone { .. }
+            // Workers have neither a timeout nor a streamed output limit.
+            | ChildEvent::OutputOverflow { .. }
+            | ChildEvent::TimedOut => {}
         }
     }
 

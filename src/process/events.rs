@@ -1,5 +1,6 @@
 //! What a child reports back, in order: `Spawned` (or `SpawnFailed`, and nothing
-//! else), then any `Output`/`Message`/`WriteDone`, `Exit` when it is reaped, and
+//! else), then any `Output`/`Message`/`WriteDone` (and `TimedOut` or
+//! `OutputOverflow` when the engine kills it), `Exit` when it is reaped, and
 //! finally `Closed` once its collected pipes are drained too.
 
 use std::io;
@@ -33,6 +34,15 @@ pub enum ChildEvent {
     OutputEnd {
         stream: Stream,
     },
+    /// A streamed pipe passed `max_buffer` (with `limit_streamed_output`): the
+    /// `Output` just before is the last, of which the first `kept` bytes were
+    /// within the limit. Nothing more is read and the child is being killed.
+    OutputOverflow {
+        stream: Stream,
+        kept: usize,
+    },
+    /// The timeout passed before the child exited and the kill signal was sent.
+    TimedOut,
     /// One IPC message, as the JSON text the child sent.
     Message(String),
     /// The IPC channel closed.

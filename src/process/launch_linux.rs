@@ -106,6 +106,9 @@ unsafe impl Send for ChildStack {}
 
 const STACK_SIZE: usize = 256 * 1024;
 
+/// What runs a program the kernel cannot execute itself, as execvp does.
+const SHELL: &std::ffi::CStr = c"/bin/sh";
+
 impl ChildStack {
     pub fn new() -> io::Result<ChildStack> {
         let len = STACK_SIZE;
@@ -153,6 +156,9 @@ fn page_size() -> usize {
 struct ChildArgs {
     candidates: Vec<*const libc::c_char>,
     argv: Vec<*const libc::c_char>,
+    /// `/bin/sh`, the candidate (filled in by the child), then `argv[1..]`: how
+    /// execvp runs a file the kernel does not recognise (ENOEXEC) as a script.
+    script_argv: Vec<*const libc::c_char>,
     envp: Vec<*const libc::c_char>,
     cwd: *const libc::c_char,
     fds: *const (RawFd, RawFd),
@@ -184,9 +190,15 @@ pub fn launch(plan: &LaunchPlan, stack: &mut ChildStack) -> Result<Launched, Lau
             .chain(std::iter::once(ptr::null()))
             .collect()
     };
+    let argv = with_null(&plan.argv);
+    let script_argv = [SHELL.as_ptr(), ptr::null()]
+        .into_iter()
+        .chain(argv.iter().skip(1).copied())
+        .collect();
     let mut args = ChildArgs {
         candidates: with_null(&plan.candidates),
-        argv: with_null(&plan.argv),
+        argv,
+        script_argv,
         envp: with_null(&plan.envp),
         cwd: plan.cwd.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
         fds: plan.fds.as_ptr(),
@@ -337,6 +349,26 @@ unsafe fn child_setup_and_exec(args: &mut ChildArgs) -> ! {
         if libc::dup2(args.scratch[i], target) < 0 {
             fail(args, Step::Stdio, errno());
         }
+        // Programs expect blocking stdio. A descriptor the caller passed may be
+        // non-blocking (libuv makes its sockets and pipes so); as libuv does for
+        // its children, clear it (the flag belongs to the shared file description).
+        if target <= 2 {
+            let flags = libc::fcntl(target, libc::F_GETFL);
+            if flags >= 0 && flags & libc::O_NONBLOCK != 0 {
+                libc::fcntl(target, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+            }
+        }
+    }
+    // Numbers below the highest target that are no one's target (Node's
+    // `'ignore'` beyond stderr, or gaps) are closed in the child, as libuv
+    // leaves them: close-on-exec here, since close_range below starts above.
+    for fd in 3..above {
+        if !fds.iter().any(|&(_, target)| target == fd) {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+            }
+        }
     }
     // Descriptors Node or a native module opened without O_CLOEXEC must not leak
     // into the child. Errors (kernels before 5.11) are harmless: libuv opens
@@ -429,6 +461,16 @@ unsafe fn child_setup_and_exec(args: &mut ChildArgs) -> ! {
         }
         libc::execve(path, args.argv.as_ptr(), args.envp.as_ptr());
         last = errno();
+        if last == libc::ENOEXEC {
+            // A script without `#!`: the shell runs it, as execvp (and so Node) does.
+            args.script_argv[1] = path;
+            libc::execve(
+                SHELL.as_ptr(),
+                args.script_argv.as_ptr(),
+                args.envp.as_ptr(),
+            );
+            break;
+        }
         match last {
             libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ENODEV | libc::ETIMEDOUT => {}
             libc::EACCES => saw_eacces = true,

@@ -7,7 +7,11 @@
 //! bounded by `max_buffer`) or streams it: one chunk per `read` request, so a
 //! slow consumer leaves the data in the kernel pipe and the child blocks, which
 //! is the backpressure. When the child exits, an undecided pipe starts
-//! collecting so its last bytes are not lost.
+//! collecting so its last bytes are not lost. With `limit_streamed_output`
+//! (Node's `execFile`, which streams its output and limits its size), streamed
+//! bytes count against `max_buffer` too: the chunk that passes it is delivered,
+//! `OutputOverflow` says how much of it was within the limit, and the pipe is
+//! closed and the child killed, as for collected output.
 //!
 //! Memory: reads go through a per-thread scratch buffer and only the bytes
 //! read are appended (`fds::read_some`), and collected output is trimmed to its
@@ -47,6 +51,14 @@ const NOTHING: Collected = Collected {
     overflowed: false,
 };
 
+/// How much output a reader lets through.
+pub(crate) struct Limit {
+    /// Collected output past this is cut and the child killed.
+    pub max_buffer: usize,
+    /// Streamed output counts against `max_buffer` too.
+    pub streamed: bool,
+}
+
 /// One output pipe's reader.
 struct Reader {
     stream: Stream,
@@ -56,6 +68,8 @@ struct Reader {
     mode: Mode,
     fd: Option<AsyncFd<OwnedFd>>,
     buf: Vec<u8>,
+    /// Bytes streamed so far, when they count against `max_buffer`.
+    streamed: Option<usize>,
 }
 
 impl Reader {
@@ -87,6 +101,29 @@ impl Reader {
             data: Some(self.buf),
             overflowed,
         }
+    }
+
+    /// Hands a chunk to the caller; `true` when it took the streamed output
+    /// past `max_buffer`, which is then reported, and reading stops.
+    fn emit_chunk(&mut self, data: Vec<u8>) -> bool {
+        let len = data.len();
+        self.emit(ChildEvent::Output {
+            stream: self.stream,
+            data,
+        });
+        let Some(streamed) = &mut self.streamed else {
+            return false;
+        };
+        let before = *streamed;
+        *streamed += len;
+        if *streamed <= self.max_buffer {
+            return false;
+        }
+        self.emit(ChildEvent::OutputOverflow {
+            stream: self.stream,
+            kept: self.max_buffer - before,
+        });
+        true
     }
 
     /// Stop waiting for end of file: keep what is readable now and finish.
@@ -122,9 +159,10 @@ pub(crate) async fn run(
     shared: Arc<ChildShared>,
     mut control: UnboundedReceiver<OutputControl>,
     sink: Arc<dyn EventSink>,
-    max_buffer: usize,
+    limit: Limit,
     overflow: UnboundedSender<Stream>,
 ) -> Collected {
+    let max_buffer = limit.max_buffer;
     let mut r = Reader {
         stream,
         shared,
@@ -133,6 +171,15 @@ pub(crate) async fn run(
         mode: Mode::Undecided,
         fd: None,
         buf: Vec::new(),
+        streamed: limit.streamed.then_some(0),
+    };
+    let overflowed = |overflow: &UnboundedSender<Stream>| {
+        // Closing our end (by returning) stops a child still writing.
+        let _ = overflow.send(stream);
+        Collected {
+            data: None,
+            overflowed: true,
+        }
     };
     if stream == Stream::Stderr {
         if !r.claim() {
@@ -169,12 +216,14 @@ pub(crate) async fn run(
                         if !r.claim() {
                             return NOTHING;
                         }
+                        r.mode = Mode::Stream { wanted: false };
                         if !r.buf.is_empty() {
                             let mut data = std::mem::take(&mut r.buf);
                             data.shrink_to_fit();
-                            r.emit(ChildEvent::Output { stream, data });
+                            if r.emit_chunk(data) {
+                                return overflowed(&overflow);
+                            }
                         }
-                        r.mode = Mode::Stream { wanted: false };
                     }
                     (OutputControl::Read, Mode::Stream { wanted }) => *wanted = true,
                     _ => {}
@@ -190,7 +239,9 @@ pub(crate) async fn run(
                         }
                         *wanted = false;
                         let data = std::mem::take(&mut r.buf);
-                        r.emit(ChildEvent::Output { stream, data });
+                        if r.emit_chunk(data) {
+                            return overflowed(&overflow);
+                        }
                     }
                     Mode::Collect => {
                         if r.buf.len() > max_buffer {

@@ -71,10 +71,15 @@ pub struct SpawnRequest {
     pub stdin: Input,
     pub stdout: Output,
     pub stderr: Output,
-    /// Open a Node IPC channel on fd 3 (`fork`).
+    /// Open a Node IPC channel (`fork`), at `ipc_fd` in the child.
     pub ipc: bool,
-    /// More descriptors for the child, each at the number given (4 or more when
-    /// `ipc` is set): a pool's binary task channel, say. Ours stay open here.
+    /// The child's descriptor for the IPC channel: 3 unless the caller put
+    /// `'ipc'` elsewhere in Node's `stdio` array (`NODE_CHANNEL_FD` says which).
+    pub ipc_fd: RawFd,
+    /// More descriptors for the child, each at the number given (never 0 to 2,
+    /// nor `ipc_fd` when `ipc` is set): a pool's binary task channel, another
+    /// stream's descriptor, one end of a [`SpawnRequest::pipe_at`] pair. Ours
+    /// stay open here until the launch.
     pub inherit_fds: Vec<(OwnedFd, RawFd)>,
     /// Start a new session (`detached`).
     pub detached: bool,
@@ -92,6 +97,11 @@ pub struct SpawnRequest {
     /// Per collected stream; past it the child is killed. For
     /// [`super::run_to_completion`], all pipes together, 0 meaning no limit.
     pub max_buffer: usize,
+    /// Count streamed output against `max_buffer` too (Node's `execFile`,
+    /// whose caller sees the output as a stream and its size as a limit): past
+    /// it the reader reports [`super::ChildEvent::OutputOverflow`], stops, and
+    /// the child is killed.
+    pub limit_streamed_output: bool,
 }
 
 impl SpawnRequest {
@@ -108,6 +118,7 @@ impl SpawnRequest {
             stdout: Output::Pipe,
             stderr: Output::Pipe,
             ipc: false,
+            ipc_fd: 3,
             inherit_fds: Vec::new(),
             detached: false,
             kill_tree: false,
@@ -119,7 +130,22 @@ impl SpawnRequest {
             kill_signal: libc::SIGTERM,
             force_kill_after: Some(Duration::from_secs(5)),
             max_buffer: 100 * 1024 * 1024,
+            limit_streamed_output: false,
         }
+    }
+
+    /// A new two-way pipe for the child at descriptor `target` (Node's `'pipe'`
+    /// beyond stdin, stdout and stderr): the child's end goes into
+    /// `inherit_fds`, ours is returned, close-on-exec and blocking, for the
+    /// caller to read and write as it likes (Node wraps it in a socket). A
+    /// Unix socket pair, as libuv makes for every stdio pipe, so that both
+    /// sides can read and write. Made here, on the caller's thread, so the
+    /// caller holds its end as soon as the request exists; if the launch fails
+    /// the child's end is dropped and ours reads end of file.
+    pub fn pipe_at(&mut self, target: RawFd) -> io::Result<OwnedFd> {
+        let (ours, theirs) = super::fds::socket_pair()?;
+        self.inherit_fds.push((theirs, target));
+        Ok(ours)
     }
 }
 

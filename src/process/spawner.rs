@@ -187,12 +187,7 @@ pub(super) fn plumb(request: &SpawnRequest, dev_null: &OwnedFd) -> Result<Plumbi
                 let e = io::Error::other("the previous command of the pipeline did not start");
                 return Err(failure(Step::Stdio, e, ""));
             };
-            // Our copy was non-blocking for the runtime; the child expects blocking reads.
-            // SAFETY: fcntl on a descriptor we own.
-            unsafe {
-                let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
-                libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK);
-            }
+            // Our copy was non-blocking for the runtime; the child routine clears that.
             p.map.push((fd.as_raw_fd(), 0));
             p.child_ends.push(fd);
         }
@@ -227,7 +222,7 @@ pub(super) fn plumb(request: &SpawnRequest, dev_null: &OwnedFd) -> Result<Plumbi
     if request.ipc {
         let (ours, theirs) = fds::socket_pair().map_err(io_err)?;
         fds::set_nonblocking(&ours).map_err(io_err)?;
-        p.map.push((theirs.as_raw_fd(), 3));
+        p.map.push((theirs.as_raw_fd(), request.ipc_fd));
         p.child_ends.push(theirs);
         p.ipc = Some(ours);
     }
@@ -356,6 +351,7 @@ fn run_job(job: Job, stack: &mut ChildStack, dev_null: &OwnedFd) {
             kill_signal: request.kill_signal,
             force_kill_after: request.force_kill_after,
             max_buffer: request.max_buffer,
+            limit_streamed_output: request.limit_streamed_output,
             started,
         },
         control,

@@ -30,6 +30,7 @@ pub(crate) struct Policy {
     pub kill_signal: i32,
     pub force_kill_after: Option<Duration>,
     pub max_buffer: usize,
+    pub limit_streamed_output: bool,
     pub started: std::time::Instant,
 }
 
@@ -78,7 +79,10 @@ pub(crate) async fn supervise(run: Running) {
                     shared.clone(),
                     rx,
                     sink.clone(),
-                    policy.max_buffer,
+                    output::Limit {
+                        max_buffer: policy.max_buffer,
+                        streamed: policy.limit_streamed_output,
+                    },
                     overflow_tx.clone(),
                 ))
             })
@@ -129,6 +133,7 @@ pub(crate) async fn supervise(run: Running) {
                 deadline = None;
                 outcome.timed_out = true;
                 kill_now(&mut force_at);
+                sink.emit(ChildEvent::TimedOut);
             }
             _ = sleep_until(force_at.unwrap_or(far)), if force_at.is_some() => {
                 force_at = None;

@@ -213,3 +213,170 @@ fn children_get_the_normal_scheduling_policy_not_the_spawners_batch() {
     let events = run_to_end(&rx);
     assert_eq!(outcome_of(&events).stdout.as_deref(), Some(&b"0\n"[..]));
 }
+
+#[test]
+fn a_pipe_beyond_stderr_is_a_two_way_channel_at_the_descriptor_asked_for() {
+    use std::io::{Read, Write};
+    let mut req = sh("echo ping >&4; read answer <&4; echo \"got $answer\"");
+    let ours = req.pipe_at(4).expect("socket pair");
+    let (child, rx) = start(req);
+    child.collect(Stream::Stdout);
+    let mut ours = std::os::unix::net::UnixStream::from(ours);
+    let mut line = [0u8; 5];
+    ours.read_exact(&mut line).unwrap();
+    assert_eq!(&line, b"ping\n");
+    ours.write_all(b"pong\n").unwrap();
+    let events = run_to_end(&rx);
+    assert_eq!(exit_of(&events).code, Some(0));
+    assert_eq!(
+        outcome_of(&events).stdout.as_deref(),
+        Some(&b"got pong\n"[..])
+    );
+    // The child's end was dropped after the launch: the child gone, ours reads end of file.
+    let mut rest = Vec::new();
+    ours.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty());
+}
+
+#[test]
+fn descriptors_between_stderr_and_the_highest_one_asked_for_are_closed_in_the_child() {
+    let mut req = sh("for fd in 3 4 5 6; do [ -e /proc/self/fd/$fd ] && printf $fd; done; true");
+    let _ours = req.pipe_at(6).expect("socket pair");
+    let (child, rx) = start(req);
+    child.collect(Stream::Stdout);
+    let events = run_to_end(&rx);
+    assert_eq!(outcome_of(&events).stdout.as_deref(), Some(&b"6"[..]));
+}
+
+#[test]
+fn the_ipc_channel_can_be_at_any_descriptor() {
+    let mut req = sh("printf '{\"at\":5}\\n' >&5");
+    req.ipc = true;
+    req.ipc_fd = 5;
+    let (_child, rx) = start(req);
+    let events = run_to_end(&rx);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, ChildEvent::Message(m) if m == "{\"at\":5}")),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_timeout_is_reported_before_the_exit_it_causes() {
+    let mut req = request("sleep", &["5"]);
+    req.timeout = Some(Duration::from_millis(50));
+    let (_child, rx) = start(req);
+    let events = run_to_end(&rx);
+    let timed_out = events
+        .iter()
+        .position(|e| matches!(e, ChildEvent::TimedOut));
+    let exit = events.iter().position(|e| matches!(e, ChildEvent::Exit(_)));
+    assert!(timed_out.is_some() && timed_out < exit, "{events:?}");
+    assert_eq!(exit_of(&events).signal, Some(libc::SIGTERM));
+    assert!(outcome_of(&events).timed_out);
+}
+
+#[test]
+fn streamed_output_past_max_buffer_is_reported_and_the_child_killed() {
+    // 300 000 bytes, then a wait that only the kill ends.
+    let mut req = sh("head -c 300000 /dev/zero; exec sleep 30");
+    req.max_buffer = 100_000;
+    req.limit_streamed_output = true;
+    let (child, rx) = start(req);
+    child.stream(Stream::Stdout);
+    child.read(Stream::Stdout);
+    let mut streamed = 0;
+    let mut last = 0;
+    let mut events = Vec::new();
+    loop {
+        let event = rx.recv_timeout(Duration::from_secs(20)).expect("no end");
+        match &event {
+            ChildEvent::Output { data, .. } => {
+                streamed += data.len();
+                last = data.len();
+                child.read(Stream::Stdout);
+            }
+            ChildEvent::OutputOverflow { stream, kept } => {
+                assert_eq!(*stream, Stream::Stdout);
+                assert!(streamed > 100_000, "reported at {streamed} bytes");
+                assert_eq!(*kept, 100_000 - (streamed - last));
+            }
+            _ => {}
+        }
+        let end = matches!(event, ChildEvent::Closed(_));
+        events.push(event);
+        if end {
+            break;
+        }
+    }
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, ChildEvent::OutputOverflow { .. })));
+    assert_eq!(exit_of(&events).signal, Some(libc::SIGTERM));
+    assert_eq!(
+        outcome_of(&events).max_buffer_exceeded,
+        Some(Stream::Stdout)
+    );
+}
+
+#[test]
+fn streamed_output_is_not_limited_unless_asked() {
+    let mut req = sh("head -c 300000 /dev/zero");
+    req.max_buffer = 1000;
+    let (child, rx) = start(req);
+    child.stream(Stream::Stdout);
+    child.read(Stream::Stdout);
+    let mut streamed = 0;
+    loop {
+        match rx.recv_timeout(Duration::from_secs(20)).expect("no end") {
+            ChildEvent::Output { data, .. } => {
+                streamed += data.len();
+                child.read(Stream::Stdout);
+            }
+            ChildEvent::OutputOverflow { .. } => panic!("limited"),
+            ChildEvent::Closed(_) => break,
+            _ => {}
+        }
+    }
+    assert_eq!(streamed, 300_000);
+}
+
+/// The bug: a Node socket's descriptor, non-blocking as libuv makes it, given as
+/// stdin made `cat` fail with EAGAIN ("Resource temporarily unavailable") when
+/// it read before the data came.
+#[test]
+fn a_non_blocking_descriptor_given_as_stdin_is_blocking_in_the_child() {
+    let (read, _write) = fds::pipe().unwrap();
+    fds::set_nonblocking(&read).unwrap();
+    let mut req = sh("grep flags /proc/self/fdinfo/0");
+    req.stdin = Input::Fd(read);
+    let (child, rx) = start(req);
+    child.collect(Stream::Stdout);
+    let events = run_to_end(&rx);
+    let out = outcome_of(&events).stdout.clone().unwrap();
+    let line = String::from_utf8(out).unwrap();
+    let flags = i64::from_str_radix(line.trim().trim_start_matches("flags:").trim(), 8).unwrap();
+    assert_eq!(flags & libc::O_NONBLOCK as i64, 0, "{line}");
+}
+
+/// The bug: an executable file without `#!` failed with ENOEXEC, where Node's
+/// spawn (execvp) runs it with /bin/sh.
+#[test]
+fn an_executable_without_a_shebang_runs_as_a_shell_script() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("offload-noshebang-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("script");
+    std::fs::write(&script, "echo \"ran as a script: $1\"\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (child, rx) = start(request(script.to_str().unwrap(), &["arg"]));
+    child.collect(Stream::Stdout);
+    let events = run_to_end(&rx);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(
+        outcome_of(&events).stdout.as_deref(),
+        Some(&b"ran as a script: arg\n"[..])
+    );
+}
