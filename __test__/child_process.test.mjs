@@ -666,3 +666,37 @@ test('nothing is left behind: a process that used every function exits by itself
   const { stdout } = await runNode(process.execPath, [fixture('cp-leak-parent.js')], { cwd: fixtures })
   assert.equal(stdout, 'cat,destroyed,enoent,exec,execFile-enoent,fork,timeout\n')
 })
+
+/** Holds the JS thread until the child has exited: Node keeps it a zombie until its loop reaps it, offload reaps it at once on its own thread. */
+function holdUntilExited(pid) {
+  const deadline = Date.now() + 10_000
+  while (Date.now() < deadline) {
+    let stat
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    } catch {
+      return // reaped
+    }
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return
+  }
+  throw new Error(`child ${pid} still running after 10 s`)
+}
+
+test('kill() returned false for a child that had exited and been reaped on offload\'s thread before the JS thread heard of it, so an abort in the same tick as the launch was lost: now it counts as sent, as a signal to a zombie does in Node', async () => {
+  const results = await both(async (cp) => {
+    const controller = new AbortController()
+    const aborted = await new Promise((resolve) => {
+      const child = cp.execFile('true', [], { signal: controller.signal }, (error) => resolve({ name: error?.name, code: error?.code, killed: child.killed }))
+      holdUntilExited(child.pid)
+      controller.abort()
+    })
+    const child = cp.spawn('true')
+    holdUntilExited(child.pid)
+    const sent = child.kill()
+    const [code, signal] = await once(child, 'close')
+    return { aborted, sent, killed: child.killed, code, signal }
+  })
+  assert.deepEqual(results.offload, results.node)
+  assert.deepEqual(results.offload.aborted, { name: 'AbortError', code: 'ABORT_ERR', killed: true })
+  assert.equal(results.offload.sent, true)
+})

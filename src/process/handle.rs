@@ -179,6 +179,14 @@ impl ChildShared {
         };
         signal_child(pid, pidfd, self.kill_tree, signal)
     }
+
+    /// The child was launched (it may have exited and been reaped since).
+    pub(crate) fn has_started(&self) -> bool {
+        matches!(
+            *self.launch.lock().unwrap(),
+            LaunchState::Running { .. } | LaunchState::Exited { .. }
+        )
+    }
 }
 
 /// Sends `signal` to a child that has not been reaped, through its pidfd, or to
@@ -281,12 +289,18 @@ impl ChildHandle {
 
     /// Signals the child; unless the signal is SIGKILL, SIGKILL follows after
     /// `force_kill_after` if the child is still alive.
+    ///
+    /// A child that has exited but whose exit the caller has not been told of yet
+    /// also counts as signalled: the caller still sees it running, and we reap on
+    /// another thread, where Node keeps a zombie until its own loop reaps it (and
+    /// a signal to a zombie succeeds). Without this, an abort or `kill()` in the
+    /// same tick as the launch could find the child gone and be dropped.
     pub fn kill(&self, signal: i32) -> io::Result<bool> {
         let sent = self.shared.signal(signal)?;
         if sent && signal != libc::SIGKILL && signal != 0 {
             let _ = self.control.send(Control::Killed);
         }
-        Ok(sent)
+        Ok(sent || self.shared.has_started())
     }
 
     /// Kills the child (the request's kill signal, then SIGKILL) and marks the
