@@ -4,7 +4,8 @@
 
 const { Buffer } = require('node:buffer')
 const { fileURLToPath } = require('node:url')
-const { invalidArgType, invalidArgValue } = require('./errors')
+const { inspect } = require('node:util')
+const { codedError, invalidArgType, invalidArgValue } = require('./errors')
 const { signalNumber } = require('./signals')
 
 const MIB = 1024 * 1024
@@ -47,6 +48,14 @@ function checkNonNegative(value, name, { integer = false, allowInfinity = false 
     throw invalidArgValue(name, value, `must be ${what}`, RangeError)
   }
   return value
+}
+
+/** Node's `serialization` option of an IPC channel, with Node's own message; `'json'` when absent. */
+function checkSerialization(value) {
+  if (value === undefined || value === 'json' || value === 'advanced') return value ?? 'json'
+  let shown = inspect(value)
+  if (shown.length > 128) shown = `${shown.slice(0, 128)}...`
+  throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The property 'options.serialization' must be one of: undefined, 'json', 'advanced'. Received ${shown}`)
 }
 
 /** `file` and `args` as Node checks them. */
@@ -202,4 +211,4 @@ function inheritedExecArgv() {
   return index > 0 ? [...execArgv.slice(0, index - 1), ...execArgv.slice(index + 1)] : execArgv
 }
 
-module.exports = { normalize, checkCommand, checkString, checkNonNegative, inheritedExecArgv }
+module.exports = { normalize, checkCommand, checkString, checkNonNegative, checkSerialization, inheritedExecArgv }

@@ -6,7 +6,7 @@ use napi::sys;
 use napi_derive::napi;
 
 use crate::pool::PoolEvent;
-use crate::process::{ChildEvent, ExitInfo, Outcome, SpawnFailure, Step};
+use crate::process::{ChildEvent, ExitInfo, Message, Outcome, SpawnFailure, Step};
 
 /// One argument of the event callback.
 pub enum Payload {
@@ -216,7 +216,8 @@ pub fn encode(event: ChildEvent) -> (u32, Payload, Payload) {
         ChildEvent::OutputEnd { stream } => {
             (kind::OUTPUT_END, Number(stream as u32 as f64), Undefined)
         }
-        ChildEvent::Message(text) => (kind::MESSAGE, Text(text), Undefined),
+        ChildEvent::Message(Message::Json(text)) => (kind::MESSAGE, Text(text), Undefined),
+        ChildEvent::Message(Message::Serialized(bytes)) => (kind::MESSAGE, Bytes(bytes), Undefined),
         ChildEvent::Disconnect => (kind::DISCONNECT, Undefined, Undefined),
         ChildEvent::WriteDone { id, error } => (
             kind::WRITE_DONE,
@@ -237,8 +238,11 @@ fn encode_pool(event: PoolEvent) -> (u32, Payload, Payload) {
             result: Ok(answer),
         } => {
             // `[json, bytes, start, len, start, len, …]`: the buffers are
-            // views of one allocation, made without a copy.
-            let value = if answer.bytes.is_empty() {
+            // views of one allocation, made without a copy. A V8-serialized
+            // answer is its bytes alone.
+            let value = if answer.serialized {
+                Bytes(answer.bytes.data)
+            } else if answer.bytes.is_empty() {
                 Text(answer.json)
             } else {
                 let ranges = answer

@@ -71,8 +71,8 @@ pub struct SpawnRequest {
     pub stdin: Input,
     pub stdout: Output,
     pub stderr: Output,
-    /// Open a Node IPC channel on fd 3 (`fork`).
-    pub ipc: bool,
+    /// Open a Node IPC channel on fd 3 (`fork`), framed as given.
+    pub ipc: Option<super::ipc::Serialization>,
     /// More descriptors for the child, each at the number given (4 or more when
     /// `ipc` is set): a pool's binary task channel, say. Ours stay open here.
     pub inherit_fds: Vec<(OwnedFd, RawFd)>,
@@ -106,7 +106,7 @@ impl SpawnRequest {
             stdin: Input::Pipe,
             stdout: Output::Pipe,
             stderr: Output::Pipe,
-            ipc: false,
+            ipc: None,
             inherit_fds: Vec::new(),
             detached: false,
             kill_tree: false,
