@@ -2,7 +2,8 @@
 // spawn, execFile, exec, the $ tagged template, and fork.
 
 const { Subprocess } = require('./subprocess')
-const { normalize, checkCommand, checkString, checkSerialization, inheritedExecArgv } = require('./options')
+const { normalize, checkCommand, inheritedExecArgv } = require('./options')
+const { checkString, checkSerialization } = require('./validate')
 const { invalidArgType, invalidArgValue } = require('./errors')
 
 function splitArgs(args, options) {

@@ -4,8 +4,8 @@
 
 const { Buffer } = require('node:buffer')
 const { fileURLToPath } = require('node:url')
-const { inspect } = require('node:util')
-const { codedError, invalidArgType, invalidArgValue } = require('./errors')
+const { invalidArgType, invalidArgValue } = require('./errors')
+const { checkString, checkBoolean, checkNonNegative } = require('./validate')
 const { signalNumber } = require('./signals')
 
 const MIB = 1024 * 1024
@@ -29,34 +29,6 @@ const ONLY_IN = {
   serialization: 'fork() takes',
 }
 const LIMITS = ['memoryBytes', 'cpuSeconds', 'openFiles', 'processes', 'fileSizeBytes', 'nice']
-
-function checkString(value, name) {
-  if (typeof value !== 'string') throw invalidArgType(name, 'of type string', value)
-  if (value.includes('\0')) throw invalidArgValue(name, value, 'must be a string without null bytes')
-  return value
-}
-
-function checkBoolean(value, name) {
-  if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value)
-  return value
-}
-
-function checkNonNegative(value, name, { integer = false, allowInfinity = false } = {}) {
-  if (typeof value !== 'number' || Number.isNaN(value)) throw invalidArgType(name, 'of type number', value)
-  if (value < 0 || (!allowInfinity && !Number.isFinite(value)) || (integer && Number.isFinite(value) && !Number.isInteger(value))) {
-    const what = integer ? 'a non-negative integer' : 'a non-negative number'
-    throw invalidArgValue(name, value, `must be ${what}`, RangeError)
-  }
-  return value
-}
-
-/** Node's `serialization` option of an IPC channel, with Node's own message; `'json'` when absent. */
-function checkSerialization(value) {
-  if (value === undefined || value === 'json' || value === 'advanced') return value ?? 'json'
-  let shown = inspect(value)
-  if (shown.length > 128) shown = `${shown.slice(0, 128)}...`
-  throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The property 'options.serialization' must be one of: undefined, 'json', 'advanced'. Received ${shown}`)
-}
 
 /** `file` and `args` as Node checks them. */
 function checkCommand(file, args, fileName = 'file') {
@@ -211,4 +183,4 @@ function inheritedExecArgv() {
   return index > 0 ? [...execArgv.slice(0, index - 1), ...execArgv.slice(index + 1)] : execArgv
 }
 
-module.exports = { normalize, checkCommand, checkString, checkNonNegative, checkSerialization, inheritedExecArgv }
+module.exports = { normalize, checkCommand, inheritedExecArgv }

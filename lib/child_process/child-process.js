@@ -1,0 +1,266 @@
+'use strict'
+// Node's ChildProcess on top of offload's Subprocess: the same properties, methods and events,
+// in Node's order ('spawn', 'exit', then 'close' once every stdio stream and the IPC channel
+// have closed), with Node's error shapes.
+
+const { EventEmitter } = require('node:events')
+const { Subprocess } = require('../subprocess')
+const { normalize } = require('../options')
+const { invalidArgType, codedError, unsupportedOption, nativeCallError } = require('../errors')
+const { validateObject, checkSerialization } = require('../validate')
+const { validStdio, offloadStdio } = require('./stdio')
+const { convertToValidSignal, childEnv } = require('./arguments')
+
+/** As Node: after 'exit', output nobody reads is let through so 'close' can come. */
+function flushStdio(child) {
+  for (const stream of child.stdio ?? []) {
+    if (stream && stream.readable) stream.resume()
+  }
+}
+
+const kSpawn = Symbol('offload.spawn')
+
+/**
+ * A child process, with the properties, methods and events of Node's
+ * ChildProcess. Create it with spawn(), exec(), execFile() or fork().
+ */
+class ChildProcess extends EventEmitter {
+  #sub = null
+  #closesNeeded = 1
+  #closesGot = 0
+  #closed = false
+  #exited = false
+  #processRef = true
+  #channelRef = true
+  #ipcOpen = false
+  #openPipes = 0
+  #pendingMessages = []
+
+  constructor() {
+    super()
+    this.connected = false
+    this.signalCode = null
+    this.exitCode = null
+    this.killed = false
+    this.spawnfile = null
+    this.spawnargs = []
+  }
+
+  /** The child's pid; `undefined` if it could not be started. */
+  get pid() {
+    return this.#sub?.pid
+  }
+
+  /** @internal */
+  [kSpawn]({ file, args, cwd, options }) {
+    const { entries, ipcIndex } = validStdio(options.stdio || 'pipe')
+    const serialization = checkSerialization(options.serialization)
+    const ipc = ipcIndex !== -1
+    const env = childEnv(options.env, ipc, serialization)
+    const normalized = normalize({
+      cwd,
+      env,
+      extendEnv: env === undefined,
+      argv0: options.argv0 ?? undefined,
+      stdin: offloadStdio(entries[0]),
+      stdout: offloadStdio(entries[1]),
+      stderr: offloadStdio(entries[2]),
+      detached: Boolean(options.detached),
+      uid: options.uid ?? undefined,
+      gid: options.gid ?? undefined,
+      forceKillAfter: false,
+      stripFinalNewline: false,
+      maxBuffer: Infinity,
+      reject: false,
+    })
+    this.spawnfile = file
+    this.spawnargs = [options.argv0 ?? file, ...args]
+    const sub = new Subprocess(file, args, normalized, { ipc: ipc && serialization, nodeCompat: true })
+    this.#sub = sub
+
+    const streams = entries.map((entry, i) => {
+      if (entry.type !== 'pipe') return null
+      if (i === 0) return sub.stdin
+      const stream = i === 1 ? sub.stdout : sub.stderr
+      this.#closesNeeded++
+      this.#openPipes++
+      stream.once('close', () => {
+        this.#openPipes--
+        this.#updateRef()
+        this.#maybeClose()
+      })
+      return stream
+    })
+    this.stdin = streams[0]
+    this.stdout = streams[1]
+    this.stderr = streams[2]
+    this.stdio = streams
+
+    if (ipc) {
+      this.#closesNeeded++
+      this.#ipcOpen = true
+      this.connected = true
+      this.channel = {
+        ref: () => {
+          this.#channelRef = true
+          this.#updateRef()
+        },
+        unref: () => {
+          this.#channelRef = false
+          this.#updateRef()
+        },
+      }
+      // Like Node, only children with a channel have these.
+      this.send = (message, sendHandle, options, callback) => this.#send(message, sendHandle, options, callback)
+      this.disconnect = () => this.#disconnect()
+      this.on('newListener', (event) => {
+        if (event === 'message') process.nextTick(() => this.#flushMessages())
+      })
+      sub.on('message', (message) => this.#onMessage(message))
+      sub.on('disconnect', () => this.#onDisconnect())
+    }
+    sub.on('spawn', () => this.emit('spawn'))
+    sub.on('exit', (code, signal) => this.#onExit(code, signal))
+    // A later tick, as in Node, and outside the Subprocess's own bookkeeping.
+    sub.on('error', (err) => process.nextTick(() => this.#onSpawnError(err)))
+  }
+
+  /** Sends a signal (default `'SIGTERM'`); `true` if it was delivered. */
+  kill(sig) {
+    const signal = sig === 0 ? 0 : convertToValidSignal(sig === undefined ? 'SIGTERM' : sig)
+    if (this.#sub === null || this.#exited) return false
+    let sent
+    try {
+      sent = this.#sub.kill(signal)
+    } catch (err) {
+      this.emit('error', nativeCallError(err, 'kill'))
+      return false
+    }
+    if (sent) this.killed = true
+    return sent
+  }
+
+  [Symbol.dispose]() {
+    if (!this.killed) this.kill()
+  }
+
+  /** Lets Node exit while this child runs (its pipes and IPC channel still hold it, as in Node). */
+  unref() {
+    this.#processRef = false
+    this.#updateRef()
+  }
+
+  ref() {
+    this.#processRef = true
+    this.#updateRef()
+  }
+
+  #updateRef() {
+    if (this.#sub === null) return
+    const held = (this.#processRef && !this.#exited) || this.#openPipes > 0 || (this.#ipcOpen && this.#channelRef)
+    if (held) this.#sub.ref()
+    else this.#sub.unref()
+  }
+
+  #maybeClose() {
+    if (this.#closed || ++this.#closesGot < this.#closesNeeded) return
+    this.#closed = true
+    this.emit('close', this.exitCode, this.signalCode)
+  }
+
+  #onExit(code, signal) {
+    this.#exited = true
+    if (signal) this.signalCode = signal
+    else this.exitCode = code
+    if (this.stdin) this.stdin.destroy()
+    this.#updateRef()
+    this.emit('exit', this.exitCode, this.signalCode)
+    process.nextTick(flushStdio, this)
+    this.#maybeClose()
+  }
+
+  #onSpawnError(failure) {
+    // Node's shape only; the Subprocess adds offload's result fields to its own.
+    const err = new Error(failure.message)
+    err.errno = failure.errno
+    err.code = failure.code
+    err.syscall = failure.syscall
+    err.path = this.spawnfile
+    err.spawnargs = this.spawnargs.slice(1)
+    if (failure.cwd !== undefined) err.cwd = failure.cwd
+    this.#exited = true
+    this.exitCode = failure.errno
+    this.connected = false
+    this.#ipcOpen = false
+    if (this.stdin) this.stdin.destroy()
+    this.#updateRef()
+    this.emit('error', err)
+    process.nextTick(flushStdio, this)
+    // Node counts no stdio of a child that never started.
+    this.#closesGot = this.#closesNeeded - 1
+    this.#maybeClose()
+  }
+
+  #onMessage(message) {
+    // Messages that arrive before anyone listens wait for the first listener, in order.
+    this.#pendingMessages.push(message)
+    this.#flushMessages()
+  }
+
+  #flushMessages() {
+    while (this.#pendingMessages.length > 0 && this.listenerCount('message') > 0) {
+      this.emit('message', this.#pendingMessages.shift(), undefined)
+    }
+  }
+
+  #onDisconnect() {
+    this.connected = false
+    this.#ipcOpen = false
+    this.channel = null
+    this.#updateRef()
+    this.emit('disconnect')
+    this.#maybeClose()
+  }
+
+  #send(message, sendHandle, options, callback) {
+    if (typeof sendHandle === 'function') {
+      callback = sendHandle
+      sendHandle = undefined
+      options = undefined
+    } else if (typeof options === 'function') {
+      callback = options
+      options = undefined
+    } else if (options !== undefined) {
+      validateObject(options, 'options')
+    }
+    if (sendHandle != null) {
+      throw unsupportedOption('send() with a sendHandle', 'sockets and servers cannot be passed to the child; send plain messages')
+    }
+    if (!this.connected) {
+      const err = codedError(Error, 'ERR_IPC_CHANNEL_CLOSED', 'Channel closed')
+      if (typeof callback === 'function') process.nextTick(callback, err)
+      else process.nextTick(() => this.emit('error', err))
+      return false
+    }
+    if (message === undefined) throw codedError(TypeError, 'ERR_MISSING_ARGS', 'The "message" argument must be specified')
+    if (!['string', 'object', 'number', 'boolean'].includes(typeof message)) {
+      throw invalidArgType('message', 'of type string, object, number, or boolean', message)
+    }
+    this.#sub._sendRaw(message, (err) => {
+      if (typeof callback === 'function') callback(err ?? null)
+      else if (err) this.emit('error', err)
+    })
+    return true
+  }
+
+  #disconnect() {
+    if (!this.connected) {
+      this.emit('error', codedError(Error, 'ERR_IPC_DISCONNECTED', 'IPC channel is already disconnected'))
+      return
+    }
+    this.connected = false
+    if (this.#sub.connected) this.#sub.disconnect()
+  }
+}
+
+module.exports = { ChildProcess, kSpawn }
