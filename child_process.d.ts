@@ -12,8 +12,8 @@
  *   fields (`errno`, `code`, `syscall`, `path`, `spawnargs`); its message says
  *   more when the cause is `cwd`, stdio or credentials.
  * - What offload cannot do throws a `TypeError` with
- *   `code: 'ERR_OFFLOAD_UNSUPPORTED_OPTION'` at the call: `serialization:
- *   'advanced'`, a `sendHandle` in `send()`, `'ipc'` anywhere but `stdio[3]`,
+ *   `code: 'ERR_OFFLOAD_UNSUPPORTED_OPTION'` at the call: a `sendHandle` in
+ *   `send()`, `'ipc'` anywhere but `stdio[3]`,
  *   and `stdio` entries past index 2 other than `'ignore'`, `null`, `undefined`
  *   or that `'ipc'`.
  * - `'close'` also comes after `subprocess.disconnect()` (Node 20 never emits it
@@ -38,7 +38,7 @@ import { ObjectEncodingOptions } from 'node:fs'
 import { Readable, Stream, Writable } from 'node:stream'
 import { URL } from 'node:url'
 
-/** What `send()` accepts: anything `JSON.stringify` can write (Node's 'json' serialization). */
+/** What `send()` accepts: anything `JSON.stringify` can write (`'json'`), or V8 can clone (`'advanced'`). */
 export type Serializable = string | object | number | boolean
 /** Handles cannot be passed to the child; only `undefined` or `null` is accepted. */
 export type SendHandle = undefined | null
@@ -165,8 +165,8 @@ export interface ChildProcessByStdio<I extends null | Writable, O extends null |
 export type IOType = 'overlapped' | 'pipe' | 'ignore' | 'inherit'
 /** Entries past index 2 may only be `'ignore'`, `null`, `undefined`, or `'ipc'` at index 3. */
 export type StdioOptions = IOType | Array<IOType | 'ipc' | Stream | number | null | undefined>
-/** Only Node's `'json'` IPC serialization is implemented. */
-export type SerializationType = 'json'
+/** Node's IPC serialization: JSON lines, or V8's structured clone (`'advanced'`). */
+export type SerializationType = 'json' | 'advanced'
 
 export interface MessagingOptions extends Abortable {
   serialization?: SerializationType | undefined
