@@ -609,8 +609,6 @@ test('invalid arguments throw the same errors as Node', () => {
 
 test('what offload cannot do throws ERR_OFFLOAD_UNSUPPORTED_OPTION instead of being ignored', async () => {
   const unsupported = { code: 'ERR_OFFLOAD_UNSUPPORTED_OPTION', name: 'TypeError' }
-  assert.throws(() => spawn('node', [], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' }), unsupported)
-  assert.throws(() => fork(fixture('cp-echo-ipc.js'), { serialization: 'advanced' }), unsupported)
   // The docs' "extra fd=4" example.
   assert.throws(() => spawn('prg', [], { stdio: ['pipe', null, null, null, 'pipe'] }), unsupported)
   assert.throws(() => spawn('prg', [], { stdio: ['pipe', 'pipe', 'pipe', 5] }), unsupported)
