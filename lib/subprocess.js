@@ -114,7 +114,7 @@ class Subprocess extends EventEmitter {
     this.#piped = [native.stdin.kind === 'pipe', native.stdout.kind === 'pipe', native.stderr.kind === 'pipe']
     // false, or the channel's serialization: 'json' | 'advanced'.
     this.#ipc = internal.ipc ?? false
-    this.#connected = this.#ipc
+    this.#connected = this.#ipc !== false
     this.#nodeCompat = Boolean(internal.nodeCompat)
     if (internal.upstream) this.#upstream = internal.upstream
     if (internal.relayStderr) {

@@ -1,7 +1,8 @@
 //! A Node worker's channels: its task channel (fd 4 in the worker, binary
 //! frames, see [`super::frame`]) and its Node IPC channel (fd 3, Node's JSON
-//! lines or `advanced` frames, for workers that use `process.on('message')`). Both are socket pairs
-//! the pool owns, so both are written and read the same way:
+//! lines or `advanced` frames, for workers that use `process.on('message')`).
+//! Both are socket pairs the pool owns, so both are written and read the same
+//! way:
 //!
 //! Frames go out from whichever thread dispatches (JavaScript's, for `run`):
 //! [`Outlet::send`] writes straight to the socket when nothing is queued ahead,
