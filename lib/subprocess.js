@@ -11,7 +11,7 @@ const channel = require('./channel')
 const { pack } = require('./native-layout')
 const { SubprocessError, spawnError, errnoException, codedError, offloadError } = require('./errors')
 const { signalNumber, signalName } = require('./signals')
-const { serializeFrame, deserialize } = require('./ipc-serialization')
+const { serializeFrame, deserializeFrame } = require('./ipc-serialization')
 
 // Event types sent by src/js/payload.rs.
 const SPAWNED = 0
@@ -435,7 +435,7 @@ class Subprocess extends EventEmitter {
       case MESSAGE: {
         let message
         try {
-          message = typeof a === 'string' ? JSON.parse(a) : deserialize(a)
+          message = typeof a === 'string' ? JSON.parse(a) : deserializeFrame(a)
         } catch {
           break // Node's own channel drops what it cannot parse too.
         }

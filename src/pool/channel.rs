@@ -275,7 +275,10 @@ impl Reader {
                     (frame, max)
                 }
                 None => match &mut self.node {
-                    Some(framer) => (&mut framer.input, READ_CHUNK),
+                    Some(framer) => {
+                        let max = framer.read_size(READ_CHUNK);
+                        (&mut framer.input, max)
+                    }
                     None => (&mut self.input, READ_CHUNK),
                 },
             };

@@ -56,7 +56,9 @@ impl Serialization {
 pub enum Message {
     /// The JSON text (`json`).
     Json(String),
-    /// What V8's serializer wrote, header included, without the length (`advanced`).
+    /// The whole `advanced` frame: its length (4 bytes), then what V8's
+    /// serializer wrote, header included. Kept whole so that a message read
+    /// alone, as a large one is, is handed on without a copy.
     Serialized(Vec<u8>),
 }
 
@@ -64,7 +66,12 @@ impl Message {
     fn from_frame(serialization: Serialization, bytes: &[u8]) -> Message {
         match serialization {
             Serialization::Json => Message::Json(String::from_utf8_lossy(bytes).into_owned()),
-            Serialization::Advanced => Message::Serialized(bytes.to_vec()),
+            Serialization::Advanced => {
+                let mut frame = Vec::with_capacity(LENGTH + bytes.len());
+                frame.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+                frame.extend_from_slice(bytes);
+                Message::Serialized(frame)
+            }
         }
     }
 
@@ -73,10 +80,16 @@ impl Message {
     pub fn is(&self, json: &str, v8_value: &[u8]) -> bool {
         match self {
             Message::Json(text) => text == json,
-            Message::Serialized(bytes) => v8_body(bytes) == Some(v8_value),
+            Message::Serialized(frame) => frame.get(LENGTH..).and_then(v8_body) == Some(v8_value),
         }
     }
 }
+
+/// The length in front of every `advanced` frame: a big-endian `u32`.
+const LENGTH: usize = 4;
+/// From this size on, a frame is read to its end exactly (see `Framer::read_size`);
+/// smaller ones, many to a read, are not worth the extra reads.
+const LARGE_FRAME: usize = 64 * 1024;
 
 const INTERNAL_PREFIX: &[u8] = b"{\"cmd\":\"NODE_";
 const HANDLE_PREFIX: &[u8] = b"{\"cmd\":\"NODE_HANDLE\"";
@@ -148,6 +161,32 @@ impl Framer {
         }
     }
 
+    /// How much to read next: `chunk`, or, while a large `advanced` frame is
+    /// arriving, exactly the rest of it, so that it fills the room made for
+    /// it without growing it and is then handed on whole (`take_messages`).
+    pub fn read_size(&self, chunk: usize) -> usize {
+        if self.serialization == Serialization::Advanced {
+            if let Some(len) = self.input.get(..LENGTH) {
+                let end = LENGTH + u32::from_be_bytes(len.try_into().expect("4 bytes")) as usize;
+                if end >= LARGE_FRAME && end > self.input.len() {
+                    return end - self.input.len();
+                }
+            }
+        }
+        chunk
+    }
+
+    /// Whether `input` is exactly one `advanced` frame.
+    fn holds_one_whole_frame(&self) -> bool {
+        match self.input.get(..LENGTH) {
+            Some(len) => {
+                let len = u32::from_be_bytes(len.try_into().expect("4 bytes")) as usize;
+                LENGTH + len == self.input.len()
+            }
+            None => false,
+        }
+    }
+
     /// Takes the complete frames off the front of `input`, each to `each` as
     /// what it is.
     pub fn take(&mut self, mut each: impl FnMut(Frame<'_>)) {
@@ -166,14 +205,15 @@ impl Framer {
             Serialization::Advanced => {
                 let mut start = 0;
                 let mut wanted = 0;
-                while let Some(len) = self.input.get(start..start + 4) {
+                while let Some(len) = self.input.get(start..start + LENGTH) {
                     let len = u32::from_be_bytes(len.try_into().expect("4 bytes")) as usize;
-                    if self.input.len() - start - 4 < len {
-                        wanted = 4 + len;
+                    if self.input.len() - start - LENGTH < len {
+                        wanted = LENGTH + len;
                         break;
                     }
-                    each(classify_serialized(&self.input[start + 4..start + 4 + len]));
-                    start += 4 + len;
+                    let body = start + LENGTH;
+                    each(classify_serialized(&self.input[body..body + len]));
+                    start = body + len;
                 }
                 self.input.drain(..start);
                 // A large message is read into room made once, not doubled into.
@@ -187,6 +227,15 @@ impl Framer {
     pub fn take_messages(&mut self, mut message: impl FnMut(Message)) -> bool {
         let serialization = self.serialization;
         let mut handle = false;
+        if serialization == Serialization::Advanced && self.holds_one_whole_frame() {
+            let frame = std::mem::take(&mut self.input);
+            match classify_serialized(&frame[LENGTH..]) {
+                Frame::Message(_) => message(Message::Serialized(frame)),
+                Frame::Handle => handle = true,
+                Frame::Internal => {}
+            }
+            return handle;
+        }
         self.take(|frame| match frame {
             Frame::Message(bytes) => message(Message::from_frame(serialization, bytes)),
             Frame::Handle => handle = true,
@@ -214,8 +263,9 @@ pub(crate) async fn run(
         if closing && queue.is_empty() {
             break;
         }
+        let read_max = framer.read_size(READ_MAX);
         tokio::select! {
-            read = read_some(&fd, &mut framer.input, READ_MAX) => {
+            read = read_some(&fd, &mut framer.input, read_max) => {
                 match read {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {}
@@ -325,19 +375,44 @@ mod tests {
                 framer.input.extend_from_slice(piece);
                 got.extend(messages(&mut framer).0);
             }
-            let want: Vec<Message> = bodies.iter().cloned().map(Message::Serialized).collect();
+            let want: Vec<Message> = bodies
+                .iter()
+                .map(|b| Message::Serialized(advanced_frame(b)))
+                .collect();
             assert_eq!(got, want, "read {chunk} bytes at a time");
             assert!(framer.input.is_empty());
         }
     }
 
     #[test]
-    fn a_partial_large_frame_makes_room_for_the_whole_of_it_once() {
+    fn a_message_read_alone_is_handed_on_in_the_allocation_it_was_read_into() {
         let mut framer = Framer::new(Serialization::Advanced);
+        framer.input = advanced_frame(&[3; 100_000]);
+        let at = framer.input.as_ptr();
+        let (got, _) = messages(&mut framer);
+        match &got[..] {
+            [Message::Serialized(frame)] => assert_eq!(frame.as_ptr(), at, "not copied"),
+            other => panic!("{other:?}"),
+        }
+        assert!(framer.input.is_empty());
+    }
+
+    #[test]
+    fn a_partial_large_frame_makes_room_for_the_whole_of_it_once_and_is_read_to_its_end() {
+        let mut framer = Framer::new(Serialization::Advanced);
+        assert_eq!(framer.read_size(READ_MAX), READ_MAX);
         framer.input.extend_from_slice(&(32u32 << 20).to_be_bytes());
         framer.input.extend_from_slice(&[1; 1000]);
         assert!(messages(&mut framer).0.is_empty());
         assert!(framer.input.capacity() >= (32 << 20) + 4);
+        assert_eq!(framer.read_size(READ_MAX), (32 << 20) - 1000);
+        let mut small = Framer::new(Serialization::Advanced);
+        small.input.extend_from_slice(&1000u32.to_be_bytes());
+        assert_eq!(
+            small.read_size(READ_MAX),
+            READ_MAX,
+            "small frames are read many at once"
+        );
     }
 
     #[test]
@@ -363,7 +438,9 @@ mod tests {
         assert!(Message::Json("{\"a\":1}".into()).is("{\"a\":1}", v8));
         let mut serialized = b"\xff\x0f".to_vec();
         serialized.extend_from_slice(v8);
-        assert!(Message::Serialized(serialized).is("{\"a\":1}", v8));
-        assert!(!Message::Serialized(b"\xff\x0fI\x02".to_vec()).is("{\"a\":1}", v8));
+        let frame = advanced_frame(&serialized);
+        assert!(Message::Serialized(frame).is("{\"a\":1}", v8));
+        let other = advanced_frame(b"\xff\x0fI\x02");
+        assert!(!Message::Serialized(other).is("{\"a\":1}", v8));
     }
 }
