@@ -47,6 +47,11 @@ function tail(text) {
   return text.length > MESSAGE_TAIL ? `…${text.slice(-MESSAGE_TAIL)}` : text
 }
 
+/** Node's test for the messages its own machinery sends ('NODE_HANDLE', 'NODE_CLUSTER', …). */
+function isInternalMessage(message) {
+  return message !== null && typeof message === 'object' && typeof message.cmd === 'string' && message.cmd.length > 5 && message.cmd.startsWith('NODE_')
+}
+
 /** What a write to a child that is gone fails with, as Node's `write EPIPE`. */
 function brokenPipe() {
   return errnoException(-constants.errno.EPIPE, 'write')
@@ -439,7 +444,8 @@ class Subprocess extends EventEmitter {
         } catch {
           break // Node's own channel drops what it cannot parse too.
         }
-        this.emit('message', message)
+        // As Node: its own messages (`cmd: 'NODE_…'`) are not the application's.
+        this.emit(isInternalMessage(message) ? 'internalMessage' : 'message', message)
         break
       }
       case DISCONNECT:

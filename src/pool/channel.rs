@@ -354,7 +354,7 @@ impl Reader {
     fn cut_messages(&mut self, got: &mut Reading) {
         if let Some(framer) = &mut self.node {
             let messages = &mut got.messages;
-            got.refuse_handle |= framer.take_messages(|m| messages.push(m));
+            got.refuse_handle |= framer.take_messages(false, |m| messages.push(m));
         }
     }
 }

@@ -8,12 +8,14 @@
 //! The child learns which from `NODE_CHANNEL_SERIALIZATION_MODE` and finds the
 //! channel through `NODE_CHANNEL_FD=3`. The engine only frames: the JS side
 //! writes and reads the values. Messages whose `cmd` starts with `NODE_` are
-//! Node's own; the one that matters is `NODE_HANDLE` (the child sending a
-//! socket or server): unless it is answered with `NODE_HANDLE_NACK` the child
-//! queues every later `send` forever. We do not accept handles; the descriptor
-//! that came with it is discarded by the kernel because we read without room
-//! for ancillary data. In `advanced` form they are recognised by their first
-//! bytes, as in `json` form: Node writes `cmd` first in every one of them.
+//! Node's own: a child process passes them on (the JS side routes them to
+//! 'internalMessage', as Node does) and a pool drops them, except `NODE_HANDLE`
+//! (the child sending a socket or server): unless it is answered with
+//! `NODE_HANDLE_NACK` the child queues every later `send` forever. We do not
+//! accept handles; the descriptor that came with it is discarded by the kernel
+//! because we read without room for ancillary data. In `advanced` form they are
+//! recognised by their first bytes, as in `json` form: Node writes `cmd` first
+//! in every one of them.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
@@ -119,15 +121,15 @@ pub(crate) enum Frame<'a> {
     Message(&'a [u8]),
     /// The child offers a handle; it must be refused.
     Handle,
-    /// Another internal message, of no interest to the parent.
-    Internal,
+    /// Another of Node's own messages ('internalMessage' to a ChildProcess).
+    Internal(&'a [u8]),
 }
 
 pub(crate) fn classify(line: &[u8]) -> Frame<'_> {
     if line.starts_with(HANDLE_PREFIX) {
         Frame::Handle
     } else if line.starts_with(INTERNAL_PREFIX) {
-        Frame::Internal
+        Frame::Internal(line)
     } else {
         Frame::Message(line)
     }
@@ -137,7 +139,9 @@ fn classify_serialized(bytes: &[u8]) -> Frame<'_> {
     let cmd = v8_body(bytes).and_then(|body| body.strip_prefix(V8_CMD_KEY));
     match cmd {
         Some(value) if value.starts_with(V8_HANDLE) => Frame::Handle,
-        Some([len, name @ ..]) if *len < 0x80 && name.starts_with(b"NODE_") => Frame::Internal,
+        Some([len, name @ ..]) if *len < 0x80 && name.starts_with(b"NODE_") => {
+            Frame::Internal(bytes)
+        }
         _ => Frame::Message(bytes),
     }
 }
@@ -222,24 +226,29 @@ impl Framer {
         }
     }
 
-    /// Takes the complete frames: the messages to `message`, and whether the
-    /// child offered a handle (Node's other internal messages are dropped).
-    pub fn take_messages(&mut self, mut message: impl FnMut(Message)) -> bool {
+    /// Takes the complete frames: the messages to `message` (Node's own too
+    /// when `internal`, else they are dropped), and whether the child offered
+    /// a handle.
+    pub fn take_messages(&mut self, internal: bool, mut message: impl FnMut(Message)) -> bool {
         let serialization = self.serialization;
         let mut handle = false;
         if serialization == Serialization::Advanced && self.holds_one_whole_frame() {
             let frame = std::mem::take(&mut self.input);
             match classify_serialized(&frame[LENGTH..]) {
                 Frame::Message(_) => message(Message::Serialized(frame)),
+                Frame::Internal(_) if internal => message(Message::Serialized(frame)),
                 Frame::Handle => handle = true,
-                Frame::Internal => {}
+                Frame::Internal(_) => {}
             }
             return handle;
         }
         self.take(|frame| match frame {
             Frame::Message(bytes) => message(Message::from_frame(serialization, bytes)),
+            Frame::Internal(bytes) if internal => {
+                message(Message::from_frame(serialization, bytes))
+            }
             Frame::Handle => handle = true,
-            Frame::Internal => {}
+            Frame::Internal(_) => {}
         });
         handle
     }
@@ -270,7 +279,7 @@ pub(crate) async fn run(
                     Ok(0) | Err(_) => break,
                     Ok(_) => {}
                 }
-                let handle = framer.take_messages(|m| sink.emit(ChildEvent::Message(m)));
+                let handle = framer.take_messages(true, |m| sink.emit(ChildEvent::Message(m)));
                 if handle {
                     queue.push(None, serialization.handle_nack().to_vec());
                 }
@@ -305,7 +314,7 @@ mod tests {
 
     fn messages(framer: &mut Framer) -> (Vec<Message>, bool) {
         let mut got = Vec::new();
-        let handle = framer.take_messages(|m| got.push(m));
+        let handle = framer.take_messages(false, |m| got.push(m));
         (got, handle)
     }
 
@@ -315,8 +324,14 @@ mod tests {
             classify(br#"{"cmd":"NODE_HANDLE","type":"net.Socket","msg":{}}"#),
             Frame::Handle
         );
-        assert_eq!(classify(br#"{"cmd":"NODE_HANDLE_ACK"}"#), Frame::Internal);
-        assert_eq!(classify(br#"{"cmd":"NODE_CLUSTER"}"#), Frame::Internal);
+        assert_eq!(
+            classify(br#"{"cmd":"NODE_HANDLE_ACK"}"#),
+            Frame::Internal(br#"{"cmd":"NODE_HANDLE_ACK"}"#)
+        );
+        assert_eq!(
+            classify(br#"{"cmd":"NODE_CLUSTER"}"#),
+            Frame::Internal(br#"{"cmd":"NODE_CLUSTER"}"#)
+        );
         assert_eq!(
             classify(br#"{"cmd":"work","n":1}"#),
             Frame::Message(br#"{"cmd":"work","n":1}"#)
@@ -331,7 +346,7 @@ mod tests {
         let handle = b"\xff\x0fo\"\x03cmd\"\x0bNODE_HANDLE\"\x04type\"\x0anet.Socket\"\x03msgo\"\x01aI\x02{\x01{\x03";
         assert_eq!(classify_serialized(handle), Frame::Handle);
         let ack = b"\xff\x0fo\"\x03cmd\"\x0fNODE_HANDLE_ACK{\x01";
-        assert_eq!(classify_serialized(ack), Frame::Internal);
+        assert_eq!(classify_serialized(ack), Frame::Internal(ack));
         let own = b"\xff\x0fo\"\x03cmd\"\x04work{\x01";
         assert_eq!(classify_serialized(own), Frame::Message(own));
         assert_eq!(
@@ -346,7 +361,7 @@ mod tests {
         assert_eq!(len, HANDLE_NACK_V8.len() - 4);
         assert_eq!(
             classify_serialized(&HANDLE_NACK_V8[4..]),
-            Frame::Internal,
+            Frame::Internal(&HANDLE_NACK_V8[4..]),
             "it reads as Node's own message"
         );
     }
@@ -430,6 +445,28 @@ mod tests {
             .extend(advanced_frame(b"\xff\x0fo\"\x03cmd\"\x0bNODE_HANDLE{\x01"));
         assert_eq!(messages(&mut advanced), (vec![], true));
         assert_eq!(Serialization::Advanced.handle_nack(), HANDLE_NACK_V8);
+    }
+
+    #[test]
+    fn nodes_own_messages_are_passed_on_only_when_asked() {
+        let ack = b"\xff\x0fo\"\x03cmd\"\x0fNODE_HANDLE_ACK{\x01";
+        for internal in [true, false] {
+            let mut advanced = Framer::new(Serialization::Advanced);
+            advanced.input.extend(advanced_frame(ack));
+            advanced.input.extend(advanced_frame(b"\xff\x0fT"));
+            let mut got = Vec::new();
+            advanced.take_messages(internal, |m| got.push(m));
+            let mut want = vec![Message::Serialized(advanced_frame(b"\xff\x0fT"))];
+            if internal {
+                want.insert(0, Message::Serialized(advanced_frame(ack)));
+            }
+            assert_eq!(got, want, "internal: {internal}");
+            let mut json = Framer::new(Serialization::Json);
+            json.input.extend_from_slice(b"{\"cmd\":\"NODE_X\"}\n");
+            let mut got = Vec::new();
+            json.take_messages(internal, |m| got.push(m));
+            assert_eq!(got.len(), usize::from(internal));
+        }
     }
 
     #[test]
