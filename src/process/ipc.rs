@@ -193,7 +193,7 @@ impl Framer {
 
     /// Takes the complete frames off the front of `input`, each to `each` as
     /// what it is.
-    pub fn take(&mut self, mut each: impl FnMut(Frame<'_>)) {
+    fn take(&mut self, mut each: impl FnMut(Frame<'_>)) {
         match self.serialization {
             Serialization::Json => {
                 let mut start = 0;
@@ -265,7 +265,8 @@ pub(crate) async fn run(
         return;
     };
     let mut queue = WriteQueue::new(sink.clone());
-    // Grows to the longest message seen; reads append only what they read.
+    // Reads append only what they read; a large `advanced` message leaves
+    // with the allocation it was read into.
     let mut framer = Framer::new(serialization);
     let mut closing = false;
     loop {
