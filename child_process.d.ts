@@ -13,8 +13,8 @@
  *   fields (`errno`, `code`, `syscall`, `path`, `spawnargs`); its message says
  *   more when the cause is `cwd`, stdio or credentials.
  * - What offload cannot do throws a `TypeError` with
- *   `code: 'ERR_OFFLOAD_UNSUPPORTED_OPTION'` at the call: `serialization:
- *   'advanced'`, a `sendHandle` in `send()`, and a stream of another
+ *   `code: 'ERR_OFFLOAD_UNSUPPORTED_OPTION'` at the call: a `sendHandle` in
+ *   `send()` (offload's channel does not carry descriptors), and a stream of another
  *   `offload/child_process` child as `stdio` other than its `stdout` as
  *   `stdio[0]` (the kernel pipe then goes from child to child, as in Node).
  *   Everything else Node takes in `stdio` works as in Node: a stream with a
@@ -57,7 +57,7 @@ import { ObjectEncodingOptions } from 'node:fs'
 import { Readable, Stream, Writable } from 'node:stream'
 import { URL } from 'node:url'
 
-/** What `send()` accepts: anything `JSON.stringify` can write (Node's 'json' serialization). */
+/** What `send()` accepts: anything `JSON.stringify` can write (`'json'`), or V8 can clone (`'advanced'`). */
 export type Serializable = string | object | number | boolean
 /** Handles cannot be passed to the child; only `undefined` or `null` is accepted. */
 export type SendHandle = undefined | null
@@ -218,8 +218,8 @@ export type IOType = 'overlapped' | 'pipe' | 'ignore' | 'inherit'
  * child as it is.
  */
 export type StdioOptions = IOType | Array<IOType | 'ipc' | Stream | number | null | undefined>
-/** Only Node's `'json'` IPC serialization is implemented. */
-export type SerializationType = 'json'
+/** Node's IPC serialization: JSON lines, or V8's structured clone (`'advanced'`). */
+export type SerializationType = 'json' | 'advanced'
 
 export interface MessagingOptions extends Abortable {
   serialization?: SerializationType | undefined

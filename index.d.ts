@@ -82,9 +82,17 @@ export interface ForkOptions extends SpawnOptions {
   execPath?: string
   /** Node flags. Default `process.execArgv`. */
   execArgv?: string[]
-  /** Only `'json'` (Node's default) is spoken. */
-  serialization?: 'json'
+  /**
+   * How IPC messages are written, as Node's `fork()` option: `'json'` (default) or
+   * `'advanced'` (V8's structured clone: Buffers, typed arrays, `Map`, `Set`, `Date`,
+   * `BigInt`, errors and `undefined` cross as themselves).
+   */
+  serialization?: Serialization
 }
+
+/** Node's IPC serialization: `'json'` (JSON lines) or `'advanced'` (V8's structured clone, length-framed). */
+export type Serialization = 'json' | 'advanced'
+
 
 export interface Usage {
   /** Peak resident memory, in bytes (see the README: includes Node's size at launch). */
@@ -279,6 +287,13 @@ export interface ScriptPoolOptions extends PoolSettings {
   /** Node flags for `script`. Default `process.execArgv`. */
   execArgv?: string[]
   command?: never
+  /**
+   * Node's IPC serialization of the workers' channel. `'advanced'`: tasks and answers are V8's
+   * structured clones (Buffers, typed arrays, `Map`, `Set`, `Date`, `BigInt`, errors cross as
+   * themselves); every worker then takes its tasks as messages, one at a time (one that calls
+   * `serve()` answers them with its default handler), so `concurrency` must be 1. Default `'json'`.
+   */
+  serialization?: Serialization
 }
 
 /** Workers that run any executable that reads one JSON task per line on stdin and writes one JSON result per line on stdout. */
@@ -289,6 +304,7 @@ export interface CommandPoolOptions extends PoolSettings {
   args?: never
   execPath?: never
   execArgv?: never
+  serialization?: never
 }
 
 /** Exactly one of `script` and `command`, with the settings every pool takes. */

@@ -609,8 +609,6 @@ test('invalid arguments throw the same errors as Node', () => {
 
 test('what offload cannot do throws ERR_OFFLOAD_UNSUPPORTED_OPTION instead of being ignored', async () => {
   const unsupported = { code: 'ERR_OFFLOAD_UNSUPPORTED_OPTION', name: 'TypeError' }
-  assert.throws(() => spawn('node', [], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' }), unsupported)
-  assert.throws(() => fork(fixture('cp-echo-ipc.js'), { serialization: 'advanced' }), unsupported)
   // An offload child's stdin is written by its Subprocess, not a descriptor to pass on.
   const source = spawn('cat')
   assert.throws(() => spawn('true', [], { stdio: ['ignore', source.stdin, 'ignore'] }), { ...unsupported, message: /stdio\[1\] = another child's stdin/ })

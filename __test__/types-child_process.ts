@@ -95,8 +95,9 @@ fork(new URL('file:///tmp/sub.js'), { signal: controller.signal })
   console.log(disposable.pid)
 }
 
-// @ts-expect-error only Node's 'json' IPC serialization is implemented
-fork('sub.js', { serialization: 'advanced' })
+fork('sub.js', { serialization: 'advanced' }).send({ bytes: Buffer.from('x'), when: new Date() })
+// @ts-expect-error Node's serializations are 'json' and 'advanced'
+fork('sub.js', { serialization: 'v8' })
 
 // The sync functions, as Node's documentation uses them.
 const listed: SpawnSyncReturns<Buffer> = spawnSync('ls', ['-lh', '/usr'])

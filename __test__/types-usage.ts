@@ -31,6 +31,10 @@ async function usage(): Promise<void> {
   const chained = await spawn('printf', ['a\\nb']).pipe('sort', ['-r'])
 
   const worker = fork('./worker.js', ['--flag'], { execArgv: [] })
+  const cloned = fork('./worker.js', { serialization: 'advanced' })
+  await cloned.send(new Map([['image', Buffer.alloc(4)]]))
+  // @ts-expect-error Node's serializations are 'json' and 'advanced'
+  fork('./worker.js', { serialization: 'v8' })
   worker.on('message', (message: unknown) => message)
   await worker.send({ hello: 'world' })
   worker.disconnect()
@@ -61,11 +65,17 @@ async function usage(): Promise<void> {
   const retryAt: number | null = stats.broken ? stats.nextStartAt : null
   const starting: number = stats.starting + stats.startFailures
   const patient = new Pool({ script: 'worker.js', maxStartFailures: 5, startBackoff: { initial: 500, max: 10_000 } })
+  const structured = new Pool({ script: 'worker.js', serialization: 'advanced' })
+  const thumbnail: Buffer = await structured.run<Buffer>({ image: Buffer.alloc(4), sizes: new Set([64, 128]) })
+  // @ts-expect-error a command pool speaks JSON lines: no serialization
+  void new Pool({ command: ['python3', 'worker.py'], serialization: 'advanced' })
   // @ts-expect-error startBackoff is an object of milliseconds
   void new Pool({ script: 'worker.js', startBackoff: 1000 })
   await pool.close({ timeout: 2000 })
   await python.destroy()
   await patient.destroy()
+  void thumbnail
+  await structured.close()
   void [doubled.doubled, p99, retryAt, starting]
 
   const thumb: Buffer = await resize('photo.jpg', { width: 720, height: 588, fit: 'inside', withoutEnlargement: true, quality: 80 })

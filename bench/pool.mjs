@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Pool benchmark: offload's Pool vs a hand-rolled child_process.fork pool (json
-// and advanced serialization), jest-worker, workerpool (process workers),
+// Pool benchmark: offload's Pool (json and advanced serialization, and serve()
+// workers) vs a hand-rolled child_process.fork pool (json and advanced
+// serialization), jest-worker, workerpool (process workers),
 // tinypool (runtime: 'child_process') and piscina (worker threads, for
 // reference), in one run.
 //
@@ -51,7 +52,7 @@ const SELF = fileURLToPath(import.meta.url)
 const WORKERS = path.join(path.dirname(SELF), 'workers')
 const SIZE = 2
 const BASE = 'fork json'
-const ALL = ['fork json', 'fork advanced', 'offload', 'offload serve', 'jest-worker', 'workerpool', 'tinypool', 'piscina']
+const ALL = ['fork json', 'fork advanced', 'offload', 'offload advanced', 'offload serve', 'jest-worker', 'workerpool', 'tinypool', 'piscina']
 // The contenders of this run (--only); the baseline always takes part.
 let NAMES = ALL
 const choose = (only) => {
@@ -164,6 +165,14 @@ async function contenders() {
       about: `offload Pool({ script, size: ${SIZE} }) (Node's json IPC)`,
       create: () => {
         const pool = new Pool({ script: echo, size: SIZE })
+        return { run: (t) => pool.run(t), close: () => pool.close(), stats: () => pool.stats() }
+      },
+    },
+    {
+      name: 'offload advanced',
+      about: `offload Pool({ script, size: ${SIZE}, serialization: 'advanced' }) (Node's advanced IPC, the same plain worker)`,
+      create: () => {
+        const pool = new Pool({ script: echo, size: SIZE, serialization: 'advanced' })
         return { run: (t) => pool.run(t), close: () => pool.close(), stats: () => pool.stats() }
       },
     },
@@ -494,7 +503,7 @@ function report(result, opts, info, addon, elapsedS) {
   print(`- 1 MiB echoes: ${p.echoInFlight} in flight, up to ${p.echoes} or ${fmt(p.echoBudgetMs / 1000)} s per round; echoes done per round: ${NAMES.map((n) => `${n} ${C[n].echoes.join('/')}`).join(', ')}`)
   print(`- a 1 MiB Buffer comes back as: ${NAMES.map((n) => `${n} ${C[n].bufferKind ?? 'n/a'}`).join(', ')}`)
   print(`- tasks/s per round: ${NAMES.map((n) => `${n} ${C[n].rate.map((v) => fmt(v)).join('/')}`).join(', ')}`)
-  for (const name of ['offload', 'offload serve']) {
+  for (const name of ['offload', 'offload advanced', 'offload serve']) {
     const st = C[name]?.stats.at(-1)
     if (!st) continue
     print(

@@ -41,7 +41,7 @@ const CODES = Object.freeze({
   ERR_OFFLOAD_QUEUE_FULL: '`maxQueue` tasks are already waiting',
   ERR_OFFLOAD_POOL_CLOSED: 'the pool is closing or was destroyed',
   ERR_OFFLOAD_NO_HANDLER: 'the task names no handler of the worker, or the worker does not call serve()',
-  ERR_OFFLOAD_BAD_RESULT: 'the worker answered with something that is not JSON, or a task\'s `onRequest` returned a value JSON cannot hold (the worker\'s `request()` rejects)',
+  ERR_OFFLOAD_BAD_RESULT: 'the worker answered with something that is not JSON (or, with `serialization: \'advanced\'`, bytes V8 cannot deserialize), or a task\'s `onRequest` returned a value JSON cannot hold (the worker\'s `request()` rejects)',
   // A pool's 'error' event.
   ERR_OFFLOAD_WORKER_PROTOCOL: 'a worker wrote garbage on its task channel; it is replaced',
   ERR_OFFLOAD_WORKER_UNRESPONSIVE: 'a serve() handler ignored its AbortSignal for 1 s; its worker is replaced',

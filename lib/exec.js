@@ -3,7 +3,7 @@
 
 const { Subprocess } = require('./subprocess')
 const { normalize, checkCommand, inheritedExecArgv } = require('./options')
-const { checkString } = require('./validate')
+const { checkString, checkSerialization } = require('./validate')
 const { invalidArgType, invalidArgValue } = require('./errors')
 
 function splitArgs(args, options) {
@@ -93,26 +93,25 @@ function $(first, ...values) {
 }
 
 /**
- * Starts a Node module with an IPC channel spoken in Node's JSON format, so the
- * child's `process.send()` / `process.on('message')` work unchanged.
+ * Starts a Node module with an IPC channel spoken in Node's format (`serialization`:
+ * `'json'`, or `'advanced'` for V8's structured clone), so the child's
+ * `process.send()` / `process.on('message')` work unchanged.
  */
 function fork(modulePath, args, options) {
   ;[args, options] = splitArgs(args, options)
   const path = modulePath instanceof URL ? require('node:url').fileURLToPath(modulePath) : modulePath
   args = checkCommand(path, args, 'modulePath')
-  const { execPath = process.execPath, execArgv = inheritedExecArgv(), serialization = 'json', ...rest } = options ?? {}
+  const { execPath = process.execPath, execArgv = inheritedExecArgv(), serialization: given, ...rest } = options ?? {}
   checkString(execPath, 'options.execPath')
   if (!Array.isArray(execArgv)) throw invalidArgType('options.execArgv', 'an instance of Array', execArgv)
-  if (serialization !== 'json') {
-    throw invalidArgValue('options.serialization', serialization, "is not supported: offload speaks Node's 'json' IPC format only")
-  }
-  const env = { ...(rest.env ?? {}), NODE_CHANNEL_FD: '3', NODE_CHANNEL_SERIALIZATION_MODE: 'json', NODE_UNIQUE_ID: undefined }
+  const serialization = checkSerialization(given)
+  const env = { ...(rest.env ?? {}), NODE_CHANNEL_FD: '3', NODE_CHANNEL_SERIALIZATION_MODE: serialization, NODE_UNIQUE_ID: undefined }
   // An inherited stderr (the default) is passed through by us, so that a child
   // that fails (a missing module, a throw at load) fails with the end of it.
   const relayStderr = rest.stderr === undefined
   const stderr = relayStderr ? 'pipe' : rest.stderr
   const normalized = normalize({ stdin: 'inherit', stdout: 'inherit', ...rest, stderr, env, extendEnv: rest.extendEnv ?? true })
-  return new Subprocess(execPath, [...execArgv, path, ...args], normalized, { ipc: true, relayStderr })
+  return new Subprocess(execPath, [...execArgv, path, ...args], normalized, { ipc: serialization, relayStderr })
 }
 
 module.exports = { spawn, execFile, exec, $, fork, templateArgs }

@@ -26,7 +26,7 @@ const AT = {
   LEN: 21,
 }
 const KIND = { pipe: 0, ignore: 1, fd: 2, file: 3, data: 4, child: 5 }
-const FLAG = { IPC: 1, DETACHED: 2, KILL_TREE: 4, NO_CLEANUP: 8, LIMIT_STREAMED_OUTPUT: 16 }
+const FLAG = { IPC: 1, DETACHED: 2, KILL_TREE: 4, NO_CLEANUP: 8, LIMIT_STREAMED_OUTPUT: 16, ADVANCED_IPC: 32 }
 const ABSENT = -1
 
 const settings = new Float64Array(AT.LEN)
@@ -65,6 +65,7 @@ function pack(native) {
   settings[AT.STDERR_APPEND] = native.stderr.append ? 1 : 0
   settings[AT.FLAGS] =
     (native.ipc ? FLAG.IPC : 0) |
+    (native.ipc === 'advanced' ? FLAG.ADVANCED_IPC : 0) |
     (native.detached ? FLAG.DETACHED : 0) |
     (native.killTree ? FLAG.KILL_TREE : 0) |
     (native.cleanup === false ? FLAG.NO_CLEANUP : 0) |

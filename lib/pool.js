@@ -10,10 +10,11 @@ const os = require('node:os')
 const channel = require('./channel')
 const { invalidArgType, invalidArgValue, offloadError, abortError, rebuildError } = require('./errors')
 const { normalize, inheritedExecArgv } = require('./options')
-const { checkString, checkNonNegative } = require('./validate')
+const { checkString, checkNonNegative, checkSerialization } = require('./validate')
 const { signalName } = require('./signals')
 const { packLimits } = require('./native-layout')
 const { encodeJson, takeBuffers, decodeValue } = require('./codec')
+const { serializeValue, deserializeFrame } = require('./ipc-serialization')
 const { RequestServer, ENV: REQUESTS_ENV } = require('./task-requests')
 
 // Event types sent by src/js/payload.rs.
@@ -28,6 +29,7 @@ const POOL_START_FAILED = 26
 const KNOWN = new Set([
   'script', 'command', 'args', 'execArgv', 'execPath', 'size', 'minSize', 'idleTimeout', 'maxQueue', 'taskTimeout', 'concurrency',
   'maxTasksPerWorker', 'maxRssBytes', 'retries', 'env', 'cwd', 'stderr', 'limits', 'maxStartFailures', 'startBackoff',
+  'serialization',
 ])
 const BACKOFF_OPTIONS = new Set(['initial', 'max'])
 const RUN_OPTIONS = new Set(['signal', 'timeout', 'handler', 'onRequest', 'meta'])
@@ -87,8 +89,9 @@ function nativeOptions(options) {
     native.execArgv = ['--require', READY_PRELOAD, ...execArgv]
     native.waitForReady = true
     native.args = (o.args ?? []).map((a, i) => checkString(a, `options.args[${i}]`))
+    native.serialization = checkSerialization(o.serialization)
   } else {
-    const scriptOnly = ['args', 'execPath', 'execArgv'].find((key) => o[key] !== undefined)
+    const scriptOnly = ['args', 'execPath', 'execArgv', 'serialization'].find((key) => o[key] !== undefined)
     if (scriptOnly) throw invalidArgValue('options', options, `has '${scriptOnly}', which only a 'script' pool takes (a command's arguments go in 'command')`)
     if (!Array.isArray(o.command) || o.command.length === 0) throw invalidArgType('options.command', 'a non-empty array [file, ...args]', o.command)
     native.command = o.command.map((a, i) => checkString(a, `options.command[${i}]`))
@@ -107,6 +110,9 @@ function nativeOptions(options) {
   if (o.concurrency !== undefined) {
     native.concurrency = checkNonNegative(o.concurrency, 'options.concurrency', { integer: true })
     if (native.concurrency < 1) throw invalidArgValue('options.concurrency', o.concurrency, 'must be at least 1', RangeError)
+  }
+  if (native.serialization === 'advanced' && (native.concurrency ?? 1) > 1) {
+    throw invalidArgValue('options.concurrency', o.concurrency, "must be 1 with serialization 'advanced': its workers take their tasks as Node messages, one at a time", RangeError)
   }
   if (o.maxTasksPerWorker !== undefined) {
     native.maxTasksPerWorker = checkNonNegative(o.maxTasksPerWorker, 'options.maxTasksPerWorker', { integer: true })
@@ -174,6 +180,8 @@ class Pool extends EventEmitter {
   #gone = false
   #requests = null
   #capacity
+  // Tasks and answers are V8's structured clones (serialization 'advanced').
+  #advanced
   #ended
   #resolveEnded
   #held = false
@@ -190,6 +198,7 @@ class Pool extends EventEmitter {
     super()
     const native = nativeOptions(options)
     this.#capacity = native.size * (native.concurrency ?? 1)
+    this.#advanced = native.serialization === 'advanced'
     if (native.script !== undefined) {
       this.#requests = new RequestServer((id) => this.#pending.get(id)?.onRequest ?? null)
       // A pool made inside another pool's worker must not pass on the outer pool's address.
@@ -231,14 +240,24 @@ class Pool extends EventEmitter {
         if (this.#requests === null) throw invalidArgValue('options.onRequest', onRequest, "needs a pool of Node workers ('script'): a 'command' worker cannot send requests")
       }
     }
-    let json
-    try {
-      json = encodeJson(task)
-    } catch (err) {
-      throw invalidArgValue('task', task, `must be JSON-serialisable (${err.message})`)
+    let json, buffers
+    if (this.#advanced) {
+      // The one buffer is the task as V8 serializes it (see src/pool/worker.rs).
+      try {
+        buffers = [serializeValue(task)]
+      } catch (err) {
+        throw invalidArgValue('task', task, `must be a value V8 can serialize (${err.message})`)
+      }
+      json = ''
+    } else {
+      try {
+        json = encodeJson(task)
+      } catch (err) {
+        throw invalidArgValue('task', task, `must be JSON-serialisable (${err.message})`)
+      }
+      buffers = takeBuffers()
+      if (json === undefined) throw invalidArgValue('task', task, 'must be a JSON-serialisable value')
     }
-    const buffers = takeBuffers()
-    if (json === undefined) throw invalidArgValue('task', task, 'must be a JSON-serialisable value')
     if (this.#closed) return Promise.reject(offloadError('ERR_OFFLOAD_POOL_CLOSED', 'the pool is closed: it takes no new tasks'))
     if (signal?.aborted) return Promise.reject(abortError(signal, 'the task was aborted before it ran'))
     const id = this.#nextTask
@@ -355,6 +374,17 @@ class Pool extends EventEmitter {
     this.#settle(id, value, null)
   }
 
+  #answerSerialized(id, bytes) {
+    let value
+    try {
+      value = deserializeFrame(bytes)
+    } catch (err) {
+      const bad = offloadError('ERR_OFFLOAD_BAD_RESULT', `the worker answered with bytes V8 cannot deserialize (${err.message})`)
+      return this.#settle(id, null, bad)
+    }
+    this.#settle(id, value, null)
+  }
+
   #batch(ids, rest) {
     if (ids.length > 0) {
       let values = null
@@ -387,6 +417,7 @@ class Pool extends EventEmitter {
         return this.#batch(a, b)
       case TASK_OK: {
         if (typeof b === 'string') return this.#answer(a, b, null)
+        if (Buffer.isBuffer(b)) return this.#answerSerialized(a, b)
         // [json, bytes, start, len, …]: views of one allocation.
         const buffers = []
         for (let k = 2; k < b.length; k += 2) buffers.push(b[1].subarray(b[k], b[k] + b[k + 1]))

@@ -11,6 +11,7 @@ const channel = require('./channel')
 const { pack } = require('./native-layout')
 const { SubprocessError, spawnError, errnoException, codedError, offloadError } = require('./errors')
 const { signalNumber, signalName } = require('./signals')
+const { serializeFrame, deserializeFrame } = require('./ipc-serialization')
 
 // Event types sent by src/js/payload.rs.
 const SPAWNED = 0
@@ -122,8 +123,9 @@ class Subprocess extends EventEmitter {
     this.#settings = settings
     this.#cwd = native.cwd
     this.#piped = [native.stdin.kind === 'pipe', native.stdout.kind === 'pipe', native.stderr.kind === 'pipe']
-    this.#ipc = Boolean(internal.ipc)
-    this.#connected = this.#ipc
+    // false, or the channel's serialization: 'json' | 'advanced'.
+    this.#ipc = internal.ipc ?? false
+    this.#connected = this.#ipc !== false
     this.#nodeCompat = Boolean(internal.nodeCompat)
     this.#onTimedOut = internal.onTimedOut
     this.#onOverflow = internal.onOverflow
@@ -145,7 +147,7 @@ class Subprocess extends EventEmitter {
     this.#held = true
     channel.hold()
     try {
-      if (this.#ipc) native.ipc = true
+      if (this.#ipc) native.ipc = this.#ipc
       const [numbers, strings, stdinData] = pack(native)
       this.#native = channel.native.spawn(
         channel.getChannel(),
@@ -323,7 +325,7 @@ class Subprocess extends EventEmitter {
       return process.nextTick(callback, codedError(Error, 'ERR_IPC_CHANNEL_CLOSED', `cannot send to ${this.#command}: it has no IPC channel (use fork())`))
     }
     if (message === undefined) throw codedError(TypeError, 'ERR_MISSING_ARGS', 'The "message" argument must be specified')
-    const frame = `${JSON.stringify(message)}\n`
+    const frame = this.#ipc === 'advanced' ? serializeFrame(message) : `${JSON.stringify(message)}\n`
     const id = this.#nextWrite++
     if (!this.#connected || this.#native === null || !this.#native.send(id, frame)) {
       return process.nextTick(callback, codedError(Error, 'ERR_IPC_CHANNEL_CLOSED', 'Channel closed'))
@@ -468,7 +470,7 @@ class Subprocess extends EventEmitter {
       case MESSAGE: {
         let message
         try {
-          message = JSON.parse(a)
+          message = typeof a === 'string' ? JSON.parse(a) : deserializeFrame(a)
         } catch {
           break // Node's own channel drops what it cannot parse too.
         }

@@ -97,6 +97,12 @@ function validateOneOf(value, name, oneOf) {
   }
 }
 
+/** The `serialization` of an IPC channel (fork, spawn with 'ipc', Pool), checked as Node does. Returns it, `'json'` when absent. */
+function checkSerialization(value) {
+  validateOneOf(value, 'options.serialization', [undefined, 'json', 'advanced'])
+  return value ?? 'json'
+}
+
 module.exports = {
   validateString,
   validateNoNull,
@@ -111,4 +117,5 @@ module.exports = {
   getValidatedPath,
   checkPath,
   validateOneOf,
+  checkSerialization,
 }

@@ -1,8 +1,9 @@
 'use strict'
 // Preloaded into every Node pool worker (`node --require`): tells the pool that a plain
 // worker can take tasks once its module listens for them (`process.on('message')`), unless
-// the module called serve() (lib/worker.js), which says so on its own channel. Task timeouts
-// then do not include Node's start.
+// the module called serve() (lib/worker.js) on its task channel, which says so there. (A pool
+// of serialization 'advanced' gives no task channel: serve() then answers messages, and this
+// says the worker is ready as for any plain one.) Task timeouts then do not include Node's start.
 //
 // It waits for the 'message' listener, not just for the end of the first tick: an ES module
 // worker's code runs later than that (module loading is asynchronous), and a worker that is
@@ -14,7 +15,7 @@ if (typeof process.send === 'function') {
     process.off('newListener', onListener)
     // The rest of the module's setup runs first, as it does for a CommonJS worker.
     setImmediate(() => {
-      if (globalThis[Symbol.for('offload.worker.serving')]) return
+      if (globalThis[Symbol.for('offload.worker.serving')] && process.env.OFFLOAD_CHANNEL_FD) return
       globalThis[Symbol.for('offload.worker.readySent')] = true
       process.send({ $offload: 'ready' })
     })

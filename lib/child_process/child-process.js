@@ -9,7 +9,7 @@ const net = require('node:net')
 const { Subprocess } = require('../subprocess')
 const { normalize } = require('../options')
 const { invalidArgType, codedError, missingArgs, unsupportedOption, nativeCallError } = require('../errors')
-const { validateObject, validateString, validateArray, validateOneOf } = require('../validate')
+const { validateObject, validateString, validateArray, checkSerialization } = require('../validate')
 const { kChildStream, validStdio, offloadStdio, extraDescriptors } = require('./stdio')
 const { convertToValidSignal, envFromPairs, isInt32 } = require('./arguments')
 
@@ -110,11 +110,7 @@ class ChildProcess extends EventEmitter {
   spawn(options) {
     validateObject(options, 'options')
     const { entries, ipcIndex } = validStdio(options.stdio || 'pipe')
-    validateOneOf(options.serialization, 'options.serialization', [undefined, 'json', 'advanced'])
-    const serialization = options.serialization || 'json'
-    if (serialization === 'advanced') {
-      throw unsupportedOption("options.serialization = 'advanced'", "only Node's 'json' IPC serialization is implemented")
-    }
+    const serialization = checkSerialization(options.serialization)
     const ipc = ipcIndex !== -1
     if (ipc) {
       if (options.envPairs === undefined) options.envPairs = []
@@ -163,7 +159,7 @@ class ChildProcess extends EventEmitter {
     this.spawnfile = file
     this.spawnargs = options.args === undefined ? [] : argv
     const sub = new Subprocess(file, argv.slice(1).map((arg) => `${arg}`), normalized, {
-      ipc,
+      ipc: ipc && serialization,
       nodeCompat: true,
       stdinFrom,
       extraFds: extraDescriptors(entries, ipcIndex),

@@ -6,7 +6,7 @@ use napi::sys;
 use napi_derive::napi;
 
 use crate::pool::PoolEvent;
-use crate::process::{ChildEvent, ExitInfo, Outcome, SpawnFailure, Step};
+use crate::process::{ChildEvent, ExitInfo, Message, Outcome, SpawnFailure, Step};
 
 /// One argument of the event callback.
 pub enum Payload {
@@ -224,7 +224,8 @@ pub fn encode(event: ChildEvent) -> (u32, Payload, Payload) {
             Number(kept as f64),
         ),
         ChildEvent::TimedOut => (kind::TIMED_OUT, Undefined, Undefined),
-        ChildEvent::Message(text) => (kind::MESSAGE, Text(text), Undefined),
+        ChildEvent::Message(Message::Json(text)) => (kind::MESSAGE, Text(text), Undefined),
+        ChildEvent::Message(Message::Serialized(bytes)) => (kind::MESSAGE, Bytes(bytes), Undefined),
         ChildEvent::Disconnect => (kind::DISCONNECT, Undefined, Undefined),
         ChildEvent::WriteDone { id, error } => (
             kind::WRITE_DONE,
@@ -245,8 +246,11 @@ fn encode_pool(event: PoolEvent) -> (u32, Payload, Payload) {
             result: Ok(answer),
         } => {
             // `[json, bytes, start, len, start, len, …]`: the buffers are
-            // views of one allocation, made without a copy.
-            let value = if answer.bytes.is_empty() {
+            // views of one allocation, made without a copy. A V8-serialized
+            // answer is its bytes alone.
+            let value = if answer.serialized {
+                Bytes(answer.bytes.data)
+            } else if answer.bytes.is_empty() {
                 Text(answer.json)
             } else {
                 let ranges = answer

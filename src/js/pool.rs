@@ -11,7 +11,7 @@ use super::channel::{EventChannel, PoolJsSink};
 use super::spawn::limits_from;
 use super::watch::{watch, Delivery};
 use crate::pool::{Backoff, Percentiles, Pool, PoolConfig, Program, RunOptions, StderrMode};
-use crate::process::current_env;
+use crate::process::{current_env, Serialization};
 use std::sync::atomic::AtomicBool;
 
 /// Validated by `lib/pool.js`.
@@ -45,6 +45,8 @@ pub struct NativePoolOptions {
     pub limits: Option<Vec<f64>>,
     /// Workers announce themselves (offload's preload for Node workers).
     pub wait_for_ready: Option<bool>,
+    /// Node's IPC serialization for a script's workers: `json` or `advanced`.
+    pub serialization: Option<String>,
     pub max_start_failures: Option<u32>,
     /// Milliseconds.
     pub start_backoff_initial: Option<f64>,
@@ -89,6 +91,11 @@ pub fn create_pool(
         _ => return Err(invalid("give exactly one of script and command")),
     };
     let mut config = PoolConfig::new(program, options.size as usize);
+    config.serialization = match options.serialization.as_deref() {
+        None | Some("json") => Serialization::Json,
+        Some("advanced") => Serialization::Advanced,
+        Some(other) => return Err(invalid(format!("unknown serialization {other}"))),
+    };
     config.max_queue = options.max_queue.map(|m| m as usize);
     config.min_size = options
         .min_size

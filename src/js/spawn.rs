@@ -4,13 +4,14 @@ use std::os::fd::{IntoRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
-use napi::bindgen_prelude::{Buffer, Float64ArraySlice};
+use napi::bindgen_prelude::{Buffer, Either, Float64ArraySlice};
 use napi::{Error, Status};
 use napi_derive::napi;
 
 use super::channel::{EventChannel, JsSink};
 use crate::process::{
-    self, current_env, duplicate_fd, ChildHandle, Input, Limits, Output, SpawnRequest, Stream,
+    self, current_env, duplicate_fd, ChildHandle, Input, Limits, Output, Serialization,
+    SpawnRequest, Stream,
 };
 
 /// Positions in the `settings` array of [`spawn`]. Options cross as one
@@ -56,6 +57,8 @@ mod flag {
     pub const KILL_TREE: u32 = 4;
     pub const NO_CLEANUP: u32 = 8;
     pub const LIMIT_STREAMED_OUTPUT: u32 = 16;
+    /// The IPC channel speaks Node's `advanced` serialization.
+    pub const ADVANCED_IPC: u32 = 32;
 }
 
 /// Entries of the `extra_fds` array of [`spawn`]: what the child gets at
@@ -208,7 +211,11 @@ pub fn spawn(
         strings[text::STDERR_PATH].take(),
     )?;
     let flags = settings[at::FLAGS] as u32;
-    request.ipc = flags & flag::IPC != 0;
+    request.ipc = (flags & flag::IPC != 0).then_some(if flags & flag::ADVANCED_IPC != 0 {
+        Serialization::Advanced
+    } else {
+        Serialization::Json
+    });
     request.detached = flags & flag::DETACHED != 0;
     request.kill_tree = flags & flag::KILL_TREE != 0;
     request.cleanup = flags & flag::NO_CLEANUP == 0;
@@ -362,10 +369,15 @@ impl NativeChild {
         self.handle.end_stdin();
     }
 
-    /// Sends one IPC frame; `false` when the channel is closed.
+    /// Sends one IPC frame (JSON text, or an `advanced` frame's bytes);
+    /// `false` when the channel is closed.
     #[napi]
-    pub fn send(&self, id: u32, frame: String) -> bool {
-        self.handle.send_message(id, frame.into_bytes())
+    pub fn send(&self, id: u32, frame: Either<String, Buffer>) -> bool {
+        let bytes = match frame {
+            Either::A(text) => text.into_bytes(),
+            Either::B(bytes) => bytes.to_vec(),
+        };
+        self.handle.send_message(id, bytes)
     }
 
     #[napi]

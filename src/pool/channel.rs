@@ -1,7 +1,8 @@
 //! A Node worker's channels: its task channel (fd 4 in the worker, binary
 //! frames, see [`super::frame`]) and its Node IPC channel (fd 3, Node's JSON
-//! lines, for workers that use `process.on('message')`). Both are socket pairs
-//! the pool owns, so both are written and read the same way:
+//! lines or `advanced` frames, for workers that use `process.on('message')`).
+//! Both are socket pairs the pool owns, so both are written and read the same
+//! way:
 //!
 //! Frames go out from whichever thread dispatches (JavaScript's, for `run`):
 //! [`Outlet::send`] writes straight to the socket when nothing is queued ahead,
@@ -29,8 +30,8 @@ use crate::process::ipc;
 pub(crate) enum ChannelEvent {
     /// Frames in the order the worker wrote them.
     Frames(Vec<Frame>),
-    /// Messages of Node's IPC channel (the JSON text of each), in order.
-    Messages(Vec<String>),
+    /// Messages of Node's IPC channel, in order.
+    Messages(Vec<ipc::Message>),
     /// The worker wrote something that is not a frame; it cannot be trusted
     /// with tasks any more.
     Malformed(&'static str),
@@ -128,8 +129,8 @@ impl Queued {
 pub(crate) enum Framing {
     /// offload's binary frames (the task channel).
     Frames,
-    /// Node's IPC in its `json` serialization: one JSON text per line.
-    NodeIpc,
+    /// Node's IPC, in the serialization given.
+    NodeIpc(ipc::Serialization),
 }
 
 /// The sending side of a channel.
@@ -219,17 +220,24 @@ pub(crate) fn open(fd: OwnedFd, framing: Framing) -> io::Result<Arc<Outlet>> {
         finished: AtomicBool::new(false),
         queued: Mutex::default(),
         notify: Notify::new(),
-        reader: Mutex::default(),
+        reader: Mutex::new(Reader {
+            input: Vec::new(),
+            node: match framing {
+                Framing::NodeIpc(serialization) => Some(ipc::Framer::new(serialization)),
+                Framing::Frames => None,
+            },
+            own: None,
+            done: false,
+        }),
         watched: AtomicBool::new(false),
     }))
 }
 
-/// The receiving side: bytes read so far, cut into frames or lines.
-#[derive(Default)]
+/// The receiving side: bytes read so far, cut into frames or Node's messages.
 struct Reader {
     input: Vec<u8>,
-    /// Bytes of `input` known to hold no newline (Node IPC).
-    scanned: usize,
+    /// Node's IPC is cut by the process engine's framer, which holds its own input.
+    node: Option<ipc::Framer>,
     /// A large frame being read into an allocation of its own, and its length.
     own: Option<(Vec<u8>, usize)>,
     /// End of file, an error, or garbage: nothing more is read.
@@ -240,7 +248,7 @@ struct Reader {
 #[derive(Default)]
 pub(crate) struct Reading {
     pub frames: Vec<Frame>,
-    pub messages: Vec<String>,
+    pub messages: Vec<ipc::Message>,
     /// The worker offered a handle (Node IPC), which must be refused.
     pub refuse_handle: bool,
     pub malformed: Option<&'static str>,
@@ -266,7 +274,13 @@ impl Reader {
                     let max = *len - frame.len();
                     (frame, max)
                 }
-                None => (&mut self.input, READ_CHUNK),
+                None => match &mut self.node {
+                    Some(framer) => {
+                        let max = framer.read_size(READ_CHUNK);
+                        (&mut framer.input, max)
+                    }
+                    None => (&mut self.input, READ_CHUNK),
+                },
             };
             let short = match read_into(fd, buf, max) {
                 Ok(0) => {
@@ -294,7 +308,7 @@ impl Reader {
                         break;
                     }
                 }
-                Framing::NodeIpc => self.cut_lines(&mut got),
+                Framing::NodeIpc(_) => self.cut_messages(&mut got),
             }
             // A short read emptied the socket: asking again would only say so.
             // (More arriving later wakes the watcher again.)
@@ -335,16 +349,13 @@ impl Reader {
         Ok(())
     }
 
-    /// Moves the complete lines read so far to `got`: the messages, and
-    /// whether Node offered a handle. Node's own other messages are dropped.
-    fn cut_lines(&mut self, got: &mut Reading) {
-        ipc::take_lines(&mut self.input, &mut self.scanned, |line| match line {
-            ipc::Frame::Message(text) => got
-                .messages
-                .push(String::from_utf8_lossy(text).into_owned()),
-            ipc::Frame::Handle => got.refuse_handle = true,
-            ipc::Frame::Internal(_) => {}
-        });
+    /// Moves the complete messages read so far to `got`, and whether Node
+    /// offered a handle. Node's own other messages are dropped.
+    fn cut_messages(&mut self, got: &mut Reading) {
+        if let Some(framer) = &mut self.node {
+            let messages = &mut got.messages;
+            got.refuse_handle |= framer.take_messages(false, |m| messages.push(m));
+        }
     }
 }
 
@@ -356,9 +367,9 @@ impl Outlet {
             let mut reader = self.reader.lock().unwrap();
             reader.read_available(self.fd.as_raw_fd(), self.framing)?
         };
-        if got.refuse_handle {
+        if let (true, Framing::NodeIpc(serialization)) = (got.refuse_handle, self.framing) {
             // Unanswered, Node holds back every later message of the worker.
-            self.send(vec![Chunk::Owned(ipc::HANDLE_NACK.to_vec())]);
+            self.send(vec![Chunk::Owned(serialization.handle_nack().to_vec())]);
         }
         Some(got)
     }

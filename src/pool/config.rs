@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::start_failures::Backoff;
-use crate::process::Limits;
+use crate::process::{Limits, Serialization};
 
 /// The worker program.
 #[derive(Clone, Debug)]
@@ -41,6 +41,10 @@ impl Program {
 /// What a worker sends, before anything else, when it is ready for tasks (see
 /// [`PoolConfig::wait_for_ready`]).
 pub const READY_MESSAGE: &str = r#"{"$offload":"ready"}"#;
+/// The same, as V8 serializes it (without its header) for Node's `advanced`
+/// serialization: an object ('o'), the one-byte strings ('"', length)
+/// "$offload" and "ready", closed with its property count ('{', 1).
+pub const READY_MESSAGE_V8: &[u8] = b"o\"\x08$offload\"\x05ready{\x01";
 
 /// Where a worker's stderr goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +59,9 @@ pub enum StderrMode {
 #[derive(Clone, Debug)]
 pub struct PoolConfig {
     pub program: Program,
+    /// How a Node worker's IPC channel is written (Node's `serialization`):
+    /// with `Advanced`, every task comes already serialized (see `Task`).
+    pub serialization: Serialization,
     /// The most workers.
     pub size: usize,
     /// Workers kept when idle; the pool grows from here to `size` with demand.
@@ -94,6 +101,7 @@ impl PoolConfig {
     pub fn new(program: Program, size: usize) -> PoolConfig {
         PoolConfig {
             program,
+            serialization: Serialization::Json,
             size: size.max(1),
             min_size: size.max(1),
             idle_timeout: None,

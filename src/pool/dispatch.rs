@@ -10,13 +10,13 @@ use tokio::sync::Notify;
 use tokio::time::{sleep_until, Instant};
 
 use super::channel::{ChannelEvent, Outlet, Reading};
-use super::config::{PoolConfig, READY_MESSAGE};
+use super::config::{PoolConfig, READY_MESSAGE, READY_MESSAGE_V8};
 use super::events::{Answer, FailureKind, PoolEvent, PoolSink, TaskFailure};
 use super::frame::{self, Frame};
 use super::start_failures::{StartFailures, TokioClock, Verdict, QUICK_DEATH};
 use super::stats::Shared;
 use super::worker::{InFlight, Mode, Task, Worker, WorkerEvent};
-use crate::process::{ChildEvent, Stream};
+use crate::process::{ChildEvent, Message, Stream};
 
 /// How long a `serve()` worker has, after a task's `AbortSignal` fired (abort
 /// or timeout), to answer before it is killed and replaced.
@@ -792,6 +792,7 @@ impl PoolState {
                     let answer = Answer {
                         json: f.json,
                         bytes: f.bytes,
+                        serialized: false,
                     };
                     self.answer(wid, Some(f.id), Ok(answer));
                 }
@@ -807,12 +808,16 @@ impl PoolState {
 
     /// What a plain Node worker sent with `process.send()`: that it is
     /// ready, or the answer to its task.
-    fn messages(&mut self, wid: u64, texts: Vec<String>) {
-        for text in texts {
-            if text == READY_MESSAGE {
+    fn messages(&mut self, wid: u64, messages: Vec<Message>) {
+        for message in messages {
+            if message.is(READY_MESSAGE, READY_MESSAGE_V8) {
                 self.became_ready(wid);
             } else {
-                self.answer(wid, None, Ok(Answer::json(text)));
+                let answer = match message {
+                    Message::Json(text) => Answer::json(text),
+                    Message::Serialized(bytes) => Answer::serialized(bytes),
+                };
+                self.answer(wid, None, Ok(answer));
             }
         }
     }
@@ -834,7 +839,7 @@ impl PoolState {
     pub(crate) fn worker_event(&mut self, id: u64, event: WorkerEvent) {
         match event {
             WorkerEvent::Channel(ChannelEvent::Frames(frames)) => self.frames(id, frames),
-            WorkerEvent::Channel(ChannelEvent::Messages(texts)) => self.messages(id, texts),
+            WorkerEvent::Channel(ChannelEvent::Messages(messages)) => self.messages(id, messages),
             WorkerEvent::Channel(ChannelEvent::Malformed(what)) => self.malformed(id, what),
             WorkerEvent::Child(event) => self.child_event(id, event),
         }

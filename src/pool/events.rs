@@ -68,18 +68,33 @@ impl TaskFailure {
 }
 
 /// A worker's answer: JSON text (empty for `undefined`), in which each of
-/// its raw buffers appears as `{"$offload:bytes":index}`.
+/// its raw buffers appears as `{"$offload:bytes":index}`; or, from a plain
+/// worker of Node's `advanced` serialization, its whole frame (the length,
+/// then what V8 serialized), as the one buffer.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Answer {
     pub json: String,
     pub bytes: Bytes,
+    pub serialized: bool,
 }
 
 impl Answer {
     pub fn json(json: String) -> Answer {
         Answer {
             json,
-            bytes: Bytes::default(),
+            ..Answer::default()
+        }
+    }
+
+    pub fn serialized(bytes: Vec<u8>) -> Answer {
+        let len = bytes.len();
+        Answer {
+            json: String::new(),
+            bytes: Bytes {
+                data: bytes,
+                ranges: vec![(0, len)],
+            },
+            serialized: true,
         }
     }
 }

@@ -22,8 +22,8 @@ use super::config::{PoolConfig, Program, StderrMode};
 use super::frame;
 use super::stderr::{StderrTail, INHERITED_TAIL};
 use crate::process::{
-    self, duplicate_fd, fds, ChildEvent, ChildHandle, EventSink, Input, Output, SpawnRequest,
-    Stream,
+    self, duplicate_fd, fds, ChildEvent, ChildHandle, EventSink, Input, Output, Serialization,
+    SpawnRequest, Stream,
 };
 
 /// The descriptor a Node worker finds its task channel on (`OFFLOAD_CHANNEL_FD`).
@@ -51,7 +51,8 @@ fn channel_pair(request: &mut SpawnRequest, fd: i32) -> io::Result<OwnedFd> {
 pub(crate) struct Task {
     pub id: u64,
     /// The task as JSON text (no newline); each buffer appears in it as
-    /// `{"$offload:bytes":index}`.
+    /// `{"$offload:bytes":index}`. Empty in a pool of `advanced` serialization:
+    /// the one buffer is then the task as V8 serialized it.
     pub payload: Vec<u8>,
     pub buffers: Vec<Arc<[u8]>>,
     /// The named handler of a `serve()` worker; `None` for its default.
@@ -132,6 +133,7 @@ pub(crate) struct Worker {
     /// A Node worker's IPC channel (`process.send`), ours rather than the
     /// process engine's, so that it is read and written like the task channel.
     ipc: Option<Arc<Outlet>>,
+    serialization: Serialization,
     /// A command worker's partial stdout line.
     partial: Vec<u8>,
     stderr: StderrTail,
@@ -157,7 +159,7 @@ impl Worker {
         events: UnboundedSender<(u64, WorkerEvent)>,
     ) -> io::Result<Worker> {
         // Our ends of a Node worker's IPC channel (fd 3) and task channel (fd 4).
-        let mut channel_ends: Option<(OwnedFd, OwnedFd)> = None;
+        let mut channel_ends: Option<(OwnedFd, Option<OwnedFd>)> = None;
         let (mut request, mode) = match &config.program {
             Program::Node {
                 script,
@@ -172,18 +174,34 @@ impl Worker {
                     .cloned()
                     .collect();
                 let mut r = SpawnRequest::new(exec_path.clone(), argv);
+                // With Node's `advanced` serialization the tasks are V8's, which
+                // only Node's IPC channel reads: no task channel, and a worker
+                // that calls `serve()` answers its messages (as under `fork()`).
+                let task_channel = config.serialization == Serialization::Json;
+                let ipc_vars = [
+                    format!("NODE_CHANNEL_FD={IPC_FD}"),
+                    format!(
+                        "NODE_CHANNEL_SERIALIZATION_MODE={}",
+                        config.serialization.mode_name()
+                    ),
+                ];
+                let task_vars = [
+                    format!("OFFLOAD_CHANNEL_FD={CHANNEL_FD}"),
+                    format!("OFFLOAD_CONCURRENCY={}", config.concurrency),
+                ];
+                let task_vars = task_vars.into_iter().filter(|_| task_channel);
                 r.env = Arc::new(
                     without_channel_vars(&config.env)
-                        .chain([
-                            format!("NODE_CHANNEL_FD={IPC_FD}"),
-                            "NODE_CHANNEL_SERIALIZATION_MODE=json".into(),
-                            format!("OFFLOAD_CHANNEL_FD={CHANNEL_FD}"),
-                            format!("OFFLOAD_CONCURRENCY={}", config.concurrency),
-                        ])
+                        .chain(ipc_vars)
+                        .chain(task_vars)
                         .collect(),
                 );
                 let ipc = channel_pair(&mut r, IPC_FD)?;
-                let tasks = channel_pair(&mut r, CHANNEL_FD)?;
+                let tasks = if task_channel {
+                    Some(channel_pair(&mut r, CHANNEL_FD)?)
+                } else {
+                    None
+                };
                 channel_ends = Some((ipc, tasks));
                 r.stdin = Input::Ignore;
                 r.stdout = Output::Fd(duplicate_fd(1)?);
@@ -221,8 +239,8 @@ impl Worker {
                     Ok(outlet)
                 };
                 (
-                    Some(open(ipc, Framing::NodeIpc)?),
-                    Some(open(tasks, Framing::Frames)?),
+                    Some(open(ipc, Framing::NodeIpc(config.serialization))?),
+                    tasks.map(|fd| open(fd, Framing::Frames)).transpose()?,
                 )
             }
             None => (None, None),
@@ -250,6 +268,7 @@ impl Worker {
             launched_at: tokio::time::Instant::now(),
             outlet,
             ipc,
+            serialization: config.serialization,
             partial: Vec::new(),
             stderr,
         })
@@ -315,14 +334,15 @@ impl Worker {
                 let (id, json) = (task.id as u32, &task.payload);
                 frame::encode_head(out, frame::TASK, id, handler, json, &task.buffers);
                 for b in &task.buffers {
-                    // Large buffers are written from where they are; small ones
-                    // join the frame.
-                    if b.len() >= SHARED_CHUNK {
-                        batch.push(Chunk::Shared(b.clone()));
-                        batch.push(Chunk::Owned(Vec::new()));
-                    } else if let Some(Chunk::Owned(out)) = batch.last_mut() {
-                        out.extend_from_slice(b);
-                    }
+                    push_buffer(batch, b);
+                }
+            }
+            Mode::Plain if self.serialization == Serialization::Advanced => {
+                // Node's frame: the length, big-endian, then V8's bytes.
+                let serialized = task.buffers.first().map_or(&[][..], |b| &b[..]);
+                out.extend_from_slice(&(serialized.len() as u32).to_be_bytes());
+                if let Some(b) = task.buffers.first() {
+                    push_buffer(batch, b);
                 }
             }
             Mode::Plain | Mode::Command => {
@@ -425,6 +445,17 @@ impl Worker {
             self.handle.end_stdin();
         }
         let _ = self.handle.kill(libc::SIGTERM);
+    }
+}
+
+/// Adds a task's buffer to `batch`: a large one is written from where it is;
+/// a small one joins the frame.
+fn push_buffer(batch: &mut Vec<Chunk>, buffer: &Arc<[u8]>) {
+    if buffer.len() >= SHARED_CHUNK {
+        batch.push(Chunk::Shared(buffer.clone()));
+        batch.push(Chunk::Owned(Vec::new()));
+    } else if let Some(Chunk::Owned(out)) = batch.last_mut() {
+        out.extend_from_slice(buffer);
     }
 }
 

@@ -43,8 +43,8 @@ pub enum ChildEvent {
     },
     /// The timeout passed before the child exited and the kill signal was sent.
     TimedOut,
-    /// One IPC message, as the JSON text the child sent.
-    Message(String),
+    /// One IPC message, as the child wrote it.
+    Message(super::ipc::Message),
     /// The IPC channel closed.
     Disconnect,
     /// A stdin or IPC write finished (`error` is set if it did not).

@@ -338,7 +338,7 @@ impl ChildHandle {
         let _ = self.stdin.send(WriteControl::End);
     }
 
-    /// Sends one IPC frame (JSON text plus a newline).
+    /// Sends one IPC frame, whole, in the channel's serialization.
     pub fn send_message(&self, id: u32, frame: Vec<u8>) -> bool {
         self.ipc
             .send(WriteControl::Write { id, data: frame })

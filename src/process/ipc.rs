@@ -1,14 +1,21 @@
-//! The parent side of Node's IPC channel, spoken in Node's JSON wire format.
+//! The parent side of Node's IPC channel, in either of Node's two wire formats
+//! (the `serialization` option of `child_process.fork()`):
 //!
-//! The child finds the channel through `NODE_CHANNEL_FD=3` and
-//! `NODE_CHANNEL_SERIALIZATION_MODE=json`. Every frame is `JSON.stringify(message)`
-//! plus `"\n"`. Messages whose `cmd` starts with `NODE_` are Node's own: a child
-//! process passes them on (the JS side routes them to 'internalMessage', as Node
-//! does) and a pool drops them, except `NODE_HANDLE` (the child sending a socket or
-//! server): unless it is answered with `NODE_HANDLE_NACK` the child queues every
-//! later `send` forever.
-//! We do not accept handles; the descriptor that came with it is discarded by the
-//! kernel because we read without room for ancillary data.
+//! - `json`: every frame is `JSON.stringify(message)` plus `"\n"`;
+//! - `advanced`: every frame is the message as V8's serializer writes it
+//!   (header included), preceded by its length as a big-endian `u32`.
+//!
+//! The child learns which from `NODE_CHANNEL_SERIALIZATION_MODE` and finds the
+//! channel through `NODE_CHANNEL_FD=3`. The engine only frames: the JS side
+//! writes and reads the values. Messages whose `cmd` starts with `NODE_` are
+//! Node's own: a child process passes them on (the JS side routes them to
+//! 'internalMessage', as Node does) and a pool drops them, except `NODE_HANDLE`
+//! (the child sending a socket or server): unless it is answered with
+//! `NODE_HANDLE_NACK` the child queues every later `send` forever. We do not
+//! accept handles; the descriptor that came with it is discarded by the kernel
+//! because we read without room for ancillary data. In `advanced` form they are
+//! recognised by their first bytes, as in `json` form: Node writes `cmd` first
+//! in every one of them.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
@@ -20,11 +27,95 @@ use super::fds::{read_some, READ_MAX};
 use super::handle::WriteControl;
 use super::writer::WriteQueue;
 
+/// How the messages of a channel are written (Node's `serialization` option).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Serialization {
+    #[default]
+    Json,
+    Advanced,
+}
+
+impl Serialization {
+    /// The value of `NODE_CHANNEL_SERIALIZATION_MODE` that tells a Node child.
+    pub fn mode_name(self) -> &'static str {
+        match self {
+            Serialization::Json => "json",
+            Serialization::Advanced => "advanced",
+        }
+    }
+
+    /// The frame that refuses a handle the child offered.
+    pub(crate) fn handle_nack(self) -> &'static [u8] {
+        match self {
+            Serialization::Json => HANDLE_NACK,
+            Serialization::Advanced => HANDLE_NACK_V8,
+        }
+    }
+}
+
+/// One message of the child, as it came.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Message {
+    /// The JSON text (`json`).
+    Json(String),
+    /// The whole `advanced` frame: its length (4 bytes), then what V8's
+    /// serializer wrote, header included. Kept whole so that a message read
+    /// alone, as a large one is, is handed on without a copy.
+    Serialized(Vec<u8>),
+}
+
+impl Message {
+    fn from_frame(serialization: Serialization, bytes: &[u8]) -> Message {
+        match serialization {
+            Serialization::Json => Message::Json(String::from_utf8_lossy(bytes).into_owned()),
+            Serialization::Advanced => {
+                let mut frame = Vec::with_capacity(LENGTH + bytes.len());
+                frame.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+                frame.extend_from_slice(bytes);
+                Message::Serialized(frame)
+            }
+        }
+    }
+
+    /// Whether this is `value` (given in both forms: its JSON text, and V8's
+    /// serialization of it without the header).
+    pub fn is(&self, json: &str, v8_value: &[u8]) -> bool {
+        match self {
+            Message::Json(text) => text == json,
+            Message::Serialized(frame) => frame.get(LENGTH..).and_then(v8_body) == Some(v8_value),
+        }
+    }
+}
+
+/// The length in front of every `advanced` frame: a big-endian `u32`.
+const LENGTH: usize = 4;
+/// From this size on, a frame is read to its end exactly (see `Framer::read_size`);
+/// smaller ones, many to a read, are not worth the extra reads.
+const LARGE_FRAME: usize = 64 * 1024;
+
 const INTERNAL_PREFIX: &[u8] = b"{\"cmd\":\"NODE_";
 const HANDLE_PREFIX: &[u8] = b"{\"cmd\":\"NODE_HANDLE\"";
-pub(crate) const HANDLE_NACK: &[u8] = b"{\"cmd\":\"NODE_HANDLE_NACK\"}\n";
+const HANDLE_NACK: &[u8] = b"{\"cmd\":\"NODE_HANDLE_NACK\"}\n";
 
-/// What one complete line of the channel is.
+// V8's serialization of the same, after its header: an object ('o'), whose first
+// key is the one-byte string ('"', length) "cmd", whose value is a one-byte
+// string starting "NODE_".
+const V8_CMD_KEY: &[u8] = b"o\"\x03cmd\"";
+const V8_HANDLE: &[u8] = b"\x0bNODE_HANDLE";
+/// `{cmd: 'NODE_HANDLE_NACK'}` in the length-prefixed `advanced` frame: header
+/// version 15 (Node 20 and later write it; every later V8 reads it), then the
+/// object, closed with its property count ('{', 1).
+const HANDLE_NACK_V8: &[u8] = b"\x00\x00\x00\x1c\xff\x0fo\"\x03cmd\"\x10NODE_HANDLE_NACK{\x01";
+
+/// A serialized value without V8's header (`0xFF`, then the format version as
+/// a varint); `None` if it has none.
+pub fn v8_body(bytes: &[u8]) -> Option<&[u8]> {
+    let rest = bytes.strip_prefix(&[0xff])?;
+    let end = rest.iter().position(|b| b & 0x80 == 0)?;
+    Some(&rest[end + 1..])
+}
+
+/// What one complete frame of the channel is.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Frame<'a> {
     Message(&'a [u8]),
@@ -44,28 +135,129 @@ pub(crate) fn classify(line: &[u8]) -> Frame<'_> {
     }
 }
 
-/// Takes the complete lines off the front of `input`, each to `each` as what it
-/// is. `scanned` is how much of `input` is known to hold no newline, kept
-/// between calls so that a long message is not searched again with every read.
-pub(crate) fn take_lines(
-    input: &mut Vec<u8>,
-    scanned: &mut usize,
-    mut each: impl FnMut(Frame<'_>),
-) {
-    let mut start = 0;
-    while let Some(nl) = input[*scanned..].iter().position(|&b| b == b'\n') {
-        let end = *scanned + nl;
-        each(classify(&input[start..end]));
-        start = end + 1;
-        *scanned = start;
+fn classify_serialized(bytes: &[u8]) -> Frame<'_> {
+    let cmd = v8_body(bytes).and_then(|body| body.strip_prefix(V8_CMD_KEY));
+    match cmd {
+        Some(value) if value.starts_with(V8_HANDLE) => Frame::Handle,
+        Some([len, name @ ..]) if *len < 0x80 && name.starts_with(b"NODE_") => {
+            Frame::Internal(bytes)
+        }
+        _ => Frame::Message(bytes),
     }
-    input.drain(..start);
-    *scanned = input.len();
+}
+
+/// Bytes read from a channel, cut into frames as they complete.
+#[derive(Default)]
+pub(crate) struct Framer {
+    pub serialization: Serialization,
+    /// Where reads append.
+    pub input: Vec<u8>,
+    /// `json`: how much of `input` is known to hold no newline, kept between
+    /// calls so that a long message is not searched again with every read.
+    scanned: usize,
+}
+
+impl Framer {
+    pub fn new(serialization: Serialization) -> Framer {
+        Framer {
+            serialization,
+            ..Framer::default()
+        }
+    }
+
+    /// How much to read next: `chunk`, or, while a large `advanced` frame is
+    /// arriving, exactly the rest of it, so that it fills the room made for
+    /// it without growing it and is then handed on whole (`take_messages`).
+    pub fn read_size(&self, chunk: usize) -> usize {
+        if self.serialization == Serialization::Advanced {
+            if let Some(len) = self.input.get(..LENGTH) {
+                let end = LENGTH + u32::from_be_bytes(len.try_into().expect("4 bytes")) as usize;
+                if end >= LARGE_FRAME && end > self.input.len() {
+                    return end - self.input.len();
+                }
+            }
+        }
+        chunk
+    }
+
+    /// Whether `input` is exactly one `advanced` frame.
+    fn holds_one_whole_frame(&self) -> bool {
+        match self.input.get(..LENGTH) {
+            Some(len) => {
+                let len = u32::from_be_bytes(len.try_into().expect("4 bytes")) as usize;
+                LENGTH + len == self.input.len()
+            }
+            None => false,
+        }
+    }
+
+    /// Takes the complete frames off the front of `input`, each to `each` as
+    /// what it is.
+    fn take(&mut self, mut each: impl FnMut(Frame<'_>)) {
+        match self.serialization {
+            Serialization::Json => {
+                let mut start = 0;
+                while let Some(nl) = self.input[self.scanned..].iter().position(|&b| b == b'\n') {
+                    let end = self.scanned + nl;
+                    each(classify(&self.input[start..end]));
+                    start = end + 1;
+                    self.scanned = start;
+                }
+                self.input.drain(..start);
+                self.scanned = self.input.len();
+            }
+            Serialization::Advanced => {
+                let mut start = 0;
+                let mut wanted = 0;
+                while let Some(len) = self.input.get(start..start + LENGTH) {
+                    let len = u32::from_be_bytes(len.try_into().expect("4 bytes")) as usize;
+                    if self.input.len() - start - LENGTH < len {
+                        wanted = LENGTH + len;
+                        break;
+                    }
+                    let body = start + LENGTH;
+                    each(classify_serialized(&self.input[body..body + len]));
+                    start = body + len;
+                }
+                self.input.drain(..start);
+                // A large message is read into room made once, not doubled into.
+                self.input.reserve(wanted.saturating_sub(self.input.len()));
+            }
+        }
+    }
+
+    /// Takes the complete frames: the messages to `message` (Node's own too
+    /// when `internal`, else they are dropped), and whether the child offered
+    /// a handle.
+    pub fn take_messages(&mut self, internal: bool, mut message: impl FnMut(Message)) -> bool {
+        let serialization = self.serialization;
+        let mut handle = false;
+        if serialization == Serialization::Advanced && self.holds_one_whole_frame() {
+            let frame = std::mem::take(&mut self.input);
+            match classify_serialized(&frame[LENGTH..]) {
+                Frame::Message(_) => message(Message::Serialized(frame)),
+                Frame::Internal(_) if internal => message(Message::Serialized(frame)),
+                Frame::Handle => handle = true,
+                Frame::Internal(_) => {}
+            }
+            return handle;
+        }
+        self.take(|frame| match frame {
+            Frame::Message(bytes) => message(Message::from_frame(serialization, bytes)),
+            Frame::Internal(bytes) if internal => {
+                message(Message::from_frame(serialization, bytes))
+            }
+            Frame::Handle => handle = true,
+            Frame::Internal(_) => {}
+        });
+        handle
+    }
 }
 
 /// Runs the channel until either side closes it.
 pub(crate) async fn run(
     fd: OwnedFd,
+    serialization: Serialization,
     mut control: UnboundedReceiver<WriteControl>,
     sink: Arc<dyn EventSink>,
 ) {
@@ -73,26 +265,25 @@ pub(crate) async fn run(
         return;
     };
     let mut queue = WriteQueue::new(sink.clone());
-    // Grows to the longest message seen; reads append only what they read.
-    let mut input: Vec<u8> = Vec::new();
-    let mut scanned = 0;
+    // Reads append only what they read; a large `advanced` message leaves
+    // with the allocation it was read into.
+    let mut framer = Framer::new(serialization);
     let mut closing = false;
     loop {
         if closing && queue.is_empty() {
             break;
         }
+        let read_max = framer.read_size(READ_MAX);
         tokio::select! {
-            read = read_some(&fd, &mut input, READ_MAX) => {
+            read = read_some(&fd, &mut framer.input, read_max) => {
                 match read {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {}
                 }
-                take_lines(&mut input, &mut scanned, |frame| match frame {
-                    Frame::Message(text) | Frame::Internal(text) => {
-                        sink.emit(ChildEvent::Message(String::from_utf8_lossy(text).into_owned()));
-                    }
-                    Frame::Handle => queue.push(None, HANDLE_NACK.to_vec()),
-                });
+                let handle = framer.take_messages(true, |m| sink.emit(ChildEvent::Message(m)));
+                if handle {
+                    queue.push(None, serialization.handle_nack().to_vec());
+                }
             }
             ctl = control.recv(), if !closing => match ctl {
                 Some(WriteControl::Write { id, data }) => queue.push(Some(id), data),
@@ -116,6 +307,18 @@ pub(crate) async fn run(
 mod tests {
     use super::*;
 
+    fn advanced_frame(body: &[u8]) -> Vec<u8> {
+        let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+        frame.extend_from_slice(body);
+        frame
+    }
+
+    fn messages(framer: &mut Framer) -> (Vec<Message>, bool) {
+        let mut got = Vec::new();
+        let handle = framer.take_messages(false, |m| got.push(m));
+        (got, handle)
+    }
+
     #[test]
     fn recognises_nodes_internal_messages() {
         assert_eq!(
@@ -135,5 +338,147 @@ mod tests {
             Frame::Message(br#"{"cmd":"work","n":1}"#)
         );
         assert_eq!(classify(b"42"), Frame::Message(b"42"));
+    }
+
+    /// The bytes Node 20 writes for `{cmd: 'NODE_HANDLE', type: 'net.Socket', msg: {a: 1}}`
+    /// and `{cmd: 'NODE_HANDLE_ACK'}`, and for a message of the user's own.
+    #[test]
+    fn recognises_nodes_internal_messages_in_advanced_form() {
+        let handle = b"\xff\x0fo\"\x03cmd\"\x0bNODE_HANDLE\"\x04type\"\x0anet.Socket\"\x03msgo\"\x01aI\x02{\x01{\x03";
+        assert_eq!(classify_serialized(handle), Frame::Handle);
+        let ack = b"\xff\x0fo\"\x03cmd\"\x0fNODE_HANDLE_ACK{\x01";
+        assert_eq!(classify_serialized(ack), Frame::Internal(ack));
+        let own = b"\xff\x0fo\"\x03cmd\"\x04work{\x01";
+        assert_eq!(classify_serialized(own), Frame::Message(own));
+        assert_eq!(
+            classify_serialized(b"\xff\x0fI\x02"),
+            Frame::Message(b"\xff\x0fI\x02")
+        );
+    }
+
+    #[test]
+    fn the_advanced_nack_is_one_whole_frame() {
+        let len = u32::from_be_bytes(HANDLE_NACK_V8[..4].try_into().unwrap()) as usize;
+        assert_eq!(len, HANDLE_NACK_V8.len() - 4);
+        assert_eq!(
+            classify_serialized(&HANDLE_NACK_V8[4..]),
+            Frame::Internal(&HANDLE_NACK_V8[4..]),
+            "it reads as Node's own message"
+        );
+    }
+
+    #[test]
+    fn v8_body_skips_the_header_and_its_varint_version() {
+        assert_eq!(v8_body(b"\xff\x0fI\x02"), Some(&b"I\x02"[..]));
+        assert_eq!(v8_body(b"\xff\x8f\x01I\x02"), Some(&b"I\x02"[..]));
+        assert_eq!(v8_body(b"I\x02"), None);
+        assert_eq!(v8_body(b"\xff"), None);
+    }
+
+    #[test]
+    fn advanced_frames_are_cut_whatever_the_reads_split_them_into() {
+        let bodies: Vec<Vec<u8>> = vec![
+            b"\xff\x0fI\x02".to_vec(),
+            vec![7; 300_000],
+            Vec::new(),
+            b"\xff\x0fT".to_vec(),
+        ];
+        let stream: Vec<u8> = bodies.iter().flat_map(|b| advanced_frame(b)).collect();
+        for chunk in [1, 3, 4, 5, 4096, stream.len()] {
+            let mut framer = Framer::new(Serialization::Advanced);
+            let mut got = Vec::new();
+            for piece in stream.chunks(chunk) {
+                framer.input.extend_from_slice(piece);
+                got.extend(messages(&mut framer).0);
+            }
+            let want: Vec<Message> = bodies
+                .iter()
+                .map(|b| Message::Serialized(advanced_frame(b)))
+                .collect();
+            assert_eq!(got, want, "read {chunk} bytes at a time");
+            assert!(framer.input.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_message_read_alone_is_handed_on_in_the_allocation_it_was_read_into() {
+        let mut framer = Framer::new(Serialization::Advanced);
+        framer.input = advanced_frame(&[3; 100_000]);
+        let at = framer.input.as_ptr();
+        let (got, _) = messages(&mut framer);
+        match &got[..] {
+            [Message::Serialized(frame)] => assert_eq!(frame.as_ptr(), at, "not copied"),
+            other => panic!("{other:?}"),
+        }
+        assert!(framer.input.is_empty());
+    }
+
+    #[test]
+    fn a_partial_large_frame_makes_room_for_the_whole_of_it_once_and_is_read_to_its_end() {
+        let mut framer = Framer::new(Serialization::Advanced);
+        assert_eq!(framer.read_size(READ_MAX), READ_MAX);
+        framer.input.extend_from_slice(&(32u32 << 20).to_be_bytes());
+        framer.input.extend_from_slice(&[1; 1000]);
+        assert!(messages(&mut framer).0.is_empty());
+        assert!(framer.input.capacity() >= (32 << 20) + 4);
+        assert_eq!(framer.read_size(READ_MAX), (32 << 20) - 1000);
+        let mut small = Framer::new(Serialization::Advanced);
+        small.input.extend_from_slice(&1000u32.to_be_bytes());
+        assert_eq!(
+            small.read_size(READ_MAX),
+            READ_MAX,
+            "small frames are read many at once"
+        );
+    }
+
+    #[test]
+    fn a_handle_is_refused_in_the_form_of_the_channel() {
+        let mut json = Framer::new(Serialization::Json);
+        json.input
+            .extend_from_slice(b"{\"cmd\":\"NODE_HANDLE\",\"msg\":1}\n{\"a\":1}\n");
+        assert_eq!(
+            messages(&mut json),
+            (vec![Message::Json("{\"a\":1}".into())], true)
+        );
+        let mut advanced = Framer::new(Serialization::Advanced);
+        advanced
+            .input
+            .extend(advanced_frame(b"\xff\x0fo\"\x03cmd\"\x0bNODE_HANDLE{\x01"));
+        assert_eq!(messages(&mut advanced), (vec![], true));
+        assert_eq!(Serialization::Advanced.handle_nack(), HANDLE_NACK_V8);
+    }
+
+    #[test]
+    fn nodes_own_messages_are_passed_on_only_when_asked() {
+        let ack = b"\xff\x0fo\"\x03cmd\"\x0fNODE_HANDLE_ACK{\x01";
+        for internal in [true, false] {
+            let mut advanced = Framer::new(Serialization::Advanced);
+            advanced.input.extend(advanced_frame(ack));
+            advanced.input.extend(advanced_frame(b"\xff\x0fT"));
+            let mut got = Vec::new();
+            advanced.take_messages(internal, |m| got.push(m));
+            let mut want = vec![Message::Serialized(advanced_frame(b"\xff\x0fT"))];
+            if internal {
+                want.insert(0, Message::Serialized(advanced_frame(ack)));
+            }
+            assert_eq!(got, want, "internal: {internal}");
+            let mut json = Framer::new(Serialization::Json);
+            json.input.extend_from_slice(b"{\"cmd\":\"NODE_X\"}\n");
+            let mut got = Vec::new();
+            json.take_messages(internal, |m| got.push(m));
+            assert_eq!(got.len(), usize::from(internal));
+        }
+    }
+
+    #[test]
+    fn a_message_is_recognised_in_either_form() {
+        let v8 = b"o\"\x01aI\x02{\x01";
+        assert!(Message::Json("{\"a\":1}".into()).is("{\"a\":1}", v8));
+        let mut serialized = b"\xff\x0f".to_vec();
+        serialized.extend_from_slice(v8);
+        let frame = advanced_frame(&serialized);
+        assert!(Message::Serialized(frame).is("{\"a\":1}", v8));
+        let other = advanced_frame(b"\xff\x0fI\x02");
+        assert!(!Message::Serialized(other).is("{\"a\":1}", v8));
     }
 }

@@ -71,8 +71,8 @@ pub struct SpawnRequest {
     pub stdin: Input,
     pub stdout: Output,
     pub stderr: Output,
-    /// Open a Node IPC channel (`fork`), at `ipc_fd` in the child.
-    pub ipc: bool,
+    /// Open a Node IPC channel (`fork`), framed as given, at `ipc_fd` in the child.
+    pub ipc: Option<super::ipc::Serialization>,
     /// The child's descriptor for the IPC channel: 3 unless the caller put
     /// `'ipc'` elsewhere in Node's `stdio` array (`NODE_CHANNEL_FD` says which).
     pub ipc_fd: RawFd,
@@ -117,7 +117,7 @@ impl SpawnRequest {
             stdin: Input::Pipe,
             stdout: Output::Pipe,
             stderr: Output::Pipe,
-            ipc: false,
+            ipc: None,
             ipc_fd: 3,
             inherit_fds: Vec::new(),
             detached: false,

@@ -219,7 +219,7 @@ pub(super) fn plumb(request: &SpawnRequest, dev_null: &OwnedFd) -> Result<Plumbi
         }
     }
 
-    if request.ipc {
+    if request.ipc.is_some() {
         let (ours, theirs) = fds::socket_pair().map_err(io_err)?;
         fds::set_nonblocking(&ours).map_err(io_err)?;
         p.map.push((theirs.as_raw_fd(), request.ipc_fd));
@@ -358,7 +358,9 @@ fn run_job(job: Job, stack: &mut ChildStack, dev_null: &OwnedFd) {
         outputs: [piped[0].then_some(out_rx), piped[1].then_some(err_rx)],
         output_notify,
         stdin: plumbing.stdin.map(|fd| (fd, stdin, data)),
-        ipc: plumbing.ipc.map(|fd| (fd, ipc)),
+        ipc: plumbing
+            .ipc
+            .map(|fd| (fd, request.ipc.unwrap_or_default(), ipc)),
     };
     crate::runtime::handle().spawn(supervise(running));
 }

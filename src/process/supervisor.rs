@@ -46,7 +46,11 @@ pub(crate) struct Running {
     /// Our own senders to the output readers, to tell them the child exited.
     pub output_notify: [UnboundedSender<OutputControl>; 2],
     pub stdin: Option<(OwnedFd, UnboundedReceiver<WriteControl>, Option<Vec<u8>>)>,
-    pub ipc: Option<(OwnedFd, UnboundedReceiver<WriteControl>)>,
+    pub ipc: Option<(
+        OwnedFd,
+        super::ipc::Serialization,
+        UnboundedReceiver<WriteControl>,
+    )>,
 }
 
 pub(crate) async fn supervise(run: Running) {
@@ -68,7 +72,9 @@ pub(crate) async fn supervise(run: Running) {
         tokio::spawn(stdin::run(fd, rx, sink.clone(), exited_rx, data));
     }
     // Like Node, a child with an IPC channel is closed only once the channel is.
-    let ipc = ipc.map(|(fd, rx)| tokio::spawn(super::ipc::run(fd, rx, sink.clone())));
+    let ipc = ipc.map(|(fd, serialization, rx)| {
+        tokio::spawn(super::ipc::run(fd, serialization, rx, sink.clone()))
+    });
     let readers: Vec<_> = outputs
         .into_iter()
         .zip([Stream::Stdout, Stream::Stderr])

@@ -251,14 +251,14 @@ fn descriptors_between_stderr_and_the_highest_one_asked_for_are_closed_in_the_ch
 #[test]
 fn the_ipc_channel_can_be_at_any_descriptor() {
     let mut req = sh("printf '{\"at\":5}\\n' >&5");
-    req.ipc = true;
+    req.ipc = Some(super::ipc::Serialization::Json);
     req.ipc_fd = 5;
     let (_child, rx) = start(req);
     let events = run_to_end(&rx);
     assert!(
-        events
-            .iter()
-            .any(|e| matches!(e, ChildEvent::Message(m) if m == "{\"at\":5}")),
+        events.iter().any(
+            |e| matches!(e, ChildEvent::Message(super::ipc::Message::Json(m)) if m == "{\"at\":5}")
+        ),
         "{events:?}"
     );
 }
