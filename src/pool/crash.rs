@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::events::{FailureKind, TaskFailure};
+use super::start_failures::QUICK_DEATH;
 use super::worker::{Lifecycle, Mode, Remains, WorkerIo};
 
 /// How much of a worker's stderr a start failure quotes: its last lines.
@@ -34,9 +35,26 @@ pub(crate) fn crashed_task<Io: WorkerIo>(worker: &Remains<Io>, crashes: u32) -> 
     crash
 }
 
-/// The failure of a worker that died at start (kind `WorkerStartFailed`;
-/// the pool prefixes the program).
-pub(crate) fn failed_start<Io: WorkerIo>(worker: &Remains<Io>) -> TaskFailure {
+/// Whether a worker that died unexpectedly failed to start (see
+/// `start_failures.rs`), and then its failure (kind `WorkerStartFailed`; the
+/// pool prefixes the program).
+pub(crate) fn failed_start<Io: WorkerIo>(worker: &Remains<Io>) -> Option<TaskFailure> {
+    // A task that already crashed a worker is the likelier cause of this
+    // death too (`retries`): that is no failed start.
+    let retried = worker.in_flight.iter().any(|e| e.task.crashes > 0);
+    let quick = worker.lived < QUICK_DEATH;
+    let starting = matches!(worker.lifecycle, Lifecycle::Starting { .. });
+    let failed = match worker.mode {
+        _ if worker.lifecycle == Lifecycle::Stopping => false,
+        // It cannot say it is ready: its first answer says it works. Dying on
+        // its first task, or soon, is a failed start.
+        Mode::Command => !worker.answered && !retried && (quick || !worker.in_flight.is_empty()),
+        Mode::Plain | Mode::Serve => starting || (quick && !retried),
+    };
+    failed.then(|| start_failure(worker))
+}
+
+fn start_failure<Io: WorkerIo>(worker: &Remains<Io>) -> TaskFailure {
     let ms = worker.lived.as_millis();
     let when = if matches!(worker.lifecycle, Lifecycle::Starting { .. }) {
         format!("{ms} ms after it started, before it was ready")

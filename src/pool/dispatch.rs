@@ -1,25 +1,26 @@
 //! The scheduler: owns the queue and the timers, hands tasks to workers with
 //! room, settles every task exactly once, and replaces workers that die. It
-//! hears workers as meaning-level [`News`] (`protocol.rs` decodes them), and
-//! changes a worker only through its transitions (`worker.rs`); it reaches
-//! processes through [`Launch`] and [`WorkerIo`], which its tests replace
-//! with fakes (`dispatch/tests.rs`).
+//! hears workers as meaning-level [`News`] (`protocol.rs` decodes them), asks
+//! the crew (`crew.rs`) for workers, and changes a worker only through its
+//! transitions (`worker.rs`); processes sit behind [`Launch`] and
+//! [`WorkerIo`], which its tests replace with fakes (`dispatch/tests.rs`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::channel::{ChannelEvent, Outlet, Reading};
+use super::channel::Outlet;
 use super::config::PoolConfig;
 use super::crash;
+use super::crew::Crew;
 use super::events::{Answer, FailureKind, PoolEvent, PoolSink, TaskFailure};
-use super::protocol::{self, News};
-use super::start_failures::{StartFailures, TokioClock, Verdict, QUICK_DEATH};
+use super::protocol::News;
+use super::start_failures::Verdict;
 use super::stats::Shared;
-use super::worker::{Abandoned, InFlight, Lifecycle, Mode, Task, Worker, WorkerIo};
-use super::worker_io::{Launch, Launcher, WorkerEvent};
+use super::worker::{Abandoned, InFlight, Lifecycle, Mode, Task, WorkerIo};
+use super::worker_io::Launch;
 
 #[cfg(test)]
 mod tests;
@@ -51,9 +52,8 @@ enum Phase {
 pub(crate) struct PoolState<L: Launch> {
     config: PoolConfig,
     sink: Arc<dyn PoolSink>,
-    launcher: L,
-    workers: HashMap<u64, Worker<L::Io>>,
-    next_worker: u64,
+    /// The workers, their launching and their start failures.
+    crew: Crew<L>,
     queue: VecDeque<Task>,
     phase: Phase,
     stats: Arc<Mutex<Shared>>,
@@ -63,39 +63,10 @@ pub(crate) struct PoolState<L: Launch> {
     /// When the driver will next look at the timers, if it sleeps.
     pub driver_wakes_at: Option<Instant>,
     closed: bool,
-    /// Task channels opened since the last [`PoolState::take_channels`].
-    new_channels: Vec<(u64, Arc<Outlet>)>,
-    /// Failed starts, the backoff after them, and the refusals meanwhile.
-    starts: StartFailures,
 }
 
 fn failure(kind: FailureKind, message: impl Into<String>) -> TaskFailure {
     TaskFailure::new(kind, message)
-}
-
-impl PoolState<Launcher> {
-    /// What a worker's process or channel said.
-    pub fn worker_event(&mut self, wid: u64, event: WorkerEvent) {
-        let io = self.workers.get_mut(&wid).map(|w| w.io_mut());
-        for news in protocol::decode(event, io) {
-            self.hear(wid, news);
-        }
-        self.after_news();
-    }
-
-    /// What a watcher read from worker `id`'s channel.
-    pub fn channel_read(&mut self, id: u64, got: Reading) {
-        if !got.frames.is_empty() {
-            self.worker_event(id, WorkerEvent::Channel(ChannelEvent::Frames(got.frames)));
-        }
-        if !got.messages.is_empty() {
-            let messages = ChannelEvent::Messages(got.messages);
-            self.worker_event(id, WorkerEvent::Channel(messages));
-        }
-        if let Some(what) = got.malformed {
-            self.worker_event(id, WorkerEvent::Channel(ChannelEvent::Malformed(what)));
-        }
-    }
 }
 
 impl<L: Launch> PoolState<L> {
@@ -105,22 +76,16 @@ impl<L: Launch> PoolState<L> {
         stats: Arc<Mutex<Shared>>,
         launcher: L,
     ) -> PoolState<L> {
-        let starts =
-            StartFailures::new(TokioClock, config.max_start_failures, config.start_backoff);
         let mut state = PoolState {
+            crew: Crew::new(&config, launcher),
             config,
             sink,
-            launcher,
-            workers: HashMap::new(),
-            next_worker: 0,
             queue: VecDeque::new(),
             phase: Phase::Open,
             stats,
             run_ms: None,
             driver_wakes_at: None,
             closed: false,
-            new_channels: Vec::new(),
-            starts,
         };
         state.top_up(false);
         state.publish();
@@ -136,16 +101,16 @@ impl<L: Launch> PoolState<L> {
         self.sink.emit(PoolEvent::Error { code, message });
     }
 
-    /// Workers that take tasks, or will once started.
-    fn live_workers(&self) -> usize {
-        self.workers.values().filter(|w| w.is_live()).count()
-    }
-
     /// How many workers the pool wants now: enough for what runs and waits,
     /// within `min_size` and `size`.
     fn wanted(&self) -> usize {
         let slots = self.config.concurrency.max(1);
-        let running: usize = self.workers.values().map(|w| w.in_flight().len()).sum();
+        let running: usize = self
+            .crew
+            .workers
+            .values()
+            .map(|w| w.in_flight().len())
+            .sum();
         (running + self.queue.len())
             .div_ceil(slots)
             .clamp(self.config.min_size, self.config.size)
@@ -157,40 +122,13 @@ impl<L: Launch> PoolState<L> {
             return;
         }
         let target = self.wanted();
-        while self.live_workers() < target && self.may_start() > 0 {
-            let id = self.next_worker;
-            self.next_worker += 1;
-            match self.launcher.launch(&self.config, id) {
-                Ok((io, mode)) => {
-                    for channel in io.channels() {
-                        self.new_channels.push((id, channel));
-                    }
-                    self.workers.insert(id, Worker::new(io, mode));
-                    if replacing {
-                        self.stats.lock().unwrap().restarted += 1;
-                    }
-                }
-                Err(e) => self.start_failed(crash::not_launched(e)),
+        while self.crew.live() < target && self.crew.may_start() > 0 {
+            match self.crew.launch(&self.config) {
+                Ok(()) if replacing => self.stats.lock().unwrap().restarted += 1,
+                Ok(()) => {}
+                Err(failure) => self.start_failed(failure),
             }
         }
-    }
-
-    /// Workers launched that are not ready yet.
-    fn starting(&self) -> usize {
-        self.workers.values().filter(|w| w.is_starting()).count()
-    }
-
-    /// Ready workers that take tasks.
-    fn any_ready(&self) -> bool {
-        self.workers.values().any(|w| w.is_ready())
-    }
-
-    /// How many more workers may start now (see `start_failures.rs`).
-    fn may_start(&self) -> usize {
-        if self.starts.consecutive() == 0 {
-            return usize::MAX;
-        }
-        self.starts.may_start(self.starting())
     }
 
     /// A start failed: `how` is its failure (kind `WorkerStartFailed`), whose
@@ -199,79 +137,18 @@ impl<L: Launch> PoolState<L> {
     /// left, refuses what waits.
     fn start_failed(&mut self, mut how: TaskFailure) {
         how.message = format!("{} {}", self.config.program.describe(), how.message);
-        let verdict = self.starts.failed(how);
+        let verdict = self.crew.starts.failed(how);
         if verdict == Verdict::Retry {
             return;
         }
-        let refusal = self.starts.failure().expect("tripped").clone();
+        let refusal = self.crew.starts.failure().expect("tripped").clone();
         if verdict == Verdict::Tripped {
             self.sink.emit(PoolEvent::StartFailed(refusal.clone()));
         }
-        if !self.any_ready() {
+        if !self.crew.any_ready() {
             // What stats() says when the refusals arrive.
             self.publish();
             self.fail_queue(&refusal);
-        }
-    }
-
-    /// When the first command worker on probation has lived `QUICK_DEATH`.
-    fn probation_ends(&self) -> Option<Instant> {
-        if self.config.wait_for_ready {
-            return None;
-        }
-        let on_probation = self.workers.values().filter(|w| w.on_probation());
-        on_probation.map(|w| w.launched_at() + QUICK_DEATH).min()
-    }
-
-    /// Command workers on probation that lived long enough are ready.
-    fn end_probation(&mut self, now: Instant) {
-        let proven: Vec<u64> = (self.workers.iter())
-            .filter(|(_, w)| w.on_probation() && w.launched_at() + QUICK_DEATH <= now)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in proven {
-            self.became_ready(id);
-        }
-        self.dispatch();
-    }
-
-    /// A worker is ready for tasks.
-    fn became_ready(&mut self, wid: u64) {
-        if let Some(w) = self.workers.get_mut(&wid) {
-            w.became_ready();
-            if w.mode() != Mode::Command {
-                self.starts.ready(w.launched_at());
-            }
-        }
-    }
-
-    /// When the next idle worker beyond `min_size` is due to stop.
-    fn next_idle_stop(&self) -> Option<Instant> {
-        let timeout = self.config.idle_timeout?;
-        if self.live_workers() <= self.config.min_size {
-            return None;
-        }
-        let idle = self.workers.values().filter_map(|w| w.idle_since());
-        idle.min().map(|since| Instant::from_std(since) + timeout)
-    }
-
-    /// Stops workers idle for `idle_timeout`, down to `min_size`.
-    fn shrink(&mut self) {
-        let Some(timeout) = self.config.idle_timeout else {
-            return;
-        };
-        let mut spare = self.live_workers().saturating_sub(self.config.min_size);
-        for worker in self.workers.values_mut() {
-            if spare == 0 {
-                break;
-            }
-            if worker
-                .idle_since()
-                .is_some_and(|since| since.elapsed() >= timeout)
-            {
-                worker.stop_gracefully();
-                spare -= 1;
-            }
         }
     }
 
@@ -306,7 +183,8 @@ impl<L: Launch> PoolState<L> {
     /// Tasks the workers could start now, pipelining aside.
     fn room(&self) -> usize {
         let slots = self.config.concurrency;
-        self.workers
+        self.crew
+            .workers
             .values()
             .filter(|w| w.has_room(w.capacity(slots, 0)))
             .map(|w| w.capacity(slots, 0) - w.in_flight().len())
@@ -315,7 +193,7 @@ impl<L: Launch> PoolState<L> {
 
     /// The task channels opened since the last call, for a watcher.
     pub fn take_channels(&mut self) -> Vec<(u64, Arc<Outlet>)> {
-        std::mem::take(&mut self.new_channels)
+        self.crew.take_channels()
     }
 
     /// Takes no new tasks; once queued and running ones are done, stops the
@@ -334,27 +212,36 @@ impl<L: Launch> PoolState<L> {
             _ => None,
         };
         let starts = [
-            self.starts.due(),
-            self.starts.retry_at(),
-            self.probation_ends(),
+            self.crew.starts.due(),
+            self.crew.starts.retry_at(),
+            self.crew.probation_ends(&self.config),
         ];
-        [self.next_deadline(), self.next_idle_stop(), kill_at]
-            .into_iter()
-            .chain(starts)
-            .flatten()
-            .min()
+        [
+            self.next_deadline(),
+            self.crew.next_idle_stop(&self.config),
+            kill_at,
+        ]
+        .into_iter()
+        .chain(starts)
+        .flatten()
+        .min()
     }
 
     /// Whatever is due: task deadlines, idle workers, the close deadline.
     pub fn timers(&mut self) {
         let now = Instant::now();
-        if self.starts.due().is_some_and(|d| d <= now) {
-            self.starts.tick();
+        if self.crew.starts.due().is_some_and(|d| d <= now) {
+            self.crew.starts.tick();
         }
-        if self.probation_ends().is_some_and(|d| d <= now) {
-            self.end_probation(now);
+        if self
+            .crew
+            .probation_ends(&self.config)
+            .is_some_and(|d| d <= now)
+        {
+            self.crew.end_probation(now);
+            self.dispatch();
         }
-        if self.starts.consecutive() > 0 && self.starts.retry_at().is_none() {
+        if self.crew.starts.consecutive() > 0 && self.crew.starts.retry_at().is_none() {
             // The wait after failed starts is over: try again, idle or not.
             self.top_up(true);
             self.dispatch();
@@ -362,8 +249,12 @@ impl<L: Launch> PoolState<L> {
         if self.next_deadline().is_some_and(|d| d <= now) {
             self.expire();
         }
-        if self.next_idle_stop().is_some_and(|d| d <= now) {
-            self.shrink();
+        if self
+            .crew
+            .next_idle_stop(&self.config)
+            .is_some_and(|d| d <= now)
+        {
+            self.crew.shrink(&self.config);
         }
         if let Phase::Stopping {
             kill_at: Some(kill_at),
@@ -371,7 +262,7 @@ impl<L: Launch> PoolState<L> {
         {
             if kill_at <= now {
                 self.phase = Phase::Stopping { kill_at: None };
-                for worker in self.workers.values_mut() {
+                for worker in self.crew.workers.values_mut() {
                     worker.stop_now();
                 }
             }
@@ -383,8 +274,8 @@ impl<L: Launch> PoolState<L> {
             let message = "the pool is closed: it takes no new tasks";
             return self.settle(task.id, Err(failure(FailureKind::PoolClosed, message)));
         }
-        if let Some(refusal) = self.starts.refusal() {
-            if !self.any_ready() {
+        if let Some(refusal) = self.crew.starts.refusal() {
+            if !self.crew.any_ready() {
                 let refusal = refusal.clone();
                 return self.settle(task.id, Err(refusal));
             }
@@ -402,7 +293,7 @@ impl<L: Launch> PoolState<L> {
 
     /// Where a task handed to a worker is: (worker id, index in its in-flight list).
     fn find_in_flight(&self, id: u64) -> Option<(u64, usize)> {
-        self.workers.iter().find_map(|(wid, w)| {
+        self.crew.workers.iter().find_map(|(wid, w)| {
             (w.in_flight().iter())
                 .position(|e| e.task.id == id && e.pending())
                 .map(|at| (*wid, at))
@@ -428,7 +319,7 @@ impl<L: Launch> PoolState<L> {
     /// Gives up on a task a worker holds (aborted or timed out). Returns how
     /// the task ended, for its error message.
     fn abandon(&mut self, wid: u64, at: usize, what: &str) -> String {
-        let w = self.workers.get_mut(&wid).expect("found above");
+        let w = self.crew.workers.get_mut(&wid).expect("found above");
         match w.abandon(at, Instant::now() + CANCEL_GRACE) {
             Abandoned::Cancelled => format!("the task {what}; its handler's AbortSignal fired"),
             Abandoned::Killed => format!("the task {what}; its worker was killed and replaced"),
@@ -440,7 +331,7 @@ impl<L: Launch> PoolState<L> {
         let message = "the pool was destroyed";
         self.fail_queue(&failure(FailureKind::PoolClosed, message));
         let mut held = Vec::new();
-        for w in self.workers.values_mut() {
+        for w in self.crew.workers.values_mut() {
             held.extend(w.drop_tasks().map(|e| e.task.id));
             w.stop_now();
         }
@@ -456,10 +347,16 @@ impl<L: Launch> PoolState<L> {
         let Phase::Closing { timeout } = self.phase else {
             return;
         };
-        if !self.queue.is_empty() || self.workers.values().any(|w| !w.in_flight().is_empty()) {
+        if !self.queue.is_empty()
+            || self
+                .crew
+                .workers
+                .values()
+                .any(|w| !w.in_flight().is_empty())
+        {
             return;
         }
-        for worker in self.workers.values_mut() {
+        for worker in self.crew.workers.values_mut() {
             worker.stop_gracefully();
         }
         self.phase = Phase::Stopping {
@@ -468,7 +365,7 @@ impl<L: Launch> PoolState<L> {
     }
 
     pub fn finished(&self) -> bool {
-        matches!(self.phase, Phase::Stopping { .. }) && self.workers.is_empty()
+        matches!(self.phase, Phase::Stopping { .. }) && self.crew.workers.is_empty()
     }
 
     /// Says once that every worker is gone after `close` or `destroy`.
@@ -494,7 +391,7 @@ impl<L: Launch> PoolState<L> {
         // First every worker's free slots, then (for short tasks) the pipeline.
         let pipeline = self.pipeline();
         let passes: &[usize] = if pipeline > 0 { &[0, pipeline] } else { &[0] };
-        let ids: Vec<u64> = self.workers.keys().copied().collect();
+        let ids: Vec<u64> = self.crew.workers.keys().copied().collect();
         for &ahead in passes {
             for &wid in &ids {
                 if self.queue.is_empty() {
@@ -509,7 +406,7 @@ impl<L: Launch> PoolState<L> {
     fn feed(&mut self, wid: u64, ahead: usize) {
         let slots = self.config.concurrency;
         let max_tasks = self.config.max_tasks_per_worker;
-        let Some(w) = self.workers.get_mut(&wid) else {
+        let Some(w) = self.crew.workers.get_mut(&wid) else {
             return;
         };
         let capacity = w.capacity(slots, ahead);
@@ -555,14 +452,15 @@ impl<L: Launch> PoolState<L> {
     /// A worn-out worker takes nothing new, stops once its tasks are done, and
     /// a fresh one takes its place now.
     fn retire(&mut self, wid: u64) {
-        if let Some(w) = self.workers.get_mut(&wid) {
+        if let Some(w) = self.crew.workers.get_mut(&wid) {
             w.retire();
         }
         self.top_up(true);
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.workers
+        self.crew
+            .workers
             .values()
             .flat_map(|w| w.in_flight().iter())
             .filter_map(|e| e.deadline.or(e.cancelled_until))
@@ -575,7 +473,7 @@ impl<L: Launch> PoolState<L> {
         let now = Instant::now();
         let mut timed_out = Vec::new();
         let mut unresponsive = Vec::new();
-        for (wid, w) in &self.workers {
+        for (wid, w) in &self.crew.workers {
             for e in w.in_flight() {
                 if e.deadline.is_some_and(|d| d <= now) {
                     timed_out.push((*wid, e.task.id));
@@ -585,11 +483,12 @@ impl<L: Launch> PoolState<L> {
             }
         }
         for (wid, id) in timed_out {
-            let Some(at) = (self.workers[&wid].in_flight().iter()).position(|e| e.task.id == id)
+            let Some(at) =
+                (self.crew.workers[&wid].in_flight().iter()).position(|e| e.task.id == id)
             else {
                 continue;
             };
-            let ms = self.workers[&wid].in_flight()[at]
+            let ms = self.crew.workers[&wid].in_flight()[at]
                 .task
                 .timeout
                 .or(self.config.task_timeout)
@@ -599,7 +498,7 @@ impl<L: Launch> PoolState<L> {
             self.settle(id, Err(failure(FailureKind::Timeout, how)));
         }
         for wid in unresponsive {
-            if let Some(w) = self.workers.get_mut(&wid) {
+            if let Some(w) = self.crew.workers.get_mut(&wid) {
                 if !w.is_stopping() {
                     w.stop_now();
                     let message = crash::unresponsive(w.pid(), CANCEL_GRACE);
@@ -611,8 +510,13 @@ impl<L: Launch> PoolState<L> {
         self.dispatch();
     }
 
+    /// The I/O of worker `wid`, for the news it carries (see `protocol.rs`).
+    pub(crate) fn worker_io_mut(&mut self, wid: u64) -> Option<&mut L::Io> {
+        self.crew.workers.get_mut(&wid).map(|w| w.io_mut())
+    }
+
     /// After what workers said: replacements, what now has room, the close.
-    fn after_news(&mut self) {
+    pub(crate) fn after_news(&mut self) {
         self.replace_if_needed();
         self.dispatch();
         self.maybe_stop_workers();
@@ -621,40 +525,34 @@ impl<L: Launch> PoolState<L> {
     /// One thing worker `wid` said.
     pub(crate) fn hear(&mut self, wid: u64, news: News) {
         match news {
-            News::Spawned { pid } => {
-                if let Some(w) = self.workers.get_mut(&wid) {
-                    w.spawned(pid);
-                    if self.config.wait_for_ready {
-                        // It says so itself.
-                    } else if self.starts.consecutive() > 0 {
-                        w.put_on_probation();
-                    } else {
-                        self.became_ready(wid);
-                    }
-                }
-            }
+            News::Spawned { pid } => self.crew.spawned(&self.config, wid, pid),
             News::SpawnFailed { why } => {
-                if self.workers.remove(&wid).is_some_and(|w| !w.is_stopping()) {
+                if self
+                    .crew
+                    .workers
+                    .remove(&wid)
+                    .is_some_and(|w| !w.is_stopping())
+                {
                     self.start_failed(crash::not_launched(why));
                     self.top_up(true);
                 }
             }
             News::Ready { serve } => {
-                if let Some(w) = self.workers.get_mut(&wid).filter(|_| serve) {
+                if let Some(w) = self.crew.workers.get_mut(&wid).filter(|_| serve) {
                     w.serve();
                 }
-                self.became_ready(wid);
+                self.crew.became_ready(wid);
             }
             News::Answered { id, result } => self.answer(wid, id, result),
             News::Malformed(what) => {
-                if let Some(w) = self.workers.get(&wid).filter(|w| !w.is_stopping()) {
+                if let Some(w) = self.crew.workers.get(&wid).filter(|w| !w.is_stopping()) {
                     w.kill_as_broken();
                     let message = crash::broke_protocol(w.pid(), what);
                     self.error("ERR_OFFLOAD_WORKER_PROTOCOL", message);
                 }
             }
             News::Exited { code, signal } => {
-                if let Some(w) = self.workers.get_mut(&wid) {
+                if let Some(w) = self.crew.workers.get_mut(&wid) {
                     w.exited(code, signal);
                     if let Some(pid) = w.pid() {
                         self.sink.emit(PoolEvent::WorkerExit { pid, code, signal });
@@ -667,7 +565,7 @@ impl<L: Launch> PoolState<L> {
 
     /// A worker's answer to the task `id` (`None`: the oldest it holds).
     fn answer(&mut self, wid: u64, id: Option<u32>, result: Result<Answer, TaskFailure>) {
-        let Some(w) = self.workers.get_mut(&wid) else {
+        let Some(w) = self.crew.workers.get_mut(&wid) else {
             return;
         };
         let (slots, timeout) = (self.config.concurrency, self.config.task_timeout);
@@ -677,7 +575,7 @@ impl<L: Launch> PoolState<L> {
         };
         if first && w.mode() == Mode::Command {
             // The proof a command worker works (see `worker_gone`).
-            self.starts.ready(w.launched_at());
+            self.crew.starts.ready(w.launched_at());
         }
         let over_memory = self
             .config
@@ -701,7 +599,7 @@ impl<L: Launch> PoolState<L> {
     /// held but had not started runs elsewhere, and a death at start counts
     /// as a failed start.
     fn worker_gone(&mut self, id: u64) {
-        let Some(worker) = self.workers.remove(&id) else {
+        let Some(worker) = self.crew.workers.remove(&id) else {
             return;
         };
         let mut worker = worker.into_remains();
@@ -709,23 +607,9 @@ impl<L: Launch> PoolState<L> {
         if !stopping {
             self.stats.lock().unwrap().crashed += 1;
         }
-        // A task that already crashed a worker is the likelier cause of this
-        // death too (`retries`): that is no failed start.
-        let retried = worker.in_flight.iter().any(|e| e.task.crashes > 0);
-        let quick = worker.lived < QUICK_DEATH;
-        let failed_start = !stopping
-            && self.phase == Phase::Open
-            && match worker.mode {
-                // It cannot say it is ready: its first answer says it works.
-                // Dying on its first task, or soon, is a failed start.
-                Mode::Command => {
-                    !worker.answered && !retried && (quick || !worker.in_flight.is_empty())
-                }
-                Mode::Plain | Mode::Serve => {
-                    matches!(worker.lifecycle, Lifecycle::Starting { .. }) || (quick && !retried)
-                }
-            };
-        let start_failure = failed_start.then(|| crash::failed_start(&worker));
+        let start_failure = (self.phase == Phase::Open)
+            .then(|| crash::failed_start(&worker))
+            .flatten();
         let serve = worker.mode == Mode::Serve;
         let mut again = Vec::new();
         // Cancelled ones were settled when they were cancelled.
@@ -760,17 +644,17 @@ impl<L: Launch> PoolState<L> {
     /// runtime reads them if JavaScript does not; see `channel::run`).
     pub fn publish(&self) {
         let waiting = !self.queue.is_empty();
-        for w in self.workers.values() {
+        for w in self.crew.workers.values() {
             w.io().expect_answers(waiting && !w.in_flight().is_empty());
         }
-        let live = (self.workers.values().filter(|w| w.is_live()))
+        let live = (self.crew.workers.values().filter(|w| w.is_live()))
             .map(|w| (!w.in_flight().is_empty(), w.is_starting()));
         self.stats.lock().unwrap().workers(
             live,
             self.queue.len(),
-            self.starts.consecutive(),
-            self.starts.retry_at(),
-            self.starts.refusal().is_some(),
+            self.crew.starts.consecutive(),
+            self.crew.starts.retry_at(),
+            self.crew.starts.refusal().is_some(),
         );
     }
 }

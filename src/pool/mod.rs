@@ -61,6 +61,8 @@
 //! - `dispatch.rs`, the scheduler: the queue, the timers, who gets which
 //!   task, every settlement; it hears workers as meaning-level news (ready,
 //!   answered, gone) and is unit-tested with fake workers.
+//! - `crew.rs`: the workers as a group: launching, counting, failed starts
+//!   and probation, readiness, idle shrinking.
 //! - `worker.rs`: a worker's lifecycle (one enum) and the tasks it holds;
 //!   nothing else changes a worker.
 //! - `worker_io.rs`: its process and channels, behind the `WorkerIo` seam.
@@ -82,6 +84,7 @@
 mod channel;
 mod config;
 mod crash;
+mod crew;
 mod dispatch;
 mod driver;
 mod events;

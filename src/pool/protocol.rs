@@ -1,14 +1,16 @@
 //! What a worker's process and channels say, in the pool's terms: it is
 //! spawned, ready, answered a task, broke the protocol, exited, is gone. The
-//! scheduler (`dispatch.rs`) hears only these.
+//! scheduler (`dispatch.rs`) hears only these; real workers' events reach it
+//! through [`PoolState::worker_event`], here.
 
 use std::vec;
 
-use super::channel::ChannelEvent;
+use super::channel::{ChannelEvent, Reading};
 use super::config::{READY_MESSAGE, READY_MESSAGE_V8};
+use super::dispatch::PoolState;
 use super::events::{Answer, FailureKind, TaskFailure};
 use super::frame::{self, Frame};
-use super::worker_io::{ProcessIo, WorkerEvent};
+use super::worker_io::{Launcher, ProcessIo, WorkerEvent};
 use crate::process::{ChildEvent, Message, Stream};
 
 /// One thing a worker said, as the scheduler hears it.
@@ -67,6 +69,30 @@ impl Iterator for Decoded {
                 id: None,
                 result: Ok(Answer::json(line)),
             }),
+        }
+    }
+}
+
+impl PoolState<Launcher> {
+    /// What a worker's process or channel said.
+    pub fn worker_event(&mut self, wid: u64, event: WorkerEvent) {
+        for news in decode(event, self.worker_io_mut(wid)) {
+            self.hear(wid, news);
+        }
+        self.after_news();
+    }
+
+    /// What a watcher read from worker `id`'s channel.
+    pub fn channel_read(&mut self, id: u64, got: Reading) {
+        if !got.frames.is_empty() {
+            self.worker_event(id, WorkerEvent::Channel(ChannelEvent::Frames(got.frames)));
+        }
+        if !got.messages.is_empty() {
+            let messages = ChannelEvent::Messages(got.messages);
+            self.worker_event(id, WorkerEvent::Channel(messages));
+        }
+        if let Some(what) = got.malformed {
+            self.worker_event(id, WorkerEvent::Channel(ChannelEvent::Malformed(what)));
         }
     }
 }
