@@ -1,17 +1,42 @@
 // require('offload/bullmq'): offload pools as BullMQ's job processors.
 // `bullmq` (6.x) is an optional peer dependency of this entry only.
 
-import type { Worker as BullWorker, WorkerOptions as BullWorkerOptions, Job } from 'bullmq'
+import type {
+  Worker as BullWorker,
+  WorkerOptions as BullWorkerOptions,
+  Job,
+  BackendFactory,
+  ConnectionOptions,
+  IQueueBackend,
+  JobProgress,
+  RedisQueueBackend,
+} from 'bullmq'
 import type { Pool, PoolOptions } from './index'
 
 /** Options for the Pool that runs a processor file (`script`, `args` and `command` are the Worker's). */
 export type SandboxPoolOptions = Omit<PoolOptions, 'script' | 'command' | 'args'>
 
-export interface WorkerOptions extends BullWorkerOptions {
+/** TypeScript's NoInfer for compilers before 5.4 (BullMQ's own trick): the connection type comes from the backend factory. */
+type NoInferType<T> = [T][T extends any ? 0 : never]
+
+declare module 'bullmq' {
+  interface BaseJobOptions {
+    /**
+     * offload/bullmq: milliseconds this job may run, instead of the pool's
+     * `taskTimeout`; past it the job fails with ERR_OFFLOAD_TIMEOUT, even if its
+     * processor is stuck in a CPU loop (the worker is killed and replaced).
+     * BullMQ stores it with the job's options on Redis and on PostgreSQL.
+     */
+    timeout?: number
+  }
+}
+
+export interface WorkerOptions<ConnectionOptionsType = ConnectionOptions> extends BullWorkerOptions<ConnectionOptionsType> {
   /**
    * The offload Pool that runs a processor file's jobs: `size`, `minSize`,
    * `maxTasksPerWorker`, `maxRssBytes`, `idleTimeout`, `limits`, `taskTimeout`
-   * (ERR_OFFLOAD_TIMEOUT, even in a CPU loop), `env`, `cwd`, `stderr`, …
+   * (ERR_OFFLOAD_TIMEOUT, even in a CPU loop; a job's own `timeout` option
+   * replaces it), `env`, `cwd`, `stderr`, …
    * `concurrency` (BullMQ's) defaults to the pool's capacity.
    */
   pool?: SandboxPoolOptions
@@ -25,9 +50,17 @@ export interface WorkerOptions extends BullWorkerOptions {
  * processor file, or an offload Pool of `serve()` workers (the task is
  * `job.data`; `context.meta` is `{ id, name }` of the job; close() leaves it open).
  */
-export declare class Worker<DataType = any, ResultType = any, NameType extends string = string> extends BullWorker<DataType, ResultType, NameType> {
-  /** `backendFactory`: BullMQ's (its PostgreSQL backend, for one), passed on; only Redis is tested here. */
-  constructor(name: string, processor: string | URL | Pool, options: WorkerOptions, backendFactory?: unknown)
+export declare class Worker<
+  DataType = any,
+  ResultType = any,
+  NameType extends string = string,
+  B extends IQueueBackend = RedisQueueBackend,
+  ProgressType extends JobProgress = JobProgress,
+  ConnectionOptionsType = ConnectionOptions,
+> extends BullWorker<DataType, ResultType, NameType, B, ProgressType, ConnectionOptionsType> {
+  /** `backendFactory`: BullMQ's, passed on (`createPostgresBackend` for PostgreSQL; `connection` is then pg's). */
+  constructor(name: string, processor: string | URL | Pool, options: WorkerOptions<NoInferType<ConnectionOptionsType>>, backendFactory: BackendFactory<B, ConnectionOptionsType>)
+  constructor(name: string, processor: string | URL | Pool, options: WorkerOptions<NoInferType<ConnectionOptionsType>>, backendFactory?: undefined)
   /** The offload Pool that runs this Worker's jobs. */
   readonly pool: Pool
   /** BullMQ's close, then the pool it made is closed (destroyed with `force`). */

@@ -24,6 +24,12 @@
  * - `send()` always returns `true` once the message is queued: there is no
  *   backlog signal.
  * - `subprocess.channel` has `ref()` and `unref()` only.
+ * - `spawn()` returns as soon as the launch is under way; Node's returns after the
+ *   child's `exec`, so a process listing taken right after may not show it yet.
+ *   `ChildProcess#spawn()` returns `0` (Node returns its launch's errno, and a
+ *   failed launch is an `'error'` event in both).
+ * - `kill()` on a `ChildProcess` that was never spawned returns `false` (Node's
+ *   signals pid 0, its own process group).
  * - `windowsHide` and `windowsVerbatimArguments` are accepted and ignored (they
  *   mean nothing on Linux), and options Node ignores for a function (such as
  *   `encoding` for `spawn`, or `stdio` and `argv0` for `exec`) are ignored too.
@@ -45,6 +51,25 @@ export type SendHandle = undefined | null
 
 export interface MessageOptions {
   keepOpen?: boolean | undefined
+}
+
+/**
+ * What `ChildProcess#spawn()` takes, as Node's: what `spawn()` has worked out from
+ * its arguments.
+ */
+export interface ChildProcessSpawnOptions {
+  /** The program: a path, or a name looked up in the child's `PATH`. */
+  file: string
+  /** The whole argv, argv[0] first (`[file, ...args]` unless there is an `argv0`). */
+  args?: readonly string[] | undefined
+  /** The child's whole environment as `KEY=value` strings; without it, the child gets this process's. */
+  envPairs?: string[] | undefined
+  cwd?: string | undefined
+  stdio?: StdioOptions | undefined
+  detached?: boolean | undefined
+  uid?: number | undefined
+  gid?: number | undefined
+  serialization?: SerializationType | undefined
 }
 
 /** `subprocess.channel` of a child with an IPC channel. */
@@ -84,6 +109,11 @@ export declare class ChildProcess extends EventEmitter {
   readonly signalCode: NodeJS.Signals | null
   readonly spawnargs: string[]
   readonly spawnfile: string
+  /**
+   * Starts the child, as Node's does: `spawn()` creates a `ChildProcess` and calls
+   * this, so a wrapper of `ChildProcess.prototype.spawn` sees every launch. Returns 0.
+   */
+  spawn(options: ChildProcessSpawnOptions): number
   /** Sends `signal` (default `'SIGTERM'`); `true` if it was delivered. */
   kill(signal?: NodeJS.Signals | number): boolean
   [Symbol.dispose](): void
@@ -108,6 +138,8 @@ export declare class ChildProcess extends EventEmitter {
   addListener(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this
   addListener(event: 'message', listener: (message: Serializable, sendHandle: SendHandle) => void): this
   addListener(event: 'spawn', listener: () => void): this
+  /** Messages whose `cmd` starts with `'NODE_'` (Node's own), which never reach `'message'`. */
+  addListener(event: 'internalMessage', listener: (message: object, sendHandle: undefined) => void): this
   emit(event: string | symbol, ...args: any[]): boolean
   emit(event: 'close', code: number | null, signal: NodeJS.Signals | null): boolean
   emit(event: 'disconnect'): boolean
@@ -122,6 +154,8 @@ export declare class ChildProcess extends EventEmitter {
   on(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this
   on(event: 'message', listener: (message: Serializable, sendHandle: SendHandle) => void): this
   on(event: 'spawn', listener: () => void): this
+  /** Messages whose `cmd` starts with `'NODE_'` (Node's own), which never reach `'message'`. */
+  on(event: 'internalMessage', listener: (message: object, sendHandle: undefined) => void): this
   once(event: string, listener: (...args: any[]) => void): this
   once(event: 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this
   once(event: 'disconnect', listener: () => void): this
@@ -129,6 +163,8 @@ export declare class ChildProcess extends EventEmitter {
   once(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this
   once(event: 'message', listener: (message: Serializable, sendHandle: SendHandle) => void): this
   once(event: 'spawn', listener: () => void): this
+  /** Messages whose `cmd` starts with `'NODE_'` (Node's own), which never reach `'message'`. */
+  once(event: 'internalMessage', listener: (message: object, sendHandle: undefined) => void): this
   prependListener(event: string, listener: (...args: any[]) => void): this
   prependListener(event: 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this
   prependListener(event: 'disconnect', listener: () => void): this

@@ -46,8 +46,11 @@ export declare class NativeChild {
   /** `false` when stdin is already closed. */
   write(id: number, data: Buffer): boolean
   end(): void
-  /** Sends one IPC frame; `false` when the channel is closed. */
-  send(id: number, frame: string): boolean
+  /**
+   * Sends one IPC frame (JSON text, or an `advanced` frame's bytes);
+   * `false` when the channel is closed.
+   */
+  send(id: number, frame: string | Buffer): boolean
   disconnect(): void
 }
 
@@ -282,6 +285,8 @@ export interface NativePoolOptions {
   limits?: Array<number>
   /** Workers announce themselves (offload's preload for Node workers). */
   waitForReady?: boolean
+  /** Node's IPC serialization for a script's workers: `json` or `advanced`. */
+  serialization?: string
   maxStartFailures?: number
   /** Milliseconds. */
   startBackoffInitial?: number

@@ -1,5 +1,7 @@
 // offload/bullmq against a real Redis (a redis-server started here) and the
-// real BullMQ: sandboxed processor files run in offload Pool workers.
+// real BullMQ: sandboxed processor files run in offload Pool workers. What
+// depends on BullMQ's backend (the job's methods and options as they reach the
+// processor, many hosts sharing a queue) runs against a real PostgreSQL too.
 import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import childProcess from 'node:child_process'
@@ -11,13 +13,24 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { createRequire } from 'node:module'
 
 import { startRedis, redisServerPath } from './lib/redis.mjs'
-import { alive, childrenOf } from './lib/proc.mjs'
+import { startPostgres, postgresBinDir } from './lib/postgres.mjs'
+import { alive, childrenOf, pollUntil } from './lib/proc.mjs'
 
 const require = createRequire(import.meta.url)
 const fixture = (name) => fileURLToPath(new URL(`./fixtures/bullmq/${name}`, import.meta.url))
 const PROCESSOR = fixture('processor.js')
 const { Pool } = require('../index.js')
 const NO_REDIS = redisServerPath() === null && 'redis-server is not installed (apt-get install redis-server; .ci/run installs it)'
+const NO_POSTGRES = postgresBinDir() === null && 'PostgreSQL is not installed (apt-get install postgresql; .ci/run installs it)'
+
+/** A Queue and QueueEvents on `name`, ready; both pushed on `open` (to close after). */
+async function openQueue(bullmq, name, connection, backendFactory, open) {
+  const queue = new bullmq.Queue(name, { connection }, backendFactory)
+  const events = new bullmq.QueueEvents(name, { connection }, backendFactory)
+  open.push(queue, events)
+  await events.waitUntilReady()
+  return { queue, events }
+}
 
 describe('offload/bullmq', { skip: NO_REDIS, timeout: 120_000 }, () => {
   let redis, bullmq, Worker, createProcessor
@@ -35,14 +48,7 @@ describe('offload/bullmq', { skip: NO_REDIS, timeout: 120_000 }, () => {
     await redis?.stop()
   })
 
-  /** A Queue and QueueEvents on `name`, ready. */
-  async function queueOf(name) {
-    const queue = new bullmq.Queue(name, { connection: redis.connection })
-    const events = new bullmq.QueueEvents(name, { connection: redis.connection })
-    open.push(queue, events)
-    await events.waitUntilReady()
-    return { queue, events }
-  }
+  const queueOf = (name) => openQueue(bullmq, name, redis.connection, undefined, open)
 
   function workerOf(name, processor, options = {}) {
     const worker = new Worker(name, processor, { connection: redis.connection, ...options })
@@ -77,21 +83,6 @@ describe('offload/bullmq', { skip: NO_REDIS, timeout: 120_000 }, () => {
     workerOf(esmName, pathToFileURL(fixture('processor.mjs')), { pool: { size: 1 } })
     const sum = await esm.queue.add('add', { a: 2, b: 40 })
     assert.deepEqual(await sum.waitUntilFinished(esm.events), { esm: true, sum: 42 })
-  })
-
-  test('job.updateProgress(), log() and updateData() in the processor reach the real job', async () => {
-    const name = queueName()
-    const { queue, events } = await queueOf(name)
-    workerOf(name, PROCESSOR, { pool: { size: 1 } })
-    const progress = []
-    events.on('progress', ({ data }) => progress.push(data))
-    const job = await queue.add('p', { action: 'progress' })
-    assert.deepEqual(await job.waitUntilFinished(events), { seen: 50, data: { action: 'progress', updated: true } })
-    const stored = await queue.getJob(job.id)
-    assert.deepEqual(stored.data, { action: 'progress', updated: true })
-    assert.deepEqual(stored.progress, { done: true })
-    assert.deepEqual((await queue.getJobLogs(job.id)).logs, ['half way'])
-    assert.deepEqual(progress, [50, { done: true }])
   })
 
   test('a thrown error fails the job with its message, stack and code, and attempts/backoff apply', async () => {
@@ -139,6 +130,8 @@ describe('offload/bullmq', { skip: NO_REDIS, timeout: 120_000 }, () => {
     const name = queueName()
     const { queue, events } = await queueOf(name)
     const worker = workerOf(name, PROCESSOR, { pool: { size: 1, taskTimeout: 300 } })
+    const errors = []
+    worker.on('error', (err) => errors.push(err.code))
     const looping = await queue.add('l', { action: 'loop' })
     const started = Date.now()
     await assert.rejects(looping.waitUntilFinished(events), /^Error: ERR_OFFLOAD_TIMEOUT/)
@@ -148,6 +141,7 @@ describe('offload/bullmq', { skip: NO_REDIS, timeout: 120_000 }, () => {
     assert.match((await queue.getJob(looping.id)).failedReason, /^ERR_OFFLOAD_TIMEOUT/)
     assert.equal((await (await queue.add('e', { action: 'echo' })).waitUntilFinished(events)).attemptsMade, 0)
     assert.ok(worker.pool.stats().restarted + worker.pool.stats().crashed >= 1)
+    assert.deepEqual(errors, ['ERR_OFFLOAD_WORKER_UNRESPONSIVE'])
   })
 
   test('BullMQ\'s cancellation signal aborts the running task: the processor\'s AbortSignal fires, the worker lives on', async () => {
@@ -303,67 +297,12 @@ describe('offload/bullmq', { skip: NO_REDIS, timeout: 120_000 }, () => {
     while (pool.stats().busy < 1) await new Promise((resolve) => setImmediate(resolve))
     assert.equal(worker.cancelJob(waiting.id), true)
     await assert.rejects(waiting.waitUntilFinished(events), /ERR_OFFLOAD_ABORTED/)
+    // The job's own timeout applies to a Pool processor too: the handler's AbortSignal fires.
+    const timed = await queue.add('waitAbort', {}, { timeout: 200 })
+    await assert.rejects(timed.waitUntilFinished(events), /ERR_OFFLOAD_TIMEOUT/)
     assert.equal(pool.stats().crashed, 0)
     assert.throws(() => createProcessor({}), { code: 'ERR_INVALID_ARG_TYPE' })
     assert.throws(() => createProcessor(pool, { handlr: 'x' }), { code: 'ERR_INVALID_ARG_VALUE' })
-  })
-
-  test('many hosts: three host processes share a queue of 5 000 jobs, one is SIGKILLed mid-run, its pool dies with it, its jobs come back, every job completes', async (t) => {
-    const name = queueName()
-    const { queue, events } = await queueOf(name)
-    const JOBS = 5000
-    const hosts = [0, 1, 2].map(() =>
-      childProcess.spawn(process.execPath, [fixture('host.mjs'), String(redis.port), name, fixture('cpu.js')], { stdio: ['ignore', 'pipe', 'inherit'] }),
-    )
-    // A failed assertion must not leave hosts retrying a stopped Redis (and this file running).
-    t.after(() => hosts.forEach((host) => host.kill('SIGKILL')))
-    const exits = hosts.map((host) => once(host, 'exit'))
-    await Promise.all(hosts.map(async (host) => {
-      const [line] = await once(host.stdout, 'data')
-      assert.equal(String(line).trim(), 'ready')
-    }))
-    const completed = new Set()
-    const stalled = []
-    let onCompleted
-    events.on('stalled', ({ jobId }) => stalled.push({ jobId, at: Date.now() }))
-    events.on('completed', ({ jobId }) => {
-      completed.add(jobId)
-      onCompleted?.()
-    })
-    const until = (count) => new Promise((resolve) => {
-      onCompleted = () => completed.size >= count && resolve()
-      onCompleted()
-    })
-    for (let at = 0; at < JOBS; at += 1000) {
-      await queue.addBulk(Array.from({ length: 1000 }, (_, i) => ({ name: 'cpu', data: { ms: 2, i: at + i } })))
-    }
-    await until(JOBS * 0.3)
-    // The victim's pool workers, then the victim, without warning.
-    const [victim] = hosts
-    const orphans = childrenOf(victim.pid)
-    assert.equal(orphans.length, 2)
-    const killedAt = Date.now()
-    victim.kill('SIGKILL')
-    assert.deepEqual(await exits[0], [null, 'SIGKILL'])
-    // The workers die with their host (no event for a non-child's death: poll, bounded).
-    while (orphans.some(alive) && Date.now() - killedAt < 5000) await new Promise((resolve) => setTimeout(resolve, 20))
-    assert.deepEqual(orphans.filter(alive), [], 'the killed host\'s pool workers outlived it')
-    await until(JOBS)
-    const doneAt = Date.now()
-    assert.equal(await queue.getCompletedCount(), JOBS)
-    assert.equal(await queue.getFailedCount(), 0)
-    assert.equal(await queue.getActiveCount(), 0)
-    // At least once: the jobs active on the killed host ran (started) again elsewhere.
-    const jobs = await queue.getJobs(['completed'], 0, JOBS - 1)
-    const ranTwice = jobs.filter((job) => job.attemptsStarted > 1)
-    const recoveredAt = Math.max(0, ...stalled.map((s) => s.at))
-    t.diagnostic(`${JOBS} jobs on 3 hosts; one SIGKILLed after ${JOBS * 0.3} completed; stalled jobs moved back ${recoveredAt ? recoveredAt - killedAt : '(none)'} ms after the kill; all done ${doneAt - killedAt} ms after it; ${ranTwice.length} started twice (${ranTwice.map((j) => j.id).join(', ')})`)
-    // At most the jobs the killed host had active: its concurrency (its pool's capacity, 2).
-    assert.ok(ranTwice.length <= 2, `${ranTwice.length} jobs ran twice`)
-    assert.deepEqual(new Set(ranTwice.map((j) => j.id)), new Set(stalled.map((s) => s.jobId).filter((id) => ranTwice.some((j) => j.id === id))))
-    // The other hosts close on SIGTERM and exit 0.
-    for (const host of hosts.slice(1)) host.kill('SIGTERM')
-    for (const exit of exits.slice(1)) assert.deepEqual(await exit, [0, null])
   })
 
   test('examples/distributed: two worker hosts, a producer and a gatherer find the eight orientations of one photo as one group; SIGTERM stops each host with exit 0', async (t) => {
@@ -414,3 +353,150 @@ describe('offload/bullmq', { skip: NO_REDIS, timeout: 120_000 }, () => {
     assert.throws(() => new Worker('q', PROCESSOR, {}), /requires a connection/)
   })
 })
+
+// What depends on BullMQ's backend, on each one: the job as it reaches the
+// processor (its methods, its options) and many hosts sharing one queue.
+const BACKENDS = [
+  { name: 'Redis', id: 'redis', skip: NO_REDIS, start: () => startRedis() },
+  { name: 'PostgreSQL', id: 'postgres', skip: NO_POSTGRES, start: () => startPostgres() },
+]
+
+for (const backend of BACKENDS) {
+  describe(`offload/bullmq on ${backend.name}`, { skip: backend.skip, timeout: 240_000 }, () => {
+    let server, bullmq, Worker, backendFactory
+    let n = 0
+    const open = []
+    const queueName = () => `${backend.id}${++n}`
+
+    before(async () => {
+      server = await backend.start()
+      bullmq = require('bullmq')
+      ;({ Worker } = require('offload/bullmq'))
+      // BullMQ's PostgreSQL backend: the fourth argument of its Queue, QueueEvents and Worker.
+      backendFactory = backend.id === 'postgres' ? bullmq.createPostgresBackend : undefined
+    })
+    after(async () => {
+      for (const thing of open.reverse()) await thing.close().catch(() => {})
+      if (server?.clients) {
+        // BullMQ's close() on PostgreSQL can resolve while a pooled connection is
+        // still ending: wait for every one to go (a connection that stays is a leak).
+        await pollUntil(async () => (await server.clients()).length === 0, { deadlineMs: 10_000, what: 'every closed BullMQ object to disconnect' })
+      }
+      // PostgreSQL's stop() throws if the server left a process, shared memory or its directory behind.
+      await server?.stop()
+    })
+
+    const queueOf = (name) => openQueue(bullmq, name, server.connection, backendFactory, open)
+
+    function workerOf(name, processor, options = {}) {
+      const worker = new Worker(name, processor, { connection: server.connection, ...options }, backendFactory)
+      open.push(worker)
+      return worker
+    }
+
+    test('job.updateProgress(), log() and updateData() in the processor reach the real job', async () => {
+      const name = queueName()
+      const { queue, events } = await queueOf(name)
+      workerOf(name, PROCESSOR, { pool: { size: 1 } })
+      const progress = []
+      events.on('progress', ({ data }) => progress.push(data))
+      const job = await queue.add('p', { action: 'progress' })
+      assert.deepEqual(await job.waitUntilFinished(events), { seen: 50, data: { action: 'progress', updated: true } })
+      const stored = await queue.getJob(job.id)
+      assert.deepEqual(stored.data, { action: 'progress', updated: true })
+      assert.deepEqual(stored.progress, { done: true })
+      assert.deepEqual((await queue.getJobLogs(job.id)).logs, ['half way'])
+      assert.deepEqual(progress, [50, { done: true }])
+    })
+
+    test('a job\'s own timeout (queue.add(name, data, { timeout })) kills a worker stuck in a CPU loop and fails the job with ERR_OFFLOAD_TIMEOUT; it replaces the pool\'s taskTimeout', async () => {
+      const name = queueName()
+      const { queue, events } = await queueOf(name)
+      // No taskTimeout: only the job's own timeout can end the loop.
+      const worker = workerOf(name, PROCESSOR, { pool: { size: 1 } })
+      const errors = []
+      worker.on('error', (err) => errors.push(err.code))
+      const looping = await queue.add('l', { action: 'loop' }, { timeout: 300 })
+      const timedOut = once(worker, 'failed')
+      await assert.rejects(looping.waitUntilFinished(events), /^Error: ERR_OFFLOAD_TIMEOUT/)
+      assert.equal((await timedOut)[1].code, 'ERR_OFFLOAD_TIMEOUT')
+      const stored = await queue.getJob(looping.id)
+      assert.match(stored.failedReason, /^ERR_OFFLOAD_TIMEOUT/)
+      assert.ok(stored.finishedOn - stored.processedOn >= 300, `failed after ${stored.finishedOn - stored.processedOn} ms`)
+      // The looping worker, deaf to its AbortSignal, was killed 1 s later; its replacement runs the next job.
+      assert.equal((await (await queue.add('e', { action: 'echo' })).waitUntilFinished(events)).attemptsMade, 0)
+      assert.deepEqual(errors, ['ERR_OFFLOAD_WORKER_UNRESPONSIVE'])
+      // A job's timeout is checked as a Pool option is: a bad one fails that job, naming the option.
+      const refused = once(worker, 'failed')
+      const bad = await queue.add('b', { action: 'echo' }, { timeout: '5s' })
+      await assert.rejects(bad.waitUntilFinished(events), /The "job\.opts\.timeout" argument must be of type number/)
+      assert.equal((await refused)[1].code, 'ERR_INVALID_ARG_TYPE')
+
+      // With a taskTimeout on the pool, a job's timeout replaces it, longer as well as shorter.
+      const slowName = queueName()
+      const slow = await queueOf(slowName)
+      workerOf(slowName, PROCESSOR, { pool: { size: 1, taskTimeout: 200 } })
+      const longer = await slow.queue.add('s', { action: 'slow', ms: 600 }, { timeout: 20_000 })
+      assert.equal(typeof (await longer.waitUntilFinished(slow.events)).pid, 'number')
+      const plain = await slow.queue.add('s', { action: 'slow', ms: 600 })
+      await assert.rejects(plain.waitUntilFinished(slow.events), /^Error: ERR_OFFLOAD_TIMEOUT/)
+    })
+
+    test('many hosts: three host processes share a queue of 5 000 jobs, one is SIGKILLed mid-run, its pool dies with it, its jobs come back, every job completes', async (t) => {
+      const name = queueName()
+      const { queue, events } = await queueOf(name)
+      const JOBS = 5000
+      const hosts = [0, 1, 2].map(() =>
+        childProcess.spawn(process.execPath, [fixture('host.mjs'), backend.id, JSON.stringify(server.connection), name, fixture('cpu.js')], { stdio: ['ignore', 'pipe', 'inherit'] }),
+      )
+      // A failed assertion must not leave hosts retrying a stopped server (and this file running).
+      t.after(() => hosts.forEach((host) => host.kill('SIGKILL')))
+      const exits = hosts.map((host) => once(host, 'exit'))
+      await Promise.all(hosts.map(async (host) => {
+        const [line] = await once(host.stdout, 'data')
+        assert.equal(String(line).trim(), 'ready')
+      }))
+      // Progress is read from the queue, not from QueueEvents: BullMQ's PostgreSQL
+      // backend drops some of its events (README, "Scaling past one machine").
+      const completedEvents = new Set()
+      events.on('completed', ({ jobId }) => completedEvents.add(jobId))
+      const stalled = []
+      events.on('stalled', ({ jobId }) => stalled.push({ jobId, at: Date.now() }))
+      const until = (count) => pollUntil(async () => (await queue.getCompletedCount()) >= count, { deadlineMs: 180_000, everyMs: 100, what: `${count} completed jobs` })
+      const addedAt = Date.now()
+      for (let at = 0; at < JOBS; at += 1000) {
+        await queue.addBulk(Array.from({ length: 1000 }, (_, i) => ({ name: 'cpu', data: { ms: 2, i: at + i } })))
+      }
+      await until(JOBS * 0.3)
+      // The victim's pool workers, then the victim, without warning.
+      const [victim] = hosts
+      const orphans = childrenOf(victim.pid)
+      assert.equal(orphans.length, 2)
+      const killedAt = Date.now()
+      victim.kill('SIGKILL')
+      assert.deepEqual(await exits[0], [null, 'SIGKILL'])
+      // The workers die with their host (no event for a non-child's death: poll, bounded).
+      await pollUntil(() => !orphans.some(alive), { deadlineMs: 5000, what: 'the killed host\'s pool workers to die' })
+      await until(JOBS)
+      const doneAt = Date.now()
+      assert.equal(await queue.getCompletedCount(), JOBS)
+      assert.equal(await queue.getFailedCount(), 0)
+      assert.equal(await queue.getActiveCount(), 0)
+      // At least once: the jobs active on the killed host were moved back as stalled and ran (started) again elsewhere.
+      const jobs = await queue.getJobs(['completed'], 0, JOBS - 1)
+      assert.equal(jobs.length, JOBS)
+      const ranTwice = jobs.filter((job) => job.attemptsStarted > 1)
+      // When they were moved back (QueueEvents' 'stalled', if delivered) and started again (the jobs' own record).
+      const sinceKill = (at) => (at > 0 ? `${at - killedAt} ms` : '(not seen)')
+      const movedBackAt = Math.max(0, ...stalled.map((s) => s.at))
+      const restartedAt = Math.max(0, ...ranTwice.map((job) => job.processedOn))
+      t.diagnostic(`${backend.name}: ${JOBS} jobs on 3 hosts; one SIGKILLed after ${JOBS * 0.3} completed; its active jobs moved back ${sinceKill(movedBackAt)} after the kill and started again ${sinceKill(restartedAt)} after it; all done ${doneAt - killedAt} ms after it (${doneAt - addedAt} ms after the first add); ${ranTwice.length} started twice (${ranTwice.map((j) => j.id).join(', ')}); QueueEvents delivered ${completedEvents.size} of ${JOBS} 'completed' events`)
+      // At most the jobs the killed host had active: its concurrency (its pool's capacity, 2).
+      assert.ok(ranTwice.length <= 2, `${ranTwice.length} jobs ran twice`)
+      for (const job of ranTwice) assert.equal(job.stalledCounter, 1, `job ${job.id} ran twice without being moved back as stalled`)
+      // The other hosts close on SIGTERM and exit 0.
+      for (const host of hosts.slice(1)) host.kill('SIGTERM')
+      for (const exit of exits.slice(1)) assert.deepEqual(await exit, [0, null])
+    })
+  })
+}

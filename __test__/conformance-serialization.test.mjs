@@ -160,6 +160,23 @@ test("spawn() with an 'ipc' stdio entry speaks advanced serialization too", asyn
   assert.deepStrictEqual(results['offload/child_process'], results['node:child_process'])
 })
 
+test("a message in the form of Node's own is an 'internalMessage', not a 'message'", async () => {
+  const results = {}
+  for (const name of ['node:child_process', 'offload/child_process']) {
+    const child = FORKS[name]({ serialization: 'advanced' })
+    const events = []
+    child.on('message', (m) => events.push(['message', m]))
+    const internal = new Promise((resolve) => child.on('internalMessage', (m) => resolve(['internalMessage', m])))
+    child.send({ op: 'internal', value: new Set([1n]) })
+    results[name] = [await internal, events]
+    const exited = once(child, 'exit')
+    child.disconnect()
+    await exited
+  }
+  assert.deepStrictEqual(results['node:child_process'], [['internalMessage', { cmd: 'NODE_OFFLOAD_TEST', value: new Set([1n]) }], []])
+  assert.deepStrictEqual(results['offload/child_process'], results['node:child_process'])
+})
+
 test('what V8 cannot clone throws at send(), as in Node', async () => {
   const results = await onEachFork(async (child, next) => {
     let thrown

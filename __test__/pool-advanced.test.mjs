@@ -75,6 +75,13 @@ test('a serve() worker in an advanced pool answers its messages with its default
   await pool.close()
 })
 
+test('an answer V8 cannot read rejects its task with ERR_OFFLOAD_BAD_RESULT; the worker goes on', async () => {
+  const pool = new Pool({ script: fixture('ipc-bad-frame.js'), size: 1, serialization: 'advanced' })
+  await assert.rejects(pool.run('first'), { code: 'ERR_OFFLOAD_BAD_RESULT', message: /bytes V8 cannot deserialize \(an IPC message holds a host object of unknown tag 7\)/ })
+  assert.deepStrictEqual(await pool.run(new Set([1])), new Set([1]))
+  await pool.close()
+})
+
 test('bad input: an uncloneable task, concurrency above 1, serialization on a command pool', async () => {
   const pool = new Pool({ script: VALUES, size: 1, serialization: 'advanced' })
   assert.throws(() => pool.run({ op: 'echo', value: () => 1 }), { code: 'ERR_INVALID_ARG_VALUE', message: /must be a value V8 can serialize/ })

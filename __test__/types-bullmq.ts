@@ -1,7 +1,7 @@
 // Type checks for offload/bullmq (compiled by tsc, never run).
 import { Worker, createProcessor } from 'offload/bullmq'
 import { Pool } from 'offload'
-import { Worker as BullWorker, Job } from 'bullmq'
+import { Worker as BullWorker, Job, Queue, createPostgresBackend } from 'bullmq'
 
 const worker = new Worker('images', './processor.js', {
   connection: { host: '127.0.0.1', port: 6379 },
@@ -14,6 +14,16 @@ worker.on('failed', (job: Job | undefined, err: Error) => console.log(job?.id, e
 const bull: BullWorker = worker
 const size: number = worker.pool.capacity
 void worker.close(true)
+
+// A job's own timeout (offload/bullmq adds `timeout` to BullMQ's job options).
+const queue = new Queue('images', { connection: { host: '127.0.0.1', port: 6379 } })
+void queue.add('resize', { file: 'a.jpg' }, { timeout: 30_000, attempts: 3 })
+// @ts-expect-error a timeout is milliseconds
+void queue.add('resize', {}, { timeout: '30s' })
+
+// BullMQ's PostgreSQL backend: its connection options, its backend factory.
+const onPostgres = new Worker('images', './processor.js', { connection: { host: 'db', database: 'jobs', user: 'worker', migrate: true }, pool: { size: 2 } }, createPostgresBackend)
+void onPostgres.close()
 
 const pool = new Pool({ script: './serve-worker.js' })
 new Worker('q', pool, { connection: { host: '127.0.0.1', port: 6379 }, handler: (job) => job.name })

@@ -93,3 +93,9 @@ fork(new URL('file:///tmp/sub.js'), { signal: controller.signal })
 fork('sub.js', { serialization: 'advanced' }).send({ bytes: Buffer.from('x'), when: new Date() })
 // @ts-expect-error Node's serializations are 'json' and 'advanced'
 fork('sub.js', { serialization: 'v8' })
+
+// Node's ChildProcess, built and started by hand, and its 'internalMessage' event.
+const manual = new ChildProcess()
+const launched: number = manual.spawn({ file: '/bin/sh', args: ['sh', '-c', 'echo $A'], envPairs: ['A=1'], stdio: 'pipe' })
+manual.on('internalMessage', (message: object) => console.log(launched, message))
+fork(new URL('file:///srv/worker.js'), { cwd: new URL('file:///srv/') })

@@ -14,7 +14,8 @@
 const { promisify } = require('node:util')
 const { inheritedExecArgv } = require('./options')
 const { codedError } = require('./errors')
-const { validateString, validateNoNull, validateObject, validateArray, checkPath } = require('./validate')
+const { validateNoNull, validateObject, validateArray, checkPath } = require('./validate')
+const { normalizeExecArgs, validateEachNoNull } = require('./child_process/arguments')
 const { stdioStringToArray } = require('./child_process/stdio')
 const { ChildProcess } = require('./child_process/child-process')
 const { spawn } = require('./child_process/spawn')
@@ -22,15 +23,8 @@ const { execFile, customPromiseExecFunction } = require('./child_process/exec-fi
 
 /** Runs `command` in a shell, like Node's child_process.exec. */
 function exec(command, options, callback) {
-  validateString(command, 'command')
-  validateNoNull(command, 'command')
-  if (typeof options === 'function') {
-    callback = options
-    options = undefined
-  }
-  options = { ...options }
-  options.shell = typeof options.shell === 'string' ? options.shell : true
-  return module.exports.execFile(command, options, callback)
+  const normalized = normalizeExecArgs(command, options, callback)
+  return module.exports.execFile(normalized.file, normalized.options, normalized.callback)
 }
 
 Object.defineProperty(exec, promisify.custom, { enumerable: false, value: customPromiseExecFunction(exec) })
@@ -55,7 +49,7 @@ function fork(modulePath, args = [], options) {
   options.execPath = options.execPath || process.execPath
   validateNoNull(options.execPath, 'options.execPath')
   const execArgv = options.execArgv || inheritedExecArgv()
-  execArgv.forEach((arg, i) => validateNoNull(arg, `options.execArgv[${i}]`))
+  validateEachNoNull(execArgv, 'options.execArgv')
   args = [...execArgv, modulePath, ...args]
   if (typeof options.stdio === 'string') {
     options.stdio = stdioStringToArray(options.stdio, 'ipc')

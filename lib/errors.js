@@ -122,43 +122,149 @@ class UsageError extends Error {
   }
 }
 
-// Node's argument errors, worded like Node's.
+// Node's argument errors, worded like Node's (internal/errors.js): the same classes, codes,
+// messages, `toString()` and stack header ("TypeError [ERR_INVALID_ARG_TYPE]: The ...").
 
+/** How Node names the value it received: "type number (5)", "an instance of Map", "function foo". */
 function describe(value) {
   if (value === null) return 'null'
   if (value === undefined) return 'undefined'
-  if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`
-  if (typeof value === 'object') {
-    if (value.constructor && value.constructor.name) return `an instance of ${value.constructor.name}`
-    return inspect(value, { depth: -1 })
+  switch (typeof value) {
+    case 'number':
+      return `type number (${Object.is(value, -0) ? '-0' : value})`
+    case 'bigint':
+      return `type bigint (${value}n)`
+    case 'boolean':
+    case 'symbol':
+      return `type ${typeof value} (${String(value)})`
+    case 'function':
+      return `function ${value.name}`
+    case 'object':
+      if (value.constructor && 'name' in value.constructor) return `an instance of ${value.constructor.name}`
+      return inspect(value, { depth: -1 })
+    case 'string': {
+      const shown = value.length > 28 ? `${value.slice(0, 25)}...` : value
+      return shown.includes("'") ? `type string (${JSON.stringify(shown)})` : `type string ('${shown}')`
+    }
   }
-  let shown = inspect(value, { colors: false })
-  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`
-  return `type ${typeof value} (${shown})`
 }
 
-/** An `ErrorClass` (`Error`, `TypeError`, …) with `code`, as Node's internal errors are. */
+/** Node's "a, b, or c". */
+function formatList(list, conjunction) {
+  if (list.length < 3) return list.join(` ${conjunction} `)
+  return `${list.slice(0, -1).join(', ')}, ${conjunction} ${list[list.length - 1]}`
+}
+
+const TYPE_NAMES = ['string', 'function', 'number', 'object', 'Function', 'Object', 'boolean', 'bigint', 'symbol']
+
+/** Node's wording of a list of expected types ('string'), classes ('Buffer') and other words ('int32'). */
+function formatExpected(expected) {
+  const types = []
+  const instances = []
+  const other = []
+  for (const value of expected) {
+    if (TYPE_NAMES.includes(value)) types.push(value.toLowerCase())
+    else if (/^[A-Z][a-zA-Z0-9]*$/.test(value)) instances.push(value)
+    else other.push(value)
+  }
+  // Where classes are listed, "object" reads better as one of them.
+  if (instances.length > 0 && types.includes('object')) {
+    types.splice(types.indexOf('object'), 1)
+    instances.push('Object')
+  }
+  const parts = []
+  if (types.length > 0) parts.push(`${types.length > 1 ? 'one of type' : 'of type'} ${formatList(types, 'or')}`)
+  if (instances.length > 0) parts.push(`an instance of ${formatList(instances, 'or')}`)
+  if (other.length > 1) parts.push(`one of ${formatList(other, 'or')}`)
+  else if (other.length === 1) parts.push(`${other[0].toLowerCase() !== other[0] ? 'an ' : ''}${other[0]}`)
+  return parts.join(' or ')
+}
+
+/** Node calls a dotted name a property ("options.cwd") and a plain one an argument ("file"). */
+function nameKind(name) {
+  return name.includes('.') ? 'property' : 'argument'
+}
+
+const nodeErrorClasses = new Map()
+
+/** Per built-in class, one subclass with Node's `toString()`; `constructor` is still the built-in, as in Node. */
+function nodeErrorClass(Base) {
+  let NodeError = nodeErrorClasses.get(Base)
+  if (NodeError === undefined) {
+    NodeError = class extends Base {
+      get ['constructor']() {
+        return Base
+      }
+
+      toString() {
+        return `${this.name} [${this.code}]: ${this.message}`
+      }
+    }
+    nodeErrorClasses.set(Base, NodeError)
+  }
+  return NodeError
+}
+
+/**
+ * An `ErrorClass` (`Error`, `TypeError`, …) with `code`, as Node's internal errors are: its stack
+ * starts "TypeError [ERR_X]: message" and so does its `toString()`.
+ */
 function codedError(ErrorClass, code, message) {
-  const err = new ErrorClass(message)
+  const err = new (nodeErrorClass(ErrorClass))(message)
+  err.name = `${ErrorClass.name} [${code}]`
+  Error.captureStackTrace(err, codedError)
+  // The header is written when the stack is first read: read it while the name says the code.
+  void err.stack
+  delete err.name
   err.code = code
   return err
 }
 
-/** `TypeError` with `code: 'ERR_INVALID_ARG_TYPE'`. */
+/**
+ * `TypeError` with `code: 'ERR_INVALID_ARG_TYPE'`. `expected` is Node's list of types, classes
+ * and words (`['string', 'Buffer', 'URL']`, worded as Node does), or one phrase used as is.
+ */
 function invalidArgType(name, expected, actual) {
-  return codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "${name}" argument must be ${expected}. Received ${describe(actual)}`)
+  const must = Array.isArray(expected) ? formatExpected(expected) : expected
+  const subject = name.endsWith(' argument') ? name : `"${name}" ${nameKind(name)}`
+  return codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `The ${subject} must be ${must}. Received ${describe(actual)}`)
 }
 
 /** `TypeError` (or `RangeError`) with `code: 'ERR_INVALID_ARG_VALUE'`. */
-function invalidArgValue(name, value, reason, ErrorClass = TypeError) {
-  let shown = inspect(value, { colors: false })
+function invalidArgValue(name, value, reason = 'is invalid', ErrorClass = TypeError) {
+  let shown = inspect(value)
   if (shown.length > 128) shown = `${shown.slice(0, 128)}...`
-  return codedError(ErrorClass, 'ERR_INVALID_ARG_VALUE', `The argument '${name}' ${reason}. Received ${shown}`)
+  return codedError(ErrorClass, 'ERR_INVALID_ARG_VALUE', `The ${nameKind(name)} '${name}' ${reason}. Received ${shown}`)
+}
+
+/** Node's 1_000_000_000_000 for big numbers in range errors. */
+function addNumericalSeparator(digits) {
+  let result = ''
+  let i = digits.length
+  const start = digits[0] === '-' ? 1 : 0
+  for (; i >= start + 4; i -= 3) result = `_${digits.slice(i - 3, i)}${result}`
+  return `${digits.slice(0, i)}${result}`
 }
 
 /** `RangeError` with `code: 'ERR_OUT_OF_RANGE'`. */
 function outOfRange(name, range, value) {
-  return codedError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be ${range}. Received ${inspect(value)}`)
+  let shown
+  if (Number.isInteger(value) && Math.abs(value) > 2 ** 32) {
+    shown = addNumericalSeparator(String(value))
+  } else if (typeof value === 'bigint') {
+    shown = String(value)
+    if (value > 2n ** 32n || value < -(2n ** 32n)) shown = addNumericalSeparator(shown)
+    shown += 'n'
+  } else {
+    shown = inspect(value)
+  }
+  return codedError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be ${range}. Received ${shown}`)
+}
+
+/** `TypeError` with `code: 'ERR_MISSING_ARGS'`: 'The "message" argument must be specified'. */
+function missingArgs(...names) {
+  const listed = names.map((name) => (Array.isArray(name) ? name.map((n) => `"${n}"`).join(' or ') : `"${name}"`))
+  return codedError(TypeError, 'ERR_MISSING_ARGS', `The ${formatList(listed, 'and')} argument${names.length > 1 ? 's' : ''} must be specified`)
 }
 
 /** offload/child_process: an option it cannot honour throws instead of being ignored. */
@@ -300,6 +406,7 @@ module.exports = {
   invalidArgType,
   invalidArgValue,
   outOfRange,
+  missingArgs,
   unsupportedOption,
   errnoException,
   fsError,

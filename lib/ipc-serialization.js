@@ -56,11 +56,11 @@ function serializeValue(value) {
   return serializeFrame(value).subarray(LENGTH_BYTES)
 }
 
-/** The value a frame held; `bytes` is V8's serialization without the length. */
-function deserialize(bytes) {
-  const deserializer = new MessageDeserializer(bytes)
+/** The value one whole frame (the length, then V8's serialization) holds, as the engine hands frames on. */
+function deserializeFrame(frame) {
+  const deserializer = new MessageDeserializer(frame.subarray(LENGTH_BYTES))
   deserializer.readHeader()
   return deserializer.readValue()
 }
 
-module.exports = { serializeFrame, serializeValue, deserialize }
+module.exports = { serializeFrame, serializeValue, deserializeFrame }

@@ -14,7 +14,7 @@ const { checkString, checkNonNegative, checkSerialization } = require('./validat
 const { signalName } = require('./signals')
 const { packLimits } = require('./native-layout')
 const { encodeJson, takeBuffers, decodeValue } = require('./codec')
-const { serializeValue, deserialize } = require('./ipc-serialization')
+const { serializeValue, deserializeFrame } = require('./ipc-serialization')
 const { RequestServer, ENV: REQUESTS_ENV } = require('./task-requests')
 
 // Event types sent by src/js/payload.rs.
@@ -377,7 +377,7 @@ class Pool extends EventEmitter {
   #answerSerialized(id, bytes) {
     let value
     try {
-      value = deserialize(bytes)
+      value = deserializeFrame(bytes)
     } catch (err) {
       const bad = offloadError('ERR_OFFLOAD_BAD_RESULT', `the worker answered with bytes V8 cannot deserialize (${err.message})`)
       return this.#settle(id, null, bad)

@@ -11,7 +11,7 @@ const channel = require('./channel')
 const { pack } = require('./native-layout')
 const { SubprocessError, spawnError, errnoException, codedError, offloadError } = require('./errors')
 const { signalNumber, signalName } = require('./signals')
-const { serializeFrame, deserialize } = require('./ipc-serialization')
+const { serializeFrame, deserializeFrame } = require('./ipc-serialization')
 
 // Event types sent by src/js/payload.rs.
 const SPAWNED = 0
@@ -45,6 +45,11 @@ function tail(text) {
   if (typeof text !== 'string') text = text ? text.toString('utf8') : ''
   text = text.trim()
   return text.length > MESSAGE_TAIL ? `…${text.slice(-MESSAGE_TAIL)}` : text
+}
+
+/** Node's test for the messages its own machinery sends ('NODE_HANDLE', 'NODE_CLUSTER', …). */
+function isInternalMessage(message) {
+  return message !== null && typeof message === 'object' && typeof message.cmd === 'string' && message.cmd.length > 5 && message.cmd.startsWith('NODE_')
 }
 
 /** What a write to a child that is gone fails with, as Node's `write EPIPE`. */
@@ -435,11 +440,12 @@ class Subprocess extends EventEmitter {
       case MESSAGE: {
         let message
         try {
-          message = typeof a === 'string' ? JSON.parse(a) : deserialize(a)
+          message = typeof a === 'string' ? JSON.parse(a) : deserializeFrame(a)
         } catch {
           break // Node's own channel drops what it cannot parse too.
         }
-        this.emit('message', message)
+        // As Node: its own messages (`cmd: 'NODE_…'`) are not the application's.
+        this.emit(isInternalMessage(message) ? 'internalMessage' : 'message', message)
         break
       }
       case DISCONNECT:

@@ -5,8 +5,7 @@
 
 const { Buffer } = require('node:buffer')
 const { fileURLToPath } = require('node:url')
-const { inspect } = require('node:util')
-const { codedError, invalidArgType, invalidArgValue } = require('./errors')
+const { invalidArgType, invalidArgValue } = require('./errors')
 
 function validateString(value, name) {
   if (typeof value !== 'string') throw invalidArgType(name, 'of type string', value)
@@ -31,7 +30,7 @@ function validateObject(value, name) {
 }
 
 function validateArray(value, name) {
-  if (!Array.isArray(value)) throw invalidArgType(name, 'an instance of Array', value)
+  if (!Array.isArray(value)) throw invalidArgType(name, ['Array'], value)
 }
 
 function validateBoolean(value, name) {
@@ -51,7 +50,7 @@ function validateFunction(value, name) {
 /** Node's duck test: anything with `aborted` passes, as its own validator does. */
 function validateAbortSignal(signal, name) {
   if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal))) {
-    throw invalidArgType(name, 'an instance of AbortSignal', signal)
+    throw invalidArgType(name, ['AbortSignal'], signal)
   }
 }
 
@@ -65,21 +64,43 @@ function checkNonNegative(value, name, { integer = false, allowInfinity = false 
   return value
 }
 
-/** A path given as a string, a Buffer or a `file:` URL, as Node's fs and child_process take it. */
-function checkPath(value, name) {
-  if (value instanceof URL) value = fileURLToPath(value)
-  else if (Buffer.isBuffer(value)) value = value.toString()
-  else if (typeof value !== 'string') throw invalidArgType(name, 'of type string or an instance of Buffer or URL', value)
-  validateNoNull(value, name)
+/** Node's test for a URL: a WHATWG URL, or anything shaped like one (its isURL). */
+function isURL(value) {
+  return Boolean(value?.href && value.protocol && value.auth === undefined && value.path === undefined)
+}
+
+/**
+ * Node's getValidatedPath: a path given as a string, a Buffer (any Uint8Array) or a `file:` URL,
+ * returned as a string or the bytes. A URL of another scheme, with a host or with an encoded '/'
+ * throws Node's ERR_INVALID_URL_SCHEME, ERR_INVALID_FILE_URL_HOST or ERR_INVALID_FILE_URL_PATH.
+ */
+function getValidatedPath(value, name) {
+  if (isURL(value)) value = fileURLToPath(value)
+  if (typeof value !== 'string' && !(value instanceof Uint8Array)) throw invalidArgType(name, ['string', 'Buffer', 'URL'], value)
+  if (typeof value === 'string' ? value.includes('\u0000') : value.includes(0)) {
+    throw invalidArgValue(name, value, 'must be a string, Uint8Array, or URL without null bytes')
+  }
   return value
 }
 
-/** The `serialization` of an IPC channel (fork, spawn with 'ipc', Pool), with Node's message. Returns it, `'json'` when absent. */
+/** getValidatedPath, always as a string. */
+function checkPath(value, name) {
+  value = getValidatedPath(value, name)
+  return typeof value === 'string' ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString()
+}
+
+/** Node's validateOneOf: "must be one of: undefined, 'json', 'advanced'". */
+function validateOneOf(value, name, oneOf) {
+  if (!oneOf.includes(value)) {
+    const allowed = oneOf.map((v) => (typeof v === 'string' ? `'${v}'` : String(v))).join(', ')
+    throw invalidArgValue(name, value, `must be one of: ${allowed}`)
+  }
+}
+
+/** The `serialization` of an IPC channel (fork, spawn with 'ipc', Pool), checked as Node does. Returns it, `'json'` when absent. */
 function checkSerialization(value) {
-  if (value === undefined || value === 'json' || value === 'advanced') return value ?? 'json'
-  let shown = inspect(value)
-  if (shown.length > 128) shown = `${shown.slice(0, 128)}...`
-  throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The property 'options.serialization' must be one of: undefined, 'json', 'advanced'. Received ${shown}`)
+  validateOneOf(value, 'options.serialization', [undefined, 'json', 'advanced'])
+  return value ?? 'json'
 }
 
 module.exports = {
@@ -93,6 +114,8 @@ module.exports = {
   validateFunction,
   validateAbortSignal,
   checkNonNegative,
+  getValidatedPath,
   checkPath,
+  validateOneOf,
   checkSerialization,
 }

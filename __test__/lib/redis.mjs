@@ -8,6 +8,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { once } from 'node:events'
 
+import { freePort } from './port.mjs'
+
 /** Where redis-server is, or null: the tests that need it skip and say why. */
 export function redisServerPath() {
   for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/bin', '/usr/sbin'])) {
@@ -18,16 +20,6 @@ export function redisServerPath() {
     } catch {}
   }
   return null
-}
-
-async function freePort() {
-  const server = net.createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address()
-  server.close()
-  await once(server, 'close')
-  return port
 }
 
 /** Sends PING, resolves true on +PONG, false on anything else (refused, loading, …). */

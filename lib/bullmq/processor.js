@@ -6,9 +6,13 @@
 //   processor calls come back as requests and are answered with the real job;
 // - any serve() pool: the task is `job.data`, the handler gets `{ id, name }`
 //   of the job as `context.meta` and BullMQ's cancellation as `context.signal`.
+// Either way a job's own `timeout` option (`queue.add(name, data, { timeout })`:
+// BullMQ keeps job options it does not know, on Redis and on PostgreSQL) is
+// the task's timeout, instead of the pool's `taskTimeout`.
 
 const { Pool } = require('../pool')
 const { invalidArgType, invalidArgValue, offloadError } = require('../errors')
+const { checkNonNegative } = require('../validate')
 
 /** The job methods a sandboxed processor may call, as BullMQ's child forwards them. */
 const JOB_METHODS = new Set([
@@ -33,6 +37,12 @@ function withCodeInMessage(err) {
   throw err
 }
 
+/** The job's `opts.timeout` (ms), checked; undefined when it has none. */
+function jobTimeout(job) {
+  const timeout = job.opts?.timeout
+  return timeout == null ? undefined : checkNonNegative(timeout, 'job.opts.timeout', { integer: true })
+}
+
 function refusedMethod(method) {
   return offloadError('ERR_OFFLOAD_BULLMQ_JOB_METHOD', `a sandboxed processor cannot call job.${method}() (it can call ${[...JOB_METHODS].join(', ')})`)
 }
@@ -53,19 +63,19 @@ function createProcessor(pool, options = {}) {
   }
   if (pool[SANDBOX]) return sandboxProcessor(pool)
   // Three parameters: BullMQ passes its cancellation signal only to processors that take one.
-  return function offloadProcessor(job, token, signal) {
+  return async function offloadProcessor(job, token, signal) {
     const name = typeof handler === 'function' ? handler(job) : handler
-    return pool.run(job.data, { signal, handler: name, meta: { id: job.id, name: job.name } }).catch(withCodeInMessage)
+    return pool.run(job.data, { signal, timeout: jobTimeout(job), handler: name, meta: { id: job.id, name: job.name } }).catch(withCodeInMessage)
   }
 }
 
 function sandboxProcessor(pool) {
-  return function offloadSandboxProcessor(job, token, signal) {
+  return async function offloadSandboxProcessor(job, token, signal) {
     const onRequest = ({ method, args }) => {
       if (!JOB_METHODS.has(method)) throw refusedMethod(method)
       return job[method](...args)
     }
-    return pool.run({ job: job.asJSONSandbox(), token }, { signal, onRequest }).catch(withCodeInMessage)
+    return pool.run({ job: job.asJSONSandbox(), token }, { signal, timeout: jobTimeout(job), onRequest }).catch(withCodeInMessage)
   }
 }
 

@@ -3,13 +3,15 @@
 // in Node's order ('spawn', 'exit', then 'close' once every stdio stream and the IPC channel
 // have closed), with Node's error shapes.
 
+const dgram = require('node:dgram')
 const { EventEmitter } = require('node:events')
+const net = require('node:net')
 const { Subprocess } = require('../subprocess')
 const { normalize } = require('../options')
-const { invalidArgType, codedError, unsupportedOption, nativeCallError } = require('../errors')
-const { validateObject, checkSerialization } = require('../validate')
-const { validStdio, offloadStdio } = require('./stdio')
-const { convertToValidSignal, childEnv } = require('./arguments')
+const { invalidArgType, codedError, missingArgs, unsupportedOption, nativeCallError } = require('../errors')
+const { validateObject, validateString, validateArray, checkSerialization } = require('../validate')
+const { validStdio, offloadStdio, IPC_FD } = require('./stdio')
+const { convertToValidSignal, envFromPairs, isInt32 } = require('./arguments')
 
 /** As Node: after 'exit', output nobody reads is let through so 'close' can come. */
 function flushStdio(child) {
@@ -18,7 +20,10 @@ function flushStdio(child) {
   }
 }
 
-const kSpawn = Symbol('offload.spawn')
+/** What Node's send() can pass to a child: sockets and servers (net, dgram); anything else is its ERR_INVALID_HANDLE_TYPE. */
+function isSendableHandle(handle) {
+  return handle instanceof net.Socket || handle instanceof net.Server || handle instanceof dgram.Socket
+}
 
 /**
  * A child process, with the properties, methods and events of Node's
@@ -43,7 +48,6 @@ class ChildProcess extends EventEmitter {
     this.exitCode = null
     this.killed = false
     this.spawnfile = null
-    this.spawnargs = []
   }
 
   /** The child's pid; `undefined` if it could not be started. */
@@ -51,31 +55,48 @@ class ChildProcess extends EventEmitter {
     return this.#sub?.pid
   }
 
-  /** @internal */
-  [kSpawn]({ file, args, cwd, options }) {
+  /**
+   * Starts the child, as Node's ChildProcess#spawn, which spawn() calls: `options` is Node's
+   * shape, `{ file, args, envPairs, cwd, stdio, detached, uid, gid, serialization }`, with
+   * `args` the whole argv (argv[0] first) and `envPairs` the whole environment (`KEY=value`;
+   * without it the child gets ours).
+   */
+  spawn(options) {
+    validateObject(options, 'options')
     const { entries, ipcIndex } = validStdio(options.stdio || 'pipe')
     const serialization = checkSerialization(options.serialization)
     const ipc = ipcIndex !== -1
-    const env = childEnv(options.env, ipc, serialization)
+    if (ipc) {
+      if (options.envPairs === undefined) options.envPairs = []
+      else validateArray(options.envPairs, 'options.envPairs')
+      options.envPairs.push(`NODE_CHANNEL_FD=${IPC_FD}`, `NODE_CHANNEL_SERIALIZATION_MODE=${serialization}`)
+    }
+    validateString(options.file, 'options.file')
+    if (options.args !== undefined) validateArray(options.args, 'options.args')
+    const file = options.file
+    const argv = options.args ?? []
+    const env = options.envPairs === undefined ? undefined : envFromPairs(options.envPairs)
     const normalized = normalize({
-      cwd,
+      // Node's launcher takes a string only: it runs a child given a Buffer cwd in ours.
+      cwd: typeof options.cwd === 'string' ? options.cwd : undefined,
       env,
       extendEnv: env === undefined,
-      argv0: options.argv0 ?? undefined,
+      argv0: argv.length > 0 ? `${argv[0]}` : undefined,
       stdin: offloadStdio(entries[0]),
       stdout: offloadStdio(entries[1]),
       stderr: offloadStdio(entries[2]),
       detached: Boolean(options.detached),
-      uid: options.uid ?? undefined,
-      gid: options.gid ?? undefined,
+      // As libuv: the id is a uid_t, so -1 is 4294967295 (which the OS refuses).
+      uid: isInt32(options.uid) ? options.uid >>> 0 : undefined,
+      gid: isInt32(options.gid) ? options.gid >>> 0 : undefined,
       forceKillAfter: false,
       stripFinalNewline: false,
       maxBuffer: Infinity,
       reject: false,
     })
     this.spawnfile = file
-    this.spawnargs = [options.argv0 ?? file, ...args]
-    const sub = new Subprocess(file, args, normalized, { ipc: ipc && serialization, nodeCompat: true })
+    this.spawnargs = options.args === undefined ? [] : argv
+    const sub = new Subprocess(file, argv.slice(1).map((arg) => `${arg}`), normalized, { ipc: ipc && serialization, nodeCompat: true })
     this.#sub = sub
 
     const streams = entries.map((entry, i) => {
@@ -117,12 +138,15 @@ class ChildProcess extends EventEmitter {
         if (event === 'message') process.nextTick(() => this.#flushMessages())
       })
       sub.on('message', (message) => this.#onMessage(message))
+      sub.on('internalMessage', (message) => this.emit('internalMessage', message, undefined))
       sub.on('disconnect', () => this.#onDisconnect())
     }
     sub.on('spawn', () => this.emit('spawn'))
     sub.on('exit', (code, signal) => this.#onExit(code, signal))
     // A later tick, as in Node, and outside the Subprocess's own bookkeeping.
     sub.on('error', (err) => process.nextTick(() => this.#onSpawnError(err)))
+    // Node returns its launch's errno; offload reports a failed launch as the 'error' event only.
+    return 0
   }
 
   /** Sends a signal (default `'SIGTERM'`); `true` if it was delivered. */
@@ -233,18 +257,19 @@ class ChildProcess extends EventEmitter {
     } else if (options !== undefined) {
       validateObject(options, 'options')
     }
-    if (sendHandle != null) {
-      throw unsupportedOption('send() with a sendHandle', 'sockets and servers cannot be passed to the child; send plain messages')
-    }
     if (!this.connected) {
       const err = codedError(Error, 'ERR_IPC_CHANNEL_CLOSED', 'Channel closed')
       if (typeof callback === 'function') process.nextTick(callback, err)
       else process.nextTick(() => this.emit('error', err))
       return false
     }
-    if (message === undefined) throw codedError(TypeError, 'ERR_MISSING_ARGS', 'The "message" argument must be specified')
+    if (message === undefined) throw missingArgs('message')
     if (!['string', 'object', 'number', 'boolean'].includes(typeof message)) {
-      throw invalidArgType('message', 'of type string, object, number, or boolean', message)
+      throw invalidArgType('message', ['string', 'object', 'number', 'boolean'], message)
+    }
+    if (sendHandle) {
+      if (!isSendableHandle(sendHandle)) throw codedError(TypeError, 'ERR_INVALID_HANDLE_TYPE', 'This handle type cannot be sent')
+      throw unsupportedOption('send() with a sendHandle', 'sockets and servers cannot be passed to the child; send plain messages')
     }
     this.#sub._sendRaw(message, (err) => {
       if (typeof callback === 'function') callback(err ?? null)
@@ -263,4 +288,4 @@ class ChildProcess extends EventEmitter {
   }
 }
 
-module.exports = { ChildProcess, kSpawn }
+module.exports = { ChildProcess }

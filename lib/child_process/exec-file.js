@@ -6,9 +6,7 @@ const { Buffer } = require('node:buffer')
 const { getSystemErrorName } = require('node:util')
 const { codedError } = require('../errors')
 const { spawn } = require('./spawn')
-const { normalizeExecFileArgs, validateTimeout, validateMaxBuffer, sanitizeKillSignal } = require('./arguments')
-
-const MAX_BUFFER = 1024 * 1024
+const { MAX_BUFFER, normalizeExecFileArgs, validateTimeout, validateMaxBuffer, sanitizeKillSignal } = require('./arguments')
 
 /**
  * Runs `file` with `args`, buffering its output for `callback(error, stdout,

@@ -4,7 +4,7 @@
 const { NodeAbortError } = require('../errors')
 const { validateAbortSignal } = require('../validate')
 const { normalizeSpawnArguments, validateTimeout, sanitizeKillSignal } = require('./arguments')
-const { ChildProcess, kSpawn } = require('./child-process')
+const { ChildProcess } = require('./child-process')
 
 function abortChildProcess(child, killSignal, reason) {
   try {
@@ -22,7 +22,15 @@ function spawn(file, args, options) {
   validateAbortSignal(signal, 'options.signal')
   const killSignal = sanitizeKillSignal(spec.options.killSignal)
   const child = new ChildProcess()
-  child[kSpawn](spec)
+  // Node's shape, through the public method, so code that wraps ChildProcess.prototype.spawn sees every launch.
+  child.spawn({
+    ...spec.options,
+    file: spec.file,
+    args: [typeof spec.options.argv0 === 'string' ? spec.options.argv0 : spec.file, ...spec.args],
+    cwd: spec.cwd,
+    envPairs: spec.envPairs,
+    detached: !!spec.options.detached,
+  })
 
   if (timeout > 0) {
     let timer = setTimeout(() => {

@@ -275,7 +275,10 @@ impl Reader {
                     (frame, max)
                 }
                 None => match &mut self.node {
-                    Some(framer) => (&mut framer.input, READ_CHUNK),
+                    Some(framer) => {
+                        let max = framer.read_size(READ_CHUNK);
+                        (&mut framer.input, max)
+                    }
                     None => (&mut self.input, READ_CHUNK),
                 },
             };
@@ -351,7 +354,7 @@ impl Reader {
     fn cut_messages(&mut self, got: &mut Reading) {
         if let Some(framer) = &mut self.node {
             let messages = &mut got.messages;
-            got.refuse_handle |= framer.take_messages(|m| messages.push(m));
+            got.refuse_handle |= framer.take_messages(false, |m| messages.push(m));
         }
     }
 }

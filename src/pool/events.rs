@@ -69,8 +69,8 @@ impl TaskFailure {
 
 /// A worker's answer: JSON text (empty for `undefined`), in which each of
 /// its raw buffers appears as `{"$offload:bytes":index}`; or, from a plain
-/// worker of Node's `advanced` serialization, the message as V8 serialized
-/// it, as the one buffer.
+/// worker of Node's `advanced` serialization, its whole frame (the length,
+/// then what V8 serialized), as the one buffer.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Answer {
     pub json: String,

@@ -8,12 +8,14 @@
 //! The child learns which from `NODE_CHANNEL_SERIALIZATION_MODE` and finds the
 //! channel through `NODE_CHANNEL_FD=3`. The engine only frames: the JS side
 //! writes and reads the values. Messages whose `cmd` starts with `NODE_` are
-//! Node's own; the one that matters is `NODE_HANDLE` (the child sending a
-//! socket or server): unless it is answered with `NODE_HANDLE_NACK` the child
-//! queues every later `send` forever. We do not accept handles; the descriptor
-//! that came with it is discarded by the kernel because we read without room
-//! for ancillary data. In `advanced` form they are recognised by their first
-//! bytes, as in `json` form: Node writes `cmd` first in every one of them.
+//! Node's own: a child process passes them on (the JS side routes them to
+//! 'internalMessage', as Node does) and a pool drops them, except `NODE_HANDLE`
+//! (the child sending a socket or server): unless it is answered with
+//! `NODE_HANDLE_NACK` the child queues every later `send` forever. We do not
+//! accept handles; the descriptor that came with it is discarded by the kernel
+//! because we read without room for ancillary data. In `advanced` form they are
+//! recognised by their first bytes, as in `json` form: Node writes `cmd` first
+//! in every one of them.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
@@ -56,7 +58,9 @@ impl Serialization {
 pub enum Message {
     /// The JSON text (`json`).
     Json(String),
-    /// What V8's serializer wrote, header included, without the length (`advanced`).
+    /// The whole `advanced` frame: its length (4 bytes), then what V8's
+    /// serializer wrote, header included. Kept whole so that a message read
+    /// alone, as a large one is, is handed on without a copy.
     Serialized(Vec<u8>),
 }
 
@@ -64,7 +68,12 @@ impl Message {
     fn from_frame(serialization: Serialization, bytes: &[u8]) -> Message {
         match serialization {
             Serialization::Json => Message::Json(String::from_utf8_lossy(bytes).into_owned()),
-            Serialization::Advanced => Message::Serialized(bytes.to_vec()),
+            Serialization::Advanced => {
+                let mut frame = Vec::with_capacity(LENGTH + bytes.len());
+                frame.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+                frame.extend_from_slice(bytes);
+                Message::Serialized(frame)
+            }
         }
     }
 
@@ -73,10 +82,16 @@ impl Message {
     pub fn is(&self, json: &str, v8_value: &[u8]) -> bool {
         match self {
             Message::Json(text) => text == json,
-            Message::Serialized(bytes) => v8_body(bytes) == Some(v8_value),
+            Message::Serialized(frame) => frame.get(LENGTH..).and_then(v8_body) == Some(v8_value),
         }
     }
 }
+
+/// The length in front of every `advanced` frame: a big-endian `u32`.
+const LENGTH: usize = 4;
+/// From this size on, a frame is read to its end exactly (see `Framer::read_size`);
+/// smaller ones, many to a read, are not worth the extra reads.
+const LARGE_FRAME: usize = 64 * 1024;
 
 const INTERNAL_PREFIX: &[u8] = b"{\"cmd\":\"NODE_";
 const HANDLE_PREFIX: &[u8] = b"{\"cmd\":\"NODE_HANDLE\"";
@@ -106,15 +121,15 @@ pub(crate) enum Frame<'a> {
     Message(&'a [u8]),
     /// The child offers a handle; it must be refused.
     Handle,
-    /// Another internal message, of no interest to the parent.
-    Internal,
+    /// Another of Node's own messages ('internalMessage' to a ChildProcess).
+    Internal(&'a [u8]),
 }
 
 pub(crate) fn classify(line: &[u8]) -> Frame<'_> {
     if line.starts_with(HANDLE_PREFIX) {
         Frame::Handle
     } else if line.starts_with(INTERNAL_PREFIX) {
-        Frame::Internal
+        Frame::Internal(line)
     } else {
         Frame::Message(line)
     }
@@ -124,7 +139,9 @@ fn classify_serialized(bytes: &[u8]) -> Frame<'_> {
     let cmd = v8_body(bytes).and_then(|body| body.strip_prefix(V8_CMD_KEY));
     match cmd {
         Some(value) if value.starts_with(V8_HANDLE) => Frame::Handle,
-        Some([len, name @ ..]) if *len < 0x80 && name.starts_with(b"NODE_") => Frame::Internal,
+        Some([len, name @ ..]) if *len < 0x80 && name.starts_with(b"NODE_") => {
+            Frame::Internal(bytes)
+        }
         _ => Frame::Message(bytes),
     }
 }
@@ -148,9 +165,35 @@ impl Framer {
         }
     }
 
+    /// How much to read next: `chunk`, or, while a large `advanced` frame is
+    /// arriving, exactly the rest of it, so that it fills the room made for
+    /// it without growing it and is then handed on whole (`take_messages`).
+    pub fn read_size(&self, chunk: usize) -> usize {
+        if self.serialization == Serialization::Advanced {
+            if let Some(len) = self.input.get(..LENGTH) {
+                let end = LENGTH + u32::from_be_bytes(len.try_into().expect("4 bytes")) as usize;
+                if end >= LARGE_FRAME && end > self.input.len() {
+                    return end - self.input.len();
+                }
+            }
+        }
+        chunk
+    }
+
+    /// Whether `input` is exactly one `advanced` frame.
+    fn holds_one_whole_frame(&self) -> bool {
+        match self.input.get(..LENGTH) {
+            Some(len) => {
+                let len = u32::from_be_bytes(len.try_into().expect("4 bytes")) as usize;
+                LENGTH + len == self.input.len()
+            }
+            None => false,
+        }
+    }
+
     /// Takes the complete frames off the front of `input`, each to `each` as
     /// what it is.
-    pub fn take(&mut self, mut each: impl FnMut(Frame<'_>)) {
+    fn take(&mut self, mut each: impl FnMut(Frame<'_>)) {
         match self.serialization {
             Serialization::Json => {
                 let mut start = 0;
@@ -166,14 +209,15 @@ impl Framer {
             Serialization::Advanced => {
                 let mut start = 0;
                 let mut wanted = 0;
-                while let Some(len) = self.input.get(start..start + 4) {
+                while let Some(len) = self.input.get(start..start + LENGTH) {
                     let len = u32::from_be_bytes(len.try_into().expect("4 bytes")) as usize;
-                    if self.input.len() - start - 4 < len {
-                        wanted = 4 + len;
+                    if self.input.len() - start - LENGTH < len {
+                        wanted = LENGTH + len;
                         break;
                     }
-                    each(classify_serialized(&self.input[start + 4..start + 4 + len]));
-                    start += 4 + len;
+                    let body = start + LENGTH;
+                    each(classify_serialized(&self.input[body..body + len]));
+                    start = body + len;
                 }
                 self.input.drain(..start);
                 // A large message is read into room made once, not doubled into.
@@ -182,15 +226,29 @@ impl Framer {
         }
     }
 
-    /// Takes the complete frames: the messages to `message`, and whether the
-    /// child offered a handle (Node's other internal messages are dropped).
-    pub fn take_messages(&mut self, mut message: impl FnMut(Message)) -> bool {
+    /// Takes the complete frames: the messages to `message` (Node's own too
+    /// when `internal`, else they are dropped), and whether the child offered
+    /// a handle.
+    pub fn take_messages(&mut self, internal: bool, mut message: impl FnMut(Message)) -> bool {
         let serialization = self.serialization;
         let mut handle = false;
+        if serialization == Serialization::Advanced && self.holds_one_whole_frame() {
+            let frame = std::mem::take(&mut self.input);
+            match classify_serialized(&frame[LENGTH..]) {
+                Frame::Message(_) => message(Message::Serialized(frame)),
+                Frame::Internal(_) if internal => message(Message::Serialized(frame)),
+                Frame::Handle => handle = true,
+                Frame::Internal(_) => {}
+            }
+            return handle;
+        }
         self.take(|frame| match frame {
             Frame::Message(bytes) => message(Message::from_frame(serialization, bytes)),
+            Frame::Internal(bytes) if internal => {
+                message(Message::from_frame(serialization, bytes))
+            }
             Frame::Handle => handle = true,
-            Frame::Internal => {}
+            Frame::Internal(_) => {}
         });
         handle
     }
@@ -207,20 +265,22 @@ pub(crate) async fn run(
         return;
     };
     let mut queue = WriteQueue::new(sink.clone());
-    // Grows to the longest message seen; reads append only what they read.
+    // Reads append only what they read; a large `advanced` message leaves
+    // with the allocation it was read into.
     let mut framer = Framer::new(serialization);
     let mut closing = false;
     loop {
         if closing && queue.is_empty() {
             break;
         }
+        let read_max = framer.read_size(READ_MAX);
         tokio::select! {
-            read = read_some(&fd, &mut framer.input, READ_MAX) => {
+            read = read_some(&fd, &mut framer.input, read_max) => {
                 match read {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {}
                 }
-                let handle = framer.take_messages(|m| sink.emit(ChildEvent::Message(m)));
+                let handle = framer.take_messages(true, |m| sink.emit(ChildEvent::Message(m)));
                 if handle {
                     queue.push(None, serialization.handle_nack().to_vec());
                 }
@@ -255,7 +315,7 @@ mod tests {
 
     fn messages(framer: &mut Framer) -> (Vec<Message>, bool) {
         let mut got = Vec::new();
-        let handle = framer.take_messages(|m| got.push(m));
+        let handle = framer.take_messages(false, |m| got.push(m));
         (got, handle)
     }
 
@@ -265,8 +325,14 @@ mod tests {
             classify(br#"{"cmd":"NODE_HANDLE","type":"net.Socket","msg":{}}"#),
             Frame::Handle
         );
-        assert_eq!(classify(br#"{"cmd":"NODE_HANDLE_ACK"}"#), Frame::Internal);
-        assert_eq!(classify(br#"{"cmd":"NODE_CLUSTER"}"#), Frame::Internal);
+        assert_eq!(
+            classify(br#"{"cmd":"NODE_HANDLE_ACK"}"#),
+            Frame::Internal(br#"{"cmd":"NODE_HANDLE_ACK"}"#)
+        );
+        assert_eq!(
+            classify(br#"{"cmd":"NODE_CLUSTER"}"#),
+            Frame::Internal(br#"{"cmd":"NODE_CLUSTER"}"#)
+        );
         assert_eq!(
             classify(br#"{"cmd":"work","n":1}"#),
             Frame::Message(br#"{"cmd":"work","n":1}"#)
@@ -281,7 +347,7 @@ mod tests {
         let handle = b"\xff\x0fo\"\x03cmd\"\x0bNODE_HANDLE\"\x04type\"\x0anet.Socket\"\x03msgo\"\x01aI\x02{\x01{\x03";
         assert_eq!(classify_serialized(handle), Frame::Handle);
         let ack = b"\xff\x0fo\"\x03cmd\"\x0fNODE_HANDLE_ACK{\x01";
-        assert_eq!(classify_serialized(ack), Frame::Internal);
+        assert_eq!(classify_serialized(ack), Frame::Internal(ack));
         let own = b"\xff\x0fo\"\x03cmd\"\x04work{\x01";
         assert_eq!(classify_serialized(own), Frame::Message(own));
         assert_eq!(
@@ -296,7 +362,7 @@ mod tests {
         assert_eq!(len, HANDLE_NACK_V8.len() - 4);
         assert_eq!(
             classify_serialized(&HANDLE_NACK_V8[4..]),
-            Frame::Internal,
+            Frame::Internal(&HANDLE_NACK_V8[4..]),
             "it reads as Node's own message"
         );
     }
@@ -325,19 +391,44 @@ mod tests {
                 framer.input.extend_from_slice(piece);
                 got.extend(messages(&mut framer).0);
             }
-            let want: Vec<Message> = bodies.iter().cloned().map(Message::Serialized).collect();
+            let want: Vec<Message> = bodies
+                .iter()
+                .map(|b| Message::Serialized(advanced_frame(b)))
+                .collect();
             assert_eq!(got, want, "read {chunk} bytes at a time");
             assert!(framer.input.is_empty());
         }
     }
 
     #[test]
-    fn a_partial_large_frame_makes_room_for_the_whole_of_it_once() {
+    fn a_message_read_alone_is_handed_on_in_the_allocation_it_was_read_into() {
         let mut framer = Framer::new(Serialization::Advanced);
+        framer.input = advanced_frame(&[3; 100_000]);
+        let at = framer.input.as_ptr();
+        let (got, _) = messages(&mut framer);
+        match &got[..] {
+            [Message::Serialized(frame)] => assert_eq!(frame.as_ptr(), at, "not copied"),
+            other => panic!("{other:?}"),
+        }
+        assert!(framer.input.is_empty());
+    }
+
+    #[test]
+    fn a_partial_large_frame_makes_room_for_the_whole_of_it_once_and_is_read_to_its_end() {
+        let mut framer = Framer::new(Serialization::Advanced);
+        assert_eq!(framer.read_size(READ_MAX), READ_MAX);
         framer.input.extend_from_slice(&(32u32 << 20).to_be_bytes());
         framer.input.extend_from_slice(&[1; 1000]);
         assert!(messages(&mut framer).0.is_empty());
         assert!(framer.input.capacity() >= (32 << 20) + 4);
+        assert_eq!(framer.read_size(READ_MAX), (32 << 20) - 1000);
+        let mut small = Framer::new(Serialization::Advanced);
+        small.input.extend_from_slice(&1000u32.to_be_bytes());
+        assert_eq!(
+            small.read_size(READ_MAX),
+            READ_MAX,
+            "small frames are read many at once"
+        );
     }
 
     #[test]
@@ -358,12 +449,36 @@ mod tests {
     }
 
     #[test]
+    fn nodes_own_messages_are_passed_on_only_when_asked() {
+        let ack = b"\xff\x0fo\"\x03cmd\"\x0fNODE_HANDLE_ACK{\x01";
+        for internal in [true, false] {
+            let mut advanced = Framer::new(Serialization::Advanced);
+            advanced.input.extend(advanced_frame(ack));
+            advanced.input.extend(advanced_frame(b"\xff\x0fT"));
+            let mut got = Vec::new();
+            advanced.take_messages(internal, |m| got.push(m));
+            let mut want = vec![Message::Serialized(advanced_frame(b"\xff\x0fT"))];
+            if internal {
+                want.insert(0, Message::Serialized(advanced_frame(ack)));
+            }
+            assert_eq!(got, want, "internal: {internal}");
+            let mut json = Framer::new(Serialization::Json);
+            json.input.extend_from_slice(b"{\"cmd\":\"NODE_X\"}\n");
+            let mut got = Vec::new();
+            json.take_messages(internal, |m| got.push(m));
+            assert_eq!(got.len(), usize::from(internal));
+        }
+    }
+
+    #[test]
     fn a_message_is_recognised_in_either_form() {
         let v8 = b"o\"\x01aI\x02{\x01";
         assert!(Message::Json("{\"a\":1}".into()).is("{\"a\":1}", v8));
         let mut serialized = b"\xff\x0f".to_vec();
         serialized.extend_from_slice(v8);
-        assert!(Message::Serialized(serialized).is("{\"a\":1}", v8));
-        assert!(!Message::Serialized(b"\xff\x0fI\x02".to_vec()).is("{\"a\":1}", v8));
+        let frame = advanced_frame(&serialized);
+        assert!(Message::Serialized(frame).is("{\"a\":1}", v8));
+        let other = advanced_frame(b"\xff\x0fI\x02");
+        assert!(!Message::Serialized(other).is("{\"a\":1}", v8));
     }
 }
