@@ -23,7 +23,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::Notify;
 
 use super::frame::{self, Frame};
-use super::worker::WorkerEvent;
+use super::worker_io::WorkerEvent;
 use crate::process::fds::{read_into, register_for};
 use crate::process::ipc;
 

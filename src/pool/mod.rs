@@ -11,7 +11,7 @@
 //! [`PoolEvent::TaskDone`] on the sink: the worker's [`Answer`], or a
 //! [`TaskFailure`] whose kind is a stable code.
 //!
-//! - **Workers** (see `worker.rs`): a plain Node module spoken to over Node's
+//! - **Workers** (see `worker_io.rs`): a plain Node module spoken to over Node's
 //!   IPC channel (fd 3, Node's JSON lines), one task at a time (an unmodified
 //!   `process.on('message', t => process.send(work(t)))` works); a Node module
 //!   that calls `serve()` (`lib/worker.js`), spoken to in binary frames on a
@@ -56,6 +56,21 @@
 //!   the workers (end of input, SIGTERM, SIGKILL at the deadline); `destroy`
 //!   fails everything pending at once and kills the workers.
 //!
+//! # Layout
+//!
+//! - `dispatch.rs`, the scheduler: the queue, the timers, who gets which
+//!   task, every settlement; it hears workers as meaning-level news (ready,
+//!   answered, gone) and is unit-tested with fake workers.
+//! - `crew.rs`: the workers as a group: launching, counting, failed starts
+//!   and probation, readiness, idle shrinking.
+//! - `worker.rs`: a worker's lifecycle (one enum) and the tasks it holds;
+//!   nothing else changes a worker.
+//! - `worker_io.rs`: its process and channels, behind the `WorkerIo` seam.
+//! - `protocol.rs`: frames, messages and process events turned into news.
+//! - `crash.rs`: how deaths and misbehaviour are worded; `stats.rs`: what
+//!   `Pool::stats` reads; `start_failures.rs`: the backoff after failed starts.
+//! - `driver.rs`: the lock and the runtime task that wakes the scheduler.
+//!
 //! # Caveats
 //!
 //! - A worker that dies while the pool is idle, after it started, is replaced
@@ -68,13 +83,18 @@
 
 mod channel;
 mod config;
+mod crash;
+mod crew;
 mod dispatch;
+mod driver;
 mod events;
 mod frame;
+mod protocol;
 mod start_failures;
 mod stats;
 mod stderr;
 mod worker;
+mod worker_io;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -84,7 +104,7 @@ pub use events::{Answer, Bytes, FailureKind, PoolEvent, PoolSink, TaskFailure};
 pub use start_failures::{Backoff, QUICK_DEATH};
 pub use stats::{Percentiles, Stats};
 
-use dispatch::Core;
+use driver::Core;
 use stats::Shared;
 use worker::Task;
 
@@ -147,7 +167,7 @@ impl Pool {
         let stats = Arc::new(Mutex::new(Shared::default()));
         let _enter = crate::runtime::handle().enter();
         let (core, events) = Core::new(config, sink, stats.clone());
-        crate::runtime::handle().spawn(dispatch::drive(core.clone(), events));
+        crate::runtime::handle().spawn(driver::drive(core.clone(), events));
         Pool {
             _last_handle: Arc::new(DestroyOnDrop(core.clone())),
             core,

@@ -3,7 +3,7 @@
 //!
 //! # Model
 //!
-//! The pool (`dispatch.rs`, when a worker is gone) decides what a failed
+//! The pool (`crash.rs`, when a worker is gone) decides what a failed
 //! start is: a worker that dies (or cannot be launched) before it is ready,
 //! or within [`QUICK_DEATH`] of its launch even though it was ready (one that
 //! crashes on its first task, every time), unless it was running a task that

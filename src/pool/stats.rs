@@ -71,6 +71,50 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// A task settled: well or not.
+    pub fn settled(&mut self, ok: bool) {
+        if ok {
+            self.completed += 1;
+        } else {
+            self.failed += 1;
+        }
+    }
+
+    /// A task waited from `queued_at` until a worker took it at `now`.
+    pub fn waited(&mut self, queued_at: std::time::Instant, now: std::time::Instant) {
+        self.wait_time
+            .record((now - queued_at).as_secs_f64() * 1000.0);
+    }
+
+    /// The pool's workers as of now: `(busy, starting)` for each that takes
+    /// tasks or will; with the start failures and whether tasks are refused
+    /// meanwhile (see `start_failures.rs`).
+    pub fn workers(
+        &mut self,
+        live: impl Iterator<Item = (bool, bool)>,
+        queued: usize,
+        start_failures: u32,
+        retry_at: Option<Instant>,
+        refusing: bool,
+    ) {
+        let (mut size, mut busy, mut starting) = (0, 0, 0);
+        for (is_busy, is_starting) in live {
+            size += 1;
+            busy += usize::from(is_busy);
+            starting += usize::from(is_starting);
+        }
+        self.size = size;
+        self.busy = busy;
+        self.starting = starting;
+        self.queued = queued;
+        self.start_failures = start_failures;
+        if start_failures > 0 || self.retry_at.is_some() {
+            self.retry_at = retry_at;
+            let refusing = size == starting && refusing;
+            self.refusing_until = self.retry_at.filter(|_| refusing);
+        }
+    }
+
     pub fn snapshot(&self) -> Stats {
         let now = Instant::now();
         let ahead = |at: Option<Instant>| at.filter(|at| *at > now).map(|at| at - now);
