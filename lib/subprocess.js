@@ -103,6 +103,7 @@ class Subprocess extends EventEmitter {
   #connected
   #abortListener = null
   #upstream = [] // the stages before this one in a pipeline
+  #killed = false
   #waiters = []
   #nodeCompat
   // offload/child_process's: told when the engine kills for `timeout` or `maxBuffer`.
@@ -240,7 +241,7 @@ class Subprocess extends EventEmitter {
   }
 
   get killed() {
-    return this._killed === true
+    return this.#killed
   }
 
   get connected() {
@@ -269,7 +270,7 @@ class Subprocess extends EventEmitter {
     const number = signalNumber(signal)
     if (this.#native === null || this.#exit !== null || this.#outcome !== null) return false
     const sent = this.#native.kill(number)
-    if (sent && number !== 0) this._killed = true
+    if (sent && number !== 0) this.#killed = true
     return sent
   }
 
@@ -667,4 +668,4 @@ class Subprocess extends EventEmitter {
   }
 }
 
-module.exports = { Subprocess, commandLine }
+module.exports = { Subprocess }
