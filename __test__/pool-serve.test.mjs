@@ -6,6 +6,8 @@ import { once } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
+import v8 from 'node:v8'
+import vm from 'node:vm'
 
 import { Pool } from '../index.js'
 
@@ -133,6 +135,24 @@ describe('serve()', () => {
     const u8 = await pool.run(new Uint8Array([1, 2, 3]))
     assert.deepEqual([...u8], [1, 2, 3])
     assert.equal((await pool.run({ data: Buffer.alloc(0) }, { handler: 'bytes' })).size, 0)
+    await pool.close()
+  })
+
+  test('regression: a task JSON could not serialise kept its Buffers alive until the next run()', async () => {
+    // The encoder once gathered byte arrays in module-level scratch that only the
+    // next successful encoding emptied.
+    v8.setFlagsFromString('--expose-gc')
+    const gc = vm.runInNewContext('gc')
+    const pool = new Pool({ script: SERVE, size: 1 })
+    const ref = (() => {
+      const data = Buffer.alloc(8 << 20)
+      assert.throws(() => pool.run({ data, n: 1n }), { code: 'ERR_INVALID_ARG_VALUE', message: /BigInt/ })
+      return new WeakRef(data)
+    })()
+    await new Promise(setImmediate) // a WeakRef holds its target until the job that made it ends
+    gc()
+    assert.equal(ref.deref(), undefined, 'the refused task\'s Buffer is garbage')
+    assert.deepEqual(await pool.run({ a: 1 }), { a: 1 })
     await pool.close()
   })
 

@@ -163,6 +163,19 @@ describe('result', () => {
     assert.equal((await byNumber.catch((e) => e)).signal, 'SIGKILL')
   })
 
+  test('regression: kill() left a public _killed field on the Subprocess', async () => {
+    const child = spawn('sleep', ['100'])
+    await once(child, 'spawn')
+    assert.equal(child.killed, false)
+    child.kill(0) // a probe, not a kill
+    assert.equal(child.killed, false)
+    child.kill()
+    assert.equal(child.killed, true)
+    assert.ok(!Object.hasOwn(child, '_killed'), 'killed is kept in a private field')
+    assert.deepEqual(Object.keys(child).filter((key) => !key.startsWith('_events') && key !== '_maxListeners'), [])
+    await child.catch(() => {})
+  })
+
   test('kill() of a child that ignores SIGTERM is followed by SIGKILL after forceKillAfter', async () => {
     const child = spawn(fixture('proc-ignore-term.sh'), [], { forceKillAfter: 300 })
     await once(child.stdout, 'data') // 'ready': SIGTERM is ignored from now on

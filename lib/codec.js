@@ -41,32 +41,16 @@ function swap(value, buffers, depth) {
   return out
 }
 
-// Reused by every call, so that a task without bytes allocates nothing here.
-const scratch = []
-
 /**
  * `{ json, buffers }` for a value: `json` is `undefined` for a value JSON
  * cannot hold (undefined, a function, a symbol); `buffers` is `null` when
  * there are none. Throws what JSON.stringify throws (cycles, BigInt).
  */
 function encodeValue(value) {
-  const json = encodeJson(value)
-  return { json, buffers: takeBuffers() }
-}
-
-/** The JSON text of `value`; its byte arrays are then had from `takeBuffers()`. */
-function encodeJson(value) {
-  scratch.length = 0
-  if (typeof value !== 'object' || value === null) return JSON.stringify(value)
-  return JSON.stringify(swap(value, scratch, 0))
-}
-
-/** The byte arrays the last `encodeJson` found, or `null`. */
-function takeBuffers() {
-  if (scratch.length === 0) return null
-  const buffers = scratch.slice()
-  scratch.length = 0
-  return buffers
+  if (typeof value !== 'object' || value === null) return { json: JSON.stringify(value), buffers: null }
+  const buffers = []
+  const json = JSON.stringify(swap(value, buffers, 0))
+  return { json, buffers: buffers.length === 0 ? null : buffers }
 }
 
 /** The value `encodeValue` was given, with Buffers for its byte arrays; '' is `undefined`. */
@@ -81,4 +65,4 @@ function decodeValue(json, buffers) {
   })
 }
 
-module.exports = { encodeValue, encodeJson, takeBuffers, decodeValue, BYTES }
+module.exports = { encodeValue, decodeValue }

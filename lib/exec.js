@@ -114,4 +114,4 @@ function fork(modulePath, args, options) {
   return new Subprocess(execPath, [...execArgv, path, ...args], normalized, { ipc: serialization, relayStderr })
 }
 
-module.exports = { spawn, execFile, exec, $, fork, templateArgs }
+module.exports = { spawn, execFile, exec, $, fork }

@@ -13,7 +13,7 @@ const { normalize, inheritedExecArgv } = require('./options')
 const { checkString, checkNonNegative, checkSerialization } = require('./validate')
 const { signalName } = require('./signals')
 const { packLimits } = require('./native-layout')
-const { encodeJson, takeBuffers, decodeValue } = require('./codec')
+const { encodeValue, decodeValue } = require('./codec')
 const { serializeValue, deserializeFrame } = require('./ipc-serialization')
 const { RequestServer, ENV: REQUESTS_ENV } = require('./task-requests')
 
@@ -251,11 +251,10 @@ class Pool extends EventEmitter {
       json = ''
     } else {
       try {
-        json = encodeJson(task)
+        ;({ json, buffers } = encodeValue(task))
       } catch (err) {
         throw invalidArgValue('task', task, `must be JSON-serialisable (${err.message})`)
       }
-      buffers = takeBuffers()
       if (json === undefined) throw invalidArgValue('task', task, 'must be a JSON-serialisable value')
     }
     if (this.#closed) return Promise.reject(offloadError('ERR_OFFLOAD_POOL_CLOSED', 'the pool is closed: it takes no new tasks'))
@@ -446,4 +445,4 @@ class Pool extends EventEmitter {
   }
 }
 
-module.exports = { Pool, availableCpus }
+module.exports = { Pool }

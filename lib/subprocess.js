@@ -12,6 +12,7 @@ const { pack } = require('./native-layout')
 const { SubprocessError, spawnError, errnoException, codedError, offloadError } = require('./errors')
 const { signalNumber, signalName } = require('./signals')
 const { serializeFrame, deserializeFrame } = require('./ipc-serialization')
+const { pipedStage, combine } = require('./pipeline-stages')
 
 // Event types sent by src/js/payload.rs.
 const SPAWNED = 0
@@ -101,7 +102,8 @@ class Subprocess extends EventEmitter {
   #ipc
   #connected
   #abortListener = null
-  #upstream = []
+  #upstream = [] // the stages before this one in a pipeline
+  #killed = false
   #waiters = []
   #nodeCompat
   // offload/child_process's: told when the engine kills for `timeout` or `maxBuffer`.
@@ -193,11 +195,6 @@ class Subprocess extends EventEmitter {
     return this.#native?.extraPipes ?? []
   }
 
-  /** @internal The stages before this one in a pipeline. */
-  _upstreamStages() {
-    return this.#upstream
-  }
-
   /**
    * @internal Gives stdout to the next stage of a pipeline. Returns `null` when
    * the next stage can read the kernel pipe directly, or a promise of the bytes
@@ -244,7 +241,7 @@ class Subprocess extends EventEmitter {
   }
 
   get killed() {
-    return this._killed === true
+    return this.#killed
   }
 
   get connected() {
@@ -273,7 +270,7 @@ class Subprocess extends EventEmitter {
     const number = signalNumber(signal)
     if (this.#native === null || this.#exit !== null || this.#outcome !== null) return false
     const sent = this.#native.kill(number)
-    if (sent && number !== 0) this._killed = true
+    if (sent && number !== 0) this.#killed = true
     return sent
   }
 
@@ -311,7 +308,17 @@ class Subprocess extends EventEmitter {
 
   /** Pipes this child's stdout into a new child's stdin through a kernel pipe. */
   pipe(file, args, options) {
-    return require('./pipeline').pipeInto(this, file, args, options)
+    const stage = pipedStage(file, args, options)
+    const collected = this._handOverStdout()
+    const upstream = [...this.#upstream, this]
+    if (collected === null) {
+      stage.normalized.native.stdin = { kind: 'child' }
+      return new Subprocess(file, stage.args, stage.normalized, { stdinFrom: this.#native, upstream })
+    }
+    // This child's output was already collected: pass those bytes on.
+    const next = new Subprocess(file, stage.args, stage.normalized, { upstream })
+    collected.then((data) => next.stdin.end(data ?? EMPTY))
+    return next
   }
 
   /** Sends an IPC message (`fork()` children); resolves once it is written. */
@@ -371,7 +378,7 @@ class Subprocess extends EventEmitter {
           if (own.error && reject) throw own.error
           return own.result ?? own.error
         }
-        return require('./pipeline').combine(stages, outcomes, reject)
+        return combine(stages, outcomes, reject)
       })
     }
     return this.#promise
@@ -661,4 +668,4 @@ class Subprocess extends EventEmitter {
   }
 }
 
-module.exports = { Subprocess, commandLine }
+module.exports = { Subprocess }
