@@ -9,6 +9,91 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+export declare namespace EventKind {
+  export const CLOSED: number
+  export const DISCONNECT: number
+  export const EXIT: number
+  export const MESSAGE: number
+  export const OUTPUT: number
+  export const OUTPUT_END: number
+  export const OUTPUT_OVERFLOW: number
+  /** Several pool events at once: see `encode_pool_batch` (src/js/payload.rs). */
+  export const POOL_BATCH: number
+  export const POOL_CLOSED: number
+  export const POOL_ERROR: number
+  /** Workers fail to start: `b` is the failure, as a task's. */
+  export const POOL_START_FAILED: number
+  export const SPAWN_FAILED: number
+  export const SPAWNED: number
+  export const TASK_FAILED: number
+  export const TASK_OK: number
+  export const TIMED_OUT: number
+  export const WORKER_EXIT: number
+  export const WRITE_DONE: number
+}
+
+export declare namespace FdEntry {
+  export const IPC: number
+  export const NONE: number
+  export const PIPE: number
+}
+
+export declare namespace SpawnDefault {
+  export const FORCE_KILL_AFTER_MS: number
+  export const KILL_SIGNAL: number
+  export const MAX_BUFFER: number
+}
+
+export declare namespace SpawnFlag {
+  /** The IPC channel speaks Node's `advanced` serialization. */
+  export const ADVANCED_IPC: number
+  export const DETACHED: number
+  export const IPC: number
+  export const KILL_TREE: number
+  export const LIMIT_STREAMED_OUTPUT: number
+  export const NO_CLEANUP: number
+}
+
+export declare namespace SpawnSlot {
+  export const FLAGS: number
+  export const FORCE_KILL_AFTER: number
+  export const GID: number
+  export const KILL_SIGNAL: number
+  export const LEN: number
+  export const MAX_BUFFER: number
+  /** The first of the six limits, in the order of `limits_from`, up to `NICE`. */
+  export const MEMORY_BYTES: number
+  export const NICE: number
+  export const STDERR_APPEND: number
+  export const STDERR_FD: number
+  export const STDERR_KIND: number
+  export const STDIN_FD: number
+  export const STDIN_KIND: number
+  export const STDOUT_APPEND: number
+  export const STDOUT_FD: number
+  export const STDOUT_KIND: number
+  export const TIMEOUT: number
+  export const UID: number
+}
+
+export declare namespace SpawnText {
+  export const ARGV0: number
+  export const CWD: number
+  export const LEN: number
+  export const STDERR_PATH: number
+  export const STDIN_PATH: number
+  export const STDOUT_PATH: number
+}
+
+export declare namespace StdioKind {
+  export const CHILD: number
+  export const DATA: number
+  export const FD: number
+  export const FILE: number
+  export const IGNORE: number
+  export const PIPE: number
+}
+
 export declare class EventChannel {
   /** `callback(childId, type, a, b)` receives every event. */
   constructor(callback: (id: number, type: number, a: any, b: any) => void)
@@ -100,6 +185,12 @@ export declare function imageMetadata(input?: Buffer | undefined | null, file?: 
 export declare function imageResize(input: Buffer | undefined | null, file: string | undefined | null, options: NativeImageOptions, outputPath: string | undefined | null, abort: ImageAbort): Promise<NativeImageResult>
 
 export declare function imageSetConcurrency(threads: number): void
+
+/**
+ * Where a forked Node child finds its IPC channel unless `fd_entry::IPC`
+ * puts it elsewhere (`NODE_CHANNEL_FD`).
+ */
+export declare const IPC_FD: number
 
 export interface JsClosed {
   stdout?: Buffer
@@ -314,9 +405,9 @@ export interface NativeSyncOptions {
   /** `KEY=value` entries; absent: this process's environment. */
   env?: Array<string>
   /**
-   * One entry per descriptor of the child, from 0: -1 a pipe (stdin gets
-   * `input`; the others are collected), -2 nothing (`/dev/null` for 0 to 2),
-   * or a descriptor of this process for the child to share.
+   * One entry per descriptor of the child, from 0: `fd_entry::PIPE` (stdin
+   * gets `input`; the others are collected), `fd_entry::NONE` (`/dev/null`
+   * for 0 to 2), or a descriptor of this process for the child to share.
    */
   stdio: Array<number>
   input?: Buffer
@@ -355,3 +446,10 @@ export declare function spawn(channel: EventChannel, id: number, file: string, a
  * and its pipes are closed (or the timeout or output limit stopped it).
  */
 export declare function spawnSync(options: NativeSyncOptions): NativeSyncResult
+
+/**
+ * What a Node worker sends when it can take tasks (lib/worker-ready.js sends
+ * it; a worker does not load the addon, so the contract test holds the two
+ * together).
+ */
+export declare const WORKER_READY_MESSAGE: string

@@ -835,6 +835,13 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.EventKind = nativeBinding.EventKind
+module.exports.FdEntry = nativeBinding.FdEntry
+module.exports.SpawnDefault = nativeBinding.SpawnDefault
+module.exports.SpawnFlag = nativeBinding.SpawnFlag
+module.exports.SpawnSlot = nativeBinding.SpawnSlot
+module.exports.SpawnText = nativeBinding.SpawnText
+module.exports.StdioKind = nativeBinding.StdioKind
 module.exports.EventChannel = nativeBinding.EventChannel
 module.exports.ImageAbort = nativeBinding.ImageAbort
 module.exports.NativeChild = nativeBinding.NativeChild
@@ -845,5 +852,7 @@ module.exports.imageGetConcurrency = nativeBinding.imageGetConcurrency
 module.exports.imageMetadata = nativeBinding.imageMetadata
 module.exports.imageResize = nativeBinding.imageResize
 module.exports.imageSetConcurrency = nativeBinding.imageSetConcurrency
+module.exports.IPC_FD = nativeBinding.IPC_FD
 module.exports.spawn = nativeBinding.spawn
 module.exports.spawnSync = nativeBinding.spawnSync
+module.exports.WORKER_READY_MESSAGE = nativeBinding.WORKER_READY_MESSAGE

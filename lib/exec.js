@@ -1,6 +1,7 @@
 'use strict'
 // spawn, execFile, exec, the $ tagged template, and fork.
 
+const { IPC_FD } = require('./binding')
 const { Subprocess } = require('./subprocess')
 const { normalize, checkCommand, inheritedExecArgv } = require('./options')
 const { checkString, checkSerialization } = require('./validate')
@@ -105,7 +106,7 @@ function fork(modulePath, args, options) {
   checkString(execPath, 'options.execPath')
   if (!Array.isArray(execArgv)) throw invalidArgType('options.execArgv', 'an instance of Array', execArgv)
   const serialization = checkSerialization(given)
-  const env = { ...(rest.env ?? {}), NODE_CHANNEL_FD: '3', NODE_CHANNEL_SERIALIZATION_MODE: serialization, NODE_UNIQUE_ID: undefined }
+  const env = { ...(rest.env ?? {}), NODE_CHANNEL_FD: String(IPC_FD), NODE_CHANNEL_SERIALIZATION_MODE: serialization, NODE_UNIQUE_ID: undefined }
   // An inherited stderr (the default) is passed through by us, so that a child
   // that fails (a missing module, a throw at load) fails with the end of it.
   const relayStderr = rest.stderr === undefined

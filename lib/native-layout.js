@@ -2,31 +2,13 @@
 // Packs validated launch options into the form `native.spawn` takes: one
 // Float64Array of numbers (reused: the call is synchronous) and an array of
 // strings. Reading an object's properties one by one through napi costs more
-// than the launch itself. Mirrors the `at`, `kind`, `flag` and `text` modules
-// of src/js/spawn.rs.
+// than the launch itself. The slots, stdio kinds and flags are src/js/spawn.rs's,
+// exported by the addon (SpawnSlot, SpawnText, StdioKind, SpawnFlag).
 
-const AT = {
-  STDIN_KIND: 0,
-  STDIN_FD: 1,
-  STDOUT_KIND: 2,
-  STDOUT_FD: 3,
-  STDOUT_APPEND: 4,
-  STDERR_KIND: 5,
-  STDERR_FD: 6,
-  STDERR_APPEND: 7,
-  FLAGS: 8,
-  UID: 9,
-  GID: 10,
-  TIMEOUT: 11,
-  KILL_SIGNAL: 12,
-  FORCE_KILL_AFTER: 13,
-  MAX_BUFFER: 14,
-  MEMORY_BYTES: 15, // the six limits of packLimits, up to 20
+const { SpawnSlot: AT, SpawnText: TEXT, StdioKind, SpawnFlag: FLAG } = require('./binding')
 
-  LEN: 21,
-}
-const KIND = { pipe: 0, ignore: 1, fd: 2, file: 3, data: 4, child: 5 }
-const FLAG = { IPC: 1, DETACHED: 2, KILL_TREE: 4, NO_CLEANUP: 8, LIMIT_STREAMED_OUTPUT: 16, ADVANCED_IPC: 32 }
+// By the `kind` names of lib/options.js ('pipe', 'fd', …).
+const KIND = Object.fromEntries(Object.entries(StdioKind).map(([name, value]) => [name.toLowerCase(), value]))
 const ABSENT = -1
 
 const settings = new Float64Array(AT.LEN)
@@ -77,7 +59,12 @@ function pack(native) {
   settings[AT.FORCE_KILL_AFTER] = native.forceKillAfter
   settings[AT.MAX_BUFFER] = native.maxBuffer
   packLimits(native.limits, settings, AT.MEMORY_BYTES)
-  const strings = [native.cwd, native.argv0, native.stdin.path, native.stdout.path, native.stderr.path]
+  const strings = new Array(TEXT.LEN)
+  strings[TEXT.CWD] = native.cwd
+  strings[TEXT.ARGV0] = native.argv0
+  strings[TEXT.STDIN_PATH] = native.stdin.path
+  strings[TEXT.STDOUT_PATH] = native.stdout.path
+  strings[TEXT.STDERR_PATH] = native.stderr.path
   return [settings, strings, native.stdin.kind === 'data' ? native.stdin.data : undefined]
 }
 

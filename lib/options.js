@@ -8,12 +8,8 @@ const { invalidArgType, invalidArgValue } = require('./errors')
 const { checkString, checkBoolean, checkNonNegative } = require('./validate')
 const { signalNumber } = require('./signals')
 
-const MIB = 1024 * 1024
-const DEFAULTS = {
-  maxBuffer: 100 * MIB,
-  forceKillAfter: 5000,
-  killSignal: 'SIGTERM',
-}
+// The engine's defaults (src/process/request.rs).
+const { SpawnDefault } = require('./binding')
 
 const KNOWN = new Set([
   'cwd', 'env', 'extendEnv', 'argv0', 'stdin', 'stdout', 'stderr', 'encoding', 'maxBuffer', 'timeout',
@@ -146,10 +142,10 @@ function normalize(options) {
   if (o.gid !== undefined) native.gid = checkNonNegative(o.gid, 'options.gid', { integer: true })
   native.limits = limitsSpec(o.limits)
   if (o.timeout !== undefined && o.timeout !== null) native.timeout = checkNonNegative(o.timeout, 'options.timeout', { integer: true })
-  native.killSignal = signalNumber(o.killSignal ?? DEFAULTS.killSignal, 'options.killSignal')
+  native.killSignal = signalNumber(o.killSignal ?? SpawnDefault.KILL_SIGNAL, 'options.killSignal')
   if (o.forceKillAfter === false) native.forceKillAfter = -1
-  else native.forceKillAfter = checkNonNegative(o.forceKillAfter ?? DEFAULTS.forceKillAfter, 'options.forceKillAfter')
-  const maxBuffer = o.maxBuffer ?? DEFAULTS.maxBuffer
+  else native.forceKillAfter = checkNonNegative(o.forceKillAfter ?? SpawnDefault.FORCE_KILL_AFTER_MS, 'options.forceKillAfter')
+  const maxBuffer = o.maxBuffer ?? SpawnDefault.MAX_BUFFER
   checkNonNegative(maxBuffer, 'options.maxBuffer', { allowInfinity: true })
   native.maxBuffer = Number.isFinite(maxBuffer) ? maxBuffer : Number.MAX_SAFE_INTEGER
 

@@ -16,15 +16,10 @@ const { packLimits } = require('./native-layout')
 const { encodeValue, decodeValue } = require('./codec')
 const { serializeValue, deserializeFrame } = require('./ipc-serialization')
 const { RequestServer, ENV: REQUESTS_ENV } = require('./task-requests')
+const { EventKind } = require('./binding')
 
 // Event types sent by src/js/payload.rs.
-const TASK_OK = 20
-const TASK_FAILED = 21
-const WORKER_EXIT = 22
-const POOL_CLOSED = 23
-const POOL_ERROR = 24
-const POOL_BATCH = 25
-const POOL_START_FAILED = 26
+const { TASK_OK, TASK_FAILED, WORKER_EXIT, POOL_CLOSED, POOL_ERROR, POOL_BATCH, POOL_START_FAILED } = EventKind
 
 const KNOWN = new Set([
   'script', 'command', 'args', 'execArgv', 'execPath', 'size', 'minSize', 'idleTimeout', 'maxQueue', 'taskTimeout', 'concurrency',

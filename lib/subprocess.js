@@ -13,19 +13,11 @@ const { SubprocessError, spawnError, errnoException, codedError, offloadError } 
 const { signalNumber, signalName } = require('./signals')
 const { serializeFrame, deserializeFrame } = require('./ipc-serialization')
 const { pipedStage, combine } = require('./pipeline-stages')
+const { EventKind } = require('./binding')
 
 // Event types sent by src/js/payload.rs.
-const SPAWNED = 0
-const SPAWN_FAILED = 1
-const OUTPUT = 2
-const OUTPUT_END = 3
-const MESSAGE = 4
-const DISCONNECT = 5
-const WRITE_DONE = 6
-const EXIT = 7
-const CLOSED = 8
-const OUTPUT_OVERFLOW = 9
-const TIMED_OUT = 10
+const { SPAWNED, SPAWN_FAILED, OUTPUT, OUTPUT_END, MESSAGE, DISCONNECT, WRITE_DONE, EXIT, CLOSED, OUTPUT_OVERFLOW, TIMED_OUT } =
+  EventKind
 
 const STDOUT = 1
 const STDERR = 2

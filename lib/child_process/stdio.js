@@ -18,10 +18,8 @@ const { invalidArgValue, codedError, unsupportedOption } = require('../errors')
 /** Marks the streams of offload's own ChildProcess: `{ child, sub, n }` (the stream's number). */
 const kChildStream = Symbol('offload.childStream')
 
-// What the native side takes for the child's descriptors 3, 4, … (see `extra` in src/js/spawn.rs).
-const EXTRA_NONE = -1
-const EXTRA_PIPE = -2
-const EXTRA_IPC = -3
+// What the native side takes for the child's descriptors 3, 4, … besides a descriptor of ours.
+const { FdEntry, IPC_FD } = require('../binding')
 
 function stdioStringToArray(stdio, channel) {
   const options = []
@@ -139,14 +137,14 @@ function offloadStdio(entry) {
  */
 function extraDescriptors(entries, ipcIndex) {
   if (entries.length <= 3 && ipcIndex === -1) return undefined
-  // The launcher puts the channel at 3 by itself.
-  if (ipcIndex === 3 && entries.length === 4) return undefined
+  // The launcher puts the channel at IPC_FD by itself.
+  if (ipcIndex === IPC_FD && entries.length === IPC_FD + 1) return undefined
   const extra = []
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]
-    if (entry.type === 'ipc') extra.push(EXTRA_IPC)
-    else if (i < 3 || entry.type === 'ignore') extra.push(EXTRA_NONE)
-    else if (entry.type === 'pipe') extra.push(EXTRA_PIPE)
+    if (entry.type === 'ipc') extra.push(FdEntry.IPC)
+    else if (i < 3 || entry.type === 'ignore') extra.push(FdEntry.NONE)
+    else if (entry.type === 'pipe') extra.push(FdEntry.PIPE)
     else extra.push(entry.fd)
   }
   return extra

@@ -17,13 +17,10 @@ const { signalName } = require('../signals')
 const { normalizeSpawnSyncArguments, validateSyncInput, normalizeExecArgs, normalizeExecFileArgs, isInt32 } = require('./arguments')
 const { validStdio } = require('./stdio')
 
-/** What the native call takes for a stdio entry that is not a descriptor number. */
-const NATIVE_PIPE = -1
-const NATIVE_IGNORE = -2
-
+/** What the native call takes for a stdio entry: a descriptor number or an FdEntry. */
 function nativeStdio(entry) {
-  if (entry.type === 'pipe') return NATIVE_PIPE
-  if (entry.type === 'ignore') return NATIVE_IGNORE
+  if (entry.type === 'pipe') return native.FdEntry.PIPE
+  if (entry.type === 'ignore') return native.FdEntry.NONE
   return entry.fd
 }
 

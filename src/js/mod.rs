@@ -1,5 +1,11 @@
 //! napi bindings: JavaScript values in, engine types out, and engine events back
 //! to JavaScript. Nothing here does the work itself.
+//!
+//! Every number both sides must agree on (spawn slots and flags, descriptor
+//! entries, event kinds, the IPC descriptor, spawn defaults, the worker-ready
+//! message) is declared here once and exported with `#[napi] const` (in a
+//! `#[napi] mod` for a named table); lib/ reads them from the binding and
+//! __test__/contracts.test.mjs fails if it writes one down itself.
 
 mod channel;
 mod image;

@@ -157,27 +157,47 @@ fn step_name(step: Step) -> &'static str {
     }
 }
 
-/// Event types, mirrored in `lib/native-events.js`.
+/// Event types, exported to JS as `EventKind` (lib/subprocess.js and lib/pool.js
+/// switch on them).
+#[napi(js_name = "EventKind")]
 pub mod kind {
+    #[napi]
     pub const SPAWNED: u32 = 0;
+    #[napi]
     pub const SPAWN_FAILED: u32 = 1;
+    #[napi]
     pub const OUTPUT: u32 = 2;
+    #[napi]
     pub const OUTPUT_END: u32 = 3;
+    #[napi]
     pub const MESSAGE: u32 = 4;
+    #[napi]
     pub const DISCONNECT: u32 = 5;
+    #[napi]
     pub const WRITE_DONE: u32 = 6;
+    #[napi]
     pub const EXIT: u32 = 7;
+    #[napi]
     pub const CLOSED: u32 = 8;
+    #[napi]
     pub const OUTPUT_OVERFLOW: u32 = 9;
+    #[napi]
     pub const TIMED_OUT: u32 = 10;
+    #[napi]
     pub const TASK_OK: u32 = 20;
+    #[napi]
     pub const TASK_FAILED: u32 = 21;
+    #[napi]
     pub const WORKER_EXIT: u32 = 22;
+    #[napi]
     pub const POOL_CLOSED: u32 = 23;
+    #[napi]
     pub const POOL_ERROR: u32 = 24;
-    /// Several pool events at once: see [`super::encode_pool_batch`].
+    /// Several pool events at once: see `encode_pool_batch` (src/js/payload.rs).
+    #[napi]
     pub const POOL_BATCH: u32 = 25;
     /// Workers fail to start: `b` is the failure, as a task's.
+    #[napi]
     pub const POOL_START_FAILED: u32 = 26;
 }
 

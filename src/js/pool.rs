@@ -1,5 +1,6 @@
 //! `createPool` and the native pool handle.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,9 +11,16 @@ use napi_derive::napi;
 use super::channel::{EventChannel, PoolJsSink};
 use super::spawn::limits_from;
 use super::watch::{watch, Delivery};
-use crate::pool::{Backoff, Percentiles, Pool, PoolConfig, Program, RunOptions, StderrMode};
+use crate::pool::{
+    Backoff, Percentiles, Pool, PoolConfig, Program, RunOptions, StderrMode, READY_MESSAGE,
+};
 use crate::process::{current_env, Serialization};
-use std::sync::atomic::AtomicBool;
+
+/// What a Node worker sends when it can take tasks (lib/worker-ready.js sends
+/// it; a worker does not load the addon, so the contract test holds the two
+/// together).
+#[napi]
+pub const WORKER_READY_MESSAGE: &str = READY_MESSAGE;
 
 /// Validated by `lib/pool.js`.
 #[napi(object)]

@@ -17,67 +17,144 @@ use crate::process::{
 /// Positions in the `settings` array of [`spawn`]. Options cross as one
 /// `Float64Array` (reused by the JS side) rather than an object, because reading
 /// thirty object properties through napi costs more than the launch itself.
-/// Mirrored in `lib/native-layout.js`.
-mod at {
-    pub const STDIN_KIND: usize = 0;
-    pub const STDIN_FD: usize = 1;
-    pub const STDOUT_KIND: usize = 2;
-    pub const STDOUT_FD: usize = 3;
-    pub const STDOUT_APPEND: usize = 4;
-    pub const STDERR_KIND: usize = 5;
-    pub const STDERR_FD: usize = 6;
-    pub const STDERR_APPEND: usize = 7;
-    pub const FLAGS: usize = 8;
-    pub const UID: usize = 9;
-    pub const GID: usize = 10;
-    pub const TIMEOUT: usize = 11;
-    pub const KILL_SIGNAL: usize = 12;
-    pub const FORCE_KILL_AFTER: usize = 13;
-    pub const MAX_BUFFER: usize = 14;
-    /// The six limits, from here to `NICE`, in the order of `limits_from`.
-    pub const MEMORY_BYTES: usize = 15;
-    pub const NICE: usize = 20;
-    pub const LEN: usize = 21;
+/// Exported to JS as `SpawnSlot` (lib/native-layout.js packs by these).
+#[napi(js_name = "SpawnSlot")]
+pub mod at {
+    #[napi]
+    pub const STDIN_KIND: u32 = 0;
+    #[napi]
+    pub const STDIN_FD: u32 = 1;
+    #[napi]
+    pub const STDOUT_KIND: u32 = 2;
+    #[napi]
+    pub const STDOUT_FD: u32 = 3;
+    #[napi]
+    pub const STDOUT_APPEND: u32 = 4;
+    #[napi]
+    pub const STDERR_KIND: u32 = 5;
+    #[napi]
+    pub const STDERR_FD: u32 = 6;
+    #[napi]
+    pub const STDERR_APPEND: u32 = 7;
+    #[napi]
+    pub const FLAGS: u32 = 8;
+    #[napi]
+    pub const UID: u32 = 9;
+    #[napi]
+    pub const GID: u32 = 10;
+    #[napi]
+    pub const TIMEOUT: u32 = 11;
+    #[napi]
+    pub const KILL_SIGNAL: u32 = 12;
+    #[napi]
+    pub const FORCE_KILL_AFTER: u32 = 13;
+    #[napi]
+    pub const MAX_BUFFER: u32 = 14;
+    /// The first of the six limits, in the order of `limits_from`, up to `NICE`.
+    #[napi]
+    pub const MEMORY_BYTES: u32 = 15;
+    #[napi]
+    pub const NICE: u32 = 20;
+    #[napi]
+    pub const LEN: u32 = 21;
 }
 
-/// Stdio kinds in `settings`.
-mod kind {
+/// Stdio kinds in `settings`. Exported to JS as `StdioKind`.
+#[napi(js_name = "StdioKind")]
+pub mod kind {
+    #[napi]
     pub const PIPE: f64 = 0.0;
+    #[napi]
     pub const IGNORE: f64 = 1.0;
+    #[napi]
     pub const FD: f64 = 2.0;
+    #[napi]
     pub const FILE: f64 = 3.0;
+    #[napi]
     pub const DATA: f64 = 4.0;
+    #[napi]
     pub const CHILD: f64 = 5.0;
 }
 
-/// Bits of `settings[FLAGS]`.
-mod flag {
+/// Bits of `settings[FLAGS]`. Exported to JS as `SpawnFlag`.
+#[napi(js_name = "SpawnFlag")]
+pub mod flag {
+    #[napi]
     pub const IPC: u32 = 1;
+    #[napi]
     pub const DETACHED: u32 = 2;
+    #[napi]
     pub const KILL_TREE: u32 = 4;
+    #[napi]
     pub const NO_CLEANUP: u32 = 8;
+    #[napi]
     pub const LIMIT_STREAMED_OUTPUT: u32 = 16;
     /// The IPC channel speaks Node's `advanced` serialization.
+    #[napi]
     pub const ADVANCED_IPC: u32 = 32;
 }
 
-/// Entries of the `extra_fds` array of [`spawn`]: what the child gets at
-/// descriptor 0, 1, 2, 3, … (Node's `stdio` array). From 3 on, a number of
-/// ours (0 or more) is inherited as it is; 0 to 2 come from `settings` and
-/// take only `IPC` here (Node lets the channel be anywhere) or `NONE`.
-mod extra {
+/// What the child gets at one descriptor, in the `extra_fds` array of [`spawn`]
+/// (descriptor 0, 1, 2, 3, …: Node's `stdio` array) and the `stdio` array of
+/// `spawnSync`, besides a number of ours (0 or more), which the child inherits.
+/// In `extra_fds`, 0 to 2 come from `settings` and take only `IPC` (Node lets
+/// the channel be anywhere) or `NONE`; in `spawnSync`'s, `NONE` there is
+/// `/dev/null`. Exported to JS as `FdEntry`.
+#[napi(js_name = "FdEntry")]
+pub mod fd_entry {
+    #[napi]
     pub const NONE: i32 = -1;
+    #[napi]
     pub const PIPE: i32 = -2;
+    #[napi]
     pub const IPC: i32 = -3;
 }
 
 /// Positions in the `strings` array of [`spawn`]; absent entries are `undefined`.
-mod text {
-    pub const CWD: usize = 0;
-    pub const ARGV0: usize = 1;
-    pub const STDIN_PATH: usize = 2;
-    pub const STDOUT_PATH: usize = 3;
-    pub const STDERR_PATH: usize = 4;
+/// Exported to JS as `SpawnText`.
+#[napi(js_name = "SpawnText")]
+pub mod text {
+    #[napi]
+    pub const CWD: u32 = 0;
+    #[napi]
+    pub const ARGV0: u32 = 1;
+    #[napi]
+    pub const STDIN_PATH: u32 = 2;
+    #[napi]
+    pub const STDOUT_PATH: u32 = 3;
+    #[napi]
+    pub const STDERR_PATH: u32 = 4;
+    #[napi]
+    pub const LEN: u32 = 5;
+}
+
+/// Where a forked Node child finds its IPC channel unless `fd_entry::IPC`
+/// puts it elsewhere (`NODE_CHANNEL_FD`).
+#[napi]
+pub const IPC_FD: i32 = process::NODE_IPC_FD;
+
+/// The engine's defaults for what the JS API's options leave out (lib/options.js).
+#[napi(js_name = "SpawnDefault")]
+pub mod defaults {
+    use crate::process::{DEFAULT_FORCE_KILL_AFTER, DEFAULT_KILL_SIGNAL, DEFAULT_MAX_BUFFER};
+
+    #[napi]
+    pub const KILL_SIGNAL: i32 = DEFAULT_KILL_SIGNAL;
+    #[napi]
+    pub const FORCE_KILL_AFTER_MS: u32 = DEFAULT_FORCE_KILL_AFTER.as_millis() as u32;
+    #[napi]
+    pub const MAX_BUFFER: f64 = DEFAULT_MAX_BUFFER as f64;
+}
+
+/// `settings`, indexed by the `at` slots (u32, as JS sees them).
+struct Settings<'a>(&'a [f64]);
+
+impl std::ops::Index<u32> for Settings<'_> {
+    type Output = f64;
+
+    fn index(&self, at: u32) -> &f64 {
+        &self.0[at as usize]
+    }
 }
 
 pub(super) fn invalid(message: String) -> Error {
@@ -123,10 +200,10 @@ fn millis(ms: f64) -> Duration {
 }
 
 fn output(
-    settings: &[f64],
-    kind_at: usize,
-    fd_at: usize,
-    append_at: usize,
+    settings: &Settings,
+    kind_at: u32,
+    fd_at: u32,
+    append_at: u32,
     path: Option<String>,
 ) -> napi::Result<Output> {
     Ok(match settings[kind_at] {
@@ -157,12 +234,13 @@ pub fn spawn(
     stdin_from: Option<&NativeChild>,
     extra_fds: Option<Vec<i32>>,
 ) -> napi::Result<NativeChild> {
-    let settings: &[f64] = &settings;
-    if settings.len() < at::LEN {
+    if settings.len() < at::LEN as usize {
         return Err(invalid(format!("settings must have {} entries", at::LEN)));
     }
+    let packed_limits = &settings[at::MEMORY_BYTES as usize..=at::NICE as usize];
+    let settings = Settings(&settings);
     let mut strings = strings;
-    strings.resize(text::STDERR_PATH + 1, None);
+    strings.resize(text::LEN as usize, None);
     no_nul("file", &file)?;
     for a in &args {
         no_nul("arguments", a)?;
@@ -179,16 +257,17 @@ pub fn spawn(
     for s in strings.iter().flatten() {
         no_nul("paths", s)?;
     }
+    let mut string = |at: u32| strings[at as usize].take();
 
     let mut request = SpawnRequest::new(file, args);
-    request.cwd = strings[text::CWD].take();
-    request.argv0 = strings[text::ARGV0].take();
+    request.cwd = string(text::CWD);
+    request.argv0 = string(text::ARGV0);
     request.env = env;
     request.stdin = match settings[at::STDIN_KIND] {
         kind::PIPE => Input::Pipe,
         kind::IGNORE => Input::Ignore,
         kind::FD => Input::Fd(dup(settings[at::STDIN_FD])?),
-        kind::FILE => Input::File(strings[text::STDIN_PATH].take().unwrap_or_default()),
+        kind::FILE => Input::File(string(text::STDIN_PATH).unwrap_or_default()),
         kind::DATA => Input::Data(stdin_data.map(|b| b.to_vec()).unwrap_or_default()),
         kind::CHILD => match stdin_from {
             Some(child) => Input::ChildStdout(child.handle.shared().clone()),
@@ -197,18 +276,18 @@ pub fn spawn(
         other => return Err(invalid(format!("unknown stdin kind {other}"))),
     };
     request.stdout = output(
-        settings,
+        &settings,
         at::STDOUT_KIND,
         at::STDOUT_FD,
         at::STDOUT_APPEND,
-        strings[text::STDOUT_PATH].take(),
+        string(text::STDOUT_PATH),
     )?;
     request.stderr = output(
-        settings,
+        &settings,
         at::STDERR_KIND,
         at::STDERR_FD,
         at::STDERR_APPEND,
-        strings[text::STDERR_PATH].take(),
+        string(text::STDERR_PATH),
     )?;
     let flags = settings[at::FLAGS] as u32;
     request.ipc = (flags & flag::IPC != 0).then_some(if flags & flag::ADVANCED_IPC != 0 {
@@ -227,7 +306,7 @@ pub fn spawn(
         (settings[at::FORCE_KILL_AFTER] >= 0.0).then(|| millis(settings[at::FORCE_KILL_AFTER]));
     request.max_buffer = settings[at::MAX_BUFFER].max(0.0) as usize;
     request.limit_streamed_output = flags & flag::LIMIT_STREAMED_OUTPUT != 0;
-    request.limits = limits_from(&settings[at::MEMORY_BYTES..=at::NICE]);
+    request.limits = limits_from(packed_limits);
     let pipes = match extra_fds {
         Some(entries) => extra_descriptors(&mut request, &entries)?,
         None => Vec::new(),
@@ -240,7 +319,7 @@ pub fn spawn(
     // Ours are handed to JavaScript only now: on an error above they are closed.
     let pipes = pipes
         .into_iter()
-        .map(|fd| fd.map_or(extra::NONE, IntoRawFd::into_raw_fd))
+        .map(|fd| fd.map_or(fd_entry::NONE, IntoRawFd::into_raw_fd))
         .collect();
     Ok(NativeChild { handle, pipes })
 }
@@ -257,14 +336,14 @@ fn extra_descriptors(
         let target = i as i32;
         let mut pipe = None;
         match entry {
-            extra::NONE => {}
-            extra::IPC => request.ipc_fd = target,
+            fd_entry::NONE => {}
+            fd_entry::IPC => request.ipc_fd = target,
             _ if target < 3 => {
                 return Err(invalid(format!(
                     "stdio[{target}] comes from the settings, not extra descriptors"
                 )))
             }
-            extra::PIPE => {
+            fd_entry::PIPE => {
                 let fd = request.pipe_at(target).map_err(|e| {
                     Error::new(
                         Status::GenericFailure,

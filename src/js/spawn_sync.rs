@@ -8,14 +8,8 @@ use std::time::Duration;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
-use super::spawn::{invalid, no_nul};
+use super::spawn::{fd_entry, invalid, no_nul};
 use crate::process::{current_env, duplicate_fd, run_to_completion, Input, Output, SpawnRequest};
-
-/// `stdio` entries that are not descriptor numbers.
-mod stdio {
-    pub const PIPE: i32 = -1;
-    pub const IGNORE: i32 = -2;
-}
 
 #[napi(object)]
 pub struct NativeSyncOptions {
@@ -26,9 +20,9 @@ pub struct NativeSyncOptions {
     pub cwd: Option<String>,
     /// `KEY=value` entries; absent: this process's environment.
     pub env: Option<Vec<String>>,
-    /// One entry per descriptor of the child, from 0: -1 a pipe (stdin gets
-    /// `input`; the others are collected), -2 nothing (`/dev/null` for 0 to 2),
-    /// or a descriptor of this process for the child to share.
+    /// One entry per descriptor of the child, from 0: `fd_entry::PIPE` (stdin
+    /// gets `input`; the others are collected), `fd_entry::NONE` (`/dev/null`
+    /// for 0 to 2), or a descriptor of this process for the child to share.
     pub stdio: Vec<i32>,
     pub input: Option<Buffer>,
     pub detached: bool,
@@ -86,16 +80,16 @@ pub fn spawn_sync(options: NativeSyncOptions) -> napi::Result<NativeSyncResult> 
         for (target, &entry) in options.stdio.iter().enumerate() {
             let target = target as i32;
             match (target, entry) {
-                (0, stdio::PIPE) => {
+                (0, fd_entry::PIPE) => {
                     let input = options.input.as_deref().map(<[u8]>::to_vec);
                     request.stdin = Input::Data(input.unwrap_or_default())
                 }
-                (0, stdio::IGNORE) => request.stdin = Input::Ignore,
+                (0, fd_entry::NONE) => request.stdin = Input::Ignore,
                 (0, fd) => request.stdin = Input::Fd(duplicate_fd(fd)?),
                 (1 | 2, _) => {
                     let output = match entry {
-                        stdio::PIPE => Output::Pipe,
-                        stdio::IGNORE => Output::Ignore,
+                        fd_entry::PIPE => Output::Pipe,
+                        fd_entry::NONE => Output::Ignore,
                         fd => Output::Fd(duplicate_fd(fd)?),
                     };
                     if target == 1 {
@@ -104,8 +98,8 @@ pub fn spawn_sync(options: NativeSyncOptions) -> napi::Result<NativeSyncResult> 
                         request.stderr = output;
                     }
                 }
-                (_, stdio::PIPE) => extra_outputs.push(target),
-                (_, stdio::IGNORE) => {}
+                (_, fd_entry::PIPE) => extra_outputs.push(target),
+                (_, fd_entry::NONE) => {}
                 (_, fd) => request.inherit_fds.push((duplicate_fd(fd)?, target)),
             }
         }

@@ -99,7 +99,7 @@ mod worker_io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub use config::{PoolConfig, Program, StderrMode};
+pub use config::{PoolConfig, Program, StderrMode, READY_MESSAGE};
 pub use events::{Answer, Bytes, FailureKind, PoolEvent, PoolSink, TaskFailure};
 pub use start_failures::{Backoff, QUICK_DEATH};
 pub use stats::{Percentiles, Stats};

@@ -25,15 +25,13 @@ use super::stderr::{StderrTail, INHERITED_TAIL};
 use super::worker::{Mode, Task};
 use crate::process::{
     self, duplicate_fd, fds, ChildEvent, ChildHandle, EventSink, Input, Output, Serialization,
-    SpawnRequest, Stream,
+    SpawnRequest, Stream, NODE_IPC_FD,
 };
 
 /// The descriptor a Node worker finds its task channel on (`OFFLOAD_CHANNEL_FD`).
 pub const CHANNEL_FD: i32 = 4;
 /// Buffers from this size on are written from the task's own copy.
 const SHARED_CHUNK: usize = 16 * 1024;
-/// The descriptor of a Node worker's IPC channel (`NODE_CHANNEL_FD`).
-const IPC_FD: i32 = 3;
 /// Socket send buffer of a task channel, each way.
 const CHANNEL_BUFFER: usize = 4 << 20;
 
@@ -166,7 +164,7 @@ impl ProcessIo {
                 // that calls `serve()` answers its messages (as under `fork()`).
                 let task_channel = config.serialization == Serialization::Json;
                 let ipc_vars = [
-                    format!("NODE_CHANNEL_FD={IPC_FD}"),
+                    format!("NODE_CHANNEL_FD={NODE_IPC_FD}"),
                     format!(
                         "NODE_CHANNEL_SERIALIZATION_MODE={}",
                         config.serialization.mode_name()
@@ -183,7 +181,7 @@ impl ProcessIo {
                         .chain(task_vars)
                         .collect(),
                 );
-                let ipc = channel_pair(&mut r, IPC_FD)?;
+                let ipc = channel_pair(&mut r, NODE_IPC_FD)?;
                 let tasks = if task_channel {
                     Some(channel_pair(&mut r, CHANNEL_FD)?)
                 } else {

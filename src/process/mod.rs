@@ -59,7 +59,10 @@ pub use events::{ChildEvent, EventSink, ExitInfo, Outcome, SpawnFailure, Stream}
 pub use handle::{ChildHandle, ChildShared};
 pub use ipc::{Message, Serialization};
 pub use launch_linux::Step;
-pub use request::{current_env, duplicate_fd, Input, Limits, Output, SpawnRequest};
+pub use request::{
+    current_env, duplicate_fd, Input, Limits, Output, SpawnRequest, DEFAULT_FORCE_KILL_AFTER,
+    DEFAULT_KILL_SIGNAL, DEFAULT_MAX_BUFFER, NODE_IPC_FD,
+};
 
 /// Starts a child. Returns at once; the launch happens on the spawner thread and
 /// its result arrives as `Spawned` or `SpawnFailed` on `sink`. Fails at once only

@@ -57,6 +57,17 @@ pub struct Limits {
     pub nice: Option<i32>,
 }
 
+/// Where a Node child finds its IPC channel (`NODE_CHANNEL_FD`) unless the
+/// caller puts it elsewhere: Node's `fork()` puts it at 3.
+pub const NODE_IPC_FD: RawFd = 3;
+/// The signal that stops a child on a timeout or a cancel, unless the caller
+/// gives another (the JS API's default too).
+pub const DEFAULT_KILL_SIGNAL: i32 = libc::SIGTERM;
+/// How long a stopped child has before SIGKILL follows.
+pub const DEFAULT_FORCE_KILL_AFTER: Duration = Duration::from_secs(5);
+/// Bytes of output collected per stream before the child is stopped.
+pub const DEFAULT_MAX_BUFFER: usize = 100 * 1024 * 1024;
+
 /// One launch.
 pub struct SpawnRequest {
     pub file: String,
@@ -118,7 +129,7 @@ impl SpawnRequest {
             stdout: Output::Pipe,
             stderr: Output::Pipe,
             ipc: None,
-            ipc_fd: 3,
+            ipc_fd: NODE_IPC_FD,
             inherit_fds: Vec::new(),
             detached: false,
             kill_tree: false,
@@ -127,9 +138,9 @@ impl SpawnRequest {
             limits: Limits::default(),
             cleanup: true,
             timeout: None,
-            kill_signal: libc::SIGTERM,
-            force_kill_after: Some(Duration::from_secs(5)),
-            max_buffer: 100 * 1024 * 1024,
+            kill_signal: DEFAULT_KILL_SIGNAL,
+            force_kill_after: Some(DEFAULT_FORCE_KILL_AFTER),
+            max_buffer: DEFAULT_MAX_BUFFER,
             limit_streamed_output: false,
         }
     }
