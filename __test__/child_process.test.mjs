@@ -14,6 +14,7 @@ import { Readable } from 'node:stream'
 import util from 'node:util'
 import { fileURLToPath } from 'node:url'
 import * as offloadCp from 'offload/child_process'
+import { alive } from './lib/proc.mjs'
 import { ChildProcess, exec, execFile, fork, spawn } from 'offload/child_process'
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url))
@@ -668,16 +669,9 @@ test('nothing is left behind: a process that used every function exits by itself
 /** Holds the JS thread until the child has exited: Node keeps it a zombie until its loop reaps it, offload reaps it at once on its own thread. */
 function holdUntilExited(pid) {
   const deadline = Date.now() + 10_000
-  while (Date.now() < deadline) {
-    let stat
-    try {
-      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-    } catch {
-      return // reaped
-    }
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return
+  while (alive(pid)) {
+    if (Date.now() > deadline) throw new Error(`child ${pid} still running after 10 s`)
   }
-  throw new Error(`child ${pid} still running after 10 s`)
 }
 
 test('kill() returned false for a child that had exited and been reaped on offload\'s thread before the JS thread heard of it, so an abort in the same tick as the launch was lost: now it counts as sent, as a signal to a zombie does in Node', async () => {

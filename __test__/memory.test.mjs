@@ -44,6 +44,7 @@ const SCENARIOS = [
   { scenario: 'fork', iterations: 2000, warmUp: 200, what: 'fork() round trips (20 per forked child)' },
   { scenario: 'pipeline', iterations: 1000, warmUp: 500, what: 'two-stage pipelines' },
   { scenario: 'poolRequest', iterations: 20000, warmUp: 2000, what: 'pool tasks that each send a request back' },
+  { scenario: 'spawnSync', iterations: 3000, warmUp: 1000, what: 'offload/child_process spawnSync calls' },
   { scenario: 'resize', iterations: 1000, warmUp: 1000, what: 'image resizes' },
 ]
 
