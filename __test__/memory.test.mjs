@@ -44,6 +44,11 @@ const SCENARIOS = [
   { scenario: 'fork', iterations: 2000, warmUp: 200, what: 'fork() round trips (20 per forked child)' },
   { scenario: 'pipeline', iterations: 1000, warmUp: 500, what: 'two-stage pipelines' },
   { scenario: 'poolRequest', iterations: 20000, warmUp: 2000, what: 'pool tasks that each send a request back' },
+  // Every task makes a V8 Serializer and Deserializer whose native memory (~10 KB, unseen by V8)
+  // lives until the next scavenge: with a 16 MiB young generation, RSS settles ~35 MiB up after
+  // ~20 000 tasks and stays there, hence the long warm-up. (It once grew ~3 KB a task for ever:
+  // each small answer was handed to JavaScript inside the 256 KiB block it was read into.)
+  { scenario: 'poolAdvanced', iterations: 20000, warmUp: 20000, what: "pool tasks of serialization 'advanced' (a Buffer and a Map each way)" },
   { scenario: 'spawnSync', iterations: 3000, warmUp: 1000, what: 'offload/child_process spawnSync calls' },
   { scenario: 'resize', iterations: 1000, warmUp: 1000, what: 'image resizes' },
 ]
