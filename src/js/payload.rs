@@ -133,8 +133,8 @@ pub struct JsSystemError {
 }
 
 pub fn system_error(error: &std::io::Error, step: &str, path: &str) -> JsSystemError {
-    let (errno, message) = match error.raw_os_error() {
-        Some(errno) => (-errno, String::new()),
+    let (errno, message) = match crate::errno::node_errno(error) {
+        Some(errno) => (errno, String::new()),
         None => (0, error.to_string()),
     };
     JsSystemError {
