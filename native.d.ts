@@ -38,6 +38,16 @@ export declare namespace FdEntry {
   export const PIPE: number
 }
 
+export declare namespace LaunchStep {
+  export const CREDENTIALS: string
+  export const CWD: string
+  export const EXEC: string
+  export const LIMITS: string
+  export const PARENT_DEATH: string
+  export const SESSION: string
+  export const STDIO: string
+}
+
 export declare namespace LimitSlot {
   export const CPU_SECONDS: number
   export const FILE_SIZE_BYTES: number
@@ -141,8 +151,12 @@ export declare class NativeChild {
    * already being read or collected.
    */
   reserveStdout(): boolean
-  /** `true` if the signal was sent. */
-  kill(signal: number): boolean
+  /**
+   * 1 if the signal was sent, 0 if there is no child to signal any more,
+   * else Node's (negative) errno of the OS's refusal (`EPERM`), which lib/
+   * makes the `kill EPERM` error of.
+   */
+  kill(signal: number): number
   cancel(): void
   collect(which: number): void
   stream(which: number): void

@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.EventKind = nativeBinding.EventKind
 module.exports.FdEntry = nativeBinding.FdEntry
+module.exports.LaunchStep = nativeBinding.LaunchStep
 module.exports.LimitSlot = nativeBinding.LimitSlot
 module.exports.OutputStream = nativeBinding.OutputStream
 module.exports.SpawnDefault = nativeBinding.SpawnDefault

@@ -279,3 +279,31 @@ test('a NUL byte is refused in lib/ on every public path to a launch, before the
   assert.deepEqual(notRefused, [], 'paths that did not throw ERR_INVALID_ARG_VALUE for a NUL byte')
   assert.deepEqual(leaked, [], 'calls of the addon that carried a NUL byte')
 })
+
+// The kill's outcome crosses as a number: no error text for lib/ to parse. Each one is produced
+// here by a real child; the refusal by a signal number the OS does not have (lib/ validates
+// signals, so only the native call can send one).
+test('the native kill reports sent (1), no child to signal (0), or the OS refusal as Node errno', async () => {
+  const { constants } = require('node:os')
+  const offload = require('../index.js')
+  const child = offload.spawn('sleep', ['30'], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore', reject: false })
+  assert.ok(child.pid > 0)
+  assert.equal(child._native.kill(0), 1)
+  assert.equal(child._native.kill(1000), -constants.errno.EINVAL)
+  assert.equal(child.kill('SIGKILL'), true)
+  assert.equal((await child).signal, 'SIGKILL')
+  const failed = offload.spawn('/nonexistent/offload-contracts', [], { reject: false })
+  await failed
+  assert.equal(failed._native.kill(0), 0)
+})
+
+// lib/errors.js cannot load the addon (lib/binding.js uses it), so it writes the launch steps'
+// names down; they must be names src/js/payload.rs sends.
+test('the launch steps lib/errors.js words are the ones the addon names', () => {
+  const source = fs.readFileSync(path.join(ROOT, 'lib', 'errors.js'), 'utf8')
+  const table = /const LAUNCH_STEPS = \{([\s\S]*?)\n\}/.exec(source)[1]
+  const used = [...table.matchAll(/^\s*(\w+):/gm), ...source.matchAll(/failure\.step\s*[!=]==\s*'(\w+)'/g)].map((m) => m[1])
+  assert.ok(used.length >= 5, `found the steps lib/errors.js uses: ${used}`)
+  const named = Object.values(binding.LaunchStep)
+  assert.deepEqual(used.filter((step) => !named.includes(step)), [], `steps the addon does not name (it names ${named})`)
+})

@@ -261,7 +261,10 @@ class Subprocess extends EventEmitter {
   kill(signal = 'SIGTERM') {
     const number = signalNumber(signal)
     if (this.#native === null || this.#exit !== null || this.#outcome !== null) return false
-    const sent = this.#native.kill(number)
+    // 1 sent, 0 nobody to signal, or the OS's refusal as Node's errno.
+    const status = this.#native.kill(number)
+    if (status < 0) throw errnoException(status, 'kill')
+    const sent = status > 0
     if (sent && number !== 0) this.#killed = true
     return sent
   }

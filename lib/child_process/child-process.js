@@ -8,7 +8,7 @@ const { EventEmitter } = require('node:events')
 const net = require('node:net')
 const { Subprocess } = require('../subprocess')
 const { normalize } = require('../options')
-const { invalidArgType, codedError, missingArgs, unsupportedOption, nativeCallError } = require('../errors')
+const { invalidArgType, codedError, missingArgs, unsupportedOption } = require('../errors')
 const { validateObject, validateString, validateNoNull, validateArray, checkSerialization } = require('../validate')
 const { kChildStream, validStdio, offloadStdio, extraDescriptors } = require('./stdio')
 const { convertToValidSignal, envFromPairs, isInt32 } = require('./arguments')
@@ -267,7 +267,8 @@ class ChildProcess extends EventEmitter {
     try {
       sent = this.#sub.kill(signal)
     } catch (err) {
-      this.emit('error', nativeCallError(err, 'kill'))
+      // The OS refused (`kill EPERM`): Node emits it too.
+      this.emit('error', err)
       return false
     }
     if (sent) this.killed = true

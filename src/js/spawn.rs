@@ -98,7 +98,7 @@ pub mod output_stream {
 
 /// Stdio kinds in `numbers`. Exported to JS as `StdioKind`.
 #[napi(js_name = "StdioKind")]
-pub mod kind {
+pub mod stdio_kind {
     #[napi]
     pub const PIPE: f64 = 0.0;
     #[napi]
@@ -252,11 +252,11 @@ fn output(
     path: Option<String>,
 ) -> napi::Result<Output> {
     Ok(match numbers[kind_at] {
-        kind::PIPE => Output::Pipe,
-        kind::IGNORE => Output::Ignore,
-        kind::FD => Output::Fd(dup(numbers[fd_at])?),
+        stdio_kind::PIPE => Output::Pipe,
+        stdio_kind::IGNORE => Output::Ignore,
+        stdio_kind::FD => Output::Fd(dup(numbers[fd_at])?),
         file => {
-            debug_assert_eq!(file, kind::FILE, "not an output kind");
+            debug_assert_eq!(file, stdio_kind::FILE, "not an output kind");
             Output::File {
                 path: path.unwrap_or_default(),
                 append: numbers[append_at] != 0.0,
@@ -303,16 +303,20 @@ pub fn spawn(
     let stdin_kind = numbers[at::STDIN_KIND];
     request.stdin = match stdin_from {
         Some(child) => {
-            debug_assert_eq!(stdin_kind, kind::CHILD);
+            debug_assert_eq!(stdin_kind, stdio_kind::CHILD);
             Input::ChildStdout(child.handle.shared().clone())
         }
         None => match stdin_kind {
-            kind::PIPE => Input::Pipe,
-            kind::IGNORE => Input::Ignore,
-            kind::FD => Input::Fd(dup(numbers[at::STDIN_FD])?),
-            kind::FILE => Input::File(string(text::STDIN_PATH).unwrap_or_default()),
+            stdio_kind::PIPE => Input::Pipe,
+            stdio_kind::IGNORE => Input::Ignore,
+            stdio_kind::FD => Input::Fd(dup(numbers[at::STDIN_FD])?),
+            stdio_kind::FILE => Input::File(string(text::STDIN_PATH).unwrap_or_default()),
             data => {
-                debug_assert_eq!(data, kind::DATA, "not a stdin kind without a source child");
+                debug_assert_eq!(
+                    data,
+                    stdio_kind::DATA,
+                    "not a stdin kind without a source child"
+                );
                 Input::Data(stdin_data.map(|b| b.to_vec()).unwrap_or_default())
             }
         },
@@ -445,12 +449,15 @@ impl NativeChild {
         self.handle.reserve_stdout()
     }
 
-    /// `true` if the signal was sent.
+    /// 1 if the signal was sent, 0 if there is no child to signal any more,
+    /// else Node's (negative) errno of the OS's refusal (`EPERM`), which lib/
+    /// makes the `kill EPERM` error of.
     #[napi]
-    pub fn kill(&self, signal: i32) -> napi::Result<bool> {
-        self.handle
-            .kill(signal)
-            .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))
+    pub fn kill(&self, signal: i32) -> i32 {
+        match self.handle.kill(signal) {
+            Ok(sent) => i32::from(sent),
+            Err(e) => -crate::errno::os_errno(&e),
+        }
     }
 
     #[napi]
