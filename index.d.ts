@@ -191,7 +191,10 @@ export declare class Subprocess<Stdout = string, Stderr = Stdout> extends EventE
   readonly stdin: Writable | null
   readonly stdout: Readable | null
   readonly stderr: Readable | null
-  /** Sends a signal (default `'SIGTERM'`); `true` if it was delivered. */
+  /**
+   * Sends a signal (default `'SIGTERM'`); `true` if it was delivered. When the OS refuses
+   * (a `killTree` group with a process of another user), throws Node's `kill EPERM` error.
+   */
   kill(signal?: Signal): boolean
   unref(): this
   ref(): this

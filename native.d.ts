@@ -38,6 +38,31 @@ export declare namespace FdEntry {
   export const PIPE: number
 }
 
+export declare namespace LaunchStep {
+  export const CREDENTIALS: string
+  export const CWD: string
+  export const EXEC: string
+  export const LIMITS: string
+  export const PARENT_DEATH: string
+  export const SESSION: string
+  export const STDIO: string
+}
+
+export declare namespace LimitSlot {
+  export const CPU_SECONDS: number
+  export const FILE_SIZE_BYTES: number
+  export const LEN: number
+  export const MEMORY_BYTES: number
+  export const NICE: number
+  export const OPEN_FILES: number
+  export const PROCESSES: number
+}
+
+export declare namespace OutputStream {
+  export const STDERR: number
+  export const STDOUT: number
+}
+
 export declare namespace SpawnDefault {
   export const FORCE_KILL_AFTER_MS: number
   export const KILL_SIGNAL: number
@@ -61,7 +86,7 @@ export declare namespace SpawnSlot {
   export const KILL_SIGNAL: number
   export const LEN: number
   export const MAX_BUFFER: number
-  /** The first of the six limits, in the order of `limits_from`, up to `NICE`. */
+  /** The first of the limits, laid out from here as `LimitSlot` says. */
   export const MEMORY_BYTES: number
   export const NICE: number
   export const STDERR_APPEND: number
@@ -126,8 +151,12 @@ export declare class NativeChild {
    * already being read or collected.
    */
   reserveStdout(): boolean
-  /** `true` if the signal was sent. */
-  kill(signal: number): boolean
+  /**
+   * 1 if the signal was sent, 0 if there is no child to signal any more,
+   * else Node's (negative) errno of the OS's refusal (`EPERM`), which lib/
+   * makes the `kill EPERM` error of.
+   */
+  kill(signal: number): number
   cancel(): void
   collect(which: number): void
   stream(which: number): void
@@ -435,15 +464,23 @@ export interface NativeSyncResult {
   output?: Array<Buffer | undefined | null>
 }
 
+/** An optional whole number of `numbers` (or of the packed limits) that is absent. */
+export declare const NOT_SET: number
+
 /**
  * Starts a child; its events arrive on `channel` tagged with `id`.
- * `env` absent means a copy of this process's environment.
+ * `env` absent means a copy of this process's environment. Every value was
+ * checked by lib/ (lib/options.js, lib/child_process/); the only failures left
+ * are the system's: a stdio descriptor that is not open, no pipe to be had.
  */
-export declare function spawn(channel: EventChannel, id: number, file: string, args: Array<string>, env: Array<string> | undefined | null, settings: Float64Array, strings: Array<string | undefined | null>, stdinData?: Buffer | undefined | null, stdinFrom?: NativeChild | undefined | null, extraFds?: Array<number> | undefined | null): NativeChild
+export declare function spawn(channel: EventChannel, id: number, file: string, args: Array<string>, env: Array<string> | undefined | null, numbers: Float64Array, strings: Array<string | undefined | null>, stdinData?: Buffer | undefined | null, stdinFrom?: NativeChild | undefined | null, extraFds?: Array<number> | undefined | null): NativeChild
 
 /**
  * Runs a child to completion. Blocks the calling thread until it has exited
  * and its pipes are closed (or the timeout or output limit stopped it).
+ * Every value was checked by lib/child_process/; what can still fail (a
+ * descriptor that is not open, the launch, the run) is the result's `error`,
+ * as in Node.
  */
 export declare function spawnSync(options: NativeSyncOptions): NativeSyncResult
 

@@ -14,7 +14,7 @@ const require = createRequire(import.meta.url)
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const binding = require('../lib/binding.js')
 
-const TABLES = ['SpawnSlot', 'SpawnText', 'StdioKind', 'SpawnFlag', 'FdEntry', 'EventKind', 'SpawnDefault']
+const TABLES = ['SpawnSlot', 'SpawnText', 'StdioKind', 'SpawnFlag', 'FdEntry', 'LimitSlot', 'OutputStream', 'EventKind', 'SpawnDefault']
 
 const distinct = (values) => new Set(values).size === values.length
 
@@ -41,8 +41,11 @@ test('spawn slots are distinct places inside the settings array, the six limits 
     for (const [name, at] of Object.entries(slots)) assert.ok(at >= 0 && at < len, `${name} (${at}) is inside ${len}`)
   }
   const { MEMORY_BYTES, NICE, LEN } = binding.SpawnSlot
-  assert.equal(NICE - MEMORY_BYTES + 1, 6, 'the six limits of packLimits')
-  assert.equal(NICE, LEN - 1)
+  const { LEN: LIMITS, ...limits } = binding.LimitSlot
+  assert.ok(distinct(Object.values(limits)), `limit slots overlap: ${JSON.stringify(limits)}`)
+  for (const [name, at] of Object.entries(limits)) assert.ok(at >= 0 && at < LIMITS, `LimitSlot.${name} (${at}) is inside ${LIMITS}`)
+  assert.equal(LEN - MEMORY_BYTES, LIMITS, 'the limits fill the settings from MEMORY_BYTES to the end')
+  assert.equal(NICE, MEMORY_BYTES + binding.LimitSlot.NICE)
   const named = Object.entries(binding.SpawnSlot).filter(([name]) => name !== 'LEN').map(([, at]) => at)
   for (const at of named) assert.ok(at < MEMORY_BYTES || at === NICE || at === MEMORY_BYTES, `slot ${at} falls among the limits`)
 })
@@ -65,6 +68,13 @@ test('the spawn defaults are the ones documented', () => {
   assert.equal(binding.IPC_FD, 3, "Node's fork() puts the channel at 3")
 })
 
+test('the absent marker is no value an option can have, and the outputs are named by their descriptors', () => {
+  // Whole-number options (uid, gid, limits, forceKillAfter) are validated as >= 0.
+  assert.ok(binding.NOT_SET < 0)
+  // lib/subprocess.js indexes its per-descriptor arrays with them.
+  assert.deepEqual({ ...binding.OutputStream }, { STDOUT: 1, STDERR: 2 })
+})
+
 function libFiles(dir = path.join(ROOT, 'lib')) {
   const files = []
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -78,12 +88,15 @@ function libFiles(dir = path.join(ROOT, 'lib')) {
 test('lib/ declares none of the numbers the addon owns', () => {
   const names = new Set(TABLES.flatMap((t) => Object.keys(binding[t])))
   names.add('IPC_FD')
+  names.add('NOT_SET')
   // A name of the addon's given a bare number, as a constant or an object key.
   const declared = new RegExp(`(^|[\\s{,])(${[...names].join('|')})\\s*[=:]\\s*-?\\d+\\s*(,|;|}|//|$)`)
   const retired = [
     /\bconst\s+(EXTRA|NATIVE)_[A-Z]+\s*=\s*-\d/, // descriptor entries under another name
     /NODE_CHANNEL_FD\s*[:=]\s*'?\d/, // the IPC descriptor
     /\{\s*(pipe|ignore|fd|file|data|child)\s*:\s*\d/, // a table of stdio kinds by their lib/options.js names
+    /\bconst\s+ABSENT\s*=\s*-\d/, // the absent marker under its old name
+    /\bconst\s+(STDOUT|STDERR)\s*=\s*\d/, // the outputs' numbers
   ]
   // The main API's defaults are the engine's; offload/child_process's are Node's own.
   const engineDefaults = /\b(maxBuffer|forceKillAfter|killSignal)\s*:\s*(\d|'SIG)/
@@ -176,4 +189,121 @@ test('lib/worker-ready.js sends the ready message the pool waits for', async () 
   child.kill()
   assert.deepEqual(message, JSON.parse(binding.WORKER_READY_MESSAGE))
   assert.equal(JSON.stringify(message), binding.WORKER_READY_MESSAGE)
+})
+
+// JS validates, Rust trusts: src/js/spawn.rs and spawn_sync.rs only debug_assert! that no NUL
+// byte reaches them, so every public way to a launch must refuse one first, in lib/, with
+// Node's ERR_INVALID_ARG_VALUE. The addon's spawn and spawnSync are wrapped to record any call
+// that carries a NUL byte; none may.
+test('a NUL byte is refused in lib/ on every public path to a launch, before the addon is called', async () => {
+  const offload = require('../index.js')
+  const cp = require('../lib/child_process.js')
+  const { spawn, spawnSync } = binding
+  const leaked = []
+  const hasNul = (value) =>
+    (typeof value === 'string' && value.includes('\0')) || (Array.isArray(value) && value.some(hasNul)) || (value !== null && typeof value === 'object' && !Array.isArray(value) && !ArrayBuffer.isView(value) && Object.values(value).some(hasNul))
+  binding.spawn = function (...args) {
+    if (hasNul(args.slice(2, 7))) leaked.push(['spawn', args[2], args[3]])
+    return spawn.apply(this, args)
+  }
+  binding.spawnSync = function (options) {
+    if (hasNul(options)) leaked.push(['spawnSync', options.file, options.args])
+    return spawnSync.call(this, options)
+  }
+  const nulUrl = new URL('file:///tmp/a%00b')
+  const fixture = path.join(ROOT, '__test__', 'fixtures', 'echo-once.js')
+  const paths = {
+    'spawn: file': () => offload.spawn('tr\0ue'),
+    'spawn: args': () => offload.spawn('true', ['a\0b']),
+    'spawn: cwd': () => offload.spawn('true', [], { cwd: '/tmp\0' }),
+    'spawn: cwd as a file: URL with %00 (regression: a file: URL with %00 passed the path check of lib/options.js)': () => offload.spawn('true', [], { cwd: nulUrl }),
+    'spawn: env value': () => offload.spawn('true', [], { env: { A: 'a\0b' } }),
+    'spawn: env key': () => offload.spawn('true', [], { env: { 'A\0B': 'x' } }),
+    'spawn: argv0': () => offload.spawn('true', [], { argv0: 'a\0b' }),
+    'spawn: stdin file': () => offload.spawn('true', [], { stdin: { file: '/tmp/a\0b' } }),
+    'spawn: stdout file URL with %00 (regression: a file: URL with %00 passed the path check of lib/options.js)': () => offload.spawn('true', [], { stdout: { file: nulUrl } }),
+    'spawn: stderr file': () => offload.spawn('true', [], { stderr: { file: '/tmp/a\0b' } }),
+    'execFile: args': () => offload.execFile('true', ['a\0b']),
+    'exec: command': () => offload.exec('true\0'),
+    'exec: shell': () => offload.exec('true', { shell: '/bin/sh\0' }),
+    '$: a value': () => offload.$`true ${'a\0b'}`,
+    '$(options): a value': () => offload.$({ stdout: 'ignore' })`true ${['a', 'b\0']}`,
+    'fork: modulePath': () => offload.fork('/tmp/a\0.js'),
+    'fork: modulePath as a file: URL with %00': () => offload.fork(nulUrl),
+    'fork: args': () => offload.fork(fixture, ['a\0b']),
+    'fork: execPath': () => offload.fork(fixture, [], { execPath: 'node\0' }),
+    'fork: execArgv (regression: fork() let a NUL byte in execArgv through to the addon)': () => offload.fork(fixture, [], { execArgv: ['--no\0'] }),
+    'pipe: the next stage': () => offload.spawn('true', [], { stdout: 'pipe' }).pipe('cat', ['a\0b']),
+    'pipeline: a stage': () => offload.pipeline(['true'], ['cat', 'a\0b']),
+    'child_process.spawn: file': () => cp.spawn('tr\0ue'),
+    'child_process.spawn: args': () => cp.spawn('true', ['a\0b']),
+    'child_process.spawn: cwd': () => cp.spawn('true', [], { cwd: '/tmp\0' }),
+    'child_process.spawn: env': () => cp.spawn('true', [], { env: { A: 'a\0b' } }),
+    'child_process.spawn: argv0': () => cp.spawn('true', [], { argv0: 'a\0b' }),
+    'child_process.spawn: shell': () => cp.spawn('true', [], { shell: '/bin/sh\0' }),
+    'child_process.execFile: args': () => cp.execFile('true', ['a\0b'], () => {}),
+    'child_process.exec: command': () => cp.exec('true\0', () => {}),
+    'child_process.fork: args': () => cp.fork(fixture, ['a\0b']),
+    'child_process.fork: execArgv': () => cp.fork(fixture, [], { execArgv: ['--no\0'] }),
+    'child_process.fork: execPath': () => cp.fork(fixture, [], { execPath: 'node\0' }),
+    'child_process.spawnSync: file': () => cp.spawnSync('tr\0ue'),
+    'child_process.spawnSync: args': () => cp.spawnSync('true', ['a\0b']),
+    'child_process.spawnSync: cwd': () => cp.spawnSync('true', [], { cwd: '/tmp\0' }),
+    'child_process.spawnSync: env': () => cp.spawnSync('true', [], { env: { A: 'a\0b' } }),
+    'child_process.spawnSync: argv0': () => cp.spawnSync('true', [], { argv0: 'a\0b' }),
+    'child_process.execFileSync: args': () => cp.execFileSync('true', ['a\0b']),
+    'child_process.execSync: command': () => cp.execSync('true\0'),
+    // Node's launcher cuts these at the NUL; offload refuses them.
+    'ChildProcess#spawn: file (regression: ChildProcess#spawn let a NUL byte in file through to the addon)': () =>
+      new cp.ChildProcess().spawn({ file: 'tr\0ue', args: ['true'], stdio: 'ignore' }),
+    'ChildProcess#spawn: args (regression: ChildProcess#spawn let a NUL byte in args through to the addon)': () =>
+      new cp.ChildProcess().spawn({ file: 'true', args: ['true', 'a\0b'], stdio: 'ignore' }),
+    'ChildProcess#spawn: envPairs': () => new cp.ChildProcess().spawn({ file: 'true', args: ['true'], envPairs: ['A=a\0b'], stdio: 'ignore' }),
+    'ChildProcess#spawn: cwd': () => new cp.ChildProcess().spawn({ file: 'true', args: ['true'], cwd: '/tmp\0', stdio: 'ignore' }),
+  }
+  const notRefused = []
+  try {
+    for (const [name, call] of Object.entries(paths)) {
+      try {
+        const started = call()
+        notRefused.push(`${name}: returned ${started?.constructor?.name}`)
+        started?.kill?.()
+      } catch (err) {
+        if (err.code !== 'ERR_INVALID_ARG_VALUE' || !/null bytes/.test(err.message)) notRefused.push(`${name}: ${err.code} ${err.message}`)
+      }
+    }
+  } finally {
+    binding.spawn = spawn
+    binding.spawnSync = spawnSync
+  }
+  assert.deepEqual(notRefused, [], 'paths that did not throw ERR_INVALID_ARG_VALUE for a NUL byte')
+  assert.deepEqual(leaked, [], 'calls of the addon that carried a NUL byte')
+})
+
+// The kill's outcome crosses as a number: no error text for lib/ to parse. Each one is produced
+// here by a real child; the refusal by a signal number the OS does not have (lib/ validates
+// signals, so only the native call can send one).
+test('the native kill reports sent (1), no child to signal (0), or the OS refusal as Node errno', async () => {
+  const { constants } = require('node:os')
+  const offload = require('../index.js')
+  const child = offload.spawn('sleep', ['30'], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore', reject: false })
+  assert.ok(child.pid > 0)
+  assert.equal(child._native.kill(0), 1)
+  assert.equal(child._native.kill(1000), -constants.errno.EINVAL)
+  assert.equal(child.kill('SIGKILL'), true)
+  assert.equal((await child).signal, 'SIGKILL')
+  const failed = offload.spawn('/nonexistent/offload-contracts', [], { reject: false })
+  await failed
+  assert.equal(failed._native.kill(0), 0)
+})
+
+// lib/errors.js cannot load the addon (lib/binding.js uses it), so it writes the launch steps'
+// names down; they must be names src/js/payload.rs sends.
+test('the launch steps lib/errors.js words are the ones the addon names', () => {
+  const source = fs.readFileSync(path.join(ROOT, 'lib', 'errors.js'), 'utf8')
+  const table = /const LAUNCH_STEPS = \{([\s\S]*?)\n\}/.exec(source)[1]
+  const used = [...table.matchAll(/^\s*(\w+):/gm), ...source.matchAll(/failure\.step\s*[!=]==\s*'(\w+)'/g)].map((m) => m[1])
+  assert.ok(used.length >= 5, `found the steps lib/errors.js uses: ${used}`)
+  const named = Object.values(binding.LaunchStep)
+  assert.deepEqual(used.filter((step) => !named.includes(step)), [], `steps the addon does not name (it names ${named})`)
 })

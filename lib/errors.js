@@ -294,12 +294,6 @@ function fsError(errno, syscall, path = undefined) {
   return err
 }
 
-/** The error of a native call that failed with an OS error (`… (os error 3)`), as Node's `kill ESRCH`. */
-function nativeCallError(nativeError, syscall) {
-  const errno = -Number(/os error (\d+)/.exec(nativeError.message)?.[1] ?? 0)
-  return errno === 0 ? nativeError : errnoException(errno, syscall)
-}
-
 const LAUNCH_STEPS = {
   cwd: (f) => `the working directory (options.cwd) '${f.path}' cannot be used: ${f.description}`,
   stdio: (f) => (f.path ? `cannot open '${f.path}' for stdio: ${f.description}` : `stdio setup failed: ${f.description}`),
@@ -410,7 +404,6 @@ module.exports = {
   unsupportedOption,
   errnoException,
   fsError,
-  nativeCallError,
   spawnError,
   describeError,
   rebuildError,

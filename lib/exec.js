@@ -105,6 +105,7 @@ function fork(modulePath, args, options) {
   const { execPath = process.execPath, execArgv = inheritedExecArgv(), serialization: given, ...rest } = options ?? {}
   checkString(execPath, 'options.execPath')
   if (!Array.isArray(execArgv)) throw invalidArgType('options.execArgv', 'an instance of Array', execArgv)
+  execArgv.forEach((arg, i) => checkString(arg, `options.execArgv[${i}]`))
   const serialization = checkSerialization(given)
   const env = { ...(rest.env ?? {}), NODE_CHANNEL_FD: String(IPC_FD), NODE_CHANNEL_SERIALIZATION_MODE: serialization, NODE_UNIQUE_ID: undefined }
   // An inherited stderr (the default) is passed through by us, so that a child

@@ -8,7 +8,7 @@ const { invalidArgType, invalidArgValue } = require('./errors')
 const { checkString, checkBoolean, checkNonNegative } = require('./validate')
 const { signalNumber } = require('./signals')
 
-// The engine's defaults (src/process/request.rs).
+// The engine's defaults (src/process/request.rs, exported by src/js/spawn.rs).
 const { SpawnDefault } = require('./binding')
 
 const KNOWN = new Set([
@@ -35,9 +35,9 @@ function checkCommand(file, args, fileName = 'file') {
   return args.map((arg, i) => checkString(arg, `args[${i}]`))
 }
 
+// A file: URL may encode a NUL byte (%00), which fileURLToPath decodes: checked after.
 function toPath(value, name) {
-  if (value instanceof URL) return fileURLToPath(value)
-  return checkString(value, name)
+  return checkString(value instanceof URL ? fileURLToPath(value) : value, name)
 }
 
 function envEntries(env, extendEnv) {
@@ -143,8 +143,8 @@ function normalize(options) {
   native.limits = limitsSpec(o.limits)
   if (o.timeout !== undefined && o.timeout !== null) native.timeout = checkNonNegative(o.timeout, 'options.timeout', { integer: true })
   native.killSignal = signalNumber(o.killSignal ?? SpawnDefault.KILL_SIGNAL, 'options.killSignal')
-  if (o.forceKillAfter === false) native.forceKillAfter = -1
-  else native.forceKillAfter = checkNonNegative(o.forceKillAfter ?? SpawnDefault.FORCE_KILL_AFTER_MS, 'options.forceKillAfter')
+  // false: never (absent for the native side).
+  if (o.forceKillAfter !== false) native.forceKillAfter = checkNonNegative(o.forceKillAfter ?? SpawnDefault.FORCE_KILL_AFTER_MS, 'options.forceKillAfter')
   const maxBuffer = o.maxBuffer ?? SpawnDefault.MAX_BUFFER
   checkNonNegative(maxBuffer, 'options.maxBuffer', { allowInfinity: true })
   native.maxBuffer = Number.isFinite(maxBuffer) ? maxBuffer : Number.MAX_SAFE_INTEGER

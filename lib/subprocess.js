@@ -13,14 +13,14 @@ const { SubprocessError, spawnError, errnoException, codedError, offloadError } 
 const { signalNumber, signalName } = require('./signals')
 const { serializeFrame, deserializeFrame } = require('./ipc-serialization')
 const { pipedStage, combine } = require('./pipeline-stages')
-const { EventKind } = require('./binding')
+const { EventKind, OutputStream } = require('./binding')
 
 // Event types sent by src/js/payload.rs.
 const { SPAWNED, SPAWN_FAILED, OUTPUT, OUTPUT_END, MESSAGE, DISCONNECT, WRITE_DONE, EXIT, CLOSED, OUTPUT_OVERFLOW, TIMED_OUT } =
   EventKind
 
-const STDOUT = 1
-const STDERR = 2
+// The outputs as the native child names them: their descriptors, so also indexes of #streams.
+const { STDOUT, STDERR } = OutputStream
 const STREAM_NAMES = [undefined, 'stdout', 'stderr']
 const MESSAGE_TAIL = 4096
 const EMPTY = Buffer.alloc(0)
@@ -261,7 +261,10 @@ class Subprocess extends EventEmitter {
   kill(signal = 'SIGTERM') {
     const number = signalNumber(signal)
     if (this.#native === null || this.#exit !== null || this.#outcome !== null) return false
-    const sent = this.#native.kill(number)
+    // 1 sent, 0 nobody to signal, or the OS's refusal as Node's errno.
+    const status = this.#native.kill(number)
+    if (status < 0) throw errnoException(status, 'kill')
+    const sent = status > 0
     if (sent && number !== 0) this.#killed = true
     return sent
   }

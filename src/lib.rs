@@ -5,6 +5,7 @@
 
 #![deny(clippy::all)]
 
+pub mod errno;
 pub mod image;
 pub mod pool;
 pub mod process;

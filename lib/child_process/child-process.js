@@ -8,8 +8,8 @@ const { EventEmitter } = require('node:events')
 const net = require('node:net')
 const { Subprocess } = require('../subprocess')
 const { normalize } = require('../options')
-const { invalidArgType, codedError, missingArgs, unsupportedOption, nativeCallError } = require('../errors')
-const { validateObject, validateString, validateArray, checkSerialization } = require('../validate')
+const { invalidArgType, codedError, missingArgs, unsupportedOption } = require('../errors')
+const { validateObject, validateString, validateNoNull, validateArray, checkSerialization } = require('../validate')
 const { kChildStream, validStdio, offloadStdio, extraDescriptors } = require('./stdio')
 const { convertToValidSignal, envFromPairs, isInt32 } = require('./arguments')
 
@@ -121,6 +121,10 @@ class ChildProcess extends EventEmitter {
     if (options.args !== undefined) validateArray(options.args, 'options.args')
     const file = options.file
     const argv = options.args ?? []
+    // Node's launcher cuts a C string at a NUL byte (the child runs with a shorter argument);
+    // offload refuses it, as spawn() does before it gets here.
+    validateNoNull(file, 'options.file')
+    argv.forEach((arg, i) => validateNoNull(`${arg}`, `options.args[${i}]`))
     const env = options.envPairs === undefined ? undefined : envFromPairs(options.envPairs)
     // Only spawn() and execFile() set these: Node's own ChildProcess#spawn has no timeout.
     const limits = this[kLimits] ?? {}
@@ -263,7 +267,8 @@ class ChildProcess extends EventEmitter {
     try {
       sent = this.#sub.kill(signal)
     } catch (err) {
-      this.emit('error', nativeCallError(err, 'kill'))
+      // The OS refused (`kill EPERM`): Node emits it too.
+      this.emit('error', err)
       return false
     }
     if (sent) this.killed = true

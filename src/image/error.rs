@@ -61,7 +61,8 @@ impl ImageError {
     }
 
     /// A failed `syscall` on a file; `path` as `fs` would name it (`open` does, `read`
-    /// and `write` do not). An error without an errno (a short write) counts as EIO.
+    /// and `write` do not). An error without an errno (a short write) counts as EIO
+    /// (`crate::errno`).
     pub fn io(e: &std::io::Error, syscall: &'static str, path: Option<&std::path::Path>) -> Self {
         let path = path.map(|p| p.to_string_lossy().into_owned());
         let message = match &path {
@@ -72,7 +73,7 @@ impl ImageError {
             kind: ErrorKind::Io,
             message,
             os: Some(OsError {
-                errno: e.raw_os_error().unwrap_or(libc::EIO),
+                errno: crate::errno::os_errno(e),
                 syscall,
                 path,
             }),

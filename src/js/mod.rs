@@ -1,8 +1,9 @@
 //! napi bindings: JavaScript values in, engine types out, and engine events back
 //! to JavaScript. Nothing here does the work itself.
 //!
-//! Every number both sides must agree on (spawn slots and flags, descriptor
-//! entries, event kinds, the IPC descriptor, spawn defaults, the worker-ready
+//! Every number both sides must agree on (spawn slots and flags, the limits'
+//! layout and the absent marker, descriptor entries, output and event kinds,
+//! the IPC descriptor, spawn defaults, launch step names, the worker-ready
 //! message) is declared here once and exported with `#[napi] const` (in a
 //! `#[napi] mod` for a named table); lib/ reads them from the binding and
 //! __test__/contracts.test.mjs fails if it writes one down itself.

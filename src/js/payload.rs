@@ -133,8 +133,8 @@ pub struct JsSystemError {
 }
 
 pub fn system_error(error: &std::io::Error, step: &str, path: &str) -> JsSystemError {
-    let (errno, message) = match error.raw_os_error() {
-        Some(errno) => (-errno, String::new()),
+    let (errno, message) = match crate::errno::node_errno(error) {
+        Some(errno) => (errno, String::new()),
         None => (0, error.to_string()),
     };
     JsSystemError {
@@ -145,22 +145,44 @@ pub fn system_error(error: &std::io::Error, step: &str, path: &str) -> JsSystemE
     }
 }
 
-fn step_name(step: Step) -> &'static str {
-    match step {
-        Step::Exec => "exec",
-        Step::Chdir => "cwd",
-        Step::Stdio => "stdio",
-        Step::Limit => "limits",
-        Step::Credentials => "credentials",
-        Step::Session => "session",
-        Step::ParentDeath => "parentDeath",
+/// The names of the launch steps in [`JsSystemError::step`], exported to JS as
+/// `LaunchStep`. lib/errors.js words a failure by them; it cannot load the addon
+/// (the addon's loader uses it), so __test__/contracts.test.mjs holds the names
+/// it uses to these.
+#[napi(js_name = "LaunchStep")]
+pub mod step {
+    #[napi]
+    pub const EXEC: &str = "exec";
+    #[napi]
+    pub const CWD: &str = "cwd";
+    #[napi]
+    pub const STDIO: &str = "stdio";
+    #[napi]
+    pub const LIMITS: &str = "limits";
+    #[napi]
+    pub const CREDENTIALS: &str = "credentials";
+    #[napi]
+    pub const SESSION: &str = "session";
+    #[napi]
+    pub const PARENT_DEATH: &str = "parentDeath";
+}
+
+fn step_name(s: Step) -> &'static str {
+    match s {
+        Step::Exec => step::EXEC,
+        Step::Chdir => step::CWD,
+        Step::Stdio => step::STDIO,
+        Step::Limit => step::LIMITS,
+        Step::Credentials => step::CREDENTIALS,
+        Step::Session => step::SESSION,
+        Step::ParentDeath => step::PARENT_DEATH,
     }
 }
 
 /// Event types, exported to JS as `EventKind` (lib/subprocess.js and lib/pool.js
 /// switch on them).
 #[napi(js_name = "EventKind")]
-pub mod kind {
+pub mod event_kind {
     #[napi]
     pub const SPAWNED: u32 = 0;
     #[napi]
@@ -230,30 +252,36 @@ fn spawn_failed(f: SpawnFailure) -> JsSystemError {
 pub fn encode(event: ChildEvent) -> (u32, Payload, Payload) {
     use Payload::*;
     match event {
-        ChildEvent::Spawned { pid } => (kind::SPAWNED, Number(pid as f64), Undefined),
-        ChildEvent::SpawnFailed(f) => (kind::SPAWN_FAILED, Error(spawn_failed(f)), Undefined),
-        ChildEvent::Output { stream, data } => {
-            (kind::OUTPUT, Number(stream as u32 as f64), Bytes(data))
-        }
-        ChildEvent::OutputEnd { stream } => {
-            (kind::OUTPUT_END, Number(stream as u32 as f64), Undefined)
-        }
+        ChildEvent::Spawned { pid } => (event_kind::SPAWNED, Number(pid as f64), Undefined),
+        ChildEvent::SpawnFailed(f) => (event_kind::SPAWN_FAILED, Error(spawn_failed(f)), Undefined),
+        ChildEvent::Output { stream, data } => (
+            event_kind::OUTPUT,
+            Number(stream as u32 as f64),
+            Bytes(data),
+        ),
+        ChildEvent::OutputEnd { stream } => (
+            event_kind::OUTPUT_END,
+            Number(stream as u32 as f64),
+            Undefined,
+        ),
         ChildEvent::OutputOverflow { stream, kept } => (
-            kind::OUTPUT_OVERFLOW,
+            event_kind::OUTPUT_OVERFLOW,
             Number(stream as u32 as f64),
             Number(kept as f64),
         ),
-        ChildEvent::TimedOut => (kind::TIMED_OUT, Undefined, Undefined),
-        ChildEvent::Message(Message::Json(text)) => (kind::MESSAGE, Text(text), Undefined),
-        ChildEvent::Message(Message::Serialized(bytes)) => (kind::MESSAGE, Bytes(bytes), Undefined),
-        ChildEvent::Disconnect => (kind::DISCONNECT, Undefined, Undefined),
+        ChildEvent::TimedOut => (event_kind::TIMED_OUT, Undefined, Undefined),
+        ChildEvent::Message(Message::Json(text)) => (event_kind::MESSAGE, Text(text), Undefined),
+        ChildEvent::Message(Message::Serialized(bytes)) => {
+            (event_kind::MESSAGE, Bytes(bytes), Undefined)
+        }
+        ChildEvent::Disconnect => (event_kind::DISCONNECT, Undefined, Undefined),
         ChildEvent::WriteDone { id, error } => (
-            kind::WRITE_DONE,
+            event_kind::WRITE_DONE,
             Number(id as f64),
             error.map_or(Null, |e| Error(system_error(&e, "", ""))),
         ),
-        ChildEvent::Exit(e) => (kind::EXIT, Exit(exit(e)), Undefined),
-        ChildEvent::Closed(o) => (kind::CLOSED, Closed(closed(o)), Undefined),
+        ChildEvent::Exit(e) => (event_kind::EXIT, Exit(exit(e)), Undefined),
+        ChildEvent::Closed(o) => (event_kind::CLOSED, Closed(closed(o)), Undefined),
     }
 }
 
@@ -283,13 +311,13 @@ fn encode_pool(event: PoolEvent) -> (u32, Payload, Payload) {
                 parts[1] = Bytes(answer.bytes.data);
                 List(parts)
             };
-            (kind::TASK_OK, Number(id as f64), value)
+            (event_kind::TASK_OK, Number(id as f64), value)
         }
         PoolEvent::TaskDone { id, result: Err(f) } => {
-            (kind::TASK_FAILED, Number(id as f64), task_failure(f))
+            (event_kind::TASK_FAILED, Number(id as f64), task_failure(f))
         }
         PoolEvent::WorkerExit { pid, code, signal } => (
-            kind::WORKER_EXIT,
+            event_kind::WORKER_EXIT,
             Number(pid as f64),
             Exit(JsExit {
                 code,
@@ -301,10 +329,10 @@ fn encode_pool(event: PoolEvent) -> (u32, Payload, Payload) {
             }),
         ),
         PoolEvent::Error { code, message } => {
-            (kind::POOL_ERROR, Text(code.to_owned()), Text(message))
+            (event_kind::POOL_ERROR, Text(code.to_owned()), Text(message))
         }
-        PoolEvent::StartFailed(f) => (kind::POOL_START_FAILED, Undefined, task_failure(f)),
-        PoolEvent::Closed => (kind::POOL_CLOSED, Undefined, Undefined),
+        PoolEvent::StartFailed(f) => (event_kind::POOL_START_FAILED, Undefined, task_failure(f)),
+        PoolEvent::Closed => (event_kind::POOL_CLOSED, Undefined, Undefined),
     }
 }
 
@@ -356,5 +384,9 @@ pub fn encode_pool_batch(mut events: Vec<PoolEvent>) -> (u32, Payload, Payload) 
     }
     texts.push(']');
     rest[0] = Payload::Text(texts);
-    (kind::POOL_BATCH, Payload::Ids(ids), Payload::List(rest))
+    (
+        event_kind::POOL_BATCH,
+        Payload::Ids(ids),
+        Payload::List(rest),
+    )
 }

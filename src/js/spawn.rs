@@ -14,7 +14,7 @@ use crate::process::{
     SpawnRequest, Stream,
 };
 
-/// Positions in the `settings` array of [`spawn`]. Options cross as one
+/// Positions in the `numbers` array of [`spawn`]. Options cross as one
 /// `Float64Array` (reused by the JS side) rather than an object, because reading
 /// thirty object properties through napi costs more than the launch itself.
 /// Exported to JS as `SpawnSlot` (lib/native-layout.js packs by these).
@@ -50,18 +50,55 @@ pub mod at {
     pub const FORCE_KILL_AFTER: u32 = 13;
     #[napi]
     pub const MAX_BUFFER: u32 = 14;
-    /// The first of the six limits, in the order of `limits_from`, up to `NICE`.
+    /// The first of the limits, laid out from here as `LimitSlot` says.
     #[napi]
     pub const MEMORY_BYTES: u32 = 15;
     #[napi]
-    pub const NICE: u32 = 20;
+    pub const NICE: u32 = MEMORY_BYTES + super::limit_at::NICE;
     #[napi]
-    pub const LEN: u32 = 21;
+    pub const LEN: u32 = MEMORY_BYTES + super::limit_at::LEN;
 }
 
-/// Stdio kinds in `settings`. Exported to JS as `StdioKind`.
+/// The limits in their packed form, by offset from where they start (`at::MEMORY_BYTES`
+/// in `numbers`; 0 in a pool's `limits`). `NOT_SET` where there is no limit, NaN for
+/// no `nice`. Exported to JS as `LimitSlot` (lib/native-layout.js's `packLimits`).
+#[napi(js_name = "LimitSlot")]
+pub mod limit_at {
+    #[napi]
+    pub const MEMORY_BYTES: u32 = 0;
+    #[napi]
+    pub const CPU_SECONDS: u32 = 1;
+    #[napi]
+    pub const OPEN_FILES: u32 = 2;
+    #[napi]
+    pub const PROCESSES: u32 = 3;
+    #[napi]
+    pub const FILE_SIZE_BYTES: u32 = 4;
+    #[napi]
+    pub const NICE: u32 = 5;
+    #[napi]
+    pub const LEN: u32 = 6;
+}
+
+/// An optional whole number of `numbers` (or of the packed limits) that is absent.
+#[napi]
+pub const NOT_SET: f64 = -1.0;
+
+/// Which output a `NativeChild` method means, and which an `OUTPUT` event is of:
+/// the child's descriptor. Exported to JS as `OutputStream`.
+#[napi(js_name = "OutputStream")]
+pub mod output_stream {
+    use crate::process::Stream;
+
+    #[napi]
+    pub const STDOUT: u32 = Stream::Stdout as u32;
+    #[napi]
+    pub const STDERR: u32 = Stream::Stderr as u32;
+}
+
+/// Stdio kinds in `numbers`. Exported to JS as `StdioKind`.
 #[napi(js_name = "StdioKind")]
-pub mod kind {
+pub mod stdio_kind {
     #[napi]
     pub const PIPE: f64 = 0.0;
     #[napi]
@@ -76,7 +113,7 @@ pub mod kind {
     pub const CHILD: f64 = 5.0;
 }
 
-/// Bits of `settings[FLAGS]`. Exported to JS as `SpawnFlag`.
+/// Bits of `numbers[FLAGS]`. Exported to JS as `SpawnFlag`.
 #[napi(js_name = "SpawnFlag")]
 pub mod flag {
     #[napi]
@@ -97,7 +134,7 @@ pub mod flag {
 /// What the child gets at one descriptor, in the `extra_fds` array of [`spawn`]
 /// (descriptor 0, 1, 2, 3, …: Node's `stdio` array) and the `stdio` array of
 /// `spawnSync`, besides a number of ours (0 or more), which the child inherits.
-/// In `extra_fds`, 0 to 2 come from `settings` and take only `IPC` (Node lets
+/// In `extra_fds`, 0 to 2 come from `numbers` and take only `IPC` (Node lets
 /// the channel be anywhere) or `NONE`; in `spawnSync`'s, `NONE` there is
 /// `/dev/null`. Exported to JS as `FdEntry`.
 #[napi(js_name = "FdEntry")]
@@ -146,10 +183,10 @@ pub mod defaults {
     pub const MAX_BUFFER: f64 = DEFAULT_MAX_BUFFER as f64;
 }
 
-/// `settings`, indexed by the `at` slots (u32, as JS sees them).
-struct Settings<'a>(&'a [f64]);
+/// `numbers`, indexed by the `at` slots (u32, as JS sees them).
+struct Numbers<'a>(&'a [f64]);
 
-impl std::ops::Index<u32> for Settings<'_> {
+impl std::ops::Index<u32> for Numbers<'_> {
     type Output = f64;
 
     fn index(&self, at: u32) -> &f64 {
@@ -157,41 +194,49 @@ impl std::ops::Index<u32> for Settings<'_> {
     }
 }
 
-pub(super) fn invalid(message: String) -> Error {
+fn invalid(message: String) -> Error {
     Error::new(Status::InvalidArg, message)
 }
 
-pub(super) fn no_nul(what: &str, value: &str) -> napi::Result<()> {
-    if value.contains('\0') {
-        return Err(invalid(format!("{what} must not contain null bytes")));
-    }
-    Ok(())
+/// lib/ refuses a NUL byte in anything that becomes a C string (`checkString`,
+/// `validateNoNull`), on every path to [`spawn`] and `spawnSync`; this only
+/// checks that it did, in debug builds.
+pub(super) fn debug_assert_no_nul<'a>(texts: impl IntoIterator<Item = &'a str>) {
+    debug_assert!(
+        texts.into_iter().all(|text| !text.contains('\0')),
+        "lib/ let a NUL byte through to the native spawn"
+    );
 }
 
-/// A non-negative whole number, or `None` for the "absent" marker (-1).
+/// An optional whole number: `None` for [`NOT_SET`]. lib/ sends nothing else
+/// that is not a whole number ≥ 0.
 fn whole(v: f64) -> Option<u64> {
-    (v >= 0.0).then_some(v as u64)
+    if v == NOT_SET {
+        return None;
+    }
+    debug_assert!(v >= 0.0 && v.fract() == 0.0, "not a whole number: {v}");
+    Some(v as u64)
 }
 
-/// Our own copy of a descriptor the caller passed for stdio.
+/// Our own copy of a descriptor the caller passed for stdio. The one check JS
+/// cannot make: whether the descriptor is open now.
 fn dup(fd: f64) -> napi::Result<std::os::fd::OwnedFd> {
     duplicate_fd(fd as i32)
         .map_err(|e| invalid(format!("stdio file descriptor {fd} cannot be used: {e}")))
 }
 
-/// Limits from their packed form, six numbers in the order of `at::MEMORY_BYTES`
-/// to `at::NICE` (-1: no limit; NaN: no nice). Pools send the same six.
+/// Limits from their packed form (`limit_at`). Pools send the same numbers.
 pub(super) fn limits_from(packed: &[f64]) -> Limits {
-    let [memory, cpu, files, processes, file_size, nice] = packed[..6] else {
-        return Limits::default();
-    };
+    debug_assert_eq!(packed.len(), limit_at::LEN as usize);
+    let at = |offset: u32| packed[offset as usize];
+    let nice = at(limit_at::NICE);
     Limits {
-        memory_bytes: whole(memory),
-        cpu_seconds: whole(cpu),
-        open_files: whole(files),
-        processes: whole(processes),
-        file_size_bytes: whole(file_size),
-        nice: nice.is_finite().then_some(nice as i32),
+        memory_bytes: whole(at(limit_at::MEMORY_BYTES)),
+        cpu_seconds: whole(at(limit_at::CPU_SECONDS)),
+        open_files: whole(at(limit_at::OPEN_FILES)),
+        processes: whole(at(limit_at::PROCESSES)),
+        file_size_bytes: whole(at(limit_at::FILE_SIZE_BYTES)),
+        nice: (!nice.is_nan()).then_some(nice as i32),
     }
 }
 
@@ -200,26 +245,30 @@ fn millis(ms: f64) -> Duration {
 }
 
 fn output(
-    settings: &Settings,
+    numbers: &Numbers,
     kind_at: u32,
     fd_at: u32,
     append_at: u32,
     path: Option<String>,
 ) -> napi::Result<Output> {
-    Ok(match settings[kind_at] {
-        kind::PIPE => Output::Pipe,
-        kind::IGNORE => Output::Ignore,
-        kind::FD => Output::Fd(dup(settings[fd_at])?),
-        kind::FILE => Output::File {
-            path: path.unwrap_or_default(),
-            append: settings[append_at] != 0.0,
-        },
-        other => return Err(invalid(format!("unknown output kind {other}"))),
+    Ok(match numbers[kind_at] {
+        stdio_kind::PIPE => Output::Pipe,
+        stdio_kind::IGNORE => Output::Ignore,
+        stdio_kind::FD => Output::Fd(dup(numbers[fd_at])?),
+        file => {
+            debug_assert_eq!(file, stdio_kind::FILE, "not an output kind");
+            Output::File {
+                path: path.unwrap_or_default(),
+                append: numbers[append_at] != 0.0,
+            }
+        }
     })
 }
 
 /// Starts a child; its events arrive on `channel` tagged with `id`.
-/// `env` absent means a copy of this process's environment.
+/// `env` absent means a copy of this process's environment. Every value was
+/// checked by lib/ (lib/options.js, lib/child_process/); the only failures left
+/// are the system's: a stdio descriptor that is not open, no pipe to be had.
 #[napi]
 #[allow(clippy::too_many_arguments)]
 pub fn spawn(
@@ -228,68 +277,65 @@ pub fn spawn(
     file: String,
     args: Vec<String>,
     env: Option<Vec<String>>,
-    settings: Float64ArraySlice<'_>,
+    numbers: Float64ArraySlice<'_>,
     strings: Vec<Option<String>>,
     stdin_data: Option<Buffer>,
     stdin_from: Option<&NativeChild>,
     extra_fds: Option<Vec<i32>>,
 ) -> napi::Result<NativeChild> {
-    if settings.len() < at::LEN as usize {
-        return Err(invalid(format!("settings must have {} entries", at::LEN)));
-    }
-    let packed_limits = &settings[at::MEMORY_BYTES as usize..=at::NICE as usize];
-    let settings = Settings(&settings);
+    debug_assert_eq!(numbers.len(), at::LEN as usize);
+    debug_assert_eq!(strings.len(), text::LEN as usize);
+    debug_assert_no_nul(
+        std::iter::once(file.as_str())
+            .chain(args.iter().map(String::as_str))
+            .chain(env.iter().flatten().map(String::as_str))
+            .chain(strings.iter().flatten().map(String::as_str)),
+    );
+    let packed_limits = &numbers[at::MEMORY_BYTES as usize..at::LEN as usize];
+    let numbers = Numbers(&numbers);
     let mut strings = strings;
-    strings.resize(text::LEN as usize, None);
-    no_nul("file", &file)?;
-    for a in &args {
-        no_nul("arguments", a)?;
-    }
-    let env = match env {
-        Some(entries) => {
-            for e in &entries {
-                no_nul("environment entries", e)?;
-            }
-            Arc::new(entries)
-        }
-        None => current_env(),
-    };
-    for s in strings.iter().flatten() {
-        no_nul("paths", s)?;
-    }
     let mut string = |at: u32| strings[at as usize].take();
 
     let mut request = SpawnRequest::new(file, args);
     request.cwd = string(text::CWD);
     request.argv0 = string(text::ARGV0);
-    request.env = env;
-    request.stdin = match settings[at::STDIN_KIND] {
-        kind::PIPE => Input::Pipe,
-        kind::IGNORE => Input::Ignore,
-        kind::FD => Input::Fd(dup(settings[at::STDIN_FD])?),
-        kind::FILE => Input::File(string(text::STDIN_PATH).unwrap_or_default()),
-        kind::DATA => Input::Data(stdin_data.map(|b| b.to_vec()).unwrap_or_default()),
-        kind::CHILD => match stdin_from {
-            Some(child) => Input::ChildStdout(child.handle.shared().clone()),
-            None => return Err(invalid("stdin from a child needs the source child".into())),
+    request.env = env.map_or_else(current_env, Arc::new);
+    let stdin_kind = numbers[at::STDIN_KIND];
+    request.stdin = match stdin_from {
+        Some(child) => {
+            debug_assert_eq!(stdin_kind, stdio_kind::CHILD);
+            Input::ChildStdout(child.handle.shared().clone())
+        }
+        None => match stdin_kind {
+            stdio_kind::PIPE => Input::Pipe,
+            stdio_kind::IGNORE => Input::Ignore,
+            stdio_kind::FD => Input::Fd(dup(numbers[at::STDIN_FD])?),
+            stdio_kind::FILE => Input::File(string(text::STDIN_PATH).unwrap_or_default()),
+            data => {
+                debug_assert_eq!(
+                    data,
+                    stdio_kind::DATA,
+                    "not a stdin kind without a source child"
+                );
+                Input::Data(stdin_data.map(|b| b.to_vec()).unwrap_or_default())
+            }
         },
-        other => return Err(invalid(format!("unknown stdin kind {other}"))),
     };
     request.stdout = output(
-        &settings,
+        &numbers,
         at::STDOUT_KIND,
         at::STDOUT_FD,
         at::STDOUT_APPEND,
         string(text::STDOUT_PATH),
     )?;
     request.stderr = output(
-        &settings,
+        &numbers,
         at::STDERR_KIND,
         at::STDERR_FD,
         at::STDERR_APPEND,
         string(text::STDERR_PATH),
     )?;
-    let flags = settings[at::FLAGS] as u32;
+    let flags = numbers[at::FLAGS] as u32;
     request.ipc = (flags & flag::IPC != 0).then_some(if flags & flag::ADVANCED_IPC != 0 {
         Serialization::Advanced
     } else {
@@ -298,13 +344,15 @@ pub fn spawn(
     request.detached = flags & flag::DETACHED != 0;
     request.kill_tree = flags & flag::KILL_TREE != 0;
     request.cleanup = flags & flag::NO_CLEANUP == 0;
-    request.uid = whole(settings[at::UID]).map(|v| v as u32);
-    request.gid = whole(settings[at::GID]).map(|v| v as u32);
-    request.timeout = (settings[at::TIMEOUT] > 0.0).then(|| millis(settings[at::TIMEOUT]));
-    request.kill_signal = settings[at::KILL_SIGNAL] as i32;
+    request.uid = whole(numbers[at::UID]).map(|v| v as u32);
+    request.gid = whole(numbers[at::GID]).map(|v| v as u32);
+    // 0 is no timeout, as in Node.
+    request.timeout = (numbers[at::TIMEOUT] > 0.0).then(|| millis(numbers[at::TIMEOUT]));
+    request.kill_signal = numbers[at::KILL_SIGNAL] as i32;
     request.force_kill_after =
-        (settings[at::FORCE_KILL_AFTER] >= 0.0).then(|| millis(settings[at::FORCE_KILL_AFTER]));
-    request.max_buffer = settings[at::MAX_BUFFER].max(0.0) as usize;
+        (numbers[at::FORCE_KILL_AFTER] != NOT_SET).then(|| millis(numbers[at::FORCE_KILL_AFTER]));
+    debug_assert!(numbers[at::MAX_BUFFER] >= 0.0);
+    request.max_buffer = numbers[at::MAX_BUFFER] as usize;
     request.limit_streamed_output = flags & flag::LIMIT_STREAMED_OUTPUT != 0;
     request.limits = limits_from(packed_limits);
     let pipes = match extra_fds {
@@ -315,6 +363,8 @@ pub fn spawn(
         id,
         tsfn: channel.tsfn.clone(),
     });
+    // Fails only for a source child whose stdout was not reserved, which
+    // Subprocess#_handOverStdout does before it passes the source.
     let handle = process::spawn(request, sink).map_err(|e| invalid(e.to_string()))?;
     // Ours are handed to JavaScript only now: on an error above they are closed.
     let pipes = pipes
@@ -338,12 +388,8 @@ fn extra_descriptors(
         match entry {
             fd_entry::NONE => {}
             fd_entry::IPC => request.ipc_fd = target,
-            _ if target < 3 => {
-                return Err(invalid(format!(
-                    "stdio[{target}] comes from the settings, not extra descriptors"
-                )))
-            }
             fd_entry::PIPE => {
+                debug_assert!(target > 2, "stdio[{target}] comes from `numbers`");
                 let fd = request.pipe_at(target).map_err(|e| {
                     Error::new(
                         Status::GenericFailure,
@@ -353,6 +399,7 @@ fn extra_descriptors(
                 pipe = Some(fd);
             }
             fd => {
+                debug_assert!(target > 2, "stdio[{target}] comes from `numbers`");
                 let copy = dup(fd as f64)?;
                 request.inherit_fds.push((copy, target));
             }
@@ -362,11 +409,13 @@ fn extra_descriptors(
     Ok(ours)
 }
 
-fn stream(n: u32) -> napi::Result<Stream> {
-    match n {
-        1 => Ok(Stream::Stdout),
-        2 => Ok(Stream::Stderr),
-        _ => Err(invalid(format!("no output stream {n}"))),
+/// The output an `OutputStream` number means.
+fn stream(n: u32) -> Stream {
+    debug_assert!(n == output_stream::STDOUT || n == output_stream::STDERR);
+    if n == output_stream::STDERR {
+        Stream::Stderr
+    } else {
+        Stream::Stdout
     }
 }
 
@@ -400,12 +449,15 @@ impl NativeChild {
         self.handle.reserve_stdout()
     }
 
-    /// `true` if the signal was sent.
+    /// 1 if the signal was sent, 0 if there is no child to signal any more,
+    /// else Node's (negative) errno of the OS's refusal (`EPERM`), which lib/
+    /// makes the `kill EPERM` error of.
     #[napi]
-    pub fn kill(&self, signal: i32) -> napi::Result<bool> {
-        self.handle
-            .kill(signal)
-            .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))
+    pub fn kill(&self, signal: i32) -> i32 {
+        match self.handle.kill(signal) {
+            Ok(sent) => i32::from(sent),
+            Err(e) => -crate::errno::os_errno(&e),
+        }
     }
 
     #[napi]
@@ -414,27 +466,23 @@ impl NativeChild {
     }
 
     #[napi]
-    pub fn collect(&self, which: u32) -> napi::Result<()> {
-        self.handle.collect(stream(which)?);
-        Ok(())
+    pub fn collect(&self, which: u32) {
+        self.handle.collect(stream(which));
     }
 
     #[napi]
-    pub fn stream(&self, which: u32) -> napi::Result<()> {
-        self.handle.stream(stream(which)?);
-        Ok(())
+    pub fn stream(&self, which: u32) {
+        self.handle.stream(stream(which));
     }
 
     #[napi]
-    pub fn discard(&self, which: u32) -> napi::Result<()> {
-        self.handle.discard(stream(which)?);
-        Ok(())
+    pub fn discard(&self, which: u32) {
+        self.handle.discard(stream(which));
     }
 
     #[napi]
-    pub fn read(&self, which: u32) -> napi::Result<()> {
-        self.handle.read(stream(which)?);
-        Ok(())
+    pub fn read(&self, which: u32) {
+        self.handle.read(stream(which));
     }
 
     /// `false` when stdin is already closed.

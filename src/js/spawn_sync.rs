@@ -8,7 +8,7 @@ use std::time::Duration;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
-use super::spawn::{fd_entry, invalid, no_nul};
+use super::spawn::{debug_assert_no_nul, fd_entry};
 use crate::process::{current_env, duplicate_fd, run_to_completion, Input, Output, SpawnRequest};
 
 #[napi(object)]
@@ -50,25 +50,20 @@ pub struct NativeSyncResult {
 
 /// Runs a child to completion. Blocks the calling thread until it has exited
 /// and its pipes are closed (or the timeout or output limit stopped it).
+/// Every value was checked by lib/child_process/; what can still fail (a
+/// descriptor that is not open, the launch, the run) is the result's `error`,
+/// as in Node.
 #[napi]
-pub fn spawn_sync(options: NativeSyncOptions) -> napi::Result<NativeSyncResult> {
-    no_nul("file", &options.file)?;
-    for text in options
-        .args
-        .iter()
-        .chain(options.argv0.iter())
-        .chain(options.cwd.iter())
-    {
-        no_nul("arguments and paths", text)?;
-    }
-    for entry in options.env.iter().flatten() {
-        no_nul("environment entries", entry)?;
-    }
-    if options.stdio.len() < 3 {
-        return Err(invalid(
-            "stdio must have an entry for each of 0, 1 and 2".into(),
-        ));
-    }
+pub fn spawn_sync(options: NativeSyncOptions) -> NativeSyncResult {
+    debug_assert_no_nul(
+        std::iter::once(&options.file)
+            .chain(&options.args)
+            .chain(&options.argv0)
+            .chain(&options.cwd)
+            .chain(options.env.iter().flatten())
+            .map(String::as_str),
+    );
+    debug_assert!(options.stdio.len() >= 3, "stdio has 0, 1 and 2");
 
     let mut request = SpawnRequest::new(options.file, options.args);
     request.argv0 = options.argv0;
@@ -106,13 +101,13 @@ pub fn spawn_sync(options: NativeSyncOptions) -> napi::Result<NativeSyncResult> 
         Ok(())
     };
     if let Err(e) = build_stdio() {
-        return Ok(NativeSyncResult {
+        return NativeSyncResult {
             pid: 0,
-            error: Some(-e.raw_os_error().unwrap_or(libc::EBADF)),
+            error: Some(-crate::errno::os_errno(&e)),
             status: None,
             signal: None,
             output: None,
-        });
+        };
     }
     request.detached = options.detached;
     request.uid = options.uid;
@@ -145,11 +140,11 @@ pub fn spawn_sync(options: NativeSyncOptions) -> napi::Result<NativeSyncResult> 
             })
             .collect()
     });
-    Ok(NativeSyncResult {
+    NativeSyncResult {
         pid: completion.pid,
         error,
         status,
         signal,
         output,
-    })
+    }
 }

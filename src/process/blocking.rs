@@ -85,7 +85,7 @@ impl Completion {
     /// The errno Node's `spawnSync` puts in `error`: the launch failure, else
     /// the run's error, else the pipe error.
     pub fn errno(&self) -> Option<i32> {
-        let code = |e: &io::Error| e.raw_os_error().unwrap_or(libc::EIO);
+        let code = crate::errno::os_errno;
         if let Some(failure) = &self.spawn_failure {
             return Some(code(&failure.error));
         }

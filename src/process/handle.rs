@@ -8,10 +8,15 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::events::Stream;
 
+/// Moves a child's queued launch ahead of the others (the launch queue's, given
+/// by whoever queued it: this module knows no queue).
+pub(crate) type HurryLaunch = fn(&ChildShared);
+
 /// State shared by the handle, the spawner thread and the child's tasks.
 pub struct ChildShared {
     launch: Mutex<LaunchState>,
     launched: Condvar,
+    hurry_launch: HurryLaunch,
     kill_tree: bool,
     /// The parent ends of the output pipes, until their reader (or, for stdout,
     /// the next stage of a pipeline) takes them.
@@ -48,7 +53,7 @@ struct OutputSlot {
 }
 
 impl ChildShared {
-    pub(crate) fn new(kill_tree: bool) -> ChildShared {
+    pub(crate) fn new(kill_tree: bool, hurry_launch: HurryLaunch) -> ChildShared {
         let slot = || {
             Mutex::new(OutputSlot {
                 fd: None,
@@ -60,6 +65,7 @@ impl ChildShared {
                 signals: Vec::new(),
             }),
             launched: Condvar::new(),
+            hurry_launch,
             kill_tree,
             outputs: [slot(), slot()],
         }
@@ -150,7 +156,7 @@ impl ChildShared {
                 LaunchState::Pending { .. } if !promoted => {
                     // Jump the queue rather than wait for every launch before ours.
                     drop(state);
-                    super::spawner::promote(self);
+                    (self.hurry_launch)(self);
                     promoted = true;
                     state = self.launch.lock().unwrap();
                 }

@@ -23,6 +23,15 @@
 //! - **Cleanup.** With `cleanup`, the kernel SIGKILLs the child when this process
 //!   dies, even by SIGKILL (`PR_SET_PDEATHSIG`, tied to the spawner threads).
 //!
+//! # Layout
+//!
+//! Dependencies point down: `spawner.rs` (the launch queue and threads) uses
+//! `supervisor.rs` (one task per running child), which uses the pipes' tasks
+//! (`output.rs`, `stdin.rs`, `ipc.rs`, `writer.rs`); all of them use
+//! `handle.rs`, what they share of one child. `handle.rs` knows no queue: the
+//! caller asking for a queued child's pid hurries its launch through the
+//! function [`spawn`] gave its `ChildShared` (`spawner::promote`).
+//!
 //! # Caveats
 //!
 //! - Linux only, kernel 5.3 or later (pidfds from `clone`).
@@ -77,7 +86,7 @@ pub fn spawn(request: SpawnRequest, sink: Arc<dyn EventSink>) -> std::io::Result
         }
     }
     let started = Instant::now();
-    let shared = Arc::new(ChildShared::new(request.kill_tree));
+    let shared = Arc::new(ChildShared::new(request.kill_tree, spawner::promote));
     let (control_tx, control_rx) = unbounded_channel();
     let (out_tx, out_rx) = unbounded_channel();
     let (err_tx, err_rx) = unbounded_channel();
