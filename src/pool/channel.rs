@@ -25,13 +25,13 @@ use tokio::sync::Notify;
 use super::frame::{self, Frame};
 use super::worker_io::WorkerEvent;
 use crate::process::fds::{read_into, register_for};
-use crate::process::ipc;
+use crate::process::{ipc, Message};
 
 pub(crate) enum ChannelEvent {
     /// Frames in the order the worker wrote them.
     Frames(Vec<Frame>),
     /// Messages of Node's IPC channel, in order.
-    Messages(Vec<ipc::Message>),
+    Messages(Vec<Message>),
     /// The worker wrote something that is not a frame; it cannot be trusted
     /// with tasks any more.
     Malformed(&'static str),
@@ -248,7 +248,7 @@ struct Reader {
 #[derive(Default)]
 pub(crate) struct Reading {
     pub frames: Vec<Frame>,
-    pub messages: Vec<ipc::Message>,
+    pub messages: Vec<Message>,
     /// The worker offered a handle (Node IPC), which must be refused.
     pub refuse_handle: bool,
     pub malformed: Option<&'static str>,

@@ -44,7 +44,7 @@ pub enum ChildEvent {
     /// The timeout passed before the child exited and the kill signal was sent.
     TimedOut,
     /// One IPC message, as the child wrote it.
-    Message(super::ipc::Message),
+    Message(Message),
     /// The IPC channel closed.
     Disconnect,
     /// A stdin or IPC write finished (`error` is set if it did not).
@@ -85,4 +85,15 @@ pub struct Outcome {
     pub canceled: bool,
     /// The stream whose output passed `max_buffer`.
     pub max_buffer_exceeded: Option<Stream>,
+}
+
+/// One message of the child, as it came.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Message {
+    /// The JSON text (`json`).
+    Json(String),
+    /// The whole `advanced` frame: its length (4 bytes), then what V8's
+    /// serializer wrote, header included. Kept whole so that a message read
+    /// alone, as a large one is, is handed on without a copy.
+    Serialized(Vec<u8>),
 }

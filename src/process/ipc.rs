@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::events::{ChildEvent, EventSink};
+use super::events::{ChildEvent, EventSink, Message};
 use super::fds::{read_some, READ_MAX};
 use super::handle::WriteControl;
 use super::writer::WriteQueue;
@@ -51,17 +51,6 @@ impl Serialization {
             Serialization::Advanced => HANDLE_NACK_V8,
         }
     }
-}
-
-/// One message of the child, as it came.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Message {
-    /// The JSON text (`json`).
-    Json(String),
-    /// The whole `advanced` frame: its length (4 bytes), then what V8's
-    /// serializer wrote, header included. Kept whole so that a message read
-    /// alone, as a large one is, is handed on without a copy.
-    Serialized(Vec<u8>),
 }
 
 impl Message {

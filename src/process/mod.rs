@@ -64,9 +64,9 @@ use std::time::Instant;
 use tokio::sync::mpsc::unbounded_channel;
 
 pub use blocking::{run_to_completion, Completion, RunError};
-pub use events::{ChildEvent, EventSink, ExitInfo, Outcome, SpawnFailure, Stream};
+pub use events::{ChildEvent, EventSink, ExitInfo, Message, Outcome, SpawnFailure, Stream};
 pub use handle::{ChildHandle, ChildShared};
-pub use ipc::{Message, Serialization};
+pub use ipc::Serialization;
 pub use launch_linux::Step;
 pub use request::{
     current_env, duplicate_fd, Input, Limits, Output, SpawnRequest, DEFAULT_FORCE_KILL_AFTER,

@@ -263,7 +263,7 @@ fn the_ipc_channel_can_be_at_any_descriptor() {
     let events = run_to_end(&rx);
     assert!(
         events.iter().any(
-            |e| matches!(e, ChildEvent::Message(super::ipc::Message::Json(m)) if m == "{\"at\":5}")
+            |e| matches!(e, ChildEvent::Message(super::events::Message::Json(m)) if m == "{\"at\":5}")
         ),
         "{events:?}"
     );
