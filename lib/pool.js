@@ -31,6 +31,7 @@ const RUN_OPTIONS = new Set(['signal', 'timeout', 'handler', 'onRequest', 'meta'
 const STDERR_TAIL = 64 * 1024
 const READY_PRELOAD = require('node:path').join(__dirname, 'worker-ready.js')
 const MAX_TASK_ID = 0xffffffff
+const POOL_NUMBERS = new Float64Array(AT.LEN)
 
 /** The CPUs this process may use: its affinity, capped by a cgroup v2 CPU quota. */
 function availableCpus() {
@@ -86,7 +87,8 @@ function nativeOptions(options) {
     if (!KNOWN.has(key)) throw invalidArgValue('options', options, `has an unknown option '${key}' (known: ${[...KNOWN].join(', ')})`)
   }
   const o = options
-  const numbers = new Float64Array(AT.LEN).fill(AT.UNSET)
+  // Copied by the call: one array serves every pool, as spawn's does.
+  const numbers = POOL_NUMBERS.fill(AT.UNSET)
   const native = { numbers, program: null, execPath: undefined, execArgv: undefined, env: undefined, cwd: undefined }
   if ((o.script === undefined) === (o.command === undefined)) {
     throw invalidArgValue('options', options, "needs exactly one of 'script' (a Node module) and 'command' ([file, ...args])")
