@@ -2,7 +2,7 @@
 //! grace, idle shrinking, start backoff, the close deadline) and settles every
 //! task exactly once. Which task goes where is `admission.rs`; what workers
 //! say reaches it as meaning-level [`News`] (`news.rs`; `protocol.rs` decodes
-//! real workers' events into it). It asks the crew (`crew.rs`) for workers and
+//! real workers' events into it); how the pool ends, `closing.rs`. It asks the crew (`crew.rs`) for workers and
 //! changes a worker only through its transitions (`worker.rs`); processes sit
 //! behind [`Launch`] and [`WorkerIo`], which its tests replace with fakes
 //! (`dispatch/tests.rs`).
@@ -19,9 +19,10 @@ use super::crash;
 use super::crew::Crew;
 use super::events::{Answer, FailureKind, PoolEvent, PoolSink, TaskFailure, TaskId};
 use super::stats::Shared;
-use super::worker::{Abandoned, Launch, WorkerIo};
+use super::worker::{Abandoned, Launch, Task, WorkerIo};
 
 mod admission;
+mod closing;
 mod news;
 #[cfg(test)]
 mod tests;
@@ -51,7 +52,7 @@ pub(crate) struct PoolState<L: Launch> {
     sink: Arc<dyn PoolSink>,
     /// The workers, their launching and their start failures.
     crew: Crew<L>,
-    queue: VecDeque<super::worker::Task>,
+    queue: VecDeque<Task>,
     phase: Phase,
     stats: Arc<Mutex<Shared>>,
     pacing: admission::Pacing,
@@ -105,15 +106,6 @@ impl<L: Launch> PoolState<L> {
     /// The task channels opened since the last call, for a watcher.
     pub fn take_channels(&mut self) -> Vec<(u64, Arc<ChannelEnd>)> {
         self.crew.take_channels()
-    }
-
-    /// Takes no new tasks; once queued and running ones are done, stops the
-    /// workers, with SIGKILL after `timeout`.
-    pub fn close(&mut self, timeout: Duration) {
-        if self.phase == Phase::Open {
-            self.phase = Phase::Closing { timeout };
-            self.maybe_stop_workers();
-        }
     }
 
     /// When the driver must next run [`PoolState::timers`].
@@ -212,56 +204,6 @@ impl<L: Launch> PoolState<L> {
         match w.abandon(at, Instant::now() + CANCEL_GRACE) {
             Abandoned::Cancelled => format!("the task {what}; its handler's AbortSignal fired"),
             Abandoned::Killed => format!("the task {what}; its worker was killed and replaced"),
-        }
-    }
-
-    /// Fails everything pending and kills the workers now.
-    pub fn destroy(&mut self) {
-        let message = "the pool was destroyed";
-        self.fail_queue(&failure(FailureKind::PoolClosed, message));
-        let mut held = Vec::new();
-        for w in self.crew.workers.values_mut() {
-            held.extend(w.drop_tasks().map(|e| e.task.id));
-            w.stop_now();
-        }
-        for id in held {
-            self.settle(id, Err(failure(FailureKind::PoolClosed, message)));
-        }
-        // Already SIGKILLed: nothing left to escalate.
-        self.phase = Phase::Stopping { kill_at: None };
-    }
-
-    /// Once closing and drained, asks every worker to stop.
-    fn maybe_stop_workers(&mut self) {
-        let Phase::Closing { timeout } = self.phase else {
-            return;
-        };
-        if !self.queue.is_empty()
-            || self
-                .crew
-                .workers
-                .values()
-                .any(|w| !w.in_flight().is_empty())
-        {
-            return;
-        }
-        for worker in self.crew.workers.values_mut() {
-            worker.stop_gracefully();
-        }
-        self.phase = Phase::Stopping {
-            kill_at: Some(Instant::now() + timeout),
-        };
-    }
-
-    pub fn finished(&self) -> bool {
-        matches!(self.phase, Phase::Stopping { .. }) && self.crew.workers.is_empty()
-    }
-
-    /// Says once that every worker is gone after `close` or `destroy`.
-    pub fn report_closed(&mut self) {
-        if !self.closed {
-            self.closed = true;
-            self.sink.emit(PoolEvent::Closed);
         }
     }
 

@@ -68,7 +68,7 @@
 //!   cancel grace, idle shrinking, start backoff, close), every settlement;
 //!   `dispatch/admission.rs` decides which task goes to which worker
 //!   (pipelining included), `dispatch/news.rs` what each piece of worker news
-//!   does. Unit-tested with fake workers and tokio's paused clock
+//!   does, `dispatch/closing.rs` how `close` and `destroy` end the pool. Unit-tested with fake workers and tokio's paused clock
 //!   (`dispatch/tests.rs`).
 //! - `crew.rs`: the workers as a group: launching, counting, failed starts
 //!   and probation, readiness, idle shrinking.
