@@ -323,7 +323,7 @@ export interface PoolSettings {
   idleTimeout?: number
   /** Tasks waiting (not running) past which `run` rejects with `ERR_OFFLOAD_QUEUE_FULL`. Default: no limit. */
   maxQueue?: number
-  /** Milliseconds a task may run; past it the worker is killed and replaced and the task rejects with `ERR_OFFLOAD_TIMEOUT`. Default: none. */
+  /** Milliseconds a task may run; past it the worker is killed and replaced and the task rejects with `ERR_OFFLOAD_TIMEOUT`. Default (and `0`): none. */
   taskTimeout?: number
   /**
    * Tasks a worker runs at once. Default 1. Only workers that call `serve()`
@@ -364,7 +364,7 @@ export interface RunOptions {
    * worker, has its worker killed and replaced.
    */
   signal?: AbortSignal
-  /** Milliseconds, instead of the pool's `taskTimeout`. */
+  /** Milliseconds, instead of the pool's `taskTimeout` (longer or shorter); `0`: no timeout for this task, as Node's `timeout: 0`. */
   timeout?: number
   /** A named handler of a `serve({ name: fn })` worker. Default: its `default` handler (or its only one). */
   handler?: string

@@ -63,6 +63,42 @@ export declare namespace OutputStream {
   export const STDOUT: number
 }
 
+export declare namespace PoolDefault {
+  export const MAX_START_FAILURES: number
+  export const START_BACKOFF_INITIAL_MS: number
+  export const START_BACKOFF_MAX_MS: number
+}
+
+export declare namespace PoolSerialization {
+  export const ADVANCED: number
+  export const JSON: number
+}
+
+export declare namespace PoolSlot {
+  export const CONCURRENCY: number
+  export const IDLE_TIMEOUT: number
+  export const LEN: number
+  /** The first of the six limits, packed as for `spawn` (`packLimits`). */
+  export const LIMITS: number
+  export const MAX_QUEUE: number
+  export const MAX_RSS_BYTES: number
+  export const MAX_START_FAILURES: number
+  export const MAX_TASKS_PER_WORKER: number
+  export const MIN_SIZE: number
+  export const RETRIES: number
+  /** A `PoolSerialization` value. */
+  export const SERIALIZATION: number
+  export const SIZE: number
+  export const START_BACKOFF_INITIAL: number
+  export const START_BACKOFF_MAX: number
+  /** Bytes of stderr kept per worker; absent: stderr is inherited. */
+  export const STDERR_TAIL: number
+  /** Milliseconds; 0 or absent: none. */
+  export const TASK_TIMEOUT: number
+  /** 1: workers announce themselves (offload's preload for Node workers). */
+  export const WAIT_FOR_READY: number
+}
+
 export declare namespace SpawnDefault {
   export const FORCE_KILL_AFTER_MS: number
   export const KILL_SIGNAL: number
@@ -117,6 +153,19 @@ export declare namespace StdioKind {
   export const FILE: number
   export const IGNORE: number
   export const PIPE: number
+}
+
+export declare namespace TaskFrame {
+  export const CANCEL: number
+  export const COUNT_AT: number
+  export const ERROR: number
+  export const HELLO: number
+  export const ID_AT: number
+  export const KIND_AT: number
+  export const LENGTHS_AT: number
+  export const NAME_LEN_AT: number
+  export const RESULT: number
+  export const TASK: number
 }
 
 export declare class EventChannel {
@@ -176,8 +225,9 @@ export declare class NativeChild {
 export declare class NativePool {
   /**
    * Queues a task (its JSON text, in which each of `buffers` appears as
-   * `{"$offload:bytes":index}`). A pool that has ended refuses it with
-   * `ERR_OFFLOAD_POOL_CLOSED`.
+   * `{"$offload:bytes":index}`). `timeout_ms`: absent, the pool's
+   * `taskTimeout`; 0, none for this task (as Node's `timeout: 0`). A pool
+   * that has ended refuses it with `ERR_OFFLOAD_POOL_CLOSED`.
    */
   run(taskId: number, payload: string, timeoutMs?: number | undefined | null, handler?: string | undefined | null, buffers?: Array<Uint8Array> | undefined | null): void
   /**
@@ -199,8 +249,20 @@ export declare class NativePool {
  */
 export declare function avifInputSupported(): boolean
 
-/** Starts a pool; its events arrive on `channel` tagged with `id`. */
-export declare function createPool(channel: EventChannel, id: number, options: NativePoolOptions): NativePool
+/**
+ * How a task's or an answer's JSON text refers to its raw buffers
+ * (`{"$offload:bytes":index}`); lib/codec.js keeps a copy for the worker
+ * side, held to this one by __test__/contracts.test.mjs.
+ */
+export declare const BYTES_KEY: string
+
+/**
+ * Starts a pool; its events arrive on `channel` tagged with `id`. Everything
+ * here was checked by lib/pool.js. `program` is `[script, ...args]` for a
+ * Node worker (then `exec_path` is given) or `[file, ...args]` for a command;
+ * `env` absent means a copy of this process's environment.
+ */
+export declare function createPool(channel: EventChannel, id: number, numbers: Float64Array, program: Array<string>, execPath?: string | undefined | null, execArgv?: Array<string> | undefined | null, env?: Array<string> | undefined | null, cwd?: string | undefined | null): NativePool
 
 export declare function imageGetConcurrency(): number
 
@@ -378,45 +440,6 @@ export interface NativeOverlay {
   top?: number
   left?: number
   opacity: number
-}
-
-/** Validated by `lib/pool.js`. */
-export interface NativePoolOptions {
-  /** A Node module (with `execPath`, `execArgv`, `args`), or else `command`. */
-  script?: string
-  args?: Array<string>
-  execPath?: string
-  execArgv?: Array<string>
-  /** `[file, ...args]` of a JSON-lines worker. */
-  command?: Array<string>
-  size: number
-  minSize?: number
-  /** Milliseconds. */
-  idleTimeout?: number
-  maxQueue?: number
-  /** Milliseconds. */
-  taskTimeout?: number
-  /** Tasks a `serve()` worker runs at once. */
-  concurrency?: number
-  maxTasksPerWorker?: number
-  maxRssBytes?: number
-  retries?: number
-  /** `KEY=value` entries; absent: this process's environment. */
-  env?: Array<string>
-  cwd?: string
-  /** Bytes of stderr kept per worker; absent: stderr is inherited. */
-  stderrTail?: number
-  /** Packed as for `spawn` (see `lib/native-layout.js`). */
-  limits?: Array<number>
-  /** Workers announce themselves (offload's preload for Node workers). */
-  waitForReady?: boolean
-  /** Node's IPC serialization for a script's workers: `json` or `advanced`. */
-  serialization?: string
-  maxStartFailures?: number
-  /** Milliseconds. */
-  startBackoffInitial?: number
-  /** Milliseconds. */
-  startBackoffMax?: number
 }
 
 export interface NativeRawInput {

@@ -14,12 +14,14 @@ const require = createRequire(import.meta.url)
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const binding = require('../lib/binding.js')
 
-const TABLES = ['SpawnSlot', 'SpawnText', 'StdioKind', 'SpawnFlag', 'FdEntry', 'LimitSlot', 'OutputStream', 'EventKind', 'SpawnDefault']
+const TABLES = ['SpawnSlot', 'SpawnText', 'StdioKind', 'SpawnFlag', 'FdEntry', 'LimitSlot', 'OutputStream', 'EventKind', 'SpawnDefault', 'PoolSlot', 'PoolSerialization', 'PoolDefault']
+// Read in a worker, which does not load the addon: lib/ keeps a copy, compared below.
+const WORKER_SIDE = ['TaskFrame']
 
 const distinct = (values) => new Set(values).size === values.length
 
 test('the addon exports every contract table, each a set of whole numbers', () => {
-  for (const name of TABLES) {
+  for (const name of [...TABLES, ...WORKER_SIDE]) {
     const table = binding[name]
     assert.equal(typeof table, 'object', `${name} is exported`)
     assert.ok(Object.keys(table).length > 0, `${name} is not empty`)
@@ -48,6 +50,33 @@ test('spawn slots are distinct places inside the settings array, the six limits 
   assert.equal(NICE, MEMORY_BYTES + binding.LimitSlot.NICE)
   const named = Object.entries(binding.SpawnSlot).filter(([name]) => name !== 'LEN').map(([, at]) => at)
   for (const at of named) assert.ok(at < MEMORY_BYTES || at === NICE || at === MEMORY_BYTES, `slot ${at} falls among the limits`)
+})
+
+test('pool slots are distinct places inside the numbers array, the six limits last; NOT_SET is no value an option takes', () => {
+  const { LEN, LIMITS, ...named } = binding.PoolSlot
+  assert.ok(distinct([...Object.values(named), LIMITS]), `slots overlap: ${JSON.stringify(binding.PoolSlot)}`)
+  for (const [name, at] of Object.entries(named)) assert.ok(at >= 0 && at < LIMITS, `${name} (${at}) is before the limits`)
+  assert.equal(LEN - LIMITS, 6, 'the six limits of packLimits')
+  assert.ok(binding.NOT_SET < 0, 'every pool number is a size, a count or a time, never negative')
+  assert.ok(distinct(Object.values(binding.PoolSerialization)))
+  assert.deepEqual(Object.keys(binding.PoolSerialization).map((k) => k.toLowerCase()).sort(), ['advanced', 'json'], "checkSerialization's names")
+})
+
+test('the pool defaults are the ones documented', () => {
+  assert.deepEqual({ ...binding.PoolDefault }, { MAX_START_FAILURES: 3, START_BACKOFF_INITIAL_MS: 1000, START_BACKOFF_MAX_MS: 30000 })
+})
+
+// A worker does not load the addon: lib/task-frame.js (the frames of serve()'s channel) and
+// lib/codec.js (the placeholder of a raw buffer in a task's JSON) keep copies of the engine's.
+test("the worker side's frame layout and bytes key are the addon's", () => {
+  const { TaskFrame } = require('../lib/task-frame.js')
+  const { BYTES_KEY } = require('../lib/codec.js')
+  assert.deepEqual({ ...TaskFrame }, { ...binding.TaskFrame })
+  assert.equal(BYTES_KEY, binding.BYTES_KEY)
+  const { LENGTHS_AT, NAME_LEN_AT, COUNT_AT, ID_AT, KIND_AT } = binding.TaskFrame
+  assert.deepEqual([KIND_AT, ID_AT, COUNT_AT, NAME_LEN_AT, LENGTHS_AT], [4, 4 + 1, 5 + 4, 9 + 2, 11 + 2], 'u32 length, u8 kind, u32 id, u16 count, u16 name length')
+  const kinds = ['TASK', 'CANCEL', 'HELLO', 'RESULT', 'ERROR'].map((k) => binding.TaskFrame[k])
+  assert.ok(distinct(kinds) && kinds.every((k) => k > 0 && k < 256), 'frame kinds are distinct bytes')
 })
 
 test('event kinds, stdio kinds and descriptor entries are distinct; descriptor entries are not descriptors', () => {

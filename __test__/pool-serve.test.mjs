@@ -166,7 +166,7 @@ describe('serve()', () => {
   })
 
   test('the worker\'s frame reader: any split of the byte stream gives the same frames', () => {
-    const { encodeFrame, FrameReader, TASK } = require('../lib/frame.js')
+    const { encodeFrame, TaskFrameReader, TaskFrame: { TASK } } = require('../lib/task-frame.js')
     const sent = []
     const chunks = []
     for (let id = 1; id <= 60; id++) {
@@ -178,7 +178,7 @@ describe('serve()', () => {
     const stream = Buffer.concat(chunks)
     for (const maxRead of [1, 7, 4096, 65_536, stream.length]) {
       const got = []
-      const reader = new FrameReader((kind, id, name, json, buffers) => got.push({ kind, id, name, json, buffers: buffers ?? [] }))
+      const reader = new TaskFrameReader((kind, id, name, json, buffers) => got.push({ kind, id, name, json, buffers: buffers ?? [] }))
       let at = 0
       while (at < stream.length) {
         const target = reader.target()
@@ -197,8 +197,8 @@ describe('serve()', () => {
   })
 
   test('the worker\'s frame reader refuses a frame whose lengths do not add up', () => {
-    const { FrameReader } = require('../lib/frame.js')
-    const reader = new FrameReader(() => assert.fail('no frame'))
+    const { TaskFrameReader } = require('../lib/task-frame.js')
+    const reader = new TaskFrameReader(() => assert.fail('no frame'))
     const bad = Buffer.alloc(4 + 9 + 4)
     bad.writeUInt32LE(9 + 4, 0)
     bad.writeUInt16LE(1, 9) // one buffer...

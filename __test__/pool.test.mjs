@@ -88,6 +88,21 @@ describe('failures settle the task and replace the worker', () => {
     await pool.close()
   })
 
+  test("regression: run(task, { timeout: 0 }) fell back to the pool's taskTimeout; 0 now means no timeout, as Node's timeout: 0", async () => {
+    const pool = new Pool({ script: WORKER, size: 1, taskTimeout: 100 })
+    await pool.run({ i: 0 })
+    // Five times the pool's timeout: with the old fallback it was killed at 100 ms.
+    assert.equal((await pool.run({ i: 3, delay: 500 }, { timeout: 0 })).doubled, 6)
+    assert.equal((await pool.run({ i: 5, delay: 500 }).catch((e) => e)).code, 'ERR_OFFLOAD_TIMEOUT', "without it, the pool's taskTimeout")
+    await pool.close()
+  })
+
+  test('a pool of taskTimeout 0 has no timeout, as Node\'s timeout: 0', async () => {
+    const pool = new Pool({ script: WORKER, size: 1, taskTimeout: 0 })
+    assert.equal((await pool.run({ i: 2, delay: 300 })).doubled, 4)
+    await pool.close()
+  })
+
   test('abort of a queued and of a running task', async () => {
     const pool = new Pool({ script: WORKER, size: 1 })
     await pool.run({ i: 0 })
@@ -235,6 +250,42 @@ describe('bad input', () => {
     assert.throws(() => new Pool({ script: WORKER, maxTasksPerWorker: 0 }), { name: 'RangeError' })
     assert.throws(() => new Pool({ script: WORKER, size: 2, minSize: 3 }), { name: 'RangeError', message: /must not exceed size/ })
     assert.throws(() => new Pool({ command: 'python3' }), { code: 'ERR_INVALID_ARG_TYPE' })
+  })
+
+  // Each numeric option, each way it can be wrong: lib/pool.js refuses it with a stable code
+  // (the addon then trusts what it gets, and only debug-asserts it).
+  test('every bad number of the pool options is refused with its code, naming the option', () => {
+    const wholes = ['size', 'minSize', 'idleTimeout', 'maxQueue', 'taskTimeout', 'concurrency', 'maxTasksPerWorker', 'maxRssBytes', 'retries', 'maxStartFailures']
+    for (const name of wholes) {
+      for (const [value, code] of [[-1, 'ERR_INVALID_ARG_VALUE'], [1.5, 'ERR_INVALID_ARG_VALUE'], [Infinity, 'ERR_INVALID_ARG_VALUE'], [NaN, 'ERR_INVALID_ARG_TYPE'], ['2', 'ERR_INVALID_ARG_TYPE'], [null, 'ERR_INVALID_ARG_TYPE']]) {
+        const options = { script: WORKER, size: 4, [name]: value }
+        if (name === 'size' && value === null) continue // null is "not given" for size, as for every `??` default
+        assert.throws(() => new Pool(options), (err) => err.code === code && err.message.includes(`options.${name}`), `${name}: ${String(value)}`)
+      }
+    }
+    for (const name of ['size', 'concurrency', 'maxTasksPerWorker', 'maxStartFailures']) {
+      assert.throws(() => new Pool({ script: WORKER, [name]: 0 }), { name: 'RangeError', code: 'ERR_INVALID_ARG_VALUE', message: new RegExp(`options\\.${name}.*must be at least 1`) })
+    }
+    assert.throws(() => new Pool({ script: WORKER, size: 2, minSize: 3 }), { code: 'ERR_INVALID_ARG_VALUE', message: /must not exceed size \(2\)/ })
+    assert.throws(() => new Pool({ script: WORKER, serialization: 'advanced', concurrency: 2 }), { code: 'ERR_INVALID_ARG_VALUE', message: /must be 1 with serialization 'advanced'/ })
+    assert.throws(() => new Pool({ script: WORKER, startBackoff: { initial: 100, max: 50 } }), { code: 'ERR_INVALID_ARG_VALUE', message: /startBackoff\.max.*must not be less than initial \(100\)/ })
+    assert.throws(() => new Pool({ script: WORKER, startBackoff: { initial: 1.5 } }), { code: 'ERR_INVALID_ARG_VALUE', message: /startBackoff\.initial/ })
+    assert.throws(() => new Pool({ script: WORKER, serialization: 'v8' }), { code: 'ERR_INVALID_ARG_VALUE' })
+    assert.throws(() => new Pool({ script: WORKER, stderr: 'ignore' }), { code: 'ERR_INVALID_ARG_VALUE', message: /options\.stderr/ })
+    assert.throws(() => new Pool({ command: [] }), { code: 'ERR_INVALID_ARG_TYPE', message: /options\.command/ })
+    assert.throws(() => new Pool({ command: ['cat'], args: ['x'] }), { code: 'ERR_INVALID_ARG_VALUE', message: /only a 'script' pool takes/ })
+  })
+
+  test('every bad run() option is refused with its code, naming the option', async () => {
+    const pool = new Pool({ script: WORKER, size: 1 })
+    for (const [value, code] of [[-1, 'ERR_INVALID_ARG_VALUE'], [1.5, 'ERR_INVALID_ARG_VALUE'], [Infinity, 'ERR_INVALID_ARG_VALUE'], [NaN, 'ERR_INVALID_ARG_TYPE'], ['5', 'ERR_INVALID_ARG_TYPE']]) {
+      assert.throws(() => pool.run({ i: 1 }, { timeout: value }), (err) => err.code === code && err.message.includes('options.timeout'), String(value))
+    }
+    assert.throws(() => pool.run({ i: 1 }, { handler: '' }), { code: 'ERR_INVALID_ARG_VALUE', message: /options\.handler/ })
+    assert.throws(() => pool.run({ i: 1 }, { signal: {} }), { code: 'ERR_INVALID_ARG_TYPE', message: /options\.signal/ })
+    assert.throws(() => pool.close({ timeout: -1 }), { code: 'ERR_INVALID_ARG_VALUE', message: /options\.timeout/ })
+    assert.equal(pool.stats().queued, 0, 'nothing refused reached the pool')
+    await pool.close()
   })
 
   test('a task that JSON cannot carry is refused at the call', async () => {

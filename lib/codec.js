@@ -4,7 +4,12 @@
 // the text as {"$offload:bytes": index}. Used by both sides (lib/pool.js,
 // lib/worker.js).
 
-const BYTES = '$offload:bytes'
+/**
+ * The key of that placeholder. The addon's (BYTES_KEY, which the engine inlines for
+ * workers that read plain JSON); a worker does not load the addon, so this is a copy,
+ * and __test__/contracts.test.mjs fails if the two differ.
+ */
+const BYTES_KEY = '$offload:bytes'
 /** Deeper than this, values go to JSON.stringify as they are (it reports cycles). */
 const MAX_DEPTH = 64
 
@@ -13,7 +18,7 @@ function swap(value, buffers, depth) {
   if (typeof value !== 'object' || value === null) return value
   if (value instanceof Uint8Array) {
     buffers.push(value)
-    return { [BYTES]: buffers.length - 1 }
+    return { [BYTES_KEY]: buffers.length - 1 }
   }
   if (depth > MAX_DEPTH || typeof value.toJSON === 'function' || ArrayBuffer.isView(value)) return value
   let out = value
@@ -58,11 +63,11 @@ function decodeValue(json, buffers) {
   if (json === '') return undefined
   if (!buffers || buffers.length === 0) return JSON.parse(json)
   return JSON.parse(json, (key, v) => {
-    if (v !== null && typeof v === 'object' && typeof v[BYTES] === 'number' && buffers[v[BYTES]] !== undefined) {
-      return buffers[v[BYTES]]
+    if (v !== null && typeof v === 'object' && typeof v[BYTES_KEY] === 'number' && buffers[v[BYTES_KEY]] !== undefined) {
+      return buffers[v[BYTES_KEY]]
     }
     return v
   })
 }
 
-module.exports = { encodeValue, decodeValue }
+module.exports = { encodeValue, decodeValue, BYTES_KEY }

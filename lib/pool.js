@@ -16,7 +16,7 @@ const { packLimits } = require('./native-layout')
 const { encodeValue, decodeValue } = require('./codec')
 const { serializeValue, deserializeFrame } = require('./ipc-serialization')
 const { RequestServer, ENV: REQUESTS_ENV } = require('./task-requests')
-const { EventKind } = require('./binding')
+const { EventKind, PoolSlot: AT, PoolSerialization, PoolDefault, NOT_SET } = require('./binding')
 
 // Event types sent by src/js/payload.rs.
 const { TASK_OK, TASK_FAILED, WORKER_EXIT, POOL_CLOSED, POOL_ERROR, POOL_BATCH, POOL_START_FAILED } = EventKind
@@ -31,6 +31,7 @@ const RUN_OPTIONS = new Set(['signal', 'timeout', 'handler', 'onRequest', 'meta'
 const STDERR_TAIL = 64 * 1024
 const READY_PRELOAD = require('node:path').join(__dirname, 'worker-ready.js')
 const MAX_TASK_ID = 0xffffffff
+const POOL_NUMBERS = new Float64Array(AT.LEN)
 
 /** The CPUs this process may use: its affinity, capped by a cgroup v2 CPU quota. */
 function availableCpus() {
@@ -67,54 +68,64 @@ function currentEnvEntries() {
   return Object.entries(process.env).map(([k, v]) => `${k}=${v}`)
 }
 
+/** A whole number of at least `min`, or a RangeError naming the option. */
+function atLeast(value, name, min) {
+  checkNonNegative(value, name, { integer: true })
+  if (value < min) throw invalidArgValue(name, value, `must be at least ${min}`, RangeError)
+  return value
+}
+
+/**
+ * Checks the pool's options and packs them as `native.createPool` takes them
+ * (as spawn's are: numbers in a Float64Array at the addon's PoolSlot places,
+ * NOT_SET where not given, strings beside it). Returns those arguments and
+ * what the Pool itself needs to know.
+ */
 function nativeOptions(options) {
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options)
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) throw invalidArgValue('options', options, `has an unknown option '${key}' (known: ${[...KNOWN].join(', ')})`)
   }
   const o = options
-  const native = {}
+  // Copied by the call: one array serves every pool, as spawn's does.
+  const numbers = POOL_NUMBERS.fill(NOT_SET)
+  const native = { numbers, program: null, execPath: undefined, execArgv: undefined, env: undefined, cwd: undefined }
   if ((o.script === undefined) === (o.command === undefined)) {
     throw invalidArgValue('options', options, "needs exactly one of 'script' (a Node module) and 'command' ([file, ...args])")
   }
+  let serialization = 'json'
   if (o.script !== undefined) {
-    native.script = checkString(o.script, 'options.script')
+    const args = (o.args ?? []).map((a, i) => checkString(a, `options.args[${i}]`))
+    native.program = [checkString(o.script, 'options.script'), ...args]
     native.execPath = checkString(o.execPath ?? process.execPath, 'options.execPath')
     const execArgv = (o.execArgv ?? inheritedExecArgv()).map((a, i) => checkString(a, `options.execArgv[${i}]`))
     native.execArgv = ['--require', READY_PRELOAD, ...execArgv]
-    native.waitForReady = true
-    native.args = (o.args ?? []).map((a, i) => checkString(a, `options.args[${i}]`))
-    native.serialization = checkSerialization(o.serialization)
+    numbers[AT.WAIT_FOR_READY] = 1
+    serialization = checkSerialization(o.serialization)
+    numbers[AT.SERIALIZATION] = PoolSerialization[serialization.toUpperCase()]
   } else {
     const scriptOnly = ['args', 'execPath', 'execArgv', 'serialization'].find((key) => o[key] !== undefined)
     if (scriptOnly) throw invalidArgValue('options', options, `has '${scriptOnly}', which only a 'script' pool takes (a command's arguments go in 'command')`)
     if (!Array.isArray(o.command) || o.command.length === 0) throw invalidArgType('options.command', 'a non-empty array [file, ...args]', o.command)
-    native.command = o.command.map((a, i) => checkString(a, `options.command[${i}]`))
+    native.program = o.command.map((a, i) => checkString(a, `options.command[${i}]`))
   }
-  const size = o.size ?? availableCpus()
-  checkNonNegative(size, 'options.size', { integer: true })
-  if (size < 1) throw invalidArgValue('options.size', size, 'must be at least 1', RangeError)
-  native.size = size
+  const size = atLeast(o.size ?? availableCpus(), 'options.size', 1)
+  numbers[AT.SIZE] = size
   if (o.minSize !== undefined) {
-    native.minSize = checkNonNegative(o.minSize, 'options.minSize', { integer: true })
-    if (native.minSize > size) throw invalidArgValue('options.minSize', o.minSize, `must not exceed size (${size})`, RangeError)
+    numbers[AT.MIN_SIZE] = checkNonNegative(o.minSize, 'options.minSize', { integer: true })
+    if (o.minSize > size) throw invalidArgValue('options.minSize', o.minSize, `must not exceed size (${size})`, RangeError)
   }
-  if (o.idleTimeout !== undefined) native.idleTimeout = checkNonNegative(o.idleTimeout, 'options.idleTimeout', { integer: true })
-  if (o.maxQueue !== undefined) native.maxQueue = checkNonNegative(o.maxQueue, 'options.maxQueue', { integer: true })
-  if (o.taskTimeout !== undefined) native.taskTimeout = checkNonNegative(o.taskTimeout, 'options.taskTimeout', { integer: true })
-  if (o.concurrency !== undefined) {
-    native.concurrency = checkNonNegative(o.concurrency, 'options.concurrency', { integer: true })
-    if (native.concurrency < 1) throw invalidArgValue('options.concurrency', o.concurrency, 'must be at least 1', RangeError)
-  }
-  if (native.serialization === 'advanced' && (native.concurrency ?? 1) > 1) {
+  if (o.idleTimeout !== undefined) numbers[AT.IDLE_TIMEOUT] = checkNonNegative(o.idleTimeout, 'options.idleTimeout', { integer: true })
+  if (o.maxQueue !== undefined) numbers[AT.MAX_QUEUE] = checkNonNegative(o.maxQueue, 'options.maxQueue', { integer: true })
+  if (o.taskTimeout !== undefined) numbers[AT.TASK_TIMEOUT] = checkNonNegative(o.taskTimeout, 'options.taskTimeout', { integer: true })
+  const concurrency = o.concurrency === undefined ? 1 : atLeast(o.concurrency, 'options.concurrency', 1)
+  if (serialization === 'advanced' && concurrency > 1) {
     throw invalidArgValue('options.concurrency', o.concurrency, "must be 1 with serialization 'advanced': its workers take their tasks as Node messages, one at a time", RangeError)
   }
-  if (o.maxTasksPerWorker !== undefined) {
-    native.maxTasksPerWorker = checkNonNegative(o.maxTasksPerWorker, 'options.maxTasksPerWorker', { integer: true })
-    if (native.maxTasksPerWorker < 1) throw invalidArgValue('options.maxTasksPerWorker', o.maxTasksPerWorker, 'must be at least 1', RangeError)
-  }
-  if (o.maxRssBytes !== undefined) native.maxRssBytes = checkNonNegative(o.maxRssBytes, 'options.maxRssBytes', { integer: true })
-  if (o.retries !== undefined) native.retries = checkNonNegative(o.retries, 'options.retries', { integer: true })
+  numbers[AT.CONCURRENCY] = concurrency
+  if (o.maxTasksPerWorker !== undefined) numbers[AT.MAX_TASKS_PER_WORKER] = atLeast(o.maxTasksPerWorker, 'options.maxTasksPerWorker', 1)
+  if (o.maxRssBytes !== undefined) numbers[AT.MAX_RSS_BYTES] = checkNonNegative(o.maxRssBytes, 'options.maxRssBytes', { integer: true })
+  if (o.retries !== undefined) numbers[AT.RETRIES] = checkNonNegative(o.retries, 'options.retries', { integer: true })
   if (o.env !== undefined) {
     if (o.env === null || typeof o.env !== 'object') throw invalidArgType('options.env', 'of type object', o.env)
     native.env = Object.entries({ ...process.env, ...o.env })
@@ -125,30 +136,25 @@ function nativeOptions(options) {
   if (o.stderr !== undefined && o.stderr !== 'inherit' && o.stderr !== 'pipe') {
     throw invalidArgValue('options.stderr', o.stderr, "must be 'inherit' or 'pipe'")
   }
-  if (o.stderr === 'pipe') native.stderrTail = STDERR_TAIL
-  if (o.limits !== undefined) {
-    // The same limits, checks and packed form as spawn().
-    native.limits = packLimits(normalize({ limits: o.limits }).native.limits)
-  }
-  if (o.maxStartFailures !== undefined) {
-    native.maxStartFailures = checkNonNegative(o.maxStartFailures, 'options.maxStartFailures', { integer: true })
-    if (native.maxStartFailures < 1) throw invalidArgValue('options.maxStartFailures', o.maxStartFailures, 'must be at least 1', RangeError)
-  }
-  if (o.startBackoff !== undefined) startBackoff(o.startBackoff, native)
-  return native
+  if (o.stderr === 'pipe') numbers[AT.STDERR_TAIL] = STDERR_TAIL
+  // The same limits, checks and packed form as spawn().
+  packLimits(o.limits === undefined ? undefined : normalize({ limits: o.limits }).native.limits, numbers, AT.LIMITS)
+  if (o.maxStartFailures !== undefined) numbers[AT.MAX_START_FAILURES] = atLeast(o.maxStartFailures, 'options.maxStartFailures', 1)
+  if (o.startBackoff !== undefined) startBackoff(o.startBackoff, numbers)
+  return { native, size, concurrency, serialization }
 }
 
-/** `startBackoff: { initial = 1000, max = 30000 }` (ms): the wait after failed starts, doubling up to `max`. */
-function startBackoff(backoff, native) {
+/** `startBackoff: { initial = 1000, max = 30000 }` (ms, the addon's PoolDefault): the wait after failed starts, doubling up to `max`. */
+function startBackoff(backoff, numbers) {
   if (backoff === null || typeof backoff !== 'object') throw invalidArgType('options.startBackoff', 'of type object', backoff)
   for (const key of Object.keys(backoff)) {
     if (!BACKOFF_OPTIONS.has(key)) throw invalidArgValue('options.startBackoff', backoff, `has an unknown option '${key}' (known: initial, max)`)
   }
-  const initial = checkNonNegative(backoff.initial ?? 1000, 'options.startBackoff.initial', { integer: true })
-  const max = checkNonNegative(backoff.max ?? Math.max(30000, initial), 'options.startBackoff.max', { integer: true })
+  const initial = checkNonNegative(backoff.initial ?? PoolDefault.START_BACKOFF_INITIAL_MS, 'options.startBackoff.initial', { integer: true })
+  const max = checkNonNegative(backoff.max ?? Math.max(PoolDefault.START_BACKOFF_MAX_MS, initial), 'options.startBackoff.max', { integer: true })
   if (max < initial) throw invalidArgValue('options.startBackoff.max', max, `must not be less than initial (${initial})`, RangeError)
-  native.startBackoffInitial = initial
-  native.startBackoffMax = max
+  numbers[AT.START_BACKOFF_INITIAL] = initial
+  numbers[AT.START_BACKOFF_MAX] = max
 }
 
 /** A task's failure (or a start failure) from src/js/payload.rs: its message ends with the worker's stderr. */
@@ -191,10 +197,10 @@ class Pool extends EventEmitter {
 
   constructor(options) {
     super()
-    const native = nativeOptions(options)
-    this.#capacity = native.size * (native.concurrency ?? 1)
-    this.#advanced = native.serialization === 'advanced'
-    if (native.script !== undefined) {
+    const { native, size, concurrency, serialization } = nativeOptions(options)
+    this.#capacity = size * concurrency
+    this.#advanced = serialization === 'advanced'
+    if (native.execPath !== undefined) {
       this.#requests = new RequestServer((id) => this.#pending.get(id)?.onRequest ?? null)
       // A pool made inside another pool's worker must not pass on the outer pool's address.
       const inherited = (native.env ?? currentEnvEntries()).filter((e) => !e.startsWith(`${REQUESTS_ENV}=`))
@@ -204,7 +210,8 @@ class Pool extends EventEmitter {
       this.#resolveEnded = resolve
     })
     this.#id = channel.register(this)
-    this.#native = channel.native.createPool(channel.getChannel(), this.#id, native)
+    const { numbers, program, execPath, execArgv, env, cwd } = native
+    this.#native = channel.native.createPool(channel.getChannel(), this.#id, numbers, program, execPath, execArgv, env, cwd)
   }
 
   /**

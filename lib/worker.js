@@ -1,7 +1,7 @@
 'use strict'
 // require('offload/worker'): the worker side of a Pool. `serve(handler)` or
 // `serve({ name: handler, ... })` answers the pool's tasks over a binary
-// channel (fd 4, see lib/frame.js) with what plain process.on('message') cannot:
+// channel (fd 4, see lib/task-frame.js) with what plain process.on('message') cannot:
 // async handlers, several tasks at once (the pool's `concurrency`), named
 // handlers, errors with message/stack/code, an AbortSignal per task, and
 // Buffers as raw bytes.
@@ -9,9 +9,11 @@
 const fs = require('node:fs')
 const net = require('node:net')
 const { encodeValue, decodeValue } = require('./codec')
-const { TASK, CANCEL, HELLO, RESULT, ERROR, encodeFrame, FrameReader } = require('./frame')
+const { TaskFrame, encodeFrame, TaskFrameReader } = require('./task-frame')
 const { invalidArgType, invalidArgValue, offloadError, abortError, describeError } = require('./errors')
 const { RequestClient } = require('./task-requests')
+
+const { TASK, CANCEL, HELLO, RESULT, ERROR } = TaskFrame
 
 const SERVING = Symbol.for('offload.worker.serving')
 const READY_SENT = Symbol.for('offload.worker.readySent')
@@ -252,7 +254,7 @@ function serveChannel(fd, table, concurrency) {
     }
   }
 
-  const reader = new FrameReader((kind, id, name, json, buffers) => {
+  const reader = new TaskFrameReader((kind, id, name, json, buffers) => {
     if (kind === TASK) waiting.push({ id, name, json, buffers })
     else if (kind === CANCEL) cancel(id)
   })

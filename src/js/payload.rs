@@ -374,7 +374,7 @@ pub fn encode_pool_batch(mut events: Vec<PoolEvent>) -> (u32, Payload, Payload) 
                     texts.push_str("\n,");
                 }
                 texts.push_str(&answer.json);
-                ids.push(id as u32);
+                ids.push(id);
             }
             other => {
                 let (kind, a, b) = encode_pool(other);

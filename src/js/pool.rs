@@ -4,15 +4,14 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use napi::bindgen_prelude::Uint8Array;
-use napi::{Error, Status};
+use napi::bindgen_prelude::{Float64ArraySlice, Uint8Array};
 use napi_derive::napi;
 
 use super::channel::{EventChannel, PoolJsSink};
-use super::spawn::limits_from;
+use super::spawn::{limits_from, NOT_SET};
 use super::watch::{watch, Delivery};
 use crate::pool::{
-    Backoff, Percentiles, Pool, PoolConfig, Program, RunOptions, StderrMode, READY_MESSAGE,
+    Percentiles, Pool, PoolConfig, Program, RunOptions, StderrMode, TaskTimeout, READY_MESSAGE,
 };
 use crate::process::{current_env, Serialization};
 
@@ -22,118 +21,196 @@ use crate::process::{current_env, Serialization};
 #[napi]
 pub const WORKER_READY_MESSAGE: &str = READY_MESSAGE;
 
-/// Validated by `lib/pool.js`.
-#[napi(object)]
-pub struct NativePoolOptions {
-    /// A Node module (with `execPath`, `execArgv`, `args`), or else `command`.
-    pub script: Option<String>,
-    pub args: Option<Vec<String>>,
-    pub exec_path: Option<String>,
-    pub exec_argv: Option<Vec<String>>,
-    /// `[file, ...args]` of a JSON-lines worker.
-    pub command: Option<Vec<String>>,
-    pub size: u32,
-    pub min_size: Option<u32>,
-    /// Milliseconds.
-    pub idle_timeout: Option<f64>,
-    pub max_queue: Option<u32>,
-    /// Milliseconds.
-    pub task_timeout: Option<f64>,
-    /// Tasks a `serve()` worker runs at once.
-    pub concurrency: Option<u32>,
-    pub max_tasks_per_worker: Option<f64>,
-    pub max_rss_bytes: Option<f64>,
-    pub retries: Option<u32>,
-    /// `KEY=value` entries; absent: this process's environment.
-    pub env: Option<Vec<String>>,
-    pub cwd: Option<String>,
+/// Positions in the `numbers` array of [`create_pool`]: options cross as in
+/// `spawn` (one `Float64Array`, strings beside it), [`NOT_SET`] where an
+/// option is not given. Exported to JS as `PoolSlot` (lib/pool.js packs by
+/// these).
+#[napi(js_name = "PoolSlot")]
+pub mod slot {
+    #[napi]
+    pub const SIZE: u32 = 0;
+    #[napi]
+    pub const MIN_SIZE: u32 = 1;
+    #[napi]
+    pub const IDLE_TIMEOUT: u32 = 2;
+    #[napi]
+    pub const MAX_QUEUE: u32 = 3;
+    /// Milliseconds; 0 or absent: none.
+    #[napi]
+    pub const TASK_TIMEOUT: u32 = 4;
+    #[napi]
+    pub const CONCURRENCY: u32 = 5;
+    #[napi]
+    pub const MAX_TASKS_PER_WORKER: u32 = 6;
+    #[napi]
+    pub const MAX_RSS_BYTES: u32 = 7;
+    #[napi]
+    pub const RETRIES: u32 = 8;
     /// Bytes of stderr kept per worker; absent: stderr is inherited.
-    pub stderr_tail: Option<u32>,
-    /// Packed as for `spawn` (see `lib/native-layout.js`).
-    pub limits: Option<Vec<f64>>,
-    /// Workers announce themselves (offload's preload for Node workers).
-    pub wait_for_ready: Option<bool>,
-    /// Node's IPC serialization for a script's workers: `json` or `advanced`.
-    pub serialization: Option<String>,
-    pub max_start_failures: Option<u32>,
-    /// Milliseconds.
-    pub start_backoff_initial: Option<f64>,
-    /// Milliseconds.
-    pub start_backoff_max: Option<f64>,
+    #[napi]
+    pub const STDERR_TAIL: u32 = 9;
+    /// 1: workers announce themselves (offload's preload for Node workers).
+    #[napi]
+    pub const WAIT_FOR_READY: u32 = 10;
+    /// A `PoolSerialization` value.
+    #[napi]
+    pub const SERIALIZATION: u32 = 11;
+    #[napi]
+    pub const MAX_START_FAILURES: u32 = 12;
+    #[napi]
+    pub const START_BACKOFF_INITIAL: u32 = 13;
+    #[napi]
+    pub const START_BACKOFF_MAX: u32 = 14;
+    /// The first of the six limits, packed as for `spawn` (`packLimits`).
+    #[napi]
+    pub const LIMITS: u32 = 15;
+    #[napi]
+    pub const LEN: u32 = 21;
 }
 
-fn invalid(message: impl Into<String>) -> Error {
-    Error::new(Status::InvalidArg, message.into())
+/// Node's IPC serialization of a script pool's workers, by the names of the
+/// `serialization` option. Exported to JS as `PoolSerialization`.
+#[napi(js_name = "PoolSerialization")]
+pub mod serialization {
+    #[napi]
+    pub const JSON: f64 = 0.0;
+    #[napi]
+    pub const ADVANCED: f64 = 1.0;
+}
+
+/// The pool's defaults that lib/pool.js documents and fills in. Exported to
+/// JS as `PoolDefault`.
+#[napi(js_name = "PoolDefault")]
+pub mod defaults {
+    use crate::pool::{Backoff, DEFAULT_MAX_START_FAILURES};
+
+    #[napi]
+    pub const MAX_START_FAILURES: u32 = DEFAULT_MAX_START_FAILURES;
+    #[napi]
+    pub const START_BACKOFF_INITIAL_MS: u32 = Backoff::DEFAULT.initial.as_millis() as u32;
+    #[napi]
+    pub const START_BACKOFF_MAX_MS: u32 = Backoff::DEFAULT.max.as_millis() as u32;
+}
+
+/// The layout of a `serve()` worker's task-channel frames (see
+/// src/pool/task_frame.rs). Exported to JS as `TaskFrame`; lib/task-frame.js
+/// runs in the worker, which does not load the addon, so it keeps a copy that
+/// __test__/contracts.test.mjs holds to this one.
+#[napi(js_name = "TaskFrame")]
+pub mod task_frame_layout {
+    use crate::pool::task_frame as frame;
+
+    #[napi]
+    pub const TASK: u32 = frame::TASK as u32;
+    #[napi]
+    pub const CANCEL: u32 = frame::CANCEL as u32;
+    #[napi]
+    pub const HELLO: u32 = frame::HELLO as u32;
+    #[napi]
+    pub const RESULT: u32 = frame::RESULT as u32;
+    #[napi]
+    pub const ERROR: u32 = frame::ERROR as u32;
+    #[napi]
+    pub const KIND_AT: u32 = frame::KIND_AT as u32;
+    #[napi]
+    pub const ID_AT: u32 = frame::ID_AT as u32;
+    #[napi]
+    pub const COUNT_AT: u32 = frame::COUNT_AT as u32;
+    #[napi]
+    pub const NAME_LEN_AT: u32 = frame::NAME_LEN_AT as u32;
+    #[napi]
+    pub const LENGTHS_AT: u32 = frame::LENGTHS_AT as u32;
+}
+
+/// How a task's or an answer's JSON text refers to its raw buffers
+/// (`{"$offload:bytes":index}`); lib/codec.js keeps a copy for the worker
+/// side, held to this one by __test__/contracts.test.mjs.
+#[napi]
+pub const BYTES_KEY: &str = crate::pool::task_frame::BYTES_KEY;
+
+/// `numbers[at]`, or `None` when absent (checked by lib/pool.js: a number
+/// that is there is a non-negative integer).
+fn given(numbers: &[f64], at: u32) -> Option<f64> {
+    let n = numbers[at as usize];
+    debug_assert!(
+        n == NOT_SET || (n >= 0.0 && n.fract() == 0.0),
+        "slot {at}: {n}"
+    );
+    (n != NOT_SET).then_some(n)
 }
 
 fn millis(ms: f64) -> Duration {
-    Duration::from_micros((ms.max(0.0) * 1000.0) as u64)
+    debug_assert!(ms >= 0.0, "lib/pool.js checks it");
+    Duration::from_micros((ms * 1000.0) as u64)
 }
 
-/// Starts a pool; its events arrive on `channel` tagged with `id`.
+/// Starts a pool; its events arrive on `channel` tagged with `id`. Everything
+/// here was checked by lib/pool.js. `program` is `[script, ...args]` for a
+/// Node worker (then `exec_path` is given) or `[file, ...args]` for a command;
+/// `env` absent means a copy of this process's environment.
 #[napi]
+#[allow(clippy::too_many_arguments)]
 pub fn create_pool(
     channel: &EventChannel,
     id: u32,
-    options: NativePoolOptions,
-) -> napi::Result<NativePool> {
-    let program = match (options.script, options.command) {
-        (Some(script), None) => Program::Node {
-            script,
-            args: options.args.unwrap_or_default(),
-            exec_path: options
-                .exec_path
-                .ok_or_else(|| invalid("execPath is required with script"))?,
-            exec_argv: options.exec_argv.unwrap_or_default(),
+    numbers: Float64ArraySlice<'_>,
+    program: Vec<String>,
+    exec_path: Option<String>,
+    exec_argv: Option<Vec<String>>,
+    env: Option<Vec<String>>,
+    cwd: Option<String>,
+) -> NativePool {
+    debug_assert!(numbers.len() == slot::LEN as usize && !program.is_empty());
+    let numbers = &numbers[..];
+    let number = |at| given(numbers, at);
+    let mut program = program.into_iter();
+    let first = program.next().unwrap_or_default();
+    let program = match exec_path {
+        Some(exec_path) => Program::Node {
+            script: first,
+            args: program.collect(),
+            exec_path,
+            exec_argv: exec_argv.unwrap_or_default(),
         },
-        (None, Some(command)) => {
-            let mut parts = command.into_iter();
-            let file = parts
-                .next()
-                .ok_or_else(|| invalid("command must name a program"))?;
-            Program::Command {
-                file,
-                args: parts.collect(),
-            }
-        }
-        _ => return Err(invalid("give exactly one of script and command")),
+        None => Program::Command {
+            file: first,
+            args: program.collect(),
+        },
     };
-    let mut config = PoolConfig::new(program, options.size as usize);
-    config.serialization = match options.serialization.as_deref() {
-        None | Some("json") => Serialization::Json,
-        Some("advanced") => Serialization::Advanced,
-        Some(other) => return Err(invalid(format!("unknown serialization {other}"))),
+    let size = number(slot::SIZE).unwrap_or(1.0) as usize;
+    let mut config = PoolConfig::new(program, size);
+    config.serialization = match numbers[slot::SERIALIZATION as usize] {
+        serialization::ADVANCED => Serialization::Advanced,
+        _ => Serialization::Json,
     };
-    config.max_queue = options.max_queue.map(|m| m as usize);
-    config.min_size = options
-        .min_size
-        .map_or(config.size, |m| (m as usize).min(config.size));
-    config.idle_timeout = options.idle_timeout.map(millis);
-    config.task_timeout = options.task_timeout.filter(|t| *t > 0.0).map(millis);
-    config.concurrency = options.concurrency.unwrap_or(1).max(1) as usize;
-    config.max_tasks_per_worker = options.max_tasks_per_worker.map(|n| n.max(1.0) as u64);
-    config.max_rss_bytes = options.max_rss_bytes.map(|n| n.max(0.0) as u64);
-    config.retries = options.retries.unwrap_or(0);
-    config.env = options.env.map_or_else(current_env, Arc::new);
-    config.cwd = options.cwd;
-    if let Some(packed) = options.limits {
-        if packed.len() != 6 {
-            return Err(invalid("limits must be six packed numbers"));
-        }
-        config.limits = limits_from(&packed);
+    config.min_size = number(slot::MIN_SIZE).map_or(size, |n| n as usize);
+    debug_assert!(config.min_size <= size, "lib/pool.js checks it");
+    config.idle_timeout = number(slot::IDLE_TIMEOUT).map(millis);
+    config.max_queue = number(slot::MAX_QUEUE).map(|n| n as usize);
+    // As Node's `timeout: 0`: no timeout.
+    config.task_timeout = number(slot::TASK_TIMEOUT)
+        .filter(|&ms| ms > 0.0)
+        .map(millis);
+    config.concurrency = number(slot::CONCURRENCY).map_or(1, |n| n as usize);
+    config.max_tasks_per_worker = number(slot::MAX_TASKS_PER_WORKER).map(|n| n as u64);
+    config.max_rss_bytes = number(slot::MAX_RSS_BYTES).map(|n| n as u64);
+    config.retries = number(slot::RETRIES).map_or(0, |n| n as u32);
+    config.env = env.map_or_else(current_env, Arc::new);
+    config.cwd = cwd;
+    config.limits = limits_from(&numbers[slot::LIMITS as usize..slot::LEN as usize]);
+    config.wait_for_ready = number(slot::WAIT_FOR_READY) == Some(1.0);
+    if let Some(n) = number(slot::MAX_START_FAILURES) {
+        config.max_start_failures = n as u32;
     }
-    config.wait_for_ready = options.wait_for_ready.unwrap_or(false);
-    if let Some(n) = options.max_start_failures {
-        config.max_start_failures = n.max(1);
+    debug_assert!(config.concurrency >= 1 && config.max_start_failures >= 1);
+    debug_assert!(config.max_tasks_per_worker != Some(0));
+    if let Some(ms) = number(slot::START_BACKOFF_INITIAL) {
+        config.start_backoff.initial = millis(ms);
     }
-    let defaults = Backoff::default();
-    config.start_backoff = Backoff {
-        initial: options
-            .start_backoff_initial
-            .map_or(defaults.initial, millis),
-        max: options.start_backoff_max.map_or(defaults.max, millis),
-    };
-    config.stderr = match options.stderr_tail {
+    if let Some(ms) = number(slot::START_BACKOFF_MAX) {
+        config.start_backoff.max = millis(ms);
+    }
+    config.stderr = match number(slot::STDERR_TAIL) {
         Some(n) => StderrMode::Tail(n as usize),
         None => StderrMode::Inherit,
     };
@@ -150,10 +227,10 @@ pub fn create_pool(
         pool: id,
         sink: sink.clone(),
     });
-    Ok(NativePool {
+    NativePool {
         pool: Pool::start(config, sink),
         delivery,
-    })
+    }
 }
 
 #[napi(object)]
@@ -214,8 +291,9 @@ unsafe impl Sync for Delivery {}
 #[napi]
 impl NativePool {
     /// Queues a task (its JSON text, in which each of `buffers` appears as
-    /// `{"$offload:bytes":index}`). A pool that has ended refuses it with
-    /// `ERR_OFFLOAD_POOL_CLOSED`.
+    /// `{"$offload:bytes":index}`). `timeout_ms`: absent, the pool's
+    /// `taskTimeout`; 0, none for this task (as Node's `timeout: 0`). A pool
+    /// that has ended refuses it with `ERR_OFFLOAD_POOL_CLOSED`.
     #[napi]
     pub fn run(
         &self,
@@ -232,9 +310,13 @@ impl NativePool {
                 .map(|b| Arc::from(&b[..]))
                 .collect(),
             handler,
-            timeout: timeout_ms.filter(|t| *t > 0.0).map(millis),
+            timeout: match timeout_ms {
+                None => TaskTimeout::Pool,
+                Some(0.0) => TaskTimeout::Never,
+                Some(ms) => TaskTimeout::After(millis(ms)),
+            },
         };
-        self.pool.run(task_id as u64, payload.into_bytes(), options);
+        self.pool.run(task_id, payload.into_bytes(), options);
         self.watch_channels();
     }
 
@@ -248,7 +330,7 @@ impl NativePool {
         let tasks = texts.split('\n').map(|text| {
             let id = next;
             next = if id == u32::MAX { 1 } else { id + 1 };
-            (id as u64, text.as_bytes().to_vec())
+            (id, text.as_bytes().to_vec())
         });
         self.pool.run_many(tasks);
         self.watch_channels();
@@ -264,7 +346,7 @@ impl NativePool {
 
     #[napi]
     pub fn cancel(&self, task_id: u32) {
-        self.pool.cancel(task_id as u64);
+        self.pool.cancel(task_id);
     }
 
     #[napi]

@@ -1,11 +1,11 @@
 //! A Node worker's channels: its task channel (fd 4 in the worker, binary
-//! frames, see [`super::frame`]) and its Node IPC channel (fd 3, Node's JSON
+//! frames, see [`super::task_frame`]) and its Node IPC channel (fd 3, Node's JSON
 //! lines or `advanced` frames, for workers that use `process.on('message')`).
 //! Both are socket pairs the pool owns, so both are written and read the same
 //! way:
 //!
 //! Frames go out from whichever thread dispatches (JavaScript's, for `run`):
-//! [`Outlet::send`] writes straight to the socket when nothing is queued ahead,
+//! [`ChannelEnd::send`] writes straight to the socket when nothing is queued ahead,
 //! so a task reaches its worker without waking another thread. Only what the
 //! socket does not take at once waits for the channel's task ([`run`]), which
 //! also reads the worker's frames and hands them to the pool in batches, one
@@ -19,17 +19,15 @@ use std::sync::{Arc, Mutex};
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
-use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::Notify;
 
-use super::frame::{self, Frame};
-use super::worker_io::WorkerEvent;
+use super::task_frame::{self, TaskFrame};
 use crate::process::fds::{read_into, register_for};
 use crate::process::{ipc, Message};
 
 pub(crate) enum ChannelEvent {
     /// Frames in the order the worker wrote them.
-    Frames(Vec<Frame>),
+    Frames(Vec<TaskFrame>),
     /// Messages of Node's IPC channel, in order.
     Messages(Vec<Message>),
     /// The worker wrote something that is not a frame; it cannot be trusted
@@ -133,8 +131,9 @@ pub(crate) enum Framing {
     NodeIpc(ipc::Serialization),
 }
 
-/// The sending side of a channel.
-pub(crate) struct Outlet {
+/// Our end of a channel's socket: it writes what the pool sends and reads
+/// what the worker sends.
+pub(crate) struct ChannelEnd {
     framing: Framing,
     /// Read and written without waiting. Registered with the runtime only
     /// while needed: for writability while a write waits for room, and for
@@ -156,7 +155,7 @@ pub(crate) struct Outlet {
     watched: AtomicBool,
 }
 
-impl Outlet {
+impl ChannelEnd {
     /// Sends frames, in order; `false` if the channel is closed or broken.
     pub fn send(&self, chunks: Vec<Chunk>) -> bool {
         let mut q = self.queued.lock().unwrap();
@@ -210,9 +209,9 @@ impl Outlet {
 }
 
 /// Registers our end of the channel; the task is started with [`run`].
-pub(crate) fn open(fd: OwnedFd, framing: Framing) -> io::Result<Arc<Outlet>> {
+pub(crate) fn open(fd: OwnedFd, framing: Framing) -> io::Result<Arc<ChannelEnd>> {
     let reading = fd.try_clone()?;
-    Ok(Arc::new(Outlet {
+    Ok(Arc::new(ChannelEnd {
         framing,
         fd,
         readable: Mutex::new(Some(Arc::new(register_for(reading, Interest::READABLE)?))),
@@ -247,7 +246,7 @@ struct Reader {
 /// What one round of reading found.
 #[derive(Default)]
 pub(crate) struct Reading {
-    pub frames: Vec<Frame>,
+    pub frames: Vec<TaskFrame>,
     pub messages: Vec<Message>,
     /// The worker offered a handle (Node IPC), which must be refused.
     pub refuse_handle: bool,
@@ -320,19 +319,21 @@ impl Reader {
     }
 
     /// Moves the complete frames read so far to `frames`.
-    fn cut(&mut self, frames: &mut Vec<Frame>) -> Result<(), &'static str> {
+    fn cut(&mut self, frames: &mut Vec<TaskFrame>) -> Result<(), &'static str> {
         if let Some((frame, len)) = self.own.take() {
             if frame.len() < len {
                 self.own = Some((frame, len));
                 return Ok(());
             }
-            frames.push(frame::decode_owned(frame).map_err(|e| e.0)?);
+            frames.push(task_frame::decode_owned(frame).map_err(|e| e.0)?);
         }
         let mut start = 0;
         loop {
-            match frame::frame_len(&self.input[start..]).map_err(|e| e.0)? {
+            match task_frame::frame_len(&self.input[start..]).map_err(|e| e.0)? {
                 Some(len) if self.input.len() - start >= len => {
-                    frames.push(frame::decode(&self.input[start..start + len]).map_err(|e| e.0)?);
+                    frames.push(
+                        task_frame::decode(&self.input[start..start + len]).map_err(|e| e.0)?,
+                    );
                     start += len;
                 }
                 Some(len) if len >= OWN_FRAME => {
@@ -359,7 +360,7 @@ impl Reader {
     }
 }
 
-impl Outlet {
+impl ChannelEnd {
     /// Reads and decodes what the worker sent, if anything; callable from any
     /// thread (the runtime's, or JavaScript's when it watches the socket).
     pub fn read_available(&self) -> Option<Reading> {
@@ -408,15 +409,8 @@ const WATCHER_GRACE: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// Runs until the worker closes its end (or the socket fails): writes what
 /// the socket did not take at once, and reads the worker's frames, unless a
-/// watcher reads them first.
-pub(crate) async fn run(
-    outlet: Arc<Outlet>,
-    worker: u64,
-    events: UnboundedSender<(u64, WorkerEvent)>,
-) {
-    let send = |event| {
-        let _ = events.send((worker, WorkerEvent::Channel(event)));
-    };
+/// watcher reads them first; `send` takes what it read to the pool.
+pub(crate) async fn run(outlet: Arc<ChannelEnd>, send: impl Fn(ChannelEvent)) {
     let mut reading = true;
     let mut shut = false;
     let deliver = |got: Reading, reading: &mut bool| {

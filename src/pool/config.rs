@@ -97,13 +97,39 @@ pub struct PoolConfig {
     pub start_backoff: Backoff,
 }
 
+/// A task's own timeout, against the pool's `task_timeout`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TaskTimeout {
+    /// The pool's `task_timeout`.
+    #[default]
+    Pool,
+    /// None for this task, whatever the pool's.
+    Never,
+    After(Duration),
+}
+
+impl TaskTimeout {
+    /// How long the task may run, given the pool's default.
+    pub fn resolve(self, pool: Option<Duration>) -> Option<Duration> {
+        match self {
+            TaskTimeout::Pool => pool,
+            TaskTimeout::Never => None,
+            TaskTimeout::After(t) => Some(t),
+        }
+    }
+}
+
+/// Failed starts in a row after which a pool backs off, unless configured.
+pub const DEFAULT_MAX_START_FAILURES: u32 = 3;
+
 impl PoolConfig {
     pub fn new(program: Program, size: usize) -> PoolConfig {
+        debug_assert!(size >= 1, "lib/pool.js checks it");
         PoolConfig {
             program,
             serialization: Serialization::Json,
-            size: size.max(1),
-            min_size: size.max(1),
+            size,
+            min_size: size,
             idle_timeout: None,
             max_queue: None,
             task_timeout: None,
@@ -116,8 +142,8 @@ impl PoolConfig {
             limits: Limits::default(),
             stderr: StderrMode::Inherit,
             wait_for_ready: false,
-            max_start_failures: 3,
-            start_backoff: Backoff::default(),
+            max_start_failures: DEFAULT_MAX_START_FAILURES,
+            start_backoff: Backoff::DEFAULT,
         }
     }
 }

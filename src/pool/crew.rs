@@ -8,20 +8,19 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use super::channel::Outlet;
+use super::channel::ChannelEnd;
 use super::config::PoolConfig;
 use super::crash;
 use super::events::TaskFailure;
 use super::start_failures::{StartFailures, TokioClock, QUICK_DEATH};
-use super::worker::{Mode, Worker, WorkerIo};
-use super::worker_io::Launch;
+use super::worker::{Launch, Mode, Worker, WorkerIo};
 
 pub(crate) struct Crew<L: Launch> {
     launcher: L,
     pub workers: HashMap<u64, Worker<L::Io>>,
     next_worker: u64,
     /// Task channels opened since the last [`Crew::take_channels`].
-    new_channels: Vec<(u64, Arc<Outlet>)>,
+    new_channels: Vec<(u64, Arc<ChannelEnd>)>,
     /// Failed starts, the backoff after them, and the refusals meanwhile.
     pub starts: StartFailures,
 }
@@ -53,7 +52,7 @@ impl<L: Launch> Crew<L> {
     }
 
     /// The task channels opened since the last call, for a watcher.
-    pub fn take_channels(&mut self) -> Vec<(u64, Arc<Outlet>)> {
+    pub fn take_channels(&mut self) -> Vec<(u64, Arc<ChannelEnd>)> {
         std::mem::take(&mut self.new_channels)
     }
 

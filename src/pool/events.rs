@@ -1,6 +1,6 @@
 //! What a pool reports: each task settles exactly once.
 
-pub use super::frame::Bytes;
+pub use super::task_frame::Bytes;
 
 /// Why a task failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,10 +99,17 @@ impl Answer {
     }
 }
 
+/// A task's id, chosen by the caller (lib/pool.js counts from 1 and wraps
+/// after `u32::MAX`). 32 bits end to end: the id crosses to a `serve()`
+/// worker in a 4-byte field of every frame (`task_frame.rs`) and to
+/// JavaScript as a number, and no pool holds 4 billion tasks at once, so a
+/// wider id in Rust would only be cut on the way out.
+pub type TaskId = u32;
+
 #[derive(Debug)]
 pub enum PoolEvent {
     TaskDone {
-        id: u64,
+        id: TaskId,
         result: Result<Answer, TaskFailure>,
     },
     WorkerExit {

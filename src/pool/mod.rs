@@ -15,7 +15,7 @@
 //!   IPC channel (fd 3, Node's JSON lines), one task at a time (an unmodified
 //!   `process.on('message', t => process.send(work(t)))` works); a Node module
 //!   that calls `serve()` (`lib/worker.js`), spoken to in binary frames on a
-//!   socket pair at its fd 4 (`frame.rs`), with task ids, `concurrency` tasks
+//!   socket pair at its fd 4 (`task_frame.rs`), with task ids, `concurrency` tasks
 //!   at once, raw buffers, thrown errors and cancellation; any other
 //!   executable, one JSON line in and one out. Both channels of a Node worker
 //!   are socket pairs the pool owns (`channel.rs`), not the process engine's
@@ -58,18 +58,28 @@
 //!
 //! # Layout
 //!
-//! - `dispatch.rs`, the scheduler: the queue, the timers, who gets which
-//!   task, every settlement; it hears workers as meaning-level news (ready,
-//!   answered, gone) and is unit-tested with fake workers.
+//! Dependencies point one way, from the top of this list down (and the pool
+//! onto `crate::process`, never back):
+//!
+//! - `driver.rs`: the lock and the runtime task that wakes the scheduler.
+//! - `protocol.rs`: a real worker's frames, messages and process events
+//!   turned into the scheduler's news.
+//! - `dispatch.rs`, the scheduler: the queue and the timers (deadlines,
+//!   cancel grace, idle shrinking, start backoff, close), every settlement;
+//!   `dispatch/admission.rs` decides which task goes to which worker
+//!   (pipelining included), `dispatch/news.rs` what each piece of worker news
+//!   does, `dispatch/closing.rs` how `close` and `destroy` end the pool. Unit-tested with fake workers and tokio's paused clock
+//!   (`dispatch/tests.rs`).
 //! - `crew.rs`: the workers as a group: launching, counting, failed starts
 //!   and probation, readiness, idle shrinking.
-//! - `worker.rs`: a worker's lifecycle (one enum) and the tasks it holds;
-//!   nothing else changes a worker.
-//! - `worker_io.rs`: its process and channels, behind the `WorkerIo` seam.
-//! - `protocol.rs`: frames, messages and process events turned into news.
+//! - `worker.rs`: a worker's lifecycle (one enum), the tasks it holds, and
+//!   the `WorkerIo`/`Launch` seam to its process; nothing else changes a
+//!   worker.
+//! - `worker_io.rs`: the real process and channels behind that seam;
+//!   `channel.rs` a channel's socket, `task_frame.rs` the `serve()` task
+//!   channel's frames.
 //! - `crash.rs`: how deaths and misbehaviour are worded; `stats.rs`: what
 //!   `Pool::stats` reads; `start_failures.rs`: the backoff after failed starts.
-//! - `driver.rs`: the lock and the runtime task that wakes the scheduler.
 //!
 //! # Caveats
 //!
@@ -88,19 +98,21 @@ mod crew;
 mod dispatch;
 mod driver;
 mod events;
-mod frame;
 mod protocol;
 mod start_failures;
 mod stats;
 mod stderr;
+pub mod task_frame;
 mod worker;
 mod worker_io;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub use config::{PoolConfig, Program, StderrMode, READY_MESSAGE};
-pub use events::{Answer, Bytes, FailureKind, PoolEvent, PoolSink, TaskFailure};
+pub use config::{
+    PoolConfig, Program, StderrMode, TaskTimeout, DEFAULT_MAX_START_FAILURES, READY_MESSAGE,
+};
+pub use events::{Answer, Bytes, FailureKind, PoolEvent, PoolSink, TaskFailure, TaskId};
 pub use start_failures::{Backoff, QUICK_DEATH};
 pub use stats::{Percentiles, Stats};
 
@@ -129,7 +141,7 @@ impl Drop for DestroyOnDrop {
 pub struct ChannelWatch {
     core: Arc<Core>,
     worker: u64,
-    outlet: Arc<channel::Outlet>,
+    outlet: Arc<channel::ChannelEnd>,
 }
 
 impl ChannelWatch {
@@ -158,8 +170,7 @@ pub struct RunOptions {
     pub buffers: Vec<Arc<[u8]>>,
     /// A named handler of a `serve()` worker.
     pub handler: Option<String>,
-    /// Overrides the pool's `task_timeout`.
-    pub timeout: Option<Duration>,
+    pub timeout: TaskTimeout,
 }
 
 impl Pool {
@@ -178,7 +189,7 @@ impl Pool {
     /// Queues a task: `payload` is its JSON text. Workers with room get it at
     /// once, written from this thread. Settles through the sink (a closed pool
     /// refuses it there).
-    pub fn run(&self, id: u64, payload: Vec<u8>, options: RunOptions) {
+    pub fn run(&self, id: TaskId, payload: Vec<u8>, options: RunOptions) {
         let task = Task {
             id,
             payload,
@@ -192,7 +203,7 @@ impl Pool {
     }
 
     /// Queues several tasks with no options, in order, in one step.
-    pub fn run_many(&self, tasks: impl Iterator<Item = (u64, Vec<u8>)>) {
+    pub fn run_many(&self, tasks: impl Iterator<Item = (TaskId, Vec<u8>)>) {
         let queued_at = Instant::now();
         let tasks = tasks
             .map(|(id, payload)| Task {
@@ -200,7 +211,7 @@ impl Pool {
                 payload,
                 buffers: Vec::new(),
                 handler: None,
-                timeout: None,
+                timeout: TaskTimeout::Pool,
                 queued_at,
                 crashes: 0,
             })
@@ -209,7 +220,7 @@ impl Pool {
     }
 
     /// Aborts a task: removed from the queue, or its worker cancels or is replaced.
-    pub fn cancel(&self, id: u64) {
+    pub fn cancel(&self, id: TaskId) {
         self.core.with(|pool| pool.cancel(id));
     }
 

@@ -1,53 +1,25 @@
-//! What a worker's process and channels say, in the pool's terms: it is
-//! spawned, ready, answered a task, broke the protocol, exited, is gone. The
-//! scheduler (`dispatch.rs`) hears only these; real workers' events reach it
-//! through [`PoolState::worker_event`], here.
+//! What a real worker's process and channels say, in the scheduler's terms
+//! ([`News`]: spawned, ready, answered a task, broke the protocol, exited,
+//! gone); real workers' events reach the scheduler through
+//! [`PoolState::worker_event`], here. This sits above the scheduler, which
+//! knows nothing of frames or messages.
 
 use std::vec;
 
 use super::channel::{ChannelEvent, Reading};
 use super::config::{READY_MESSAGE, READY_MESSAGE_V8};
-use super::dispatch::PoolState;
+use super::dispatch::{News, PoolState};
 use super::events::{Answer, FailureKind, TaskFailure};
-use super::frame::{self, Frame};
+use super::task_frame::{self, TaskFrame};
 use super::worker_io::{Launcher, ProcessIo, WorkerEvent};
 use crate::process::{ChildEvent, Message, Stream};
-
-/// One thing a worker said, as the scheduler hears it.
-pub(crate) enum News {
-    Spawned {
-        pid: u32,
-    },
-    /// Its process could not be created.
-    SpawnFailed {
-        why: String,
-    },
-    /// It is ready for tasks; `serve`: it runs `serve()` (frames from now on).
-    Ready {
-        serve: bool,
-    },
-    /// The answer to task `id` (`None`: its oldest, for a worker that answers
-    /// in order).
-    Answered {
-        id: Option<u32>,
-        result: Result<Answer, TaskFailure>,
-    },
-    /// It wrote something that is no frame or message.
-    Malformed(&'static str),
-    /// Its process was reaped.
-    Exited {
-        code: Option<i32>,
-        signal: Option<i32>,
-    },
-    /// Reaped and its pipes drained (its stderr tail is complete).
-    Gone,
-}
 
 /// The news in one event, lazily, so that the scheduler hears each in turn.
 pub(crate) enum Decoded {
     Nothing,
-    One(News),
-    Frames(vec::IntoIter<Frame>),
+    /// Taken by the first `next`.
+    One(Option<News>),
+    Frames(vec::IntoIter<TaskFrame>),
     Messages(vec::IntoIter<Message>),
     /// A command worker's stdout lines, each an answer.
     Lines(vec::IntoIter<String>),
@@ -59,10 +31,7 @@ impl Iterator for Decoded {
     fn next(&mut self) -> Option<News> {
         match self {
             Decoded::Nothing => None,
-            Decoded::One(_) => match std::mem::replace(self, Decoded::Nothing) {
-                Decoded::One(news) => Some(news),
-                _ => unreachable!("matched above"),
-            },
+            Decoded::One(news) => news.take(),
             Decoded::Frames(frames) => frames.next().map(frame_news),
             Decoded::Messages(messages) => messages.next().map(message_news),
             Decoded::Lines(lines) => lines.next().map(|line| News::Answered {
@@ -106,17 +75,19 @@ pub(crate) fn decode(event: WorkerEvent, io: Option<&mut ProcessIo>) -> Decoded 
         WorkerEvent::Channel(ChannelEvent::Messages(messages)) => {
             Decoded::Messages(messages.into_iter())
         }
-        WorkerEvent::Channel(ChannelEvent::Malformed(what)) => Decoded::One(News::Malformed(what)),
+        WorkerEvent::Channel(ChannelEvent::Malformed(what)) => {
+            Decoded::One(Some(News::Malformed(what)))
+        }
         WorkerEvent::Child(event) => child_news(event, io),
     }
 }
 
 fn child_news(event: ChildEvent, io: Option<&mut ProcessIo>) -> Decoded {
     match event {
-        ChildEvent::Spawned { pid } => Decoded::One(News::Spawned { pid }),
-        ChildEvent::SpawnFailed(f) => Decoded::One(News::SpawnFailed {
+        ChildEvent::Spawned { pid } => Decoded::One(Some(News::Spawned { pid })),
+        ChildEvent::SpawnFailed(f) => Decoded::One(Some(News::SpawnFailed {
             why: format!("{} ({})", f.error, f.path),
-        }),
+        })),
         ChildEvent::Output {
             stream: Stream::Stdout,
             data,
@@ -133,12 +104,12 @@ fn child_news(event: ChildEvent, io: Option<&mut ProcessIo>) -> Decoded {
             }
             Decoded::Nothing
         }
-        ChildEvent::Exit(info) => Decoded::One(News::Exited {
+        ChildEvent::Exit(info) => Decoded::One(Some(News::Exited {
             code: info.code,
             signal: info.signal,
-        }),
+        })),
         // Pipes drained (so the stderr tail is complete): the worker is gone.
-        ChildEvent::Closed(_) => Decoded::One(News::Gone),
+        ChildEvent::Closed(_) => Decoded::One(Some(News::Gone)),
         // A Node worker's IPC channel is the pool's own (see `message_news`).
         ChildEvent::Message(_)
         | ChildEvent::OutputEnd { .. }
@@ -151,10 +122,10 @@ fn child_news(event: ChildEvent, io: Option<&mut ProcessIo>) -> Decoded {
 }
 
 /// A `serve()` worker's frame: its hello, or an answer.
-fn frame_news(f: Frame) -> News {
+fn frame_news(f: TaskFrame) -> News {
     match f.kind {
-        frame::HELLO => News::Ready { serve: true },
-        frame::RESULT => News::Answered {
+        task_frame::HELLO => News::Ready { serve: true },
+        task_frame::RESULT => News::Answered {
             id: Some(f.id),
             result: Ok(Answer {
                 json: f.json,
@@ -162,7 +133,7 @@ fn frame_news(f: Frame) -> News {
                 serialized: false,
             }),
         },
-        frame::ERROR => {
+        task_frame::ERROR => {
             let mut thrown = TaskFailure::new(FailureKind::Thrown, "the worker's handler threw");
             thrown.error_json = Some(f.json);
             News::Answered {

@@ -61,13 +61,12 @@ pub struct Backoff {
     pub max: Duration,
 }
 
-impl Default for Backoff {
-    fn default() -> Backoff {
-        Backoff {
-            initial: Duration::from_secs(1),
-            max: Duration::from_secs(30),
-        }
-    }
+impl Backoff {
+    /// Unless configured (lib/pool.js documents it, from the addon's `PoolDefault`).
+    pub const DEFAULT: Backoff = Backoff {
+        initial: Duration::from_secs(1),
+        max: Duration::from_secs(30),
+    };
 }
 
 /// What a failed start means for the pool.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::*;
 
 /// Queues the task `{"n": i}` as task `i`.
-fn run_n(pool: &Pool, i: u64) {
+fn run_n(pool: &Pool, i: u32) {
     pool.run(
         i,
         format!("{{\"n\":{i}}}").into_bytes(),
@@ -24,7 +24,7 @@ fn answer_pid(result: &Result<String, TaskFailure>) -> i64 {
 
 fn timeout(after: Duration) -> RunOptions {
     RunOptions {
-        timeout: Some(after),
+        timeout: TaskTimeout::After(after),
         ..RunOptions::default()
     }
 }
@@ -77,7 +77,7 @@ fn start(
 }
 
 /// The results of `ids`, in any order, waiting at most 30 s.
-fn results(rx: &Receiver<PoolEvent>, ids: usize) -> HashMap<u64, Result<String, TaskFailure>> {
+fn results(rx: &Receiver<PoolEvent>, ids: usize) -> HashMap<u32, Result<String, TaskFailure>> {
     let mut done = HashMap::new();
     while done.len() < ids {
         match rx
@@ -121,7 +121,7 @@ fn doubled(result: &Result<String, TaskFailure>) -> i64 {
 #[test]
 fn every_task_settles_once_with_its_own_result_across_workers() {
     let (pool, rx, _dir) = node_pool(2, |_| {});
-    for i in 0..2000u64 {
+    for i in 0..2000u32 {
         run_n(&pool, i);
     }
     let done = results(&rx, 2000);
@@ -219,7 +219,7 @@ fn with_wait_for_ready_a_tasks_timeout_does_not_include_the_workers_start() {
 fn workers_are_recycled_after_max_tasks_per_worker() {
     let (pool, rx, _dir) = node_pool(1, |c| c.max_tasks_per_worker = Some(3));
     let mut pids = std::collections::BTreeSet::new();
-    for i in 0..7u64 {
+    for i in 0..7u32 {
         run_n(&pool, i);
         pids.insert(answer_pid(&results(&rx, 1)[&i]));
     }
@@ -234,7 +234,7 @@ fn a_worker_past_max_rss_bytes_is_recycled_between_tasks() {
     // Any Node process is well past 1 MiB resident: every task recycles.
     let (pool, rx, _dir) = node_pool(1, |c| c.max_rss_bytes = Some(1 << 20));
     let mut pids = std::collections::BTreeSet::new();
-    for i in 0..3u64 {
+    for i in 0..3u32 {
         run_n(&pool, i);
         pids.insert(answer_pid(&results(&rx, 1)[&i]));
     }
@@ -275,7 +275,7 @@ fn the_pool_grows_with_demand_and_shrinks_to_min_size_when_idle() {
         c.min_size = 1;
         c.idle_timeout = Some(Duration::from_millis(200));
     });
-    for i in 0..300u64 {
+    for i in 0..300u32 {
         run_n(&pool, i);
     }
     results(&rx, 300);
@@ -338,7 +338,7 @@ fn past_max_queue_a_task_is_refused() {
 #[test]
 fn close_finishes_the_queue_then_stops_every_worker() {
     let (pool, rx, _dir) = node_pool(2, |_| {});
-    for i in 0..50u64 {
+    for i in 0..50u32 {
         run_n(&pool, i);
     }
     pool.close(Duration::from_secs(5));
@@ -381,7 +381,7 @@ fn a_python_worker_through_command() {
         args: vec![script],
     };
     let (pool, rx, _dir) = start(PoolConfig::new(program, 2), |_| {}, dir);
-    for i in 0..200u64 {
+    for i in 0..200u32 {
         run_n(&pool, i);
     }
     for (id, result) in results(&rx, 200) {

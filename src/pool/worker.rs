@@ -31,11 +31,45 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub(crate) use super::worker_io::WorkerIo;
+use super::channel::ChannelEnd;
+use super::config::{PoolConfig, TaskTimeout};
+use super::events::TaskId;
+
+/// What the scheduler does to a worker's process: the seam its unit tests
+/// replace with a fake (see `dispatch/tests.rs`); `worker_io.rs` is the real one.
+pub(crate) trait WorkerIo {
+    /// Writes these tasks, in order, in one write; `false` if the worker can
+    /// no longer take them (it is dying, and its exit will say so).
+    fn send(&self, mode: Mode, tasks: &[Task]) -> bool;
+    /// Asks a `serve()` worker to abort the task's `AbortSignal`.
+    fn cancel(&self, id: TaskId);
+    /// SIGKILL, now.
+    fn kill(&self);
+    /// End of input (or of its channels), then SIGTERM.
+    fn terminate(&self, mode: Mode);
+    /// Resident memory; `None` if it cannot be read.
+    fn rss_bytes(&self, pid: u32) -> Option<u64>;
+    /// Its channels, for a watcher on another event loop.
+    fn channels(&self) -> Vec<Arc<ChannelEnd>>;
+    /// Whether its answers are awaited by queued tasks.
+    fn expect_answers(&self, expecting: bool);
+    /// It is gone: its channels read nothing more.
+    fn finish(&self);
+    /// The end of its stderr, for a crash report.
+    fn stderr_tail(&self) -> Vec<u8>;
+    /// The last lines of its stderr (at most `max_bytes`), for a start failure.
+    fn stderr_lines(&self, lines: usize, max_bytes: usize) -> Vec<u8>;
+}
+
+/// Starts workers: the other half of the seam.
+pub(crate) trait Launch {
+    type Io: WorkerIo;
+    fn launch(&mut self, config: &PoolConfig, id: u64) -> std::io::Result<(Self::Io, Mode)>;
+}
 
 /// A task as the pool holds it.
 pub(crate) struct Task {
-    pub id: u64,
+    pub id: TaskId,
     /// The task as JSON text (no newline); each buffer appears in it as
     /// `{"$offload:bytes":index}`. Empty in a pool of `advanced` serialization:
     /// the one buffer is then the task as V8 serialized it.
@@ -43,7 +77,7 @@ pub(crate) struct Task {
     pub buffers: Vec<Arc<[u8]>>,
     /// The named handler of a `serve()` worker; `None` for its default.
     pub handler: Option<String>,
-    pub timeout: Option<Duration>,
+    pub timeout: TaskTimeout,
     pub queued_at: Instant,
     /// Runs so far that ended in a crash (see `PoolConfig::retries`).
     pub crashes: u32,
@@ -298,11 +332,9 @@ impl<Io: WorkerIo> Worker<Io> {
         for entry in self.in_flight.iter_mut().take(limit) {
             if entry.started.is_none() {
                 entry.started = Some(now);
-                entry.deadline = entry
-                    .task
-                    .timeout
-                    .or(default_timeout)
-                    .map(|t| tokio::time::Instant::from_std(now) + t);
+                // On the runtime's clock, as every timer the scheduler reads.
+                entry.deadline = (entry.task.timeout.resolve(default_timeout))
+                    .map(|t| tokio::time::Instant::now() + t);
             }
         }
     }
@@ -312,12 +344,12 @@ impl<Io: WorkerIo> Worker<Io> {
     /// The flag says it is the worker's first answer.
     pub fn answered(
         &mut self,
-        id: Option<u32>,
+        id: Option<TaskId>,
         concurrency: usize,
         default_timeout: Option<Duration>,
     ) -> Option<(InFlight, bool)> {
         let at = match id {
-            Some(id) => self.in_flight.iter().position(|e| e.task.id as u32 == id),
+            Some(id) => self.in_flight.iter().position(|e| e.task.id == id),
             None => (!self.in_flight.is_empty()).then_some(0),
         }?;
         let entry = self.in_flight.remove(at).expect("found above");

@@ -7,7 +7,7 @@
 //! - **plain** Node (`process.on('message')` / `process.send()` over Node's IPC
 //!   channel): one task at a time, its next message is the answer;
 //! - **serve** Node (it called `serve()` from `offload/worker`, which sends a
-//!   hello frame on fd 4): binary frames with task ids (see [`super::frame`]),
+//!   hello frame on fd 4): binary frames with task ids (see [`super::task_frame`]),
 //!   several tasks in flight, raw bytes, errors and cancellation;
 //! - **command** (any executable): one JSON task per stdin line, one JSON
 //!   answer per stdout line, one task at a time.
@@ -18,11 +18,12 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::channel::{self, ChannelEvent, Chunk, Framing, Outlet};
+use super::channel::{self, ChannelEnd, ChannelEvent, Chunk, Framing};
 use super::config::{PoolConfig, Program, StderrMode};
-use super::frame;
+use super::events::TaskId;
 use super::stderr::{StderrTail, INHERITED_TAIL};
-use super::worker::{Mode, Task};
+use super::task_frame::{self, BYTES_KEY};
+use super::worker::{Launch, Mode, Task, WorkerIo};
 use crate::process::{
     self, duplicate_fd, fds, ChildEvent, ChildHandle, EventSink, Input, Output, Serialization,
     SpawnRequest, Stream, NODE_IPC_FD,
@@ -65,38 +66,6 @@ impl EventSink for WorkerSink {
     }
 }
 
-/// What the scheduler does to a worker's process: the seam its unit tests
-/// replace with a fake (see `dispatch/tests.rs`).
-pub(crate) trait WorkerIo {
-    /// Writes these tasks, in order, in one write; `false` if the worker can
-    /// no longer take them (it is dying, and its exit will say so).
-    fn send(&self, mode: Mode, tasks: &[Task]) -> bool;
-    /// Asks a `serve()` worker to abort the task's `AbortSignal`.
-    fn cancel(&self, id: u64);
-    /// SIGKILL, now.
-    fn kill(&self);
-    /// End of input (or of its channels), then SIGTERM.
-    fn terminate(&self, mode: Mode);
-    /// Resident memory; `None` if it cannot be read.
-    fn rss_bytes(&self, pid: u32) -> Option<u64>;
-    /// Its channels, for a watcher on another event loop.
-    fn channels(&self) -> Vec<Arc<Outlet>>;
-    /// Whether its answers are awaited by queued tasks.
-    fn expect_answers(&self, expecting: bool);
-    /// It is gone: its channels read nothing more.
-    fn finish(&self);
-    /// The end of its stderr, for a crash report.
-    fn stderr_tail(&self) -> Vec<u8>;
-    /// The last lines of its stderr (at most `max_bytes`), for a start failure.
-    fn stderr_lines(&self, lines: usize, max_bytes: usize) -> Vec<u8>;
-}
-
-/// Starts workers: the other half of the seam.
-pub(crate) trait Launch {
-    type Io: WorkerIo;
-    fn launch(&mut self, config: &PoolConfig, id: u64) -> io::Result<(Self::Io, Mode)>;
-}
-
 /// Launches real processes, whose events go to the pool's driver.
 pub(crate) struct Launcher {
     pub events: UnboundedSender<(u64, WorkerEvent)>,
@@ -114,10 +83,10 @@ impl Launch for Launcher {
 pub(crate) struct ProcessIo {
     handle: ChildHandle,
     /// A Node worker's task channel (used once it runs `serve()`).
-    outlet: Option<Arc<Outlet>>,
+    outlet: Option<Arc<ChannelEnd>>,
     /// A Node worker's IPC channel (`process.send`), ours rather than the
     /// process engine's, so that it is read and written like the task channel.
-    ipc: Option<Arc<Outlet>>,
+    ipc: Option<Arc<ChannelEnd>>,
     serialization: Serialization,
     /// A command worker's partial stdout line.
     partial: Vec<u8>,
@@ -217,10 +186,13 @@ impl ProcessIo {
         let handle = process::spawn(request, sink)?;
         let (ipc, outlet) = match channel_ends {
             Some((ipc, tasks)) => {
-                let open = |fd, framing| -> io::Result<Arc<Outlet>> {
+                let open = |fd, framing| -> io::Result<Arc<ChannelEnd>> {
                     let outlet = channel::open(fd, framing)?;
                     let events = events.clone();
-                    crate::runtime::handle().spawn(channel::run(outlet.clone(), id, events));
+                    let deliver = move |event| {
+                        let _ = events.send((id, WorkerEvent::Channel(event)));
+                    };
+                    crate::runtime::handle().spawn(channel::run(outlet.clone(), deliver));
                     Ok(outlet)
                 };
                 (
@@ -248,7 +220,7 @@ impl ProcessIo {
     }
 
     /// A Node worker's channels: IPC and tasks.
-    fn outlets(&self) -> impl Iterator<Item = &Arc<Outlet>> {
+    fn outlets(&self) -> impl Iterator<Item = &Arc<ChannelEnd>> {
         self.ipc.iter().chain(&self.outlet)
     }
 
@@ -263,8 +235,8 @@ impl ProcessIo {
         match mode {
             Mode::Serve => {
                 let handler = task.handler.as_deref().unwrap_or("");
-                let (id, json) = (task.id as u32, &task.payload);
-                frame::encode_head(out, frame::TASK, id, handler, json, &task.buffers);
+                let (id, json) = (task.id, &task.payload);
+                task_frame::encode_head(out, task_frame::TASK, id, handler, json, &task.buffers);
                 for b in &task.buffers {
                     push_buffer(batch, b);
                 }
@@ -324,10 +296,10 @@ impl WorkerIo for ProcessIo {
         }
     }
 
-    fn cancel(&self, id: u64) {
+    fn cancel(&self, id: TaskId) {
         if let Some(outlet) = &self.outlet {
             let mut out = Vec::new();
-            frame::encode::<&[u8]>(&mut out, frame::CANCEL, id as u32, "", b"", &[]);
+            task_frame::encode::<&[u8]>(&mut out, task_frame::CANCEL, id, "", b"", &[]);
             outlet.send(vec![Chunk::Owned(out)]);
         }
     }
@@ -353,7 +325,7 @@ impl WorkerIo for ProcessIo {
         Some(pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64)
     }
 
-    fn channels(&self) -> Vec<Arc<Outlet>> {
+    fn channels(&self) -> Vec<Arc<ChannelEnd>> {
         self.outlets().cloned().collect()
     }
 
@@ -398,7 +370,7 @@ pub(crate) fn inline_buffers<B: AsRef<[u8]>>(json: &[u8], buffers: &[B]) -> Vec<
     let mut text = String::from_utf8_lossy(json).into_owned();
     for (i, bytes) in buffers.iter().enumerate() {
         let bytes = bytes.as_ref();
-        let placeholder = format!("{{\"$offload:bytes\":{i}}}");
+        let placeholder = format!("{{\"{BYTES_KEY}\":{i}}}");
         let mut inline = String::with_capacity(bytes.len() * 4 + 32);
         inline.push_str("{\"type\":\"Buffer\",\"data\":[");
         for (k, b) in bytes.iter().enumerate() {

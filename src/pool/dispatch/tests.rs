@@ -8,22 +8,20 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::super::channel::Outlet;
-use super::super::config::{PoolConfig, Program};
-use super::super::events::{Answer, FailureKind, PoolEvent, PoolSink, TaskFailure};
-use super::super::protocol::News;
+use super::super::channel::ChannelEnd;
+use super::super::config::{PoolConfig, Program, TaskTimeout};
+use super::super::events::{Answer, FailureKind, PoolEvent, PoolSink, TaskFailure, TaskId};
 use super::super::stats::Shared;
-use super::super::worker::{Mode, Task, WorkerIo};
-use super::super::worker_io::Launch;
-use super::PoolState;
+use super::super::worker::{Launch, Mode, Task, WorkerIo};
+use super::{News, PoolState, CANCEL_GRACE};
 
 /// What the scheduler did to the fake workers, per worker id.
 #[derive(Default)]
 struct Log {
     launched: u64,
     /// Task ids written, in order.
-    sent: HashMap<u64, Vec<u64>>,
-    cancelled: HashMap<u64, Vec<u64>>,
+    sent: HashMap<u64, Vec<TaskId>>,
+    cancelled: HashMap<u64, Vec<TaskId>>,
     killed: Vec<u64>,
     terminated: Vec<u64>,
     /// Workers whose channel is closed: writes to them fail.
@@ -46,7 +44,7 @@ impl WorkerIo for FakeIo {
         true
     }
 
-    fn cancel(&self, id: u64) {
+    fn cancel(&self, id: TaskId) {
         let mut log = self.log.lock().unwrap();
         log.cancelled.entry(self.id).or_default().push(id);
     }
@@ -63,7 +61,7 @@ impl WorkerIo for FakeIo {
         None
     }
 
-    fn channels(&self) -> Vec<Arc<Outlet>> {
+    fn channels(&self) -> Vec<Arc<ChannelEnd>> {
         Vec::new()
     }
 
@@ -135,22 +133,22 @@ fn fixture(mode: Mode, tweak: impl FnOnce(&mut PoolConfig)) -> Fixture {
     }
 }
 
-fn task(id: u64) -> Task {
+fn task(id: TaskId) -> Task {
     Task {
         id,
         payload: format!("{{\"n\":{id}}}").into_bytes(),
         buffers: Vec::new(),
         handler: None,
-        timeout: None,
+        timeout: TaskTimeout::Pool,
         queued_at: Instant::now(),
         crashes: 0,
     }
 }
 
 /// A task already past its timeout once a worker starts it.
-fn task_due_at_once(id: u64) -> Task {
+fn task_due_at_once(id: TaskId) -> Task {
     Task {
-        timeout: Some(Duration::ZERO),
+        timeout: TaskTimeout::After(Duration::ZERO),
         ..task(id)
     }
 }
@@ -184,14 +182,14 @@ impl Fixture {
         self.hear(wid, News::Gone);
     }
 
-    fn sent_to(&self, wid: u64) -> Vec<u64> {
+    fn sent_to(&self, wid: u64) -> Vec<TaskId> {
         let log = self.log.lock().unwrap();
         log.sent.get(&wid).cloned().unwrap_or_default()
     }
 
     /// Every task settled so far, by id, in order; a second settlement of
     /// the same task fails the test.
-    fn settled(&self) -> Vec<(u64, Result<String, TaskFailure>)> {
+    fn settled(&self) -> Vec<(TaskId, Result<String, TaskFailure>)> {
         let mut seen = Vec::new();
         for event in self.sink.0.lock().unwrap().iter() {
             if let PoolEvent::TaskDone { id, result } = event {
@@ -209,7 +207,7 @@ impl Fixture {
         seen
     }
 
-    fn failure_of(&self, id: u64) -> TaskFailure {
+    fn failure_of(&self, id: TaskId) -> TaskFailure {
         let settled = self.settled();
         let (_, result) = settled.iter().find(|(s, _)| *s == id).expect("settled");
         result.clone().expect_err("a failure")
@@ -325,7 +323,7 @@ fn a_serve_worker_gets_a_cancel_frame_for_an_aborted_task_and_keeps_its_slot() {
     assert_eq!(f.sent_to(0), [1, 2, 3]);
     f.hear(0, answer(Some(1), "one"));
     f.hear(0, answer(Some(3), "three"));
-    let ids: Vec<u64> = f.settled().iter().map(|(id, _)| *id).collect();
+    let ids: Vec<TaskId> = f.settled().iter().map(|(id, _)| *id).collect();
     assert_eq!(ids, [2, 1, 3]);
 }
 
@@ -488,4 +486,110 @@ fn close_waits_for_the_running_task_then_stops_the_workers() {
     f.dies(0, libc::SIGTERM);
     assert!(f.pool.finished());
     assert_eq!(f.stats.lock().unwrap().crashed, 0);
+}
+
+/// Lets `time` pass on tokio's paused clock, then runs what is due, as the
+/// driver does when it wakes.
+async fn wait(f: &mut Fixture, time: Duration) {
+    tokio::time::advance(time).await;
+    f.pool.timers();
+    f.pool.publish();
+}
+
+fn pool_errors(f: &Fixture) -> Vec<&'static str> {
+    let events = f.sink.0.lock().unwrap();
+    (events.iter())
+        .filter_map(|e| match e {
+            PoolEvent::Error { code, .. } => Some(*code),
+            _ => None,
+        })
+        .collect()
+}
+
+const MS: Duration = Duration::from_millis(1);
+
+#[tokio::test(start_paused = true)]
+async fn an_aborted_tasks_serve_worker_gets_its_cancel_grace_then_is_killed() {
+    let mut f = fixture(Mode::Plain, |_| {});
+    f.start(0, true);
+    f.pool.run(vec![task(1)]);
+    f.pool.cancel(1);
+    assert_eq!(f.log.lock().unwrap().cancelled[&0], [1]);
+    assert_eq!(f.failure_of(1).kind, FailureKind::Aborted);
+    // The driver sleeps until the grace ends, not less and not more.
+    let now = tokio::time::Instant::now();
+    assert_eq!(f.pool.next_wake(), Some(now + CANCEL_GRACE));
+    wait(&mut f, CANCEL_GRACE - MS).await;
+    assert!(
+        f.log.lock().unwrap().killed.is_empty(),
+        "killed within its grace"
+    );
+    wait(&mut f, MS).await;
+    assert_eq!(f.log.lock().unwrap().killed, [0]);
+    assert_eq!(pool_errors(&f), ["ERR_OFFLOAD_WORKER_UNRESPONSIVE"]);
+    // Its death settles nothing again, and is the pool's doing, not a crash.
+    f.dies(0, libc::SIGKILL);
+    assert_eq!(f.settled().len(), 1);
+    assert_eq!(f.stats.lock().unwrap().crashed, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_serve_worker_that_answers_within_its_cancel_grace_lives_and_takes_the_next_task() {
+    let mut f = fixture(Mode::Plain, |_| {});
+    f.start(0, true);
+    f.pool.run(vec![task(1), task(2)]);
+    f.pool.cancel(1);
+    wait(&mut f, CANCEL_GRACE / 2).await;
+    assert_eq!(f.sent_to(0), [1], "the cancelled task holds the slot");
+    f.hear(0, answer(Some(1), "too late"));
+    assert_eq!(f.sent_to(0), [1, 2]);
+    wait(&mut f, CANCEL_GRACE).await;
+    assert!(f.log.lock().unwrap().killed.is_empty());
+    assert!(pool_errors(&f).is_empty());
+    f.hear(0, answer(Some(2), "two"));
+    let settled = f.settled();
+    assert_eq!(settled.len(), 2);
+    assert_eq!(f.failure_of(1).kind, FailureKind::Aborted);
+    assert_eq!(settled[1].1.as_ref().ok().map(String::as_str), Some("two"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_serve_task_past_its_timeout_is_cancelled_and_an_abort_after_it_changes_nothing() {
+    let mut f = fixture(Mode::Plain, |c| c.task_timeout = Some(100 * MS));
+    f.start(0, true);
+    f.pool.run(vec![task(1)]);
+    wait(&mut f, 99 * MS).await;
+    assert!(f.settled().is_empty());
+    wait(&mut f, MS).await;
+    let failure = f.failure_of(1);
+    assert_eq!(failure.kind, FailureKind::Timeout);
+    assert!(
+        failure.message.contains("timed out after 100 ms"),
+        "{}",
+        failure.message
+    );
+    assert_eq!(f.log.lock().unwrap().cancelled[&0], [1]);
+    // The caller's abort arrives in the same tick as the timeout.
+    f.pool.cancel(1);
+    assert_eq!(f.log.lock().unwrap().cancelled[&0], [1]);
+    wait(&mut f, CANCEL_GRACE).await;
+    assert_eq!(f.log.lock().unwrap().killed, [0]);
+    assert_eq!(f.settled().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_serve_worker_that_crashes_during_a_cancel_grace_fails_only_its_other_tasks() {
+    let mut f = fixture(Mode::Plain, |c| c.concurrency = 2);
+    f.start(0, true);
+    f.pool.run(vec![task(1), task(2)]);
+    f.pool.cancel(1);
+    wait(&mut f, CANCEL_GRACE / 2).await;
+    f.dies(0, libc::SIGSEGV);
+    assert_eq!(f.failure_of(1).kind, FailureKind::Aborted);
+    assert_eq!(f.failure_of(2).kind, FailureKind::WorkerCrashed);
+    assert_eq!(f.stats.lock().unwrap().crashed, 1);
+    // The grace of a worker that is gone kills nothing.
+    wait(&mut f, CANCEL_GRACE).await;
+    assert!(f.log.lock().unwrap().killed.is_empty());
+    assert!(pool_errors(&f).is_empty());
 }

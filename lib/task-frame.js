@@ -1,15 +1,24 @@
 'use strict'
 // The frames of a `serve()` worker's task channel, the worker's side of
-// src/pool/frame.rs (which documents the layout). Keep the two in step.
+// src/pool/task_frame.rs (which documents the layout). The numbers are the addon's
+// (exported as TaskFrame); a worker does not load the addon, so this file keeps a
+// copy, and __test__/contracts.test.mjs fails if the two differ.
 
 const { offloadError } = require('./errors')
 
-const TASK = 1
-const CANCEL = 2
-const HELLO = 16
-const RESULT = 17
-const ERROR = 18
-const FIXED = 1 + 4 + 2 + 2
+const TaskFrame = Object.freeze({
+  TASK: 1,
+  CANCEL: 2,
+  HELLO: 16,
+  RESULT: 17,
+  ERROR: 18,
+  KIND_AT: 4,
+  ID_AT: 5,
+  COUNT_AT: 9,
+  NAME_LEN_AT: 11,
+  LENGTHS_AT: 13,
+})
+const { KIND_AT, ID_AT, COUNT_AT, NAME_LEN_AT, LENGTHS_AT } = TaskFrame
 
 /** The chunks of one frame, ready for `socket.write`: a header, then each buffer as it is. */
 function encodeFrame(kind, id, name, json, buffers) {
@@ -18,14 +27,14 @@ function encodeFrame(kind, id, name, json, buffers) {
   const count = buffers ? buffers.length : 0
   let bytes = 0
   for (let i = 0; i < count; i++) bytes += buffers[i].byteLength
-  const headLen = 4 + FIXED + 4 * count
+  const headLen = LENGTHS_AT + 4 * count
   const head = Buffer.allocUnsafe(headLen + nameLen + jsonLen)
   head.writeUInt32LE(headLen - 4 + nameLen + jsonLen + bytes, 0)
-  head.writeUInt8(kind, 4)
-  head.writeUInt32LE(id, 5)
-  head.writeUInt16LE(count, 9)
-  head.writeUInt16LE(nameLen, 11)
-  for (let i = 0; i < count; i++) head.writeUInt32LE(buffers[i].byteLength, 13 + 4 * i)
+  head.writeUInt8(kind, KIND_AT)
+  head.writeUInt32LE(id, ID_AT)
+  head.writeUInt16LE(count, COUNT_AT)
+  head.writeUInt16LE(nameLen, NAME_LEN_AT)
+  for (let i = 0; i < count; i++) head.writeUInt32LE(buffers[i].byteLength, LENGTHS_AT + 4 * i)
   if (nameLen) head.write(name, headLen, 'utf8')
   if (jsonLen) head.write(json, headLen + nameLen, 'utf8')
   if (count === 0) return [head]
@@ -49,7 +58,7 @@ function malformed() {
  * buffers are copied out; a large frame is read straight into an allocation
  * of its own, whose buffers then reach the handler without a copy.
  */
-class FrameReader {
+class TaskFrameReader {
   #scratch = Buffer.allocUnsafeSlow(SCRATCH)
   /** The scratch buffer, or the large frame being read. */
   #buf = this.#scratch
@@ -78,7 +87,7 @@ class FrameReader {
     let at = 0
     while (this.#end - at >= 4) {
       const size = 4 + data.readUInt32LE(at)
-      if (size - 4 < FIXED) throw malformed()
+      if (size < LENGTHS_AT) throw malformed()
       if (this.#end - at < size) break
       this.#decode(data, at, size, true)
       at += size
@@ -95,11 +104,11 @@ class FrameReader {
   }
 
   #decode(data, at, size, shared) {
-    const kind = data.readUInt8(at + 4)
-    const id = data.readUInt32LE(at + 5)
-    const count = data.readUInt16LE(at + 9)
-    const nameLen = data.readUInt16LE(at + 11)
-    let pos = at + 13
+    const kind = data.readUInt8(at + KIND_AT)
+    const id = data.readUInt32LE(at + ID_AT)
+    const count = data.readUInt16LE(at + COUNT_AT)
+    const nameLen = data.readUInt16LE(at + NAME_LEN_AT)
+    let pos = at + LENGTHS_AT
     const lengths = new Array(count)
     let bytes = 0
     for (let i = 0; i < count; i++) {
@@ -127,4 +136,4 @@ class FrameReader {
   }
 }
 
-module.exports = { TASK, CANCEL, HELLO, RESULT, ERROR, encodeFrame, FrameReader }
+module.exports = { TaskFrame, encodeFrame, TaskFrameReader }

@@ -2,22 +2,25 @@
 //! frames on a socket pair at the worker's fd 4, so raw bytes cross as bytes and
 //! nothing needs a JSON scan to be routed.
 //!
-//! Every frame, both ways, little-endian:
+//! Every frame, both ways, little-endian, at these offsets (the `*_AT`
+//! constants below):
 //!
 //! ```text
-//! u32  length of what follows
-//! u8   kind
-//! u32  task id
-//! u16  number of byte buffers (n)
-//! u16  length of the handler name
-//! u32  × n  length of each buffer
-//! ...  handler name (UTF-8), then the JSON text, then the buffers, in order
+//!  0  u32  length of what follows
+//!  4  u8   kind
+//!  5  u32  task id
+//!  9  u16  number of byte buffers (n)
+//! 11  u16  length of the handler name
+//! 13  u32  × n  length of each buffer
+//! ...      handler name (UTF-8), then the JSON text, then the buffers, in order
 //! ```
 //!
 //! The JSON text is the rest once the name and buffers are accounted for. A
-//! buffer appears in the JSON as `{"$offload:bytes":index}`.
+//! buffer appears in the JSON as `{"$offload:bytes":index}` ([`BYTES_KEY`]).
 //!
-//! Keep this in step with the JavaScript side, `lib/frame.js`.
+//! The JavaScript side is `lib/task-frame.js`, in the worker, which does not
+//! load the addon: it keeps its own copy of these numbers, and
+//! `__test__/contracts.test.mjs` holds it to the ones src/js exports.
 
 /// Parent → worker: run a task.
 pub const TASK: u8 = 1;
@@ -30,13 +33,24 @@ pub const RESULT: u8 = 17;
 /// Worker → parent: the handler threw; JSON `{name, message, stack, code, ...}`.
 pub const ERROR: u8 = 18;
 
-const FIXED: usize = 1 + 4 + 2 + 2;
+pub const KIND_AT: usize = 4;
+pub const ID_AT: usize = 5;
+pub const COUNT_AT: usize = 9;
+pub const NAME_LEN_AT: usize = 11;
+/// Where the buffer lengths start: the header before them is this long.
+pub const LENGTHS_AT: usize = 13;
+/// What follows the length field in every frame, at least.
+const FIXED: usize = LENGTHS_AT - KIND_AT;
+
+/// The key by which a task's or an answer's JSON text refers to its raw
+/// buffers: `{"$offload:bytes":index}` (lib/codec.js writes and reads it).
+pub const BYTES_KEY: &str = "$offload:bytes";
 /// A frame past this is a broken or hostile worker, not a task.
 pub const MAX_FRAME: usize = 1 << 31;
 
-/// One decoded frame.
+/// One decoded frame of a task channel.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Frame {
+pub struct TaskFrame {
     pub kind: u8,
     pub id: u32,
     pub name: String,
@@ -133,34 +147,33 @@ pub fn frame_len(input: &[u8]) -> Result<Option<usize>, Malformed> {
 }
 
 /// The parts of one complete frame: its buffers as ranges of `frame`.
-fn parse(frame: &[u8]) -> Result<(Frame, Vec<(usize, usize)>), Malformed> {
-    let body = &frame[4..];
-    let kind = body[0];
-    let id = u32_at(body, 1) as u32;
-    let count = u16_at(body, 5);
-    let name_len = u16_at(body, 7);
-    let mut at = FIXED;
-    if body.len() < at + 4 * count + name_len {
+fn parse(frame: &[u8]) -> Result<(TaskFrame, Vec<(usize, usize)>), Malformed> {
+    let kind = frame[KIND_AT];
+    let id = u32_at(frame, ID_AT) as u32;
+    let count = u16_at(frame, COUNT_AT);
+    let name_len = u16_at(frame, NAME_LEN_AT);
+    let mut at = LENGTHS_AT;
+    if frame.len() < at + 4 * count + name_len {
         return Err(Malformed("a frame shorter than its buffer table"));
     }
-    let lengths: Vec<usize> = (0..count).map(|i| u32_at(body, at + 4 * i)).collect();
+    let lengths: Vec<usize> = (0..count).map(|i| u32_at(frame, at + 4 * i)).collect();
     at += 4 * count;
     let bytes: usize = lengths.iter().sum();
-    let Some(json_len) = body.len().checked_sub(at + name_len + bytes) else {
+    let Some(json_len) = frame.len().checked_sub(at + name_len + bytes) else {
         return Err(Malformed("buffers longer than their frame"));
     };
     let text =
         |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|_| Malformed("text that is not UTF-8"));
-    let name = text(&body[at..at + name_len])?;
+    let name = text(&frame[at..at + name_len])?;
     at += name_len;
-    let json = text(&body[at..at + json_len])?;
-    at += json_len + 4; // as offsets into `frame`
+    let json = text(&frame[at..at + json_len])?;
+    at += json_len;
     let mut ranges = Vec::with_capacity(count);
     for len in lengths {
         ranges.push((at, len));
         at += len;
     }
-    let frame = Frame {
+    let frame = TaskFrame {
         kind,
         id,
         name,
@@ -171,7 +184,7 @@ fn parse(frame: &[u8]) -> Result<(Frame, Vec<(usize, usize)>), Malformed> {
 }
 
 /// Decodes one complete frame (`frame_len` bytes), copying its buffers out.
-pub fn decode(frame: &[u8]) -> Result<Frame, Malformed> {
+pub fn decode(frame: &[u8]) -> Result<TaskFrame, Malformed> {
     let (mut f, ranges) = parse(frame)?;
     if let (Some(first), Some(last)) = (ranges.first(), ranges.last()) {
         let (from, to) = (first.0, last.0 + last.1);
@@ -185,7 +198,7 @@ pub fn decode(frame: &[u8]) -> Result<Frame, Malformed> {
 
 /// Decodes one complete frame that has an allocation of its own: its buffers
 /// stay where they are.
-pub fn decode_owned(frame: Vec<u8>) -> Result<Frame, Malformed> {
+pub fn decode_owned(frame: Vec<u8>) -> Result<TaskFrame, Malformed> {
     let (mut f, ranges) = parse(&frame)?;
     if !ranges.is_empty() {
         f.bytes = Bytes {
