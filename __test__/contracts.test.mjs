@@ -336,3 +336,28 @@ test('the launch steps lib/errors.js words are the ones the addon names', () => 
   const named = Object.values(binding.LaunchStep)
   assert.deepEqual(used.filter((step) => !named.includes(step)), [], `steps the addon does not name (it names ${named})`)
 })
+
+/** The Rust sources outside test code: tests.rs files and `#[cfg(test)]` modules left out. */
+function engineSources(dir = path.join(ROOT, 'src')) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name)
+    if (entry.isDirectory()) return engineSources(full)
+    if (!entry.name.endsWith('.rs') || entry.name === 'tests.rs') return []
+    const text = fs.readFileSync(full, 'utf8')
+    const cut = text.search(/#\[cfg\(test\)\]\s*mod tests \{/)
+    return [{ file: path.relative(ROOT, full), text: cut === -1 ? text : text.slice(0, cut) }]
+  })
+}
+
+test('every error code the addon hands to JavaScript is one lib/errors.js documents (or Node\'s own)', () => {
+  const { CODES } = require('../lib/errors.js')
+  // Node's codes the engines use for what Node itself would say.
+  const NODE_CODES = new Set(['ERR_INVALID_ARG_VALUE', 'ERR_SYSTEM_ERROR'])
+  const unknown = []
+  for (const { file, text } of engineSources()) {
+    for (const [, code] of text.matchAll(/"(ERR_[A-Z0-9_]+)"/g)) {
+      if (!Object.hasOwn(CODES, code) && !NODE_CODES.has(code)) unknown.push(`${file}: ${code}`)
+    }
+  }
+  assert.deepEqual(unknown, [], 'codes made in Rust that lib/errors.js does not list (add them to CODES and the README, or do not make them)')
+})

@@ -107,8 +107,9 @@ pub struct JsClosed {
 /// Why a pool task failed.
 #[napi(object)]
 pub struct JsTaskFailure {
-    /// `ERR_OFFLOAD_WORKER_CRASHED`, `ERR_OFFLOAD_TIMEOUT`, …
-    pub code: String,
+    /// `ERR_OFFLOAD_WORKER_CRASHED`, `ERR_OFFLOAD_TIMEOUT`, …; none when the
+    /// handler threw (`error_json`).
+    pub code: Option<String>,
     pub message: String,
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
@@ -338,7 +339,7 @@ fn encode_pool(event: PoolEvent) -> (u32, Payload, Payload) {
 
 fn task_failure(f: crate::pool::TaskFailure) -> Payload {
     Payload::TaskFailure(JsTaskFailure {
-        code: f.kind.code().to_owned(),
+        code: f.kind.code().map(str::to_owned),
         message: f.message,
         exit_code: f.exit_code,
         signal: f.signal,

@@ -25,9 +25,10 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
-    /// The stable error code JavaScript sees.
-    pub fn code(&self) -> &'static str {
-        match self {
+    /// The stable error code JavaScript sees; none for `Thrown`, whose error
+    /// JavaScript rebuilds from the worker's own (`error_json`), code included.
+    pub fn code(&self) -> Option<&'static str> {
+        Some(match self {
             FailureKind::WorkerCrashed => "ERR_OFFLOAD_WORKER_CRASHED",
             FailureKind::WorkerStartFailed => "ERR_OFFLOAD_WORKER_START_FAILED",
             FailureKind::Timeout => "ERR_OFFLOAD_TIMEOUT",
@@ -35,9 +36,8 @@ impl FailureKind {
             FailureKind::QueueFull => "ERR_OFFLOAD_QUEUE_FULL",
             FailureKind::PoolClosed => "ERR_OFFLOAD_POOL_CLOSED",
             FailureKind::NoHandler => "ERR_OFFLOAD_NO_HANDLER",
-            // The worker's own code, if its error had one, is in `error_json`.
-            FailureKind::Thrown => "ERR_OFFLOAD_WORKER_ERROR",
-        }
+            FailureKind::Thrown => return None,
+        })
     }
 }
 

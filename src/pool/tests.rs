@@ -149,7 +149,7 @@ fn a_worker_that_exits_mid_task_fails_that_task_and_is_replaced() {
     let failure = done[&1].as_ref().unwrap_err();
     assert_eq!(
         (failure.kind.code(), failure.exit_code),
-        ("ERR_OFFLOAD_WORKER_CRASHED", Some(3))
+        (Some("ERR_OFFLOAD_WORKER_CRASHED"), Some(3))
     );
     assert_eq!(doubled(&done[&2]), 42);
     let stats = pool.stats();
