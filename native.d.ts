@@ -355,8 +355,11 @@ export interface JsSystemError {
 
 /** Why a pool task failed. */
 export interface JsTaskFailure {
-  /** `ERR_OFFLOAD_WORKER_CRASHED`, `ERR_OFFLOAD_TIMEOUT`, … */
-  code: string
+  /**
+   * `ERR_OFFLOAD_WORKER_CRASHED`, `ERR_OFFLOAD_TIMEOUT`, …; none when the
+   * handler threw (`error_json`).
+   */
+  code?: string
   message: string
   exitCode?: number
   signal?: number
