@@ -299,17 +299,62 @@ fn avif_writer_makes_an_avif_file() {
     assert_eq!(ftyp_brand(&out.data).1, b"avif");
 }
 
+/// A PNG whose header claims an animation (acTL), as an APNG's does.
+fn with_actl(png: &[u8], frames: u32) -> Vec<u8> {
+    let mut body = b"acTL".to_vec();
+    body.extend_from_slice(&frames.to_be_bytes());
+    body.extend_from_slice(&0u32.to_be_bytes());
+    let mut crc = flate2::Crc::new();
+    crc.update(&body);
+    let ihdr_end = 8 + 8 + 13 + 4;
+    let mut out = png[..ihdr_end].to_vec();
+    out.extend_from_slice(&8u32.to_be_bytes());
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&crc.sum().to_be_bytes());
+    out.extend_from_slice(&png[ihdr_end..]);
+    out
+}
+
+#[test]
+fn regression_an_animated_png_made_an_empty_animation() {
+    let png = resize(
+        &fixture("320x240.jpg"),
+        &ResizeOptions {
+            format: Some(Format::Png),
+            ..opts(Some(16), None, Fit::Cover)
+        },
+        &never,
+    )
+    .unwrap()
+    .data;
+    let apng = with_actl(&png, 2);
+    assert_eq!(metadata::read(&apng).unwrap().pages, 2);
+    for format in [Format::Gif, Format::Webp] {
+        let out = resize(
+            &apng,
+            &ResizeOptions {
+                format: Some(format),
+                animated: true,
+                ..opts(Some(8), None, Fit::Cover)
+            },
+            &never,
+        )
+        .unwrap();
+        assert_eq!((out.format, out.width, out.height), (format, 8, 6));
+        assert_eq!(metadata::read(&out.data).unwrap().width, 8);
+    }
+}
+
 #[test]
 fn avif_effort_maps_to_rav1e_speed() {
     assert_eq!(avif::speed(0), 10);
     assert_eq!(avif::speed(4), 6);
     assert_eq!(avif::speed(9), 1);
-    assert_eq!(avif::speed(200), 1);
 }
 
 #[test]
-fn the_pool_runs_jobs_and_resizes() {
-    let pool: &'static pool::ImagePool = Box::leak(Box::new(pool::ImagePool::new(2)));
+fn the_threads_run_jobs_and_resize() {
+    let pool: &'static threads::Threads = Box::leak(Box::new(threads::Threads::new(2)));
     let (tx, rx) = std::sync::mpsc::channel();
     for i in 0..8 {
         let tx = tx.clone();
@@ -444,4 +489,91 @@ fn file_errors_carry_what_fs_reports() {
     assert_eq!((os.errno, os.syscall), (libc::EISDIR, "open"));
     assert_eq!(os.path.as_deref(), dir.to_str());
     assert!(left.is_empty(), "the temporary file is removed");
+}
+
+/// A source file without its comment lines.
+fn code_of(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The modules `code` names with `super::` or `crate::image::`, grouped imports included.
+fn modules_named(code: &str) -> Vec<String> {
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut named = Vec::new();
+    for prefix in ["super::", "crate::image::"] {
+        for (at, _) in code.match_indices(prefix) {
+            let rest = &code[at + prefix.len()..];
+            if let Some(group) = rest.strip_prefix('{') {
+                let group = &group[..group.find('}').unwrap_or(group.len())];
+                named.extend(group.split(',').map(|p| ident(p.trim())));
+            } else {
+                named.push(ident(rest));
+            }
+        }
+    }
+    named
+}
+
+#[test]
+fn modules_depend_one_way_and_on_no_other_engine() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/image");
+    let mut files = BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if name != "mod" && name != "tests" {
+            files.insert(name, code_of(&std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+    let mut uses: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (name, text) in &files {
+        for other in [
+            "crate::process",
+            "crate::pool",
+            "crate::runtime",
+            "crate::js",
+            "napi",
+        ] {
+            assert!(!text.contains(other), "src/image/{name}.rs uses {other}");
+        }
+        let named = modules_named(text).into_iter();
+        uses.insert(
+            name,
+            named
+                .filter(|m| files.contains_key(m) && m != name)
+                .collect(),
+        );
+    }
+    // Depth-first, with the path so far: a module met again on its own path is a cycle.
+    fn visit<'a>(
+        m: &'a str,
+        uses: &'a BTreeMap<&str, BTreeSet<String>>,
+        path: &mut Vec<&'a str>,
+        done: &mut BTreeSet<&'a str>,
+    ) {
+        if let Some(at) = path.iter().position(|p| *p == m) {
+            panic!("module cycle: {} -> {m}", path[at..].join(" -> "));
+        }
+        if !done.insert(m) {
+            return;
+        }
+        path.push(m);
+        for next in &uses[m] {
+            visit(next, uses, path, done);
+        }
+        path.pop();
+    }
+    let mut done = BTreeSet::new();
+    for m in uses.keys() {
+        visit(m, &uses, &mut Vec::new(), &mut done);
+    }
+    assert!(uses["metadata"].contains("avif_boxes") && uses["tiff_jpeg"].contains("jpeg"));
 }
