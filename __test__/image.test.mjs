@@ -441,6 +441,16 @@ describe('outputs', () => {
     assert.equal((await sharp(progressive).metadata()).isProgressive, true)
   })
 
+  test('regression: a JPEG made from an image with alpha reported 4 channels (JPEG has no alpha; sharp reports 3)', async () => {
+    for (const [input, options] of [[read('with-alpha.png'), {}], [read('320x240.jpg'), { fit: 'contain', height: 100, background: '#ff000080' }]]) {
+      const ours = await resize(input, { width: 100, format: 'jpeg', resolveWithObject: true, ...options })
+      const theirs = await sharp(input).resize({ width: 100, ...options }).jpeg().toBuffer({ resolveWithObject: true })
+      assert.equal(ours.info.channels, 3)
+      assert.equal(ours.info.channels, theirs.info.channels)
+      assert.equal((await sharp(ours.data).metadata()).channels, 3)
+    }
+  })
+
   test('AVIF output: sharp reads it as HEIF/AV1 and decodes pixels close to the same resize', async () => {
     const bytes = read('2569067123_aca715a2ee_o.jpg')
     const out = await resize(bytes, { width: 200, format: 'avif' })

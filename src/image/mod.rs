@@ -120,12 +120,6 @@ pub fn resize(input: &[u8], o: &ResizeOptions, abort: &dyn Fn() -> bool) -> Resu
     let format = header.format.expect("read() sets the format");
     limits::check(header.width, header.height, o.limit_input_pixels)?;
     let out_format = o.format.unwrap_or_else(|| default_output(format));
-    if !out_format.can_write() {
-        return Err(ImageError::unsupported(format!(
-            "offload does not write {}",
-            out_format.name()
-        )));
-    }
     let orientation = if o.auto_orient { header.orientation } else { 1 };
     let swap = orient::swaps_axes(orientation);
     // An animated PNG is read as its first frame: only GIF and WebP frames are decoded.
@@ -228,7 +222,13 @@ fn finish(
     } else {
         img
     };
-    let (width, height, channels) = (img.width, img.height, img.channels);
+    debug_assert!(
+        format.can_write(),
+        "lib/image.js asks only for a format offload writes"
+    );
+    // JPEG has no alpha: the encoder flattens it onto the background.
+    let alpha_dropped = format == Format::Jpeg && img.has_alpha();
+    let (width, height, channels) = (img.width, img.height, img.channels - alpha_dropped as u8);
     let data = encode::encode(img, format, o, carry)?;
     check(abort)?;
     Ok(Output {
