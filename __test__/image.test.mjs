@@ -848,7 +848,7 @@ describe('abort', () => {
   })
 })
 
-describe('the image pool', () => {
+describe('the image threads', () => {
   test('getConcurrency defaults to the CPUs this process may use; setConcurrency changes it', async () => {
     const initial = getConcurrency()
     assert.ok(initial >= 1 && initial <= os.availableParallelism())

@@ -1,5 +1,5 @@
 //! AVIF encoding through ravif (rav1e, pure Rust, built without its nasm assembly so the
-//! crate compiles wherever Rust does). One thread per image: offload's image pool is the
+//! crate compiles wherever Rust does). One thread per image: offload's image threads are the
 //! parallelism, as for the other encoders.
 //!
 //! sharp's options map onto ravif's: `quality` 1..=100 is passed through (ravif's scale is

@@ -1,7 +1,7 @@
 //! The image threads: offload's own, never libuv's threadpool (which `fs`, `dns` and
-//! `zlib` need), so a burst of resizes cannot starve file I/O. Threads, not processes: an
-//! image job is plain Rust that shares the caller's memory (crate::pool, the worker-process
-//! pool, has nothing to do with it). Their number defaults to the CPUs this process may use
+//! `zlib` need), so a burst of resizes cannot starve file I/O. Threads, not processes (as
+//! crate::pool's workers are): an image job is plain Rust on the caller's memory, with no
+//! JavaScript to isolate. Their number defaults to the CPUs this process may use
 //! (`available_parallelism` honours the affinity mask and cgroup CPU quotas) and can be
 //! changed at any time: extra threads start on demand, surplus threads exit after their
 //! current job.
@@ -98,7 +98,7 @@ impl Threads {
             }
             if let Some(job) = s.jobs.pop_front() {
                 drop(s);
-                // A panic in one job must not take the pool's thread count with it.
+                // A panic in one job must not take the thread count with it.
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                 s = self.state.lock().unwrap();
                 continue;

@@ -3,9 +3,10 @@
 //!
 //! Every number both sides must agree on (spawn slots and flags, descriptor
 //! entries, event kinds, the IPC descriptor, spawn defaults, the worker-ready
-//! message) is declared here once and exported with `#[napi] const` (in a
-//! `#[napi] mod` for a named table); lib/ reads them from the binding and
-//! __test__/contracts.test.mjs fails if it writes one down itself.
+//! message; the image slots and flags, and the image options' names, defaults and
+//! ranges, which src/image/options.rs declares) is exported from here once with
+//! `#[napi] const` (in a `#[napi] mod` for a named table); lib/ reads them from the
+//! binding and __test__/contracts.test.mjs fails if it writes one down itself.
 
 mod channel;
 mod image;
