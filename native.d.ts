@@ -38,6 +38,85 @@ export declare namespace FdEntry {
   export const PIPE: number
 }
 
+export declare namespace ImageDefault {
+  export const AUTO_ORIENT: boolean
+  export const AVIF_EFFORT: number
+  /** `[r, g, b, alpha]`, 0 to 255 each. */
+  export const BACKGROUND: number[]
+  export const FIT: string
+  export const KERNEL: string
+  export const LIMIT_INPUT_PIXELS: number
+  export const PNG_COMPRESSION_LEVEL: number
+  export const POSITION: string
+  export const QUALITY: number
+  export const WEBP_EFFORT: number
+}
+
+export declare namespace ImageFlag {
+  export const ALLOW_PARTIAL: number
+  export const ANIMATED: number
+  export const AUTO_ORIENT: number
+  export const JPEG_CHROMA_444: number
+  export const JPEG_PROGRESSIVE: number
+  export const KEEP_METADATA: number
+  export const WEBP_LOSSLESS: number
+  export const WITHOUT_ENLARGEMENT: number
+}
+
+export declare namespace ImageName {
+  export const FITS: string[]
+  export const FORMATS: string[]
+  /** What this build reads (AVIF only with libdav1d). */
+  export const INPUT_FORMATS: string[]
+  export const KERNELS: string[]
+  /** What offload writes. */
+  export const OUTPUT_FORMATS: string[]
+  /** sharp's other name for each of `POSITIONS`, in the same order. */
+  export const POSITION_ALIASES: string[]
+  export const POSITIONS: string[]
+}
+
+export declare namespace ImageOverlaySlot {
+  export const GRAVITY: number
+  export const LEFT: number
+  export const LEN: number
+  export const OPACITY: number
+  export const TOP: number
+}
+
+export declare namespace ImageRange {
+  export const AVIF_EFFORT: number[]
+  export const OVERLAY_OFFSET: number[]
+  export const PNG_COMPRESSION_LEVEL: number[]
+  export const QUALITY: number[]
+  export const RAW_CHANNELS: number[]
+  export const RAW_SIDE: number[]
+  export const SIDE: number[]
+  export const THREADS: number[]
+  export const WEBP_EFFORT: number[]
+}
+
+export declare namespace ImageSlot {
+  export const AVIF_EFFORT: number
+  /** `0xRRGGBBAA`. */
+  export const BACKGROUND: number
+  export const FIT: number
+  export const FLAGS: number
+  export const FORMAT: number
+  export const HEIGHT: number
+  export const KERNEL: number
+  export const LEN: number
+  export const LIMIT_INPUT_PIXELS: number
+  export const PNG_COMPRESSION_LEVEL: number
+  export const POSITION: number
+  export const QUALITY: number
+  export const RAW_CHANNELS: number
+  export const RAW_HEIGHT: number
+  export const RAW_WIDTH: number
+  export const WEBP_EFFORT: number
+  export const WIDTH: number
+}
+
 export declare namespace LaunchStep {
   export const CREDENTIALS: string
   export const CWD: string
@@ -266,16 +345,18 @@ export declare function createPool(channel: EventChannel, id: number, numbers: F
 
 export declare function imageGetConcurrency(): number
 
-/** The header of `input` (or of the file `file`), read on the image pool. */
-export declare function imageMetadata(input?: Buffer | undefined | null, file?: string | undefined | null): Promise<NativeMetadata>
+/** The header of `input` (a Buffer, or a file path), read on the image threads. */
+export declare function imageMetadata(input: Buffer | string): Promise<NativeMetadata>
 
 /**
- * Resizes `input` (or the file `file`); with `outputPath` the result is written there
- * instead of returned.
+ * Resizes `input` (a Buffer, or a file path); with `outputPath` the result is written
+ * there instead of returned. `overlays` are the composite inputs, in the order of their
+ * numbers in `settings`; without `abort` the job cannot be aborted.
  */
-export declare function imageResize(input: Buffer | undefined | null, file: string | undefined | null, options: NativeImageOptions, outputPath: string | undefined | null, abort: ImageAbort): Promise<NativeImageResult>
+export declare function imageResize(input: Buffer | string, settings: Float64Array, overlays?: Array<Buffer | string> | undefined | null, outputPath?: string | undefined | null, abort?: ImageAbort | undefined | null): Promise<NativeImageResult>
 
-export declare function imageSetConcurrency(threads: number): void
+/** `count` is in `ImageRange.THREADS`. */
+export declare function imageSetConcurrency(count: number): void
 
 /**
  * Where a forked Node child finds its IPC channel unless `fd_entry::IPC`
@@ -368,38 +449,10 @@ export interface JsTaskFailure {
   errorJson?: string
 }
 
-/** Checked and defaulted by `lib/image.js`. */
-export interface NativeImageOptions {
-  width?: number
-  height?: number
-  fit: string
-  position: string
-  kernel: string
-  withoutEnlargement: boolean
-  /** `[r, g, b, alpha]`, 0..=255 each. */
-  background: Array<number>
-  format?: string
-  quality: number
-  jpegProgressive: boolean
-  jpegChroma444: boolean
-  pngCompressionLevel: number
-  webpLossless: boolean
-  webpEffort: number
-  avifEffort: number
-  autoOrient: boolean
-  keepMetadata: boolean
-  composite: Array<NativeOverlay>
-  /** Absent: no limit. */
-  limitInputPixels?: number
-  animated: boolean
-  allowPartial: boolean
-  /** Present when the input Buffer holds raw pixels of this geometry. */
-  raw?: NativeRawInput
-}
-
 export interface NativeImageResult {
   data?: Buffer
-  format: string
+  /** An index in `ImageName.FORMATS`. */
+  format: number
   width: number
   height: number
   channels: number
@@ -410,7 +463,8 @@ export interface NativeImageResult {
 }
 
 export interface NativeMetadata {
-  format: string
+  /** An index in `ImageName.FORMATS`; absent after a failure. */
+  format?: number
   width: number
   height: number
   orientation: number
@@ -434,21 +488,6 @@ export interface NativeOsError {
   errno: number
   syscall: string
   path?: string
-}
-
-export interface NativeOverlay {
-  input?: Buffer
-  file?: string
-  gravity: string
-  top?: number
-  left?: number
-  opacity: number
-}
-
-export interface NativeRawInput {
-  width: number
-  height: number
-  channels: number
 }
 
 export interface NativeSyncOptions {

@@ -1,6 +1,6 @@
 // The contracts between the Rust side and lib/ have one owner: src/js/ declares the numbers
 // (spawn slots, stdio kinds, flags, descriptor entries, event kinds, the IPC descriptor, the
-// spawn defaults) and the addon exports them. These tests fail when lib/ uses a name the
+// spawn defaults; the image slots, flags, names, defaults and ranges) and the addon exports them. These tests fail when lib/ uses a name the
 // addon does not export, when the numbers stop making sense as a layout, or when lib/ writes
 // one of those numbers down itself again.
 import { test } from 'node:test'
@@ -14,9 +14,11 @@ const require = createRequire(import.meta.url)
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const binding = require('../lib/binding.js')
 
-const TABLES = ['SpawnSlot', 'SpawnText', 'StdioKind', 'SpawnFlag', 'FdEntry', 'LimitSlot', 'OutputStream', 'EventKind', 'SpawnDefault', 'PoolSlot', 'PoolSerialization', 'PoolDefault']
+const TABLES = ['SpawnSlot', 'SpawnText', 'StdioKind', 'SpawnFlag', 'FdEntry', 'LimitSlot', 'OutputStream', 'EventKind', 'SpawnDefault', 'PoolSlot', 'PoolSerialization', 'PoolDefault', 'ImageSlot', 'ImageOverlaySlot', 'ImageFlag']
 // Read in a worker, which does not load the addon: lib/ keeps a copy, compared below.
 const WORKER_SIDE = ['TaskFrame']
+/** The image tables that hold names, lists and booleans besides numbers. */
+const IMAGE_TABLES = ['ImageName', 'ImageDefault', 'ImageRange']
 
 const distinct = (values) => new Set(values).size === values.length
 
@@ -30,14 +32,15 @@ test('the addon exports every contract table, each a set of whole numbers', () =
   assert.ok(Number.isInteger(binding.IPC_FD) && binding.IPC_FD > 2, 'IPC_FD is past stdio')
 })
 
-test('spawn flags are distinct single bits', () => {
-  const bits = Object.values(binding.SpawnFlag)
-  for (const [name, bit] of Object.entries(binding.SpawnFlag)) assert.ok(bit > 0 && (bit & (bit - 1)) === 0, `${name} is one bit`)
-  assert.ok(distinct(bits), `flags share a bit: ${JSON.stringify(binding.SpawnFlag)}`)
+test('spawn flags and image flags are distinct single bits', () => {
+  for (const table of [binding.SpawnFlag, binding.ImageFlag]) {
+    for (const [name, bit] of Object.entries(table)) assert.ok(bit > 0 && (bit & (bit - 1)) === 0, `${name} is one bit`)
+    assert.ok(distinct(Object.values(table)), `flags share a bit: ${JSON.stringify(table)}`)
+  }
 })
 
 test('spawn slots are distinct places inside the settings array, the six limits last', () => {
-  for (const [table, lenName] of [[binding.SpawnSlot, 'LEN'], [binding.SpawnText, 'LEN']]) {
+  for (const [table, lenName] of [[binding.SpawnSlot, 'LEN'], [binding.SpawnText, 'LEN'], [binding.ImageSlot, 'LEN'], [binding.ImageOverlaySlot, 'LEN']]) {
     const { [lenName]: len, ...slots } = table
     assert.ok(distinct(Object.values(slots)), `slots overlap: ${JSON.stringify(slots)}`)
     for (const [name, at] of Object.entries(slots)) assert.ok(at >= 0 && at < len, `${name} (${at}) is inside ${len}`)
@@ -104,6 +107,37 @@ test('the absent marker is no value an option can have, and the outputs are name
   assert.deepEqual({ ...binding.OutputStream }, { STDOUT: 1, STDERR: 2 })
 })
 
+test('the image names are lists of distinct names; outputs and inputs are formats; each position has one alias', () => {
+  const { ImageName: NAMES } = binding
+  for (const [name, list] of Object.entries(NAMES)) {
+    assert.ok(Array.isArray(list) && list.length > 0 && list.every((n) => typeof n === 'string'), `${name} is a list of names`)
+    assert.ok(distinct(list), `${name} repeats a name: ${list}`)
+  }
+  for (const id of [...NAMES.OUTPUT_FORMATS, ...NAMES.INPUT_FORMATS]) assert.ok(NAMES.FORMATS.includes(id), id)
+  assert.equal(NAMES.POSITION_ALIASES.length, NAMES.POSITIONS.length)
+  assert.ok(distinct([...NAMES.POSITIONS, ...NAMES.POSITION_ALIASES]), 'an alias is also a position')
+  // sharp's names; lib/image.js exports FITS for the CLI.
+  assert.deepEqual(NAMES.FITS, ['cover', 'contain', 'fill', 'inside', 'outside'])
+  assert.deepEqual(require('../lib/image.js').FITS, NAMES.FITS)
+})
+
+test('the image ranges are [min, max] whole numbers and the image defaults are inside them and documented', () => {
+  const { ImageRange: RANGE, ImageDefault: DEFAULT, ImageName: NAMES } = binding
+  for (const [name, range] of Object.entries(RANGE)) {
+    assert.ok(Array.isArray(range) && range.length === 2 && range.every(Number.isInteger) && range[0] <= range[1], `${name}: ${range}`)
+  }
+  for (const key of ['QUALITY', 'PNG_COMPRESSION_LEVEL', 'WEBP_EFFORT', 'AVIF_EFFORT']) {
+    assert.ok(DEFAULT[key] >= RANGE[key][0] && DEFAULT[key] <= RANGE[key][1], key)
+  }
+  assert.ok(NAMES.FITS.includes(DEFAULT.FIT) && NAMES.POSITIONS.includes(DEFAULT.POSITION) && NAMES.KERNELS.includes(DEFAULT.KERNEL))
+  // The README's image options table.
+  assert.deepEqual(
+    { ...DEFAULT },
+    { FIT: 'cover', POSITION: 'centre', KERNEL: 'lanczos3', BACKGROUND: [0, 0, 0, 255], QUALITY: 80, PNG_COMPRESSION_LEVEL: 6, WEBP_EFFORT: 4, AVIF_EFFORT: 4, AUTO_ORIENT: true, LIMIT_INPUT_PIXELS: 268402689 },
+  )
+  assert.deepEqual([RANGE.SIDE, RANGE.QUALITY, RANGE.PNG_COMPRESSION_LEVEL, RANGE.WEBP_EFFORT, RANGE.AVIF_EFFORT], [[1, 65535], [1, 100], [0, 9], [0, 6], [0, 9]])
+})
+
 function libFiles(dir = path.join(ROOT, 'lib')) {
   const files = []
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -141,11 +175,38 @@ test('lib/ declares none of the numbers the addon owns', () => {
   assert.deepEqual(found, [], 'lib/ writes down a number of the addon')
 })
 
+test("lib/ writes down none of the image engine's names, defaults or ranges", () => {
+  const { ImageName: NAMES, ImageDefault: DEFAULT, ImageRange: RANGE } = binding
+  const quoted = (names) => new RegExp(`['"\`](${names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})['"\`]`)
+  // A fit, position or kernel name in quotes; two format names in one list.
+  // ('top' and 'left' are also an overlay's offsets.)
+  const aliases = NAMES.POSITION_ALIASES.filter((name) => name !== 'top' && name !== 'left')
+  const aName = quoted([...NAMES.FITS, ...NAMES.POSITIONS, ...aliases, ...NAMES.KERNELS])
+  const format = quoted(NAMES.FORMATS).source
+  const aFormatList = new RegExp(`\\[\\s*${format}\\s*,\\s*${format}`)
+  // A bound or default of the engine's (past the small numbers every file uses), in decimal or hex.
+  const numbers = new Set([...Object.values(RANGE).flat(), ...Object.values(DEFAULT).filter(Number.isInteger)].filter((n) => Math.abs(n) > 9 && n !== 255))
+  const anEngineNumber = (line) => [...line.matchAll(/\b(0x[0-9a-f]+|\d[\d_]*)\b/gi)].some(([n]) => numbers.has(Number(n.replaceAll('_', ''))))
+  // A small default or range written next to the option it belongs to.
+  const aSmallOne = /(quality|effort|compressionLevel|channels)\b[^\n]*(\?\?\s*'?[2-9]\b|,\s*\d+\s*,\s*\d+\s*\))/
+  const found = []
+  for (const file of [...libFiles(), path.join(ROOT, 'index.js')]) {
+    const text = fs.readFileSync(file, 'utf8')
+    // lib/image.js and the files that use it or the addon's image tables.
+    const imageFile = file.endsWith(`${path.sep}image.js`) || /require\('\.{1,2}\/image'\)|\bImage(Name|Default|Range)\b/.test(text)
+    text.split('\n').forEach((line, i) => {
+      if (/^\s*(\/\/|\*)/.test(line)) return
+      if (imageFile && (aName.test(line) || aFormatList.test(line) || anEngineNumber(line) || aSmallOne.test(line))) found.push(`${path.relative(ROOT, file)}:${i + 1}: ${line.trim()}`)
+    })
+  }
+  assert.deepEqual(found, [], "lib/ writes down a name, default or range of the image engine's")
+})
+
 // Every table replaced by one that throws on a name it does not have: a name lib/ reads that
 // the addon lost (or never had) fails here, at load (tables are destructured there) or at the call.
 test('every contract name lib/ reads exists in the addon', async () => {
   const originals = {}
-  for (const name of TABLES) {
+  for (const name of [...TABLES, ...IMAGE_TABLES]) {
     originals[name] = binding[name]
     binding[name] = new Proxy(originals[name], {
       get(target, key) {
@@ -191,6 +252,22 @@ test('every contract name lib/ reads exists in the addon', async () => {
     await new Promise((resolve) => child.on('close', resolve))
     assert.equal(third, 'three')
 
+    // Every image option that crosses the boundary, a metadata read and the thread count.
+    const photo = path.resolve(ROOT, '..', 'shared', 'fixtures', 'images', '320x240.jpg')
+    const overlay = await offload.resize(photo, { width: 8, height: 8, format: 'png' })
+    const thumb = await offload.resize(photo, {
+      width: 40, height: 40, fit: 'contain', position: 'right top', kernel: 'cubic', withoutEnlargement: true, background: '#ff000080',
+      format: 'jpg', quality: 70, jpeg: { progressive: true, chromaSubsampling: '4:4:4' }, png: { compressionLevel: 3 }, webp: { lossless: true, effort: 2 },
+      avif: { effort: 1 }, autoOrient: false, keepMetadata: true, composite: [{ input: overlay, gravity: 'southeast', opacity: 0.5 }, { input: overlay, top: 1, left: 2 }],
+      limitInputPixels: 10_000_000, signal: new AbortController().signal, animated: true, failOn: 'none', resolveWithObject: true,
+    })
+    assert.deepEqual([thumb.info.format, thumb.info.width, thumb.info.height, thumb.info.size], ['jpeg', 40, 40, thumb.data.length])
+    assert.equal((await offload.metadata(thumb.data)).format, 'jpeg')
+    const raw = await offload.resize(Buffer.alloc(2 * 2 * 3), { raw: { width: 2, height: 2, channels: 3 }, width: 1, resolveWithObject: true })
+    assert.equal(raw.info.format, 'raw')
+    assert.ok(offload.formats.jpeg.output.file && !offload.formats.tiff.output.file)
+    offload.setConcurrency(offload.getConcurrency())
+
     const pool = new offload.Pool({ script: fixture('pool-worker.js'), size: 1 })
     try {
       assert.equal((await pool.run({ i: 21 })).doubled, 42)
@@ -198,7 +275,7 @@ test('every contract name lib/ reads exists in the addon', async () => {
       await pool.close()
     }
   } finally {
-    for (const name of TABLES) binding[name] = originals[name]
+    for (const name of [...TABLES, ...IMAGE_TABLES]) binding[name] = originals[name]
   }
 })
 

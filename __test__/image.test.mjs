@@ -441,6 +441,16 @@ describe('outputs', () => {
     assert.equal((await sharp(progressive).metadata()).isProgressive, true)
   })
 
+  test('regression: a JPEG made from an image with alpha reported 4 channels (JPEG has no alpha; sharp reports 3)', async () => {
+    for (const [input, options] of [[read('with-alpha.png'), {}], [read('320x240.jpg'), { fit: 'contain', height: 100, background: '#ff000080' }]]) {
+      const ours = await resize(input, { width: 100, format: 'jpeg', resolveWithObject: true, ...options })
+      const theirs = await sharp(input).resize({ width: 100, ...options }).jpeg().toBuffer({ resolveWithObject: true })
+      assert.equal(ours.info.channels, 3)
+      assert.equal(ours.info.channels, theirs.info.channels)
+      assert.equal((await sharp(ours.data).metadata()).channels, 3)
+    }
+  })
+
   test('AVIF output: sharp reads it as HEIF/AV1 and decodes pixels close to the same resize', async () => {
     const bytes = read('2569067123_aca715a2ee_o.jpg')
     const out = await resize(bytes, { width: 200, format: 'avif' })
@@ -717,6 +727,21 @@ describe('options are checked at the call', () => {
     ['a bad signal', [bytes, { signal: {} }]],
     ['a number as input', [42, {}]],
     ['composite without input', [bytes, { composite: [{ gravity: 'north' }] }]],
+    ['composite not an array', [bytes, { composite: { input: bytes } }]],
+    ['a composite entry with an unknown key', [bytes, { composite: [{ input: bytes, blend: 'over' }] }]],
+    ['a composite entry with top but no left', [bytes, { composite: [{ input: bytes, top: 1 }] }]],
+    ['a composite offset past 65535', [bytes, { composite: [{ input: bytes, top: 1, left: 65536 }] }]],
+    ['a composite opacity of 2', [bytes, { composite: [{ input: bytes, opacity: 2 }] }]],
+    ['an unknown composite gravity', [bytes, { composite: [{ input: bytes, gravity: 'middle' }] }]],
+    ['a background alpha of 2', [bytes, { background: { r: 1, g: 2, b: 3, alpha: 2 } }]],
+    ['a background channel of 256', [bytes, { background: { r: 256 } }]],
+    ['a format offload reads but does not write', [bytes, { format: 'tiff' }]],
+    ['limitInputPixels as a string', [bytes, { limitInputPixels: '1000' }]],
+    ['an empty file path', ['', {}]],
+    ['a file path with a NUL byte', ['a\0.jpg', {}]],
+    ['an unknown jpeg option', [bytes, { jpeg: { quality: 5 } }]],
+    ['a bad chromaSubsampling', [bytes, { jpeg: { chromaSubsampling: '4:2:2' } }]],
+    ['a bad failOn', [bytes, { failOn: 'sometimes' }]],
   ]) {
     test(`${what} → ERR_INVALID_ARG_VALUE`, () => {
       let thrown
@@ -732,6 +757,39 @@ describe('options are checked at the call', () => {
 
   test('resizeFile needs a known extension or a format', () => {
     assert.throws(() => resizeFile(bytes, '/tmp/out.xyz', {}), { code: 'ERR_INVALID_ARG_VALUE' })
+    assert.throws(() => resizeFile(bytes, 42, {}), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: /"outputPath" argument must be of type string or an instance of URL/ })
+  })
+
+  test("messages read as the rest of offload's (Node's words), with the addon's names and ranges", () => {
+    const thrown = (fn) => {
+      try {
+        fn()?.catch(() => {})
+      } catch (e) {
+        return e
+      }
+      assert.fail('did not throw')
+    }
+    const cases = [
+      [{ fit: 'squash' }, TypeError, "The property 'options.fit' must be one of: 'cover', 'contain', 'fill', 'inside', 'outside'. Received 'squash'"],
+      [{ quality: 101 }, RangeError, "The property 'options.quality' must be an integer from 1 to 100. Received 101"],
+      [{ width: 1.5 }, RangeError, "The property 'options.width' must be an integer from 1 to 65535. Received 1.5"],
+      [{ width: '100' }, TypeError, `The "options.width" property must be of type number. Received type string ('100')`],
+      [{ withoutEnlargement: 'yes' }, TypeError, `The "options.withoutEnlargement" property must be of type boolean. Received type string ('yes')`],
+      [{ signal: {} }, TypeError, 'The "options.signal" property must be an instance of AbortSignal. Received an instance of Object'],
+      [{ widht: 100 }, TypeError, /^The argument 'options' has an unknown option 'widht' \(known: width, height, /],
+      [{ format: 'heic' }, TypeError, /^The property 'options.format' must be one of: 'jpeg', 'png', 'webp', 'avif', 'gif', 'raw', 'jpg'. Received 'heic'/],
+      [{ position: 'middle' }, TypeError, /must be one of: 'centre', 'north', .*'northwest', 'center', 'top', 'right top', .*'left top'. Received 'middle'/],
+    ]
+    for (const [options, ErrorClass, message] of cases) {
+      const err = thrown(() => resize(bytes, options))
+      assert.ok(err instanceof ErrorClass, `${JSON.stringify(options)}: ${err}`)
+      assert.equal(err.code, 'ERR_INVALID_ARG_VALUE')
+      if (typeof message === 'string') assert.equal(err.message, message)
+      else assert.match(err.message, message)
+    }
+    assert.match(thrown(() => resize(42)).message, /^The "input" argument must be of type string or an instance of Buffer, Uint8Array, or URL. Received type number \(42\)$/)
+    assert.throws(() => setConcurrency(1025), { name: 'RangeError', code: 'ERR_INVALID_ARG_VALUE', message: /must be an integer from 1 to 1024/ })
+    assert.throws(() => setConcurrency('2'), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' })
   })
 })
 
@@ -790,7 +848,7 @@ describe('abort', () => {
   })
 })
 
-describe('the image pool', () => {
+describe('the image threads', () => {
   test('getConcurrency defaults to the CPUs this process may use; setConcurrency changes it', async () => {
     const initial = getConcurrency()
     assert.ok(initial >= 1 && initial <= os.availableParallelism())

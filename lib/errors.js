@@ -223,11 +223,13 @@ function codedError(ErrorClass, code, message) {
 /**
  * `TypeError` with `code: 'ERR_INVALID_ARG_TYPE'`. `expected` is Node's list of types, classes
  * and words (`['string', 'Buffer', 'URL']`, worded as Node does), or one phrase used as is.
+ * `code` replaces the code where an API documents another one for every bad argument (the
+ * image API's is ERR_INVALID_ARG_VALUE).
  */
-function invalidArgType(name, expected, actual) {
+function invalidArgType(name, expected, actual, code = 'ERR_INVALID_ARG_TYPE') {
   const must = Array.isArray(expected) ? formatExpected(expected) : expected
   const subject = name.endsWith(' argument') ? name : `"${name}" ${nameKind(name)}`
-  return codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `The ${subject} must be ${must}. Received ${describe(actual)}`)
+  return codedError(TypeError, code, `The ${subject} must be ${must}. Received ${describe(actual)}`)
 }
 
 /** `TypeError` (or `RangeError`) with `code: 'ERR_INVALID_ARG_VALUE'`. */

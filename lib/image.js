@@ -1,70 +1,76 @@
 'use strict'
 // Images: resize, resizeFile and metadata. This file checks the options (every mistake
-// throws synchronously at the call with code ERR_INVALID_ARG_VALUE), fills the defaults, and hands the
-// work to the image pool in src/image/ (Rust threads, never libuv's threadpool).
+// throws synchronously at the call with code ERR_INVALID_ARG_VALUE: validate.js's
+// imageChecks), fills the defaults and packs the options as src/js/image.rs reads them:
+// numbers in one Float64Array at the addon's ImageSlot positions (reused: the native call
+// reads it before returning), names as indices into its ImageName lists. The names,
+// defaults and ranges are the addon's (ImageName, ImageDefault, ImageRange); the work runs
+// on the image threads of src/image/ (Rust threads, never libuv's threadpool).
 
 const { Buffer } = require('node:buffer')
 const path = require('node:path')
-const { fileURLToPath } = require('node:url')
 const native = require('./binding')
 const { invalidArgValue, offloadError, abortError, fsError } = require('./errors')
+const { validateOneOf, checkKnownKeys, imageChecks } = require('./validate')
 
-const FITS = ['cover', 'contain', 'fill', 'inside', 'outside']
-const POSITIONS = [
-  'centre', 'center', 'north', 'northeast', 'east', 'southeast', 'south', 'southwest', 'west', 'northwest',
-  'top', 'right top', 'right', 'right bottom', 'bottom', 'left bottom', 'left', 'left top',
-]
-const KERNELS = ['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3']
-/** Every format this build knows: whether it reads and writes it, and its file name extensions. */
-const FORMAT_TABLE = {
-  jpeg: { reads: true, writes: true, suffixes: ['.jpg', '.jpeg', '.jpe'] },
-  png: { reads: true, writes: true, suffixes: ['.png'] },
-  webp: { reads: true, writes: true, suffixes: ['.webp'] },
-  avif: { reads: native.avifInputSupported(), writes: true, suffixes: ['.avif'] },
-  gif: { reads: true, writes: true, suffixes: ['.gif'] },
-  tiff: { reads: true, writes: false, suffixes: ['.tif', '.tiff'] },
-  bmp: { reads: true, writes: false, suffixes: ['.bmp'] },
-  raw: { reads: true, writes: true, suffixes: ['.raw'] },
+const { checkObject, checkBoolean, checkInteger, checkNumber, checkArray, checkFilePath, checkAbortSignal } = imageChecks
+const {
+  ImageSlot: AT,
+  ImageOverlaySlot: OVERLAY_AT,
+  ImageFlag: FLAG,
+  ImageName: NAMES,
+  ImageDefault: DEFAULT,
+  ImageRange: RANGE,
+} = native
+
+/** Each name of `lists` (in order) to its index in its list: what the addon takes for a name. */
+function indices(...lists) {
+  const index = new Map()
+  for (const list of lists) list.forEach((name, i) => index.set(name, i))
+  return index
 }
-/** The output formats. */
-const FORMATS = Object.keys(FORMAT_TABLE).filter((id) => FORMAT_TABLE[id].writes)
+
+const FIT = indices(NAMES.FITS)
+const POSITION = indices(NAMES.POSITIONS, NAMES.POSITION_ALIASES)
+const KERNEL = indices(NAMES.KERNELS)
+const FORMAT = indices(NAMES.FORMATS)
+/** The output formats by name, and 'jpg' (sharp's alias), to their index in NAMES.FORMATS. */
+const OUTPUT = new Map([...NAMES.OUTPUT_FORMATS, 'jpg'].map((name) => [name, FORMAT.get(name === 'jpg' ? 'jpeg' : name)]))
+/** The FORMAT slot of a resize that keeps the input's format. */
+const INPUT_FORMAT = -1
+
+/** The file name extensions of each format: what resizeFile and `formats` go by. */
+const SUFFIXES = {
+  jpeg: ['.jpg', '.jpeg', '.jpe'],
+  png: ['.png'],
+  webp: ['.webp'],
+  avif: ['.avif'],
+  gif: ['.gif'],
+  tiff: ['.tif', '.tiff'],
+  bmp: ['.bmp'],
+  raw: ['.raw'],
+}
 /** The output format of each extension `resizeFile` knows. */
-const EXTENSIONS = Object.fromEntries(
-  Object.entries(FORMAT_TABLE).flatMap(([id, f]) => (f.writes ? f.suffixes.map((ext) => [ext, id]) : [])),
-)
+const EXTENSIONS = Object.fromEntries(NAMES.OUTPUT_FORMATS.flatMap((id) => SUFFIXES[id].map((ext) => [ext, id])))
 const FAIL_ON = ['none', 'truncated', 'error', 'warning']
 const KNOWN = new Set([
   'width', 'height', 'fit', 'position', 'kernel', 'withoutEnlargement', 'background', 'format', 'quality', 'jpeg', 'png',
   'webp', 'avif', 'autoOrient', 'keepMetadata', 'composite', 'limitInputPixels', 'signal', 'animated', 'failOn',
   'raw', 'resolveWithObject',
 ])
-/** sharp's default: 0x3FFF × 0x3FFF pixels. */
-const DEFAULT_LIMIT_INPUT_PIXELS = 268402689
+const OVERLAY_KEYS = ['input', 'gravity', 'top', 'left', 'opacity']
 const COLOURS = { black: [0, 0, 0, 255], white: [255, 255, 255, 255], transparent: [0, 0, 0, 0] }
+const NO_OVERLAYS = []
 
-function bad(name, value, reason, ErrorClass = TypeError) {
-  return invalidArgValue(name, value, reason, ErrorClass)
+/** The index of the name `value` in `index`, or Node's "must be one of" error. */
+function pick(index, value, name) {
+  const at = index.get(value)
+  if (at === undefined) validateOneOf(value, name, [...index.keys()])
+  return at
 }
 
-function oneOf(value, name, list) {
-  if (!list.includes(value)) throw bad(name, value, `must be one of ${list.map((v) => `'${v}'`).join(', ')}`)
-  return value
-}
-
-function bool(value, name) {
-  if (typeof value !== 'boolean') throw bad(name, value, 'must be a boolean')
-  return value
-}
-
-function int(value, name, min, max) {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw bad(name, value, 'must be an integer')
-  if (value < min || value > max) throw bad(name, value, `must be an integer from ${min} to ${max}`, RangeError)
-  return value
-}
-
-function object(value, name) {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad(name, value, 'must be an object')
-  return value
+function flag(value, name, fallback, bit) {
+  return (value === undefined ? fallback : checkBoolean(value, name)) ? bit : 0
 }
 
 /** `[r, g, b, alpha]` from a CSS-like colour: '#rgb', '#rrggbb', '#rrggbbaa', a name, or { r, g, b, alpha }. */
@@ -79,56 +85,51 @@ function colour(value, name) {
       const n = (i) => parseInt(digits.slice(i, i + 2), 16)
       return [n(0), n(2), n(4), digits.length === 8 ? n(6) : 255]
     }
-    throw bad(name, value, "must be a colour: '#rrggbb', '#rgb', '#rrggbbaa', 'white', 'black', 'transparent' or { r, g, b, alpha }")
+    throw invalidArgValue(name, value, "must be a colour: '#rrggbb', '#rgb', '#rrggbbaa', 'white', 'black', 'transparent' or { r, g, b, alpha }")
   }
-  object(value, name)
-  const channel = (c) => int(value[c] ?? 0, `${name}.${c}`, 0, 255)
-  const alpha = value.alpha ?? 1
-  if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1)) throw bad(`${name}.alpha`, alpha, 'must be a number from 0 to 1', RangeError)
+  checkObject(value, name)
+  const channel = (c) => checkInteger(value[c] ?? 0, `${name}.${c}`, 0, 255)
+  const alpha = checkNumber(value.alpha ?? 1, `${name}.alpha`, 0, 1)
   return [channel('r'), channel('g'), channel('b'), Math.round(alpha * 255)]
 }
 
-function dimension(value, name) {
-  if (value === undefined || value === null) return undefined
-  return int(value, name, 1, 65535)
+/** `[r, g, b, alpha]` as the one number `0xRRGGBBAA`. */
+function packColour([r, g, b, alpha]) {
+  return ((r << 24) | (g << 16) | (b << 8) | alpha) >>> 0
 }
 
-/** `{ input }` or `{ file }` for the native call, without copying a Buffer. */
-function source(input, name = 'input') {
-  if (Buffer.isBuffer(input)) return { input }
-  if (input instanceof Uint8Array) return { input: Buffer.from(input.buffer, input.byteOffset, input.byteLength) }
-  if (input instanceof URL) return { file: fileURLToPath(input) }
-  if (typeof input === 'string' && input.length > 0 && !input.includes('\0')) return { file: input }
-  throw bad(name, input, 'must be a Buffer, a Uint8Array or a file path')
+/** A width or height, 0 when absent. */
+function side(value, name) {
+  return value === undefined || value === null ? 0 : checkInteger(value, name, ...RANGE.SIDE)
 }
 
-function overlay(entry, i) {
+/** A Buffer (a Uint8Array's bytes, not copied) or a file path, as the addon takes an input. */
+function source(input, name) {
+  if (Buffer.isBuffer(input)) return input
+  if (input instanceof Uint8Array) return Buffer.from(input.buffer, input.byteOffset, input.byteLength)
+  return checkFilePath(input, name, ['Buffer', 'Uint8Array', 'string', 'URL'])
+}
+
+/** Checks `options.composite[i]`, writes its numbers into `settings` from `at`, and returns its input. */
+function overlay(entry, i, settings, at) {
   const name = `options.composite[${i}]`
-  object(entry, name)
-  for (const key of Object.keys(entry)) {
-    if (!['input', 'gravity', 'top', 'left', 'opacity'].includes(key)) throw bad(name, entry, `has an unknown option '${key}'`)
-  }
-  const { input, file } = source(entry.input, `${name}.input`)
-  if ((entry.top === undefined) !== (entry.left === undefined)) throw bad(name, entry, 'needs both top and left, or neither')
-  const offset = (v, n) => (v === undefined ? undefined : int(v, n, -65535, 65535))
-  const opacity = entry.opacity ?? 1
-  if (typeof opacity !== 'number' || !(opacity >= 0 && opacity <= 1)) throw bad(`${name}.opacity`, opacity, 'must be a number from 0 to 1', RangeError)
-  return {
-    input,
-    file,
-    gravity: oneOf(entry.gravity ?? 'centre', `${name}.gravity`, POSITIONS),
-    top: offset(entry.top, `${name}.top`),
-    left: offset(entry.left, `${name}.left`),
-    opacity,
-  }
+  checkObject(entry, name)
+  checkKnownKeys(entry, name, OVERLAY_KEYS)
+  const input = source(entry.input, `${name}.input`)
+  if ((entry.top === undefined) !== (entry.left === undefined)) throw invalidArgValue(name, entry, 'needs both top and left, or neither')
+  const offset = (value, n) => (value === undefined ? Number.NaN : checkInteger(value, n, ...RANGE.OVERLAY_OFFSET))
+  // sharp places an overlay as it positions a crop: at the centre unless told.
+  settings[at + OVERLAY_AT.GRAVITY] = pick(POSITION, entry.gravity ?? DEFAULT.POSITION, `${name}.gravity`)
+  settings[at + OVERLAY_AT.TOP] = offset(entry.top, `${name}.top`)
+  settings[at + OVERLAY_AT.LEFT] = offset(entry.left, `${name}.left`)
+  settings[at + OVERLAY_AT.OPACITY] = entry.opacity === undefined ? 1 : checkNumber(entry.opacity, `${name}.opacity`, 0, 1)
+  return input
 }
 
 function subOptions(options, key, allowed) {
   if (options[key] === undefined) return {}
-  const sub = object(options[key], `options.${key}`)
-  for (const k of Object.keys(sub)) {
-    if (!allowed.includes(k)) throw bad(`options.${key}`, sub, `has an unknown option '${k}' (known: ${allowed.join(', ')})`)
-  }
+  const sub = checkObject(options[key], `options.${key}`)
+  checkKnownKeys(sub, `options.${key}`, allowed)
   return sub
 }
 
@@ -136,97 +137,91 @@ function subOptions(options, key, allowed) {
  * The geometry of raw pixel input (`options.raw`), checked against the Buffer's length when
  * the input is in memory, so a mismatch throws at the call.
  */
-function rawInput(value, src) {
-  if (value === undefined) return undefined
-  const raw = object(value, 'options.raw')
-  for (const k of Object.keys(raw)) {
-    if (!['width', 'height', 'channels'].includes(k)) throw bad('options.raw', raw, `has an unknown option '${k}' (known: width, height, channels)`)
-  }
-  const width = int(raw.width, 'options.raw.width', 1, 0x3fffffff)
-  const height = int(raw.height, 'options.raw.height', 1, 0x3fffffff)
-  const channels = int(raw.channels, 'options.raw.channels', 1, 4)
+function rawInput(value, input) {
+  const raw = checkObject(value, 'options.raw')
+  checkKnownKeys(raw, 'options.raw', ['width', 'height', 'channels'])
+  const width = checkInteger(raw.width, 'options.raw.width', ...RANGE.RAW_SIDE)
+  const height = checkInteger(raw.height, 'options.raw.height', ...RANGE.RAW_SIDE)
+  const channels = checkInteger(raw.channels, 'options.raw.channels', ...RANGE.RAW_CHANNELS)
   const bytes = width * height * channels
-  if (src.input !== undefined && src.input.byteLength !== bytes) {
-    throw bad('options.raw', raw, `describes ${bytes} bytes (${width}×${height}×${channels}), but the input has ${src.input.byteLength}`, RangeError)
+  if (typeof input !== 'string' && input.byteLength !== bytes) {
+    throw invalidArgValue('options.raw', raw, `describes ${bytes} bytes (${width}×${height}×${channels}), but the input has ${input.byteLength}`, RangeError)
   }
-  return { width, height, channels }
+  return [width, height, channels]
 }
 
-/** Checks `options` and returns `[nativeOptions, signal]`. */
-function nativeOptions(options, formatFromPath, src) {
-  if (options === undefined) options = {}
-  object(options, 'options')
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw bad('options', options, `has an unknown option '${key}' (known: ${[...KNOWN].join(', ')})`)
-  }
-  const o = options
+const settings = new Float64Array(AT.LEN)
+
+function limitInputPixels(value) {
+  if (value === undefined || value === true) return DEFAULT.LIMIT_INPUT_PIXELS
+  if (value === false || value === 0) return 0
+  return checkInteger(value, 'options.limitInputPixels', 1, Number.MAX_SAFE_INTEGER)
+}
+
+/**
+ * Checks `options` (for `input`, as `source` gave it) and returns `[settings, overlays, signal]`
+ * for the addon: `format` is the output format the path asks for, when it does.
+ */
+function nativeOptions(options, format, input) {
+  const o = options === undefined ? {} : checkObject(options, 'options')
+  checkKnownKeys(o, 'options', KNOWN)
   const jpeg = subOptions(o, 'jpeg', ['progressive', 'chromaSubsampling'])
   const png = subOptions(o, 'png', ['compressionLevel'])
   const webp = subOptions(o, 'webp', ['lossless', 'effort'])
   const avif = subOptions(o, 'avif', ['effort'])
-  let limit = DEFAULT_LIMIT_INPUT_PIXELS
-  if (o.limitInputPixels !== undefined) {
-    if (o.limitInputPixels === false || o.limitInputPixels === 0) limit = undefined
-    else if (o.limitInputPixels === true) limit = DEFAULT_LIMIT_INPUT_PIXELS
-    else limit = int(o.limitInputPixels, 'options.limitInputPixels', 1, Number.MAX_SAFE_INTEGER)
-  }
-  const signal = o.signal
-  if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) {
-    throw bad('options.signal', signal, 'must be an AbortSignal')
-  }
-  if (o.composite !== undefined && !Array.isArray(o.composite)) throw bad('options.composite', o.composite, 'must be an array')
+  const signal = checkAbortSignal(o.signal, 'options.signal')
+  const composite = o.composite === undefined ? NO_OVERLAYS : checkArray(o.composite, 'options.composite')
+  const s = composite.length === 0 ? settings : new Float64Array(AT.LEN + composite.length * OVERLAY_AT.LEN)
+  s[AT.LIMIT_INPUT_PIXELS] = limitInputPixels(o.limitInputPixels)
+  s[AT.WIDTH] = side(o.width, 'options.width')
+  s[AT.HEIGHT] = side(o.height, 'options.height')
+  s[AT.FIT] = pick(FIT, o.fit ?? DEFAULT.FIT, 'options.fit')
+  s[AT.POSITION] = pick(POSITION, o.position ?? DEFAULT.POSITION, 'options.position')
+  s[AT.KERNEL] = pick(KERNEL, o.kernel ?? DEFAULT.KERNEL, 'options.kernel')
+  s[AT.BACKGROUND] = packColour(o.background === undefined ? DEFAULT.BACKGROUND : colour(o.background, 'options.background'))
+  s[AT.FORMAT] = o.format === undefined ? (format === undefined ? INPUT_FORMAT : FORMAT.get(format)) : pick(OUTPUT, o.format, 'options.format')
+  s[AT.QUALITY] = o.quality === undefined ? DEFAULT.QUALITY : checkInteger(o.quality, 'options.quality', ...RANGE.QUALITY)
+  const level = png.compressionLevel
+  s[AT.PNG_COMPRESSION_LEVEL] = level === undefined ? DEFAULT.PNG_COMPRESSION_LEVEL : checkInteger(level, 'options.png.compressionLevel', ...RANGE.PNG_COMPRESSION_LEVEL)
+  s[AT.WEBP_EFFORT] = webp.effort === undefined ? DEFAULT.WEBP_EFFORT : checkInteger(webp.effort, 'options.webp.effort', ...RANGE.WEBP_EFFORT)
+  s[AT.AVIF_EFFORT] = avif.effort === undefined ? DEFAULT.AVIF_EFFORT : checkInteger(avif.effort, 'options.avif.effort', ...RANGE.AVIF_EFFORT)
   const chroma = jpeg.chromaSubsampling ?? '4:2:0'
-  oneOf(chroma, 'options.jpeg.chromaSubsampling', ['4:2:0', '4:4:4'])
-  const format = o.format === undefined ? formatFromPath : oneOf(o.format === 'jpg' ? 'jpeg' : o.format, 'options.format', FORMATS)
-  return [
-    {
-      width: dimension(o.width, 'options.width'),
-      height: dimension(o.height, 'options.height'),
-      fit: oneOf(o.fit ?? 'cover', 'options.fit', FITS),
-      position: oneOf(o.position ?? 'centre', 'options.position', POSITIONS),
-      kernel: oneOf(o.kernel ?? 'lanczos3', 'options.kernel', KERNELS),
-      withoutEnlargement: bool(o.withoutEnlargement ?? false, 'options.withoutEnlargement'),
-      background: colour(o.background ?? { r: 0, g: 0, b: 0, alpha: 1 }, 'options.background'),
-      format,
-      quality: int(o.quality ?? 80, 'options.quality', 1, 100),
-      jpegProgressive: bool(jpeg.progressive ?? false, 'options.jpeg.progressive'),
-      jpegChroma444: chroma === '4:4:4',
-      pngCompressionLevel: int(png.compressionLevel ?? 6, 'options.png.compressionLevel', 0, 9),
-      webpLossless: bool(webp.lossless ?? false, 'options.webp.lossless'),
-      webpEffort: int(webp.effort ?? 4, 'options.webp.effort', 0, 6),
-      avifEffort: int(avif.effort ?? 4, 'options.avif.effort', 0, 9),
-      autoOrient: bool(o.autoOrient ?? true, 'options.autoOrient'),
-      keepMetadata: bool(o.keepMetadata ?? false, 'options.keepMetadata'),
-      composite: (o.composite ?? []).map(overlay),
-      limitInputPixels: limit,
-      animated: bool(o.animated ?? false, 'options.animated'),
-      allowPartial: oneOf(o.failOn ?? 'warning', 'options.failOn', FAIL_ON) === 'none',
-      raw: rawInput(o.raw, src),
-    },
-    signal,
-  ]
+  validateOneOf(chroma, 'options.jpeg.chromaSubsampling', ['4:2:0', '4:4:4'])
+  const failOn = o.failOn ?? 'warning'
+  validateOneOf(failOn, 'options.failOn', FAIL_ON)
+  s[AT.FLAGS] =
+    flag(o.withoutEnlargement, 'options.withoutEnlargement', false, FLAG.WITHOUT_ENLARGEMENT) |
+    flag(jpeg.progressive, 'options.jpeg.progressive', false, FLAG.JPEG_PROGRESSIVE) |
+    (chroma === '4:4:4' ? FLAG.JPEG_CHROMA_444 : 0) |
+    flag(webp.lossless, 'options.webp.lossless', false, FLAG.WEBP_LOSSLESS) |
+    flag(o.autoOrient, 'options.autoOrient', DEFAULT.AUTO_ORIENT, FLAG.AUTO_ORIENT) |
+    flag(o.keepMetadata, 'options.keepMetadata', false, FLAG.KEEP_METADATA) |
+    flag(o.animated, 'options.animated', false, FLAG.ANIMATED) |
+    (failOn === 'none' ? FLAG.ALLOW_PARTIAL : 0)
+  const overlays = composite.length === 0 ? undefined : composite.map((entry, i) => overlay(entry, i, s, AT.LEN + i * OVERLAY_AT.LEN))
+  const [width, height, channels] = o.raw === undefined ? [0, 0, 0] : rawInput(o.raw, input)
+  s[AT.RAW_WIDTH] = width
+  s[AT.RAW_HEIGHT] = height
+  s[AT.RAW_CHANNELS] = channels
+  return [s, overlays, signal]
 }
-
-/** src/image/metadata.rs's NOT_AN_IMAGE: the engine leaves the list of readable formats to `formats`. */
-const NOT_AN_IMAGE = 'the input is not an image offload can read'
 
 /** The Error of a failed native job: `fs`'s own for a file error, else one with our code. */
 function jobError(result) {
   const os = result.errorOs
   if (os) return fsError(-os.errno, os.syscall, os.path ?? undefined)
-  let message = result.errorMessage
-  if (result.errorCode === 'ERR_OFFLOAD_IMAGE_UNSUPPORTED' && message === NOT_AN_IMAGE) message += ` (${READABLE})`
-  return offloadError(result.errorCode, message)
+  return offloadError(result.errorCode, result.errorMessage)
 }
 
 /** Runs one native job; settles when the job has stopped (so no file appears after an abort). */
-async function run(src, options, outputPath, signal) {
+async function run(input, [s, overlays, signal], outputPath) {
   if (signal?.aborted) throw abortError(signal)
-  const flag = new native.ImageAbort()
-  const onAbort = () => flag.abort()
+  // Only a signal can abort a job: without one, no flag is made for it.
+  const abort = signal === undefined ? undefined : new native.ImageAbort()
+  const onAbort = () => abort.abort()
   signal?.addEventListener('abort', onAbort, { once: true })
   try {
-    const result = await native.imageResize(src.input, src.file, options, outputPath, flag)
+    const result = await native.imageResize(input, s, overlays, outputPath, abort)
     if (result.errorCode === 'ERR_OFFLOAD_ABORTED') throw abortError(signal)
     if (result.errorCode) throw jobError(result)
     if (signal?.aborted && outputPath === undefined) throw abortError(signal)
@@ -237,7 +232,7 @@ async function run(src, options, outputPath, signal) {
 }
 
 function info(result) {
-  return { format: result.format, width: result.width, height: result.height, channels: result.channels, size: result.size }
+  return { format: NAMES.FORMATS[result.format], width: result.width, height: result.height, channels: result.channels, size: result.size }
 }
 
 /**
@@ -245,37 +240,32 @@ function info(result) {
  * or with `{ data, info }` when `options.resolveWithObject` is true.
  */
 function resize(input, options) {
-  const src = source(input)
-  const [opts, signal] = nativeOptions(options, undefined, src)
-  const withInfo = options?.resolveWithObject === undefined ? false : bool(options.resolveWithObject, 'options.resolveWithObject')
-  return run(src, opts, undefined, signal).then((result) => (withInfo ? { data: result.data, info: info(result) } : result.data))
+  input = source(input, 'input')
+  const packed = nativeOptions(options, undefined, input)
+  const withInfo = options?.resolveWithObject === undefined ? false : checkBoolean(options.resolveWithObject, 'options.resolveWithObject')
+  return run(input, packed, undefined).then((result) => (withInfo ? { data: result.data, info: info(result) } : result.data))
 }
 
 /** Resizes `input` into the file `outputPath`; the format follows its extension unless `options.format` is given. */
 function resizeFile(input, outputPath, options) {
-  const src = source(input)
-  if (outputPath instanceof URL) outputPath = fileURLToPath(outputPath)
-  if (typeof outputPath !== 'string' || outputPath.length === 0 || outputPath.includes('\0')) {
-    throw bad('outputPath', outputPath, 'must be a file path')
-  }
+  input = source(input, 'input')
+  outputPath = checkFilePath(outputPath, 'outputPath')
   const fromExtension = EXTENSIONS[path.extname(outputPath).toLowerCase()]
   if (fromExtension === undefined && (options === undefined || options.format === undefined)) {
-    throw bad('outputPath', outputPath, `must end in ${Object.keys(EXTENSIONS).join(', ')}, or give options.format`)
+    throw invalidArgValue('outputPath', outputPath, `must end in ${Object.keys(EXTENSIONS).join(', ')}, or give options.format`)
   }
-  const [opts, signal] = nativeOptions(options, fromExtension, src)
-  return run(src, opts, outputPath, signal).then(info)
+  return run(input, nativeOptions(options, fromExtension, input), outputPath).then(info)
 }
 
 /** The header of `input`, read without decoding pixels. */
 function metadata(input) {
-  const src = source(input)
-  return native.imageMetadata(src.input, src.file).then(shapeMetadata)
+  return native.imageMetadata(source(input, 'input')).then(shapeMetadata)
 }
 
 function shapeMetadata(m) {
   if (m.errorCode) throw jobError(m)
   const out = {
-    format: m.format,
+    format: NAMES.FORMATS[m.format],
     width: m.width,
     height: m.height,
     orientation: m.orientation,
@@ -293,9 +283,9 @@ function shapeMetadata(m) {
   return out
 }
 
-/** Sets the number of image threads (at least 1). */
+/** Sets the number of image threads. */
 function setConcurrency(threads) {
-  native.imageSetConcurrency(int(threads, 'threads', 1, 1024))
+  native.imageSetConcurrency(checkInteger(threads, 'threads', ...RANGE.THREADS))
 }
 
 /** The number of image threads. */
@@ -310,19 +300,17 @@ function getConcurrency() {
  * no streams. Raw pixels are read only as `options.raw` describes them, so no suffix names them.
  */
 const formats = Object.freeze(Object.fromEntries(
-  Object.entries(FORMAT_TABLE).map(([id, { reads, writes, suffixes }]) => {
+  NAMES.FORMATS.map((id) => {
+    const reads = NAMES.INPUT_FORMATS.includes(id)
+    const writes = NAMES.OUTPUT_FORMATS.includes(id)
     const input = { file: reads, buffer: reads, stream: false }
-    if (reads && id !== 'raw') input.fileSuffix = suffixes
+    if (reads && id !== 'raw') input.fileSuffix = SUFFIXES[id]
     const output = { file: writes, buffer: writes, stream: false }
     if (id === 'jpeg') output.alias = ['jpg']
     return [id, Object.freeze({ id, input: Object.freeze(input), output: Object.freeze(output) })]
   }),
 ))
 
-/** The formats this build decodes, as people write them: the list an unreadable input's message gives. */
-const READABLE = Object.keys(formats)
-  .filter((id) => formats[id].input.buffer && id !== 'raw')
-  .map((id) => ({ jpeg: 'JPEG', webp: 'WebP' })[id] ?? id.toUpperCase())
-  .join(', ')
+const FITS = NAMES.FITS
 
 module.exports = { resize, resizeFile, metadata, setConcurrency, getConcurrency, formats, FITS, FAIL_ON, EXTENSIONS }

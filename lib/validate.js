@@ -1,7 +1,10 @@
 'use strict'
 // The argument checks every public entry point shares: the main API's options, the pool's,
-// and offload/child_process. Worded and ordered like Node's internal/validators, so an
-// error from offload reads like one from Node, with the same `code`.
+// images' and offload/child_process. Worded and ordered like Node's internal/validators, so an
+// error from offload reads like one from Node, with the same `code`. The checks of a value's
+// type come from `argumentChecks`, made twice: Node's (a wrong type is ERR_INVALID_ARG_TYPE)
+// and the image API's (`imageChecks`), which documents one code, ERR_INVALID_ARG_VALUE, for
+// every bad argument; the words are the same.
 
 const { Buffer } = require('node:buffer')
 const { fileURLToPath } = require('node:url')
@@ -18,40 +21,74 @@ function validateNoNull(value, name) {
   }
 }
 
-/** A string that can cross into C: of type string, with no NUL byte. Returns it. */
-function checkString(value, name) {
-  validateString(value, name)
-  validateNoNull(value, name)
-  return value
+/** The checks of a value's type, each throwing `wrongType(name, expected, value)` for one. */
+function argumentChecks(wrongType) {
+  return {
+    /** A string that can cross into C: of type string, with no NUL byte. Returns it. */
+    checkString(value, name) {
+      if (typeof value !== 'string') throw wrongType(name, 'of type string', value)
+      validateNoNull(value, name)
+      return value
+    },
+
+    /** A plain object (not null, not an array). Returns it. */
+    checkObject(value, name) {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw wrongType(name, 'of type object', value)
+      return value
+    },
+
+    checkBoolean(value, name) {
+      if (typeof value !== 'boolean') throw wrongType(name, 'of type boolean', value)
+      return value
+    },
+
+    /** A whole number from `min` to `max`. Returns it. */
+    checkInteger(value, name, min, max) {
+      if (typeof value !== 'number') throw wrongType(name, 'of type number', value)
+      if (!Number.isInteger(value) || value < min || value > max) {
+        throw invalidArgValue(name, value, `must be an integer from ${min} to ${max}`, RangeError)
+      }
+      return value
+    },
+
+    /** A number from `min` to `max`. Returns it. */
+    checkNumber(value, name, min, max) {
+      if (typeof value !== 'number') throw wrongType(name, 'of type number', value)
+      if (!(value >= min && value <= max)) throw invalidArgValue(name, value, `must be a number from ${min} to ${max}`, RangeError)
+      return value
+    },
+
+    checkArray(value, name) {
+      if (!Array.isArray(value)) throw wrongType(name, ['Array'], value)
+      return value
+    },
+
+    /** A file path as a string or a `file:` URL, not empty, without NUL bytes. Returns the string. */
+    checkFilePath(value, name, expected = ['string', 'URL']) {
+      if (isURL(value)) value = fileURLToPath(value)
+      if (typeof value !== 'string') throw wrongType(name, expected, value)
+      if (value === '') throw invalidArgValue(name, value, 'must not be empty')
+      validateNoNull(value, name)
+      return value
+    },
+
+    /** Node's duck test: anything with `aborted` passes, as its own validator does. Returns it. */
+    checkAbortSignal(signal, name) {
+      if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal))) {
+        throw wrongType(name, ['AbortSignal'], signal)
+      }
+      return signal
+    },
+  }
 }
 
-function validateObject(value, name) {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidArgType(name, 'of type object', value)
-}
+const { checkString, checkObject, checkBoolean, checkArray, checkAbortSignal } = argumentChecks(invalidArgType)
 
-function validateArray(value, name) {
-  if (!Array.isArray(value)) throw invalidArgType(name, ['Array'], value)
-}
-
-function validateBoolean(value, name) {
-  if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value)
-}
-
-/** Like validateBoolean, returning the value. */
-function checkBoolean(value, name) {
-  validateBoolean(value, name)
-  return value
-}
+/** The image API's checks: the same words, ERR_INVALID_ARG_VALUE for every mistake. */
+const imageChecks = argumentChecks((name, expected, actual) => invalidArgType(name, expected, actual, 'ERR_INVALID_ARG_VALUE'))
 
 function validateFunction(value, name) {
   if (typeof value !== 'function') throw invalidArgType(name, 'of type function', value)
-}
-
-/** Node's duck test: anything with `aborted` passes, as its own validator does. */
-function validateAbortSignal(signal, name) {
-  if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal))) {
-    throw invalidArgType(name, ['AbortSignal'], signal)
-  }
 }
 
 /** A number ≥ 0 (an integer if asked; Infinity only if allowed). Returns it. */
@@ -97,6 +134,14 @@ function validateOneOf(value, name, oneOf) {
   }
 }
 
+/** Every key of the object `value` is one of `known` (an array or a Set), or it throws naming the first that is not. */
+function checkKnownKeys(value, name, known) {
+  const has = Array.isArray(known) ? (key) => known.includes(key) : (key) => known.has(key)
+  for (const key of Object.keys(value)) {
+    if (!has(key)) throw invalidArgValue(name, value, `has an unknown option '${key}' (known: ${[...known].join(', ')})`)
+  }
+}
+
 /** The `serialization` of an IPC channel (fork, spawn with 'ipc', Pool), checked as Node does. Returns it, `'json'` when absent. */
 function checkSerialization(value) {
   validateOneOf(value, 'options.serialization', [undefined, 'json', 'advanced'])
@@ -107,15 +152,17 @@ module.exports = {
   validateString,
   validateNoNull,
   checkString,
-  validateObject,
-  validateArray,
-  validateBoolean,
+  validateObject: checkObject,
+  validateArray: checkArray,
+  validateBoolean: checkBoolean,
   checkBoolean,
   validateFunction,
-  validateAbortSignal,
+  validateAbortSignal: checkAbortSignal,
   checkNonNegative,
   getValidatedPath,
   checkPath,
   validateOneOf,
+  checkKnownKeys,
   checkSerialization,
+  imageChecks,
 }

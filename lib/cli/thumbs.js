@@ -8,6 +8,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { resizeFile, metadata, setConcurrency, getConcurrency, FITS, FAIL_ON } = require('../image')
+const { ImageDefault, ImageRange } = require('../binding')
 const { UsageError, codedError } = require('../errors')
 const { parse, integer, choice } = require('./args')
 const { planBatch, IMAGE_EXTENSIONS, FORMAT_EXTENSIONS } = require('./inputs')
@@ -51,18 +52,18 @@ function parseThumbs(argv) {
     help: false,
     paths: positionals,
     out: v.out,
-    width: v.width === undefined ? undefined : integer(v.width, 'width', 1, 65535),
-    height: v.height === undefined ? undefined : integer(v.height, 'height', 1, 65535),
-    fit: choice(v.fit ?? 'cover', 'fit', FITS),
+    width: v.width === undefined ? undefined : integer(v.width, 'width', ...ImageRange.SIDE),
+    height: v.height === undefined ? undefined : integer(v.height, 'height', ...ImageRange.SIDE),
+    fit: choice(v.fit ?? ImageDefault.FIT, 'fit', FITS),
     withoutEnlargement: v['without-enlargement'] ?? false,
     failOn: choice(v['fail-on'] ?? 'warning', 'fail-on', FAIL_ON),
     format,
-    quality: integer(v.quality ?? '80', 'quality', 1, 100),
+    quality: v.quality === undefined ? ImageDefault.QUALITY : integer(v.quality, 'quality', ...ImageRange.QUALITY),
     suffix,
     force: v.force ?? false,
     skipExisting: v['skip-existing'] ?? false,
     recursive: !v['no-recursive'],
-    concurrency: v.concurrency === undefined ? undefined : integer(v.concurrency, 'concurrency', 1, 1024),
+    concurrency: v.concurrency === undefined ? undefined : integer(v.concurrency, 'concurrency', ...ImageRange.THREADS),
     quiet: v.quiet ?? false,
   }
 }

@@ -1,6 +1,7 @@
 'use strict'
 // The help text of `offload` and of each command.
 
+const { ImageDefault, ImageRange } = require('../binding')
 const { getConcurrency, FAIL_ON } = require('../image')
 
 /** 'a, b or c' */
@@ -37,8 +38,8 @@ line are always tried, whatever their extension. A file that fails is reported w
 reason and the batch goes on.
 
 Size:
-  -w, --width N             Width of the thumbnail in pixels, 1-65535
-  -H, --height N            Height in pixels, 1-65535 (give --width, --height or both;
+  -w, --width N             Width of the thumbnail in pixels, ${ImageRange.SIDE.join('-')}
+  -H, --height N            Height in pixels, ${ImageRange.SIDE.join('-')} (give --width, --height or both;
                             with one, the other follows the aspect ratio)
       --fit MODE            How the image fits both: cover (default: crop to fill),
                             contain (letterbox), fill (stretch), inside (fit within,
@@ -52,7 +53,7 @@ Output:
   -o, --out DIR             Folder for the thumbnails, created if missing (required)
   -f, --format FORMAT       jpeg (or jpg), png, webp, avif or gif
                             (default: the input's; TIFF and BMP become PNG)
-  -q, --quality N           1-100, for JPEG, WebP and AVIF (default: 80)
+  -q, --quality N           ${ImageRange.QUALITY.join('-')}, for JPEG, WebP and AVIF (default: ${ImageDefault.QUALITY})
       --suffix TEXT         Added to every output name before its extension
                             (--suffix=-small: photo.jpg -> photo-small.jpg)
       --force               Overwrite thumbnails that already exist

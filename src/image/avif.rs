@@ -1,5 +1,5 @@
 //! AVIF encoding through ravif (rav1e, pure Rust, built without its nasm assembly so the
-//! crate compiles wherever Rust does). One thread per image: offload's image pool is the
+//! crate compiles wherever Rust does). One thread per image: offload's image threads are the
 //! parallelism, as for the other encoders.
 //!
 //! sharp's options map onto ravif's: `quality` 1..=100 is passed through (ravif's scale is
@@ -8,17 +8,20 @@
 //! sharp's default effort 4 is speed 6. 8-bit AV1, 4:4:4 YCbCr, as sharp writes by default.
 
 use super::error::{ImageError, Result};
+use super::options::ranges;
 use super::pixels::Pixels;
 
 /// rav1e's speed preset for sharp's `effort`.
 pub fn speed(effort: u8) -> u8 {
-    10u8.saturating_sub(effort).clamp(1, 10)
+    debug_assert!(ranges::AVIF_EFFORT.contains(&effort));
+    10 - effort
 }
 
 pub fn encode(img: Pixels, quality: u8, effort: u8) -> Result<Vec<u8>> {
     let img = img.to_colour();
     let (w, h) = (img.width as usize, img.height as usize);
-    let quality = quality.clamp(1, 100) as f32;
+    debug_assert!(ranges::QUALITY.contains(&quality));
+    let quality = quality as f32;
     let encoder = ravif::Encoder::new()
         .with_quality(quality)
         .with_alpha_quality(quality)

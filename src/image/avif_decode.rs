@@ -21,7 +21,7 @@ use sys::Dav1dMatrixCoefficients as Matrix;
 use sys::Dav1dPixelLayout as Layout;
 
 use super::error::{ImageError, Result};
-use super::metadata::Header;
+use super::header::Header;
 use super::pixels::Pixels;
 
 fn corrupt(what: impl std::fmt::Display) -> ImageError {

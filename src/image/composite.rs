@@ -50,7 +50,7 @@ fn over(base: Pixels, top: &Pixels, left: i64, tp: i64, opacity: f32) -> Pixels 
     let base_alpha = base.has_alpha();
     let mut base = base.to_colour();
     let c = base.channels as usize;
-    let opacity = opacity.clamp(0.0, 1.0);
+    debug_assert!((0.0..=1.0).contains(&opacity));
     for y in 0..top.height as i64 {
         let by = tp + y;
         if by < 0 || by >= base.height as i64 {

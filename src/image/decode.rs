@@ -9,8 +9,8 @@ use std::io::Cursor;
 use image::{AnimationDecoder, DynamicImage, ImageDecoder, ImageFormat};
 
 use super::error::{ImageError, Result};
+use super::header::Header;
 use super::jpeg;
-use super::metadata::Header;
 use super::options::Format;
 use super::pixels::Pixels;
 use super::tiff_jpeg;
@@ -32,30 +32,23 @@ pub struct Frame {
     pub delay_ms: u32,
 }
 
-fn reader(
-    bytes: &[u8],
-    format: Format,
-    max_alloc: u64,
-) -> Result<image::ImageReader<Cursor<&[u8]>>> {
+fn reader(bytes: &[u8], format: Format, max_alloc: u64) -> image::ImageReader<Cursor<&[u8]>> {
     let fmt = match format {
         Format::Png => ImageFormat::Png,
         Format::Gif => ImageFormat::Gif,
         Format::Webp => ImageFormat::WebP,
         Format::Tiff => ImageFormat::Tiff,
         Format::Bmp => ImageFormat::Bmp,
-        Format::Jpeg => ImageFormat::Jpeg,
-        Format::Avif => ImageFormat::Avif,
-        Format::Raw => {
-            return Err(ImageError::unsupported(
-                "raw pixels have no header: give options.raw { width, height, channels }",
-            ))
+        // decode() hands these to their own decoders, and a header is never Raw.
+        Format::Jpeg | Format::Avif | Format::Raw => {
+            unreachable!("no image-crate decode of {format:?}")
         }
     };
     let mut r = image::ImageReader::with_format(Cursor::new(bytes), fmt);
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(max_alloc);
     r.limits(limits);
-    Ok(r)
+    r
 }
 
 /// The bytes a decode of this header may allocate: the pixels at 16 bits per sample, plus
@@ -85,9 +78,7 @@ pub fn decode(
     scale: LoadScale,
     allow_partial: bool,
 ) -> Result<Pixels> {
-    let format = header
-        .format
-        .ok_or_else(|| ImageError::unsupported("unknown image format"))?;
+    let format = header.format.expect("metadata::read sets the format");
     if format == Format::Jpeg {
         let shrink = match scale {
             LoadScale::JpegDct(shrink) => shrink,
@@ -114,7 +105,7 @@ pub fn decode(
         let pixels = header.width.saturating_mul(header.height);
         return super::avif_decode::decode(bytes, pixels);
     }
-    let decoder = reader(bytes, format, max_alloc(header))?
+    let decoder = reader(bytes, format, max_alloc(header))
         .into_decoder()
         .map_err(ImageError::from)?;
     let img = DynamicImage::from_decoder(decoder).map_err(ImageError::from)?;
@@ -138,7 +129,7 @@ pub fn decode_frames(bytes: &[u8], header: &Header) -> Result<Vec<Frame>> {
             d.set_limits(limits).map_err(ImageError::from)?;
             d.into_frames().collect_frames()
         }
-        _ => return Ok(Vec::new()),
+        other => unreachable!("resize() decodes frames of GIF and WebP only, not {other:?}"),
     }
     .map_err(ImageError::from)?;
     Ok(frames

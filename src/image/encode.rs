@@ -54,10 +54,7 @@ pub fn encode(img: Pixels, format: Format, o: &ResizeOptions, carry: Carry) -> R
         }]),
         Format::Avif => avif::encode(img, o.quality, o.avif_effort),
         Format::Raw => Ok(img.data),
-        Format::Tiff | Format::Bmp => Err(ImageError::unsupported(format!(
-            "offload does not write {}",
-            format.name()
-        ))),
+        Format::Tiff | Format::Bmp => unreachable!("offload writes no {}", format.name()),
     }
 }
 
@@ -178,7 +175,7 @@ pub fn gif(frames: &[Frame]) -> Result<Vec<u8>> {
         for f in frames {
             let rgba = f.pixels.clone().to_colour().with_alpha();
             let buffer = image::RgbaImage::from_raw(rgba.width, rgba.height, rgba.data)
-                .ok_or_else(|| ImageError::invalid("GIF encoder: bad frame size"))?;
+                .expect("with_alpha() gives width × height × 4 bytes");
             let delay = image::Delay::from_numer_denom_ms(f.delay_ms, 1);
             encoder
                 .encode_frame(image::Frame::from_parts(buffer, 0, 0, delay))

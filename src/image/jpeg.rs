@@ -89,6 +89,18 @@ fn io_error(e: std::io::Error) -> ImageError {
     }
 }
 
+/// The size the JPEG's frame header gives, read by libjpeg without decoding (nor
+/// allocating for) any pixel.
+pub fn dimensions(bytes: &[u8]) -> Result<(u32, u32)> {
+    guarded("cannot decode the JPEG", || {
+        let d = Decompress::with_err(error_manager())
+            .from_mem(bytes)
+            .map_err(io_error)?;
+        let (width, height) = d.size();
+        Ok((width as u32, height as u32))
+    })
+}
+
 /// Decodes at `1/shrink` scale (shrink is 1, 2, 4 or 8). Grey stays grey; CMYK (and YCCK)
 /// becomes RGB; `adobe_inverted` says the CMYK values are stored inverted (Photoshop's APP14).
 pub fn decode(

@@ -6,32 +6,9 @@ use std::io::Cursor;
 use image::ImageDecoder;
 
 use super::error::{ImageError, Result};
+use super::header::Header;
 use super::options::Format;
 use super::webp_container::{self, Chunk};
-
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Header {
-    pub format: Option<Format>,
-    /// As stored (before orientation).
-    pub width: u32,
-    pub height: u32,
-    /// EXIF orientation 1..=8 (1 when absent).
-    pub orientation: u8,
-    pub channels: u8,
-    pub has_alpha: bool,
-    /// libvips' interpretation names: "srgb", "b-w", "cmyk", "rgb16", "grey16".
-    pub space: &'static str,
-    /// Pixels per inch, when the file says.
-    pub density: Option<f64>,
-    pub pages: u32,
-    pub bits_per_sample: u8,
-    pub progressive: bool,
-    /// JPEG: CMYK values are stored inverted (Adobe APP14).
-    pub adobe_inverted: bool,
-    /// Raw EXIF (the TIFF structure, without the "Exif\0\0" prefix).
-    pub exif: Option<Vec<u8>>,
-    pub icc: Option<Vec<u8>>,
-}
 
 fn corrupt(what: &str) -> ImageError {
     ImageError::corrupt(format!("the {what} header is damaged or cut off"))
@@ -165,15 +142,23 @@ pub const NO_AVIF_DECODER: &str =
      the build compiles from source with meson, ninja and nasm; install them (Debian/Ubuntu: \
      apt-get install meson ninja-build nasm) and run `npm run build` in offload's folder";
 
-/// The message for input whose first bytes are no format offload knows; lib/image.js
-/// appends the formats this build reads.
-pub const NOT_AN_IMAGE: &str = "the input is not an image offload can read";
+/// The message for input whose first bytes are no format offload knows: it names the ones
+/// this build reads (as lib/image.js's `formats` does, from the same list).
+fn not_an_image() -> ImageError {
+    let readable: Vec<&str> = Format::INPUTS
+        .iter()
+        .filter(|&&f| f != Format::Raw)
+        .map(|f| f.title())
+        .collect();
+    ImageError::unsupported(format!(
+        "the input is not an image offload can read ({})",
+        readable.join(", ")
+    ))
+}
 
 /// Reads the header of any supported format.
 pub fn read(bytes: &[u8]) -> Result<Header> {
-    // Which formats this build reads is for the JS layer to list (`formats`), from the same
-    // build features, so the message never names a format the build cannot read.
-    let format = Format::sniff(bytes).ok_or_else(|| ImageError::unsupported(NOT_AN_IMAGE))?;
+    let format = Format::sniff(bytes).ok_or_else(not_an_image)?;
     let mut header = match format {
         Format::Jpeg => jpeg(bytes)?,
         Format::Png => png(bytes)?,
@@ -188,8 +173,7 @@ pub fn read(bytes: &[u8]) -> Result<Header> {
             super::avif_boxes::ensure_sound(bytes)?;
             return Err(ImageError::unsupported(NO_AVIF_DECODER));
         }
-        // sniff() never answers Raw: raw pixels carry no magic number.
-        Format::Raw => return Err(ImageError::unsupported("raw pixels have no header")),
+        Format::Raw => unreachable!("raw pixels carry no magic number to sniff"),
     };
     header.format = Some(format);
     if header.orientation == 0 {

@@ -1,9 +1,10 @@
 //! The image engine: decode, resize, orient, composite and encode, on offload's own
-//! thread pool. Plain Rust; `src/js/image.rs` binds it.
+//! threads (threads.rs). Plain Rust, alone: it uses neither the process nor the pool
+//! engine, nor their runtime; `src/js/image.rs` binds it.
 //!
 //! The model, stage by stage (each stage checks the abort flag before it starts):
-//! 1. The header is read without decoding (metadata.rs) and its size checked against the
-//!    pixel limit (limits.rs) before anything large is allocated.
+//! 1. The header (header.rs) is read without decoding (metadata.rs) and its size checked
+//!    against the pixel limit (limits.rs) before anything large is allocated.
 //! 2. The output geometry follows sharp's rules (geometry.rs). JPEG is decoded at 1/2, 1/4
 //!    or 1/8 scale in the DCT domain when the target allows it, as sharp picks the factor.
 //! 3. A SIMD convolution resize (resize.rs), premultiplied only when alpha is real.
@@ -30,14 +31,15 @@ pub mod decode;
 pub mod encode;
 pub mod error;
 pub mod geometry;
+pub mod header;
 pub mod jpeg;
 pub mod limits;
 pub mod metadata;
 pub mod options;
 pub mod orient;
 pub mod pixels;
-pub mod pool;
 pub mod resize;
+pub mod threads;
 pub mod tiff_jpeg;
 pub mod webp_container;
 pub mod webp_scaled;
@@ -48,7 +50,7 @@ mod tests;
 use std::path::Path;
 
 pub use error::{ErrorKind, ImageError, Result};
-pub use metadata::Header;
+pub use header::Header;
 pub use options::{Fit, Format, Gravity, Kernel, Overlay, RawInput, ResizeOptions};
 
 use decode::LoadScale;
@@ -118,15 +120,11 @@ pub fn resize(input: &[u8], o: &ResizeOptions, abort: &dyn Fn() -> bool) -> Resu
     let format = header.format.expect("read() sets the format");
     limits::check(header.width, header.height, o.limit_input_pixels)?;
     let out_format = o.format.unwrap_or_else(|| default_output(format));
-    if !out_format.can_write() {
-        return Err(ImageError::unsupported(format!(
-            "offload does not write {}",
-            out_format.name()
-        )));
-    }
     let orientation = if o.auto_orient { header.orientation } else { 1 };
     let swap = orient::swaps_axes(orientation);
-    if o.animated && header.pages > 1 && matches!(out_format, Format::Gif | Format::Webp) {
+    // An animated PNG is read as its first frame: only GIF and WebP frames are decoded.
+    let frames = header.pages > 1 && matches!(format, Format::Gif | Format::Webp);
+    if o.animated && frames && matches!(out_format, Format::Gif | Format::Webp) {
         return animated(input, &header, o, out_format, abort);
     }
 
@@ -179,12 +177,10 @@ pub fn resize_raw(
     abort: &dyn Fn() -> bool,
 ) -> Result<Output> {
     check(abort)?;
-    if !(1..=4).contains(&raw.channels) || raw.width == 0 || raw.height == 0 {
-        return Err(ImageError::invalid(format!(
-            "raw input must be at least 1×1 with 1 to 4 channels, not {}×{}×{}",
-            raw.width, raw.height, raw.channels
-        )));
-    }
+    debug_assert!(options::ranges::RAW_CHANNELS.contains(&raw.channels));
+    debug_assert!(options::ranges::RAW_SIDE.contains(&raw.width));
+    debug_assert!(options::ranges::RAW_SIDE.contains(&raw.height));
+    // lib/image.js checks a Buffer's length; a file's is known only here.
     let expected = raw.width as u64 * raw.height as u64 * raw.channels as u64;
     if data.len() as u64 != expected {
         return Err(ImageError::invalid(format!(
@@ -226,7 +222,13 @@ fn finish(
     } else {
         img
     };
-    let (width, height, channels) = (img.width, img.height, img.channels);
+    debug_assert!(
+        format.can_write(),
+        "lib/image.js asks only for a format offload writes"
+    );
+    // JPEG has no alpha: the encoder flattens it onto the background.
+    let alpha_dropped = format == Format::Jpeg && img.has_alpha();
+    let (width, height, channels) = (img.width, img.height, img.channels - alpha_dropped as u8);
     let data = encode::encode(img, format, o, carry)?;
     check(abort)?;
     Ok(Output {

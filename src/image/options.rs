@@ -1,47 +1,82 @@
-//! What a resize asks for. `lib/image.js` validates and fills the defaults; the engine
-//! trusts these values.
+//! What a resize asks for, the names and defaults of its options, and the ranges they keep
+//! to. `lib/image.js` checks the options against these (the binding exports them) and
+//! fills the defaults; the engine trusts what it gets.
 
-/// Image formats offload knows, in input or output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Jpeg,
-    Png,
-    Webp,
-    Avif,
-    Gif,
-    Tiff,
-    Bmp,
-    /// Uncompressed 8-bit interleaved pixels, no header (sharp's `raw`): written as the
-    /// pipeline holds them, read only when the caller gives the geometry (`RawInput`).
-    Raw,
+/// An enum whose variants each have the one name lib/image.js accepts for them. A name
+/// crosses the binding as its variant's index (`ALL[i]`, declaration order); src/js/image.rs
+/// exports `NAMES` for lib/image.js to look the index up in.
+macro_rules! named {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            pub const ALL: [$name; [$($text),+].len()] = [$($name::$variant),+];
+            pub const NAMES: [&'static str; [$($text),+].len()] = [$($text),+];
+
+            pub const fn name(self) -> &'static str {
+                Self::NAMES[self as usize]
+            }
+        }
+    };
+}
+
+named! {
+    /// Image formats offload knows, in input or output.
+    pub enum Format {
+        Jpeg = "jpeg",
+        Png = "png",
+        Webp = "webp",
+        Avif = "avif",
+        Gif = "gif",
+        Tiff = "tiff",
+        Bmp = "bmp",
+        /// Uncompressed 8-bit interleaved pixels, no header (sharp's `raw`): written as the
+        /// pipeline holds them, read only when the caller gives the geometry (`RawInput`).
+        Raw = "raw",
+    }
 }
 
 impl Format {
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Jpeg => "jpeg",
-            Format::Png => "png",
-            Format::Webp => "webp",
-            Format::Avif => "avif",
-            Format::Gif => "gif",
-            Format::Tiff => "tiff",
-            Format::Bmp => "bmp",
-            Format::Raw => "raw",
-        }
-    }
+    /// What offload writes.
+    pub const OUTPUTS: [Format; 6] = [
+        Format::Jpeg,
+        Format::Png,
+        Format::Webp,
+        Format::Avif,
+        Format::Gif,
+        Format::Raw,
+    ];
 
-    pub fn from_name(name: &str) -> Option<Format> {
-        Some(match name {
-            "jpeg" | "jpg" => Format::Jpeg,
-            "png" => Format::Png,
-            "webp" => Format::Webp,
-            "avif" => Format::Avif,
-            "gif" => Format::Gif,
-            "tiff" | "tif" => Format::Tiff,
-            "bmp" => Format::Bmp,
-            "raw" => Format::Raw,
-            _ => return None,
-        })
+    /// What this build reads: AVIF only with libdav1d (the `avif-input` feature).
+    #[cfg(feature = "avif-input")]
+    pub const INPUTS: [Format; 8] = Format::ALL;
+    #[cfg(not(feature = "avif-input"))]
+    pub const INPUTS: [Format; 7] = [
+        Format::Jpeg,
+        Format::Png,
+        Format::Webp,
+        Format::Gif,
+        Format::Tiff,
+        Format::Bmp,
+        Format::Raw,
+    ];
+
+    /// The name people write (in messages).
+    pub fn title(self) -> &'static str {
+        match self {
+            Format::Jpeg => "JPEG",
+            Format::Webp => "WebP",
+            Format::Png => "PNG",
+            Format::Avif => "AVIF",
+            Format::Gif => "GIF",
+            Format::Tiff => "TIFF",
+            Format::Bmp => "BMP",
+            Format::Raw => "raw pixels",
+        }
     }
 
     /// What the bytes are, from their magic numbers; `None` for anything else.
@@ -70,90 +105,60 @@ impl Format {
     }
 
     pub fn can_write(self) -> bool {
-        matches!(
-            self,
-            Format::Jpeg | Format::Png | Format::Webp | Format::Avif | Format::Gif | Format::Raw
-        )
+        Format::OUTPUTS.contains(&self)
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Fit {
-    #[default]
-    Cover,
-    Contain,
-    Fill,
-    Inside,
-    Outside,
-}
-
-impl Fit {
-    pub fn from_name(name: &str) -> Option<Fit> {
-        Some(match name {
-            "cover" => Fit::Cover,
-            "contain" => Fit::Contain,
-            "fill" => Fit::Fill,
-            "inside" => Fit::Inside,
-            "outside" => Fit::Outside,
-            _ => return None,
-        })
+named! {
+    /// How the image fills the box (sharp's `fit`).
+    pub enum Fit {
+        Cover = "cover",
+        Contain = "contain",
+        Fill = "fill",
+        Inside = "inside",
+        Outside = "outside",
     }
 }
 
-/// Where the kept part sits (cover) or where the image sits on the canvas (contain).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Gravity {
-    #[default]
-    Centre,
-    North,
-    NorthEast,
-    East,
-    SouthEast,
-    South,
-    SouthWest,
-    West,
-    NorthWest,
+named! {
+    /// Where the kept part sits (cover) or where the image sits on the canvas (contain).
+    pub enum Gravity {
+        Centre = "centre",
+        North = "north",
+        NorthEast = "northeast",
+        East = "east",
+        SouthEast = "southeast",
+        South = "south",
+        SouthWest = "southwest",
+        West = "west",
+        NorthWest = "northwest",
+    }
 }
 
 impl Gravity {
-    pub fn from_name(name: &str) -> Option<Gravity> {
-        Some(match name {
-            "centre" | "center" => Gravity::Centre,
-            "north" | "top" => Gravity::North,
-            "northeast" | "right top" => Gravity::NorthEast,
-            "east" | "right" => Gravity::East,
-            "southeast" | "right bottom" => Gravity::SouthEast,
-            "south" | "bottom" => Gravity::South,
-            "southwest" | "left bottom" => Gravity::SouthWest,
-            "west" | "left" => Gravity::West,
-            "northwest" | "left top" => Gravity::NorthWest,
-            _ => return None,
-        })
-    }
+    /// sharp's other name for each, in the order of `ALL`.
+    pub const ALIASES: [&'static str; 9] = [
+        "center",
+        "top",
+        "right top",
+        "right",
+        "right bottom",
+        "bottom",
+        "left bottom",
+        "left",
+        "left top",
+    ];
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Kernel {
-    Nearest,
-    Linear,
-    Cubic,
-    Mitchell,
-    Lanczos2,
-    #[default]
-    Lanczos3,
-}
-
-impl Kernel {
-    pub fn from_name(name: &str) -> Option<Kernel> {
-        Some(match name {
-            "nearest" => Kernel::Nearest,
-            "linear" => Kernel::Linear,
-            "cubic" => Kernel::Cubic,
-            "mitchell" => Kernel::Mitchell,
-            "lanczos2" => Kernel::Lanczos2,
-            "lanczos3" => Kernel::Lanczos3,
-            _ => return None,
-        })
+named! {
+    /// The resampling kernel (sharp's `kernel`).
+    pub enum Kernel {
+        Nearest = "nearest",
+        Linear = "linear",
+        Cubic = "cubic",
+        Mitchell = "mitchell",
+        Lanczos2 = "lanczos2",
+        Lanczos3 = "lanczos3",
     }
 }
 
@@ -182,17 +187,17 @@ pub struct ResizeOptions {
     pub background: [u8; 4],
     /// `None`: the input's format (or PNG when offload cannot write the input's).
     pub format: Option<Format>,
-    /// 1..=100.
+    /// In `ranges::QUALITY`.
     pub quality: u8,
     pub jpeg_progressive: bool,
     /// `true` for 4:4:4 (no chroma subsampling); sharp's default is 4:2:0.
     pub jpeg_chroma_444: bool,
-    /// 0..=9, zlib's levels.
+    /// In `ranges::PNG_COMPRESSION_LEVEL`.
     pub png_compression_level: u8,
     pub webp_lossless: bool,
-    /// 0..=6, libwebp's `method`.
+    /// In `ranges::WEBP_EFFORT`.
     pub webp_effort: u8,
-    /// 0..=9.
+    /// In `ranges::AVIF_EFFORT`.
     pub avif_effort: u8,
     pub auto_orient: bool,
     pub keep_metadata: bool,
@@ -214,33 +219,91 @@ pub struct RawInput {
     pub channels: u8,
 }
 
-/// sharp's default pixel limit: 0x3FFF × 0x3FFF.
-pub const DEFAULT_LIMIT_INPUT_PIXELS: u64 = 268_402_689;
+/// sharp's defaults for what a resize leaves out. `ResizeOptions::default()` is made of them,
+/// and src/js exports them (`ImageDefault`) for lib/image.js to fill in.
+pub mod defaults {
+    use super::{Fit, Gravity, Kernel};
+
+    pub const FIT: Fit = Fit::Cover;
+    pub const POSITION: Gravity = Gravity::Centre;
+    pub const KERNEL: Kernel = Kernel::Lanczos3;
+    /// Opaque black.
+    pub const BACKGROUND: [u8; 4] = [0, 0, 0, 255];
+    pub const QUALITY: u8 = 80;
+    pub const PNG_COMPRESSION_LEVEL: u8 = 6;
+    pub const WEBP_EFFORT: u8 = 4;
+    pub const AVIF_EFFORT: u8 = 4;
+    pub const AUTO_ORIENT: bool = true;
+    /// 0x3FFF × 0x3FFF pixels.
+    pub const LIMIT_INPUT_PIXELS: u64 = 268_402_689;
+}
+
+/// What the options may be. lib/image.js refuses anything outside (src/js exports these as
+/// `ImageRange`); the engine trusts them and only `debug_assert!`s.
+pub mod ranges {
+    use std::ops::RangeInclusive;
+
+    use crate::image::limits::MAX_SIDE;
+
+    /// `width` and `height`: what the decoders and encoders handle.
+    pub const SIDE: RangeInclusive<u32> = 1..=MAX_SIDE;
+    pub const QUALITY: RangeInclusive<u8> = 1..=100;
+    /// zlib's levels.
+    pub const PNG_COMPRESSION_LEVEL: RangeInclusive<u8> = 0..=9;
+    /// libwebp's `method`.
+    pub const WEBP_EFFORT: RangeInclusive<u8> = 0..=6;
+    /// sharp's scale, mapped onto rav1e's speed (avif.rs).
+    pub const AVIF_EFFORT: RangeInclusive<u8> = 0..=9;
+    /// An overlay's `top` and `left`: it may hang off any edge.
+    pub const OVERLAY_OFFSET: RangeInclusive<i64> = -(MAX_SIDE as i64)..=MAX_SIDE as i64;
+    /// A raw input's sides: anything a u32 holds comfortably; past `MAX_SIDE` the engine
+    /// answers TooLarge, as for an image whose header claims it (limits.rs).
+    pub const RAW_SIDE: RangeInclusive<u32> = 1..=0x3fff_ffff;
+    /// Grey, grey + alpha, RGB, RGBA.
+    pub const RAW_CHANNELS: RangeInclusive<u8> = 1..=4;
+}
 
 impl Default for ResizeOptions {
     fn default() -> Self {
         ResizeOptions {
             width: None,
             height: None,
-            fit: Fit::Cover,
-            position: Gravity::Centre,
-            kernel: Kernel::Lanczos3,
+            fit: defaults::FIT,
+            position: defaults::POSITION,
+            kernel: defaults::KERNEL,
             without_enlargement: false,
-            background: [0, 0, 0, 255],
+            background: defaults::BACKGROUND,
             format: None,
-            quality: 80,
+            quality: defaults::QUALITY,
             jpeg_progressive: false,
             jpeg_chroma_444: false,
-            png_compression_level: 6,
+            png_compression_level: defaults::PNG_COMPRESSION_LEVEL,
             webp_lossless: false,
-            webp_effort: 4,
-            avif_effort: 4,
-            auto_orient: true,
+            webp_effort: defaults::WEBP_EFFORT,
+            avif_effort: defaults::AVIF_EFFORT,
+            auto_orient: defaults::AUTO_ORIENT,
             keep_metadata: false,
             composite: Vec::new(),
-            limit_input_pixels: Some(DEFAULT_LIMIT_INPUT_PIXELS),
+            limit_input_pixels: Some(defaults::LIMIT_INPUT_PIXELS),
             animated: false,
             allow_partial: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // lib/image.js sends a name as its index in NAMES and the binding reads it from ALL.
+    #[test]
+    fn a_name_and_its_variant_share_an_index() {
+        for (i, f) in Format::ALL.into_iter().enumerate() {
+            assert_eq!((f as usize, Format::NAMES[i]), (i, f.name()));
+        }
+        assert_eq!(Gravity::ALL[4].name(), "southeast");
+        assert_eq!(Gravity::ALIASES[4], "right bottom");
+        assert_eq!(Kernel::ALL[5], Kernel::Lanczos3);
+        assert!(Format::INPUTS.contains(&Format::Tiff) && !Format::Tiff.can_write());
     }
 }

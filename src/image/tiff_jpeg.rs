@@ -157,11 +157,11 @@ pub fn decode(bytes: &[u8], layout: &Layout) -> Result<Pixels> {
         let jpeg = spliced(layout.tables.as_deref(), piece);
         // A piece is at most a strip or a tile: a larger one claimed by a hostile file is
         // refused before libjpeg allocates for it.
-        let claimed = super::metadata::read(&jpeg)?;
-        if claimed.width > layout.piece_width || claimed.height > layout.piece_height {
+        let (claimed_width, claimed_height) = jpeg::dimensions(&jpeg)?;
+        if claimed_width > layout.piece_width || claimed_height > layout.piece_height {
             return Err(corrupt(format!(
-                "a {}×{} piece in an image of {}×{} pieces",
-                claimed.width, claimed.height, layout.piece_width, layout.piece_height
+                "a {claimed_width}×{claimed_height} piece in an image of {}×{} pieces",
+                layout.piece_width, layout.piece_height
             )));
         }
         let tile = jpeg::decode(&jpeg, 1, false, None, false)?;

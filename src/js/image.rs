@@ -1,71 +1,220 @@
-//! `resize`, `metadata` and the image pool's size. Each call becomes one job on the image
-//! pool (`crate::image::pool`, never libuv's threadpool); its promise is settled from that
-//! thread through a deferred. Failures resolve with `errorCode`/`errorMessage` and
+//! `resize`, `metadata` and the number of image threads. Each call becomes one job on the
+//! image threads (`crate::image::threads`, never libuv's threadpool); its promise is settled
+//! from that thread through a deferred. Failures resolve with `errorCode`/`errorMessage` and
 //! `lib/image.js` turns them into `Error`s with `code`, so the stack points at the call.
+//!
+//! Options cross as spawn's do: numbers in one `Float64Array` at the `ImageSlot` positions
+//! (booleans as `ImageFlag` bits, names as indices into the `ImageName` lists), the input,
+//! the overlays' inputs and the output path beside it. lib/image.js has checked every value
+//! against `ImageRange` and filled the `ImageDefault`s; this side only `debug_assert!`s.
 
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Buffer, Env, Object};
-use napi::{Error, JsDeferred, Status};
+use napi::bindgen_prelude::{Buffer, Either, Env, Float64ArraySlice, Object};
+use napi::JsDeferred;
 use napi_derive::napi;
 
 use crate::image::{
-    self, pool, Fit, Format, Gravity, Header, ImageError, Kernel, Overlay, RawInput, ResizeOptions,
+    self, threads, Fit, Format, Gravity, Header, ImageError, Kernel, Overlay, RawInput,
+    ResizeOptions,
 };
 
-/// Checked and defaulted by `lib/image.js`.
-#[napi(object)]
-pub struct NativeImageOptions {
-    pub width: Option<u32>,
-    pub height: Option<u32>,
-    pub fit: String,
-    pub position: String,
-    pub kernel: String,
-    pub without_enlargement: bool,
-    /// `[r, g, b, alpha]`, 0..=255 each.
-    pub background: Vec<u32>,
-    pub format: Option<String>,
-    pub quality: u32,
-    pub jpeg_progressive: bool,
-    pub jpeg_chroma444: bool,
-    pub png_compression_level: u32,
-    pub webp_lossless: bool,
-    pub webp_effort: u32,
-    pub avif_effort: u32,
-    pub auto_orient: bool,
-    pub keep_metadata: bool,
-    pub composite: Vec<NativeOverlay>,
-    /// Absent: no limit.
-    pub limit_input_pixels: Option<f64>,
-    pub animated: bool,
-    pub allow_partial: bool,
-    /// Present when the input Buffer holds raw pixels of this geometry.
-    pub raw: Option<NativeRawInput>,
+/// Positions in the `settings` array of [`image_resize`]; the overlays' numbers follow from
+/// `LEN`, `ImageOverlaySlot.LEN` each. Absent `WIDTH`, `HEIGHT`, `LIMIT_INPUT_PIXELS` (no
+/// limit) and `RAW_CHANNELS` (not raw) are 0; an absent `FORMAT` (the input's) is -1.
+/// Exported to JS as `ImageSlot`.
+#[napi(js_name = "ImageSlot")]
+pub mod at {
+    #[napi]
+    pub const FLAGS: u32 = 0;
+    #[napi]
+    pub const WIDTH: u32 = 1;
+    #[napi]
+    pub const HEIGHT: u32 = 2;
+    #[napi]
+    pub const FIT: u32 = 3;
+    #[napi]
+    pub const POSITION: u32 = 4;
+    #[napi]
+    pub const KERNEL: u32 = 5;
+    #[napi]
+    pub const FORMAT: u32 = 6;
+    /// `0xRRGGBBAA`.
+    #[napi]
+    pub const BACKGROUND: u32 = 7;
+    #[napi]
+    pub const QUALITY: u32 = 8;
+    #[napi]
+    pub const PNG_COMPRESSION_LEVEL: u32 = 9;
+    #[napi]
+    pub const WEBP_EFFORT: u32 = 10;
+    #[napi]
+    pub const AVIF_EFFORT: u32 = 11;
+    #[napi]
+    pub const LIMIT_INPUT_PIXELS: u32 = 12;
+    #[napi]
+    pub const RAW_WIDTH: u32 = 13;
+    #[napi]
+    pub const RAW_HEIGHT: u32 = 14;
+    #[napi]
+    pub const RAW_CHANNELS: u32 = 15;
+    #[napi]
+    pub const LEN: u32 = 16;
 }
 
-#[napi(object)]
-pub struct NativeRawInput {
-    pub width: u32,
-    pub height: u32,
-    pub channels: u32,
+/// Positions of one overlay's numbers; absent `TOP` and `LEFT` (placed by `GRAVITY`) are
+/// NaN. Exported to JS as `ImageOverlaySlot`.
+#[napi(js_name = "ImageOverlaySlot")]
+pub mod overlay_at {
+    #[napi]
+    pub const GRAVITY: u32 = 0;
+    #[napi]
+    pub const TOP: u32 = 1;
+    #[napi]
+    pub const LEFT: u32 = 2;
+    #[napi]
+    pub const OPACITY: u32 = 3;
+    #[napi]
+    pub const LEN: u32 = 4;
 }
 
-#[napi(object)]
-pub struct NativeOverlay {
-    pub input: Option<Buffer>,
-    pub file: Option<String>,
-    pub gravity: String,
-    pub top: Option<i64>,
-    pub left: Option<i64>,
-    pub opacity: f64,
+/// Bits of `settings[FLAGS]`. Exported to JS as `ImageFlag`.
+#[napi(js_name = "ImageFlag")]
+pub mod flag {
+    #[napi]
+    pub const WITHOUT_ENLARGEMENT: u32 = 1;
+    #[napi]
+    pub const JPEG_PROGRESSIVE: u32 = 2;
+    #[napi]
+    pub const JPEG_CHROMA_444: u32 = 4;
+    #[napi]
+    pub const WEBP_LOSSLESS: u32 = 8;
+    #[napi]
+    pub const AUTO_ORIENT: u32 = 16;
+    #[napi]
+    pub const KEEP_METADATA: u32 = 32;
+    #[napi]
+    pub const ANIMATED: u32 = 64;
+    #[napi]
+    pub const ALLOW_PARTIAL: u32 = 128;
+}
+
+/// The names lib/image.js accepts; a name crosses as its index in its list (`FORMATS`
+/// for formats, `POSITIONS` or `POSITION_ALIASES` for positions). Results name their
+/// format by its index in `FORMATS` too. Exported to JS as `ImageName`.
+#[napi(js_name = "ImageName")]
+pub mod names {
+    use crate::image::{Fit, Format, Gravity, Kernel};
+
+    const fn format_names<const N: usize>(formats: [Format; N]) -> [&'static str; N] {
+        let mut names = [""; N];
+        let mut i = 0;
+        while i < N {
+            names[i] = formats[i].name();
+            i += 1;
+        }
+        names
+    }
+
+    #[napi]
+    pub const FORMATS: [&str; Format::ALL.len()] = Format::NAMES;
+    /// What offload writes.
+    #[napi]
+    pub const OUTPUT_FORMATS: [&str; Format::OUTPUTS.len()] = format_names(Format::OUTPUTS);
+    /// What this build reads (AVIF only with libdav1d).
+    #[napi]
+    pub const INPUT_FORMATS: [&str; Format::INPUTS.len()] = format_names(Format::INPUTS);
+    #[napi]
+    pub const FITS: [&str; Fit::ALL.len()] = Fit::NAMES;
+    #[napi]
+    pub const POSITIONS: [&str; Gravity::ALL.len()] = Gravity::NAMES;
+    /// sharp's other name for each of `POSITIONS`, in the same order.
+    #[napi]
+    pub const POSITION_ALIASES: [&str; Gravity::ALL.len()] = Gravity::ALIASES;
+    #[napi]
+    pub const KERNELS: [&str; Kernel::ALL.len()] = Kernel::NAMES;
+}
+
+/// The engine's defaults for what a resize leaves out (`image::options::defaults`).
+/// Exported to JS as `ImageDefault`.
+#[napi(js_name = "ImageDefault")]
+pub mod defaults {
+    use crate::image::options::defaults;
+
+    #[napi]
+    pub const FIT: &str = defaults::FIT.name();
+    #[napi]
+    pub const POSITION: &str = defaults::POSITION.name();
+    #[napi]
+    pub const KERNEL: &str = defaults::KERNEL.name();
+    /// `[r, g, b, alpha]`, 0 to 255 each.
+    #[napi]
+    pub const BACKGROUND: [u32; 4] = {
+        let [r, g, b, a] = defaults::BACKGROUND;
+        [r as u32, g as u32, b as u32, a as u32]
+    };
+    #[napi]
+    pub const QUALITY: u32 = defaults::QUALITY as u32;
+    #[napi]
+    pub const PNG_COMPRESSION_LEVEL: u32 = defaults::PNG_COMPRESSION_LEVEL as u32;
+    #[napi]
+    pub const WEBP_EFFORT: u32 = defaults::WEBP_EFFORT as u32;
+    #[napi]
+    pub const AVIF_EFFORT: u32 = defaults::AVIF_EFFORT as u32;
+    #[napi]
+    pub const AUTO_ORIENT: bool = defaults::AUTO_ORIENT;
+    #[napi]
+    pub const LIMIT_INPUT_PIXELS: f64 = defaults::LIMIT_INPUT_PIXELS as f64;
+}
+
+/// What each option may be, as `[min, max]` whole numbers (`image::options::ranges`, and
+/// the image threads' `SIZES` for `THREADS`). Exported to JS as `ImageRange`.
+#[napi(js_name = "ImageRange")]
+pub mod ranges {
+    use std::ops::RangeInclusive;
+
+    use crate::image::options::ranges;
+    use crate::image::threads;
+
+    const fn u8s(r: RangeInclusive<u8>) -> [f64; 2] {
+        [*r.start() as f64, *r.end() as f64]
+    }
+
+    const fn u32s(r: RangeInclusive<u32>) -> [f64; 2] {
+        [*r.start() as f64, *r.end() as f64]
+    }
+
+    #[napi]
+    pub const SIDE: [f64; 2] = u32s(ranges::SIDE);
+    #[napi]
+    pub const QUALITY: [f64; 2] = u8s(ranges::QUALITY);
+    #[napi]
+    pub const PNG_COMPRESSION_LEVEL: [f64; 2] = u8s(ranges::PNG_COMPRESSION_LEVEL);
+    #[napi]
+    pub const WEBP_EFFORT: [f64; 2] = u8s(ranges::WEBP_EFFORT);
+    #[napi]
+    pub const AVIF_EFFORT: [f64; 2] = u8s(ranges::AVIF_EFFORT);
+    #[napi]
+    pub const OVERLAY_OFFSET: [f64; 2] = [
+        *ranges::OVERLAY_OFFSET.start() as f64,
+        *ranges::OVERLAY_OFFSET.end() as f64,
+    ];
+    #[napi]
+    pub const RAW_SIDE: [f64; 2] = u32s(ranges::RAW_SIDE);
+    #[napi]
+    pub const RAW_CHANNELS: [f64; 2] = u8s(ranges::RAW_CHANNELS);
+    #[napi]
+    pub const THREADS: [f64; 2] = [*threads::SIZES.start() as f64, *threads::SIZES.end() as f64];
 }
 
 #[napi(object)]
 pub struct NativeImageResult {
     pub data: Option<Buffer>,
-    pub format: String,
+    /// An index in `ImageName.FORMATS`.
+    pub format: u32,
     pub width: u32,
     pub height: u32,
     pub channels: u32,
@@ -77,7 +226,8 @@ pub struct NativeImageResult {
 
 #[napi(object)]
 pub struct NativeMetadata {
-    pub format: String,
+    /// An index in `ImageName.FORMATS`; absent after a failure.
+    pub format: Option<u32>,
     pub width: u32,
     pub height: u32,
     pub orientation: u32,
@@ -126,47 +276,84 @@ impl ImageAbort {
     }
 }
 
-fn invalid(message: impl Into<String>) -> Error {
-    Error::new(Status::InvalidArg, message.into())
+/// A number of `settings` that lib/image.js has kept to `range`.
+fn small(settings: &[f64], at: u32, range: RangeInclusive<u8>) -> u8 {
+    let v = settings[at as usize];
+    debug_assert!(
+        v.fract() == 0.0 && range.contains(&(v as u8)),
+        "slot {at}: {v}"
+    );
+    v as u8
 }
 
-/// The engine's options, the overlays still to be read, and the raw input's geometry.
-type EngineOptions = (ResizeOptions, Vec<NativeOverlay>, Option<RawInput>);
+/// The variant whose index lib/image.js sent (an index past `all` is a bug there, and panics).
+fn named<T: Copy>(all: &[T], index: f64) -> T {
+    debug_assert!(index.fract() == 0.0 && index >= 0.0, "{index}");
+    all[index as usize]
+}
 
-fn engine_options(o: NativeImageOptions) -> napi::Result<EngineOptions> {
-    let bg = |i: usize| o.background.get(i).copied().unwrap_or(255).min(255) as u8;
-    let options = ResizeOptions {
-        width: o.width,
-        height: o.height,
-        fit: Fit::from_name(&o.fit).ok_or_else(|| invalid("unknown fit"))?,
-        position: Gravity::from_name(&o.position).ok_or_else(|| invalid("unknown position"))?,
-        kernel: Kernel::from_name(&o.kernel).ok_or_else(|| invalid("unknown kernel"))?,
-        without_enlargement: o.without_enlargement,
-        background: [bg(0), bg(1), bg(2), bg(3)],
-        format: match o.format {
-            Some(f) => Some(Format::from_name(&f).ok_or_else(|| invalid("unknown format"))?),
-            None => None,
-        },
-        quality: o.quality.clamp(1, 100) as u8,
-        jpeg_progressive: o.jpeg_progressive,
-        jpeg_chroma_444: o.jpeg_chroma444,
-        png_compression_level: o.png_compression_level.min(9) as u8,
-        webp_lossless: o.webp_lossless,
-        webp_effort: o.webp_effort.min(6) as u8,
-        avif_effort: o.avif_effort.min(9) as u8,
-        auto_orient: o.auto_orient,
-        keep_metadata: o.keep_metadata,
+/// A whole number where 0 means absent.
+fn present(v: f64) -> Option<f64> {
+    debug_assert!(v.fract() == 0.0 && v >= 0.0, "{v}");
+    (v != 0.0).then_some(v)
+}
+
+/// The engine's options (overlays without their bytes, which are read on the image thread)
+/// and the raw input's geometry, from `settings`.
+fn engine_options(s: &[f64]) -> (ResizeOptions, Option<RawInput>) {
+    debug_assert!(s.len() >= at::LEN as usize);
+    let flags = s[at::FLAGS as usize] as u32;
+    let has = |bit: u32| flags & bit != 0;
+    let side = |at: u32| present(s[at as usize]).map(|v| v as u32);
+    let format = s[at::FORMAT as usize];
+    let mut options = ResizeOptions {
+        width: side(at::WIDTH),
+        height: side(at::HEIGHT),
+        fit: named(&Fit::ALL, s[at::FIT as usize]),
+        position: named(&Gravity::ALL, s[at::POSITION as usize]),
+        kernel: named(&Kernel::ALL, s[at::KERNEL as usize]),
+        without_enlargement: has(flag::WITHOUT_ENLARGEMENT),
+        background: (s[at::BACKGROUND as usize] as u32).to_be_bytes(),
+        format: (format >= 0.0).then(|| named(&Format::ALL, format)),
+        quality: small(s, at::QUALITY, image::options::ranges::QUALITY),
+        jpeg_progressive: has(flag::JPEG_PROGRESSIVE),
+        jpeg_chroma_444: has(flag::JPEG_CHROMA_444),
+        png_compression_level: small(
+            s,
+            at::PNG_COMPRESSION_LEVEL,
+            image::options::ranges::PNG_COMPRESSION_LEVEL,
+        ),
+        webp_lossless: has(flag::WEBP_LOSSLESS),
+        webp_effort: small(s, at::WEBP_EFFORT, image::options::ranges::WEBP_EFFORT),
+        avif_effort: small(s, at::AVIF_EFFORT, image::options::ranges::AVIF_EFFORT),
+        auto_orient: has(flag::AUTO_ORIENT),
+        keep_metadata: has(flag::KEEP_METADATA),
         composite: Vec::new(),
-        limit_input_pixels: o.limit_input_pixels.map(|l| l as u64),
-        animated: o.animated,
-        allow_partial: o.allow_partial,
+        limit_input_pixels: present(s[at::LIMIT_INPUT_PIXELS as usize]).map(|v| v as u64),
+        animated: has(flag::ANIMATED),
+        allow_partial: has(flag::ALLOW_PARTIAL),
     };
-    let raw = o.raw.map(|r| RawInput {
-        width: r.width,
-        height: r.height,
-        channels: r.channels.min(u8::MAX as u32) as u8,
+    let offset = |v: f64| (!v.is_nan()).then_some(v as i64);
+    options.composite = s[at::LEN as usize..]
+        .chunks_exact(overlay_at::LEN as usize)
+        .map(|o| {
+            let opacity = o[overlay_at::OPACITY as usize];
+            debug_assert!((0.0..=1.0).contains(&opacity));
+            Overlay {
+                input: Vec::new(),
+                gravity: named(&Gravity::ALL, o[overlay_at::GRAVITY as usize]),
+                top: offset(o[overlay_at::TOP as usize]),
+                left: offset(o[overlay_at::LEFT as usize]),
+                opacity: opacity as f32,
+            }
+        })
+        .collect();
+    let raw = present(s[at::RAW_CHANNELS as usize]).map(|_| RawInput {
+        width: s[at::RAW_WIDTH as usize] as u32,
+        height: s[at::RAW_HEIGHT as usize] as u32,
+        channels: small(s, at::RAW_CHANNELS, image::options::ranges::RAW_CHANNELS),
     });
-    Ok((options, o.composite, raw))
+    (options, raw)
 }
 
 /// A Buffer, or a file read on the image thread.
@@ -176,11 +363,10 @@ enum Input {
 }
 
 impl Input {
-    fn from_js(input: Option<Buffer>, file: Option<String>) -> napi::Result<Input> {
-        match (input, file) {
-            (Some(b), None) => Ok(Input::Bytes(b)),
-            (None, Some(f)) => Ok(Input::File(PathBuf::from(f))),
-            _ => Err(invalid("give exactly one of a buffer and a file")),
+    fn from_js(input: Either<Buffer, String>) -> Input {
+        match input {
+            Either::A(bytes) => Input::Bytes(bytes),
+            Either::B(path) => Input::File(PathBuf::from(path)),
         }
     }
 
@@ -190,25 +376,13 @@ impl Input {
             Input::File(p) => f(&image::read_input(p)?),
         }
     }
-}
 
-fn overlays(list: Vec<NativeOverlay>) -> image::Result<Vec<Overlay>> {
-    list.into_iter()
-        .map(|o| {
-            let input = match (o.input, o.file) {
-                (Some(b), _) => b.to_vec(),
-                (None, Some(f)) => image::read_input(&PathBuf::from(f))?,
-                (None, None) => return Err(ImageError::invalid("composite input is missing")),
-            };
-            Ok(Overlay {
-                input,
-                gravity: Gravity::from_name(&o.gravity).unwrap_or_default(),
-                top: o.top,
-                left: o.left,
-                opacity: o.opacity as f32,
-            })
-        })
-        .collect()
+    fn into_vec(self) -> image::Result<Vec<u8>> {
+        match self {
+            Input::Bytes(b) => Ok(b.to_vec()),
+            Input::File(p) => image::read_input(&p),
+        }
+    }
 }
 
 type Settle<T> = Box<dyn FnOnce(Env) -> napi::Result<T> + Send>;
@@ -224,28 +398,36 @@ fn failed(e: ImageError) -> (Option<String>, Option<String>, Option<NativeOsErro
     (Some(code), Some(e.message), os)
 }
 
-/// Resizes `input` (or the file `file`); with `outputPath` the result is written there
-/// instead of returned.
+/// Resizes `input` (a Buffer, or a file path); with `outputPath` the result is written
+/// there instead of returned. `overlays` are the composite inputs, in the order of their
+/// numbers in `settings`; without `abort` the job cannot be aborted.
 #[napi(ts_return_type = "Promise<NativeImageResult>")]
-#[allow(clippy::too_many_arguments)]
 pub fn image_resize<'env>(
     env: &'env Env,
-    input: Option<Buffer>,
-    file: Option<String>,
-    options: NativeImageOptions,
+    input: Either<Buffer, String>,
+    settings: Float64ArraySlice<'_>,
+    overlays: Option<Vec<Either<Buffer, String>>>,
     output_path: Option<String>,
-    abort: &ImageAbort,
+    abort: Option<&ImageAbort>,
 ) -> napi::Result<Object<'env>> {
-    let input = Input::from_js(input, file)?;
-    let (mut options, composite, raw) = engine_options(options)?;
-    let flag = abort.flag.clone();
+    let input = Input::from_js(input);
+    let (mut options, raw) = engine_options(&settings);
+    let overlays: Vec<Input> = overlays
+        .unwrap_or_default()
+        .into_iter()
+        .map(Input::from_js)
+        .collect();
+    debug_assert_eq!(overlays.len(), options.composite.len());
+    let flag = abort.map(|a| a.flag.clone());
     let (deferred, promise) =
         env.create_deferred::<NativeImageResult, Settle<NativeImageResult>>()?;
     let deferred: JsDeferred<NativeImageResult, Settle<NativeImageResult>> = deferred;
-    pool::global().submit(move || {
-        let aborted = || flag.load(Ordering::Relaxed);
+    threads::global().submit(move || {
+        let aborted = || flag.as_ref().is_some_and(|f| f.load(Ordering::Relaxed));
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            options.composite = overlays(composite)?;
+            for (overlay, input) in options.composite.iter_mut().zip(overlays) {
+                overlay.input = input.into_vec()?;
+            }
             let out = input.with_bytes(|bytes| match raw {
                 Some(raw) => image::resize_raw(bytes, raw, &options, &aborted),
                 None => image::resize(bytes, &options, &aborted),
@@ -269,7 +451,7 @@ pub fn image_resize<'env>(
                 Ok(out) => NativeImageResult {
                     size: out.data.len() as f64,
                     data: (!write_to_file).then(|| Buffer::from(out.data)),
-                    format: out.format.name().to_string(),
+                    format: out.format as u32,
                     width: out.width,
                     height: out.height,
                     channels: out.channels as u32,
@@ -281,7 +463,7 @@ pub fn image_resize<'env>(
                     let (error_code, error_message, error_os) = failed(e);
                     NativeImageResult {
                         data: None,
-                        format: String::new(),
+                        format: 0,
                         width: 0,
                         height: 0,
                         channels: 0,
@@ -299,7 +481,7 @@ pub fn image_resize<'env>(
 
 fn metadata_result(header: Header, size: usize) -> NativeMetadata {
     NativeMetadata {
-        format: header.format.map_or("", |f| f.name()).to_string(),
+        format: header.format.map(|f| f as u32),
         width: header.width,
         height: header.height,
         orientation: header.orientation as u32,
@@ -318,16 +500,15 @@ fn metadata_result(header: Header, size: usize) -> NativeMetadata {
     }
 }
 
-/// The header of `input` (or of the file `file`), read on the image pool.
+/// The header of `input` (a Buffer, or a file path), read on the image threads.
 #[napi(ts_return_type = "Promise<NativeMetadata>")]
 pub fn image_metadata<'env>(
     env: &'env Env,
-    input: Option<Buffer>,
-    file: Option<String>,
+    input: Either<Buffer, String>,
 ) -> napi::Result<Object<'env>> {
-    let input = Input::from_js(input, file)?;
+    let input = Input::from_js(input);
     let (deferred, promise) = env.create_deferred::<NativeMetadata, Settle<NativeMetadata>>()?;
-    pool::global().submit(move || {
+    threads::global().submit(move || {
         let run = input.with_bytes(|bytes| Ok((image::metadata(bytes)?, bytes.len())));
         deferred.resolve(Box::new(move |_env| {
             Ok(match run {
@@ -347,14 +528,15 @@ pub fn image_metadata<'env>(
     Ok(promise)
 }
 
+/// `count` is in `ImageRange.THREADS`.
 #[napi]
-pub fn image_set_concurrency(threads: u32) {
-    pool::global().set_size(threads.max(1) as usize);
+pub fn image_set_concurrency(count: u32) {
+    threads::global().set_size(count as usize);
 }
 
 #[napi]
 pub fn image_get_concurrency() -> u32 {
-    pool::global().size() as u32
+    threads::global().size() as u32
 }
 
 /// Whether this build reads AVIF: libdav1d was compiled in (feature `avif-input`, see

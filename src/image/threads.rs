@@ -1,10 +1,13 @@
-//! The image thread pool: offload's own threads, never libuv's (which `fs`, `dns` and
-//! `zlib` need), so a burst of resizes cannot starve file I/O. Its size defaults to the CPUs
-//! this process may use (`available_parallelism` honours the affinity mask and cgroup CPU
-//! quotas) and can be changed at any time: extra threads start on demand, surplus threads
-//! exit after their current job.
+//! The image threads: offload's own, never libuv's threadpool (which `fs`, `dns` and
+//! `zlib` need), so a burst of resizes cannot starve file I/O. Threads, not processes (as
+//! crate::pool's workers are): an image job is plain Rust on the caller's memory, with no
+//! JavaScript to isolate. Their number defaults to the CPUs this process may use
+//! (`available_parallelism` honours the affinity mask and cgroup CPU quotas) and can be
+//! changed at any time: extra threads start on demand, surplus threads exit after their
+//! current job.
 
 use std::collections::VecDeque;
+use std::ops::RangeInclusive;
 use std::sync::{Condvar, Mutex, OnceLock};
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
@@ -19,29 +22,33 @@ struct State {
     idle: usize,
 }
 
-pub struct ImagePool {
+pub struct Threads {
     state: Mutex<State>,
     wake: Condvar,
 }
 
 /// The CPUs this process may use.
-pub fn available_cpus() -> usize {
+fn available_cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-static POOL: OnceLock<ImagePool> = OnceLock::new();
+/// How many threads `set_size` takes; lib/image.js's setConcurrency keeps to it.
+pub const SIZES: RangeInclusive<usize> = 1..=1024;
 
-/// The process-wide pool.
-pub fn global() -> &'static ImagePool {
-    POOL.get_or_init(|| ImagePool::new(available_cpus()))
+static THREADS: OnceLock<Threads> = OnceLock::new();
+
+/// The process-wide image threads.
+pub fn global() -> &'static Threads {
+    THREADS.get_or_init(|| Threads::new(available_cpus().min(*SIZES.end())))
 }
 
-impl ImagePool {
-    pub fn new(size: usize) -> ImagePool {
-        ImagePool {
+impl Threads {
+    pub fn new(size: usize) -> Threads {
+        debug_assert!(SIZES.contains(&size));
+        Threads {
             state: Mutex::new(State {
                 jobs: VecDeque::new(),
-                size: size.max(1),
+                size,
                 threads: 0,
                 idle: 0,
             }),
@@ -53,14 +60,10 @@ impl ImagePool {
         self.state.lock().unwrap().size
     }
 
-    /// Jobs waiting for a thread.
-    pub fn queued(&self) -> usize {
-        self.state.lock().unwrap().jobs.len()
-    }
-
     pub fn set_size(&'static self, size: usize) {
+        debug_assert!(SIZES.contains(&size));
         let mut s = self.state.lock().unwrap();
-        s.size = size.max(1);
+        s.size = size;
         self.start_threads(&mut s);
         // Idle threads re-check the size and the surplus exits.
         self.wake.notify_all();
@@ -95,7 +98,7 @@ impl ImagePool {
             }
             if let Some(job) = s.jobs.pop_front() {
                 drop(s);
-                // A panic in one job must not take the pool's thread count with it.
+                // A panic in one job must not take the thread count with it.
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                 s = self.state.lock().unwrap();
                 continue;
