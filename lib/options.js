@@ -5,7 +5,7 @@
 const { Buffer } = require('node:buffer')
 const { fileURLToPath } = require('node:url')
 const { invalidArgType, invalidArgValue } = require('./errors')
-const { checkString, checkBoolean, checkNonNegative } = require('./validate')
+const { checkString, checkBoolean, checkNonNegative, checkKnownKeys } = require('./validate')
 const { signalNumber } = require('./signals')
 
 // The engine's defaults (src/process/request.rs, exported by src/js/spawn.rs).
@@ -124,8 +124,8 @@ function normalize(options) {
   if (typeof options !== 'object') throw invalidArgType('options', 'of type object', options)
   for (const key of Object.keys(options)) {
     if (Object.hasOwn(ONLY_IN, key)) throw invalidArgValue('options', options, `has the option '${key}', which only ${ONLY_IN[key]}`)
-    if (!KNOWN.has(key)) throw invalidArgValue('options', options, `has an unknown option '${key}'`)
   }
+  checkKnownKeys(options, 'options', KNOWN)
   const o = options
   const native = {}
   if (o.cwd !== undefined && o.cwd !== null) native.cwd = toPath(o.cwd, 'options.cwd')

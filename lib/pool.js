@@ -10,7 +10,7 @@ const os = require('node:os')
 const channel = require('./channel')
 const { invalidArgType, invalidArgValue, offloadError, abortError, rebuildError } = require('./errors')
 const { normalize, inheritedExecArgv } = require('./options')
-const { checkString, checkNonNegative, checkSerialization } = require('./validate')
+const { checkString, checkNonNegative, checkSerialization, checkKnownKeys } = require('./validate')
 const { signalName } = require('./signals')
 const { packLimits } = require('./native-layout')
 const { encodeValue, decodeValue } = require('./codec')
@@ -83,9 +83,7 @@ function atLeast(value, name, min) {
  */
 function nativeOptions(options) {
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options)
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw invalidArgValue('options', options, `has an unknown option '${key}' (known: ${[...KNOWN].join(', ')})`)
-  }
+  checkKnownKeys(options, 'options', KNOWN)
   const o = options
   // Copied by the call: one array serves every pool, as spawn's does.
   const numbers = POOL_NUMBERS.fill(NOT_SET)
@@ -147,9 +145,7 @@ function nativeOptions(options) {
 /** `startBackoff: { initial = 1000, max = 30000 }` (ms, the addon's PoolDefault): the wait after failed starts, doubling up to `max`. */
 function startBackoff(backoff, numbers) {
   if (backoff === null || typeof backoff !== 'object') throw invalidArgType('options.startBackoff', 'of type object', backoff)
-  for (const key of Object.keys(backoff)) {
-    if (!BACKOFF_OPTIONS.has(key)) throw invalidArgValue('options.startBackoff', backoff, `has an unknown option '${key}' (known: initial, max)`)
-  }
+  checkKnownKeys(backoff, 'options.startBackoff', BACKOFF_OPTIONS)
   const initial = checkNonNegative(backoff.initial ?? PoolDefault.START_BACKOFF_INITIAL_MS, 'options.startBackoff.initial', { integer: true })
   const max = checkNonNegative(backoff.max ?? Math.max(PoolDefault.START_BACKOFF_MAX_MS, initial), 'options.startBackoff.max', { integer: true })
   if (max < initial) throw invalidArgValue('options.startBackoff.max', max, `must not be less than initial (${initial})`, RangeError)
@@ -226,9 +222,7 @@ class Pool extends EventEmitter {
     let signal, timeout, handler, onRequest, meta
     if (options !== undefined) {
       if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options)
-      for (const key of Object.keys(options)) {
-        if (!RUN_OPTIONS.has(key)) throw invalidArgValue('options', options, `has an unknown option '${key}' (known: signal, timeout, handler, onRequest, meta)`)
-      }
+      checkKnownKeys(options, 'options', RUN_OPTIONS)
       ;({ signal, timeout, handler, onRequest, meta } = options)
       if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an instance of AbortSignal', signal)
       if (timeout !== undefined) checkNonNegative(timeout, 'options.timeout', { integer: true })

@@ -11,8 +11,8 @@
 // the task's timeout, instead of the pool's `taskTimeout`.
 
 const { Pool } = require('../pool')
-const { invalidArgType, invalidArgValue, offloadError } = require('../errors')
-const { checkNonNegative } = require('../validate')
+const { invalidArgType, offloadError } = require('../errors')
+const { checkNonNegative, checkKnownKeys } = require('../validate')
 
 /** The job methods a sandboxed processor may call, as BullMQ's child forwards them. */
 const JOB_METHODS = new Set([
@@ -54,9 +54,7 @@ function refusedMethod(method) {
 function createProcessor(pool, options = {}) {
   if (!(pool instanceof Pool)) throw invalidArgType('pool', 'an instance of offload Pool', pool)
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options)
-  for (const key of Object.keys(options)) {
-    if (key !== 'handler') throw invalidArgValue('options', options, `has an unknown option '${key}' (known: handler)`)
-  }
+  checkKnownKeys(options, 'options', ['handler'])
   const { handler } = options
   if (handler !== undefined && typeof handler !== 'string' && typeof handler !== 'function') {
     throw invalidArgType('options.handler', 'a string or a function (job) => string', handler)
