@@ -106,7 +106,7 @@ pub fn v8_body(bytes: &[u8]) -> Option<&[u8]> {
 
 /// What one complete frame of the channel is.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Frame<'a> {
+pub(crate) enum IpcFrame<'a> {
     Message(&'a [u8]),
     /// The child offers a handle; it must be refused.
     Handle,
@@ -114,24 +114,24 @@ pub(crate) enum Frame<'a> {
     Internal(&'a [u8]),
 }
 
-pub(crate) fn classify(line: &[u8]) -> Frame<'_> {
+pub(crate) fn classify(line: &[u8]) -> IpcFrame<'_> {
     if line.starts_with(HANDLE_PREFIX) {
-        Frame::Handle
+        IpcFrame::Handle
     } else if line.starts_with(INTERNAL_PREFIX) {
-        Frame::Internal(line)
+        IpcFrame::Internal(line)
     } else {
-        Frame::Message(line)
+        IpcFrame::Message(line)
     }
 }
 
-fn classify_serialized(bytes: &[u8]) -> Frame<'_> {
+fn classify_serialized(bytes: &[u8]) -> IpcFrame<'_> {
     let cmd = v8_body(bytes).and_then(|body| body.strip_prefix(V8_CMD_KEY));
     match cmd {
-        Some(value) if value.starts_with(V8_HANDLE) => Frame::Handle,
+        Some(value) if value.starts_with(V8_HANDLE) => IpcFrame::Handle,
         Some([len, name @ ..]) if *len < 0x80 && name.starts_with(b"NODE_") => {
-            Frame::Internal(bytes)
+            IpcFrame::Internal(bytes)
         }
-        _ => Frame::Message(bytes),
+        _ => IpcFrame::Message(bytes),
     }
 }
 
@@ -188,7 +188,7 @@ impl Framer {
 
     /// Takes the complete frames off the front of `input`, each to `each` as
     /// what it is.
-    fn take(&mut self, mut each: impl FnMut(Frame<'_>)) {
+    fn take(&mut self, mut each: impl FnMut(IpcFrame<'_>)) {
         match self.serialization {
             Serialization::Json => {
                 let mut start = 0;
@@ -230,20 +230,20 @@ impl Framer {
         if serialization == Serialization::Advanced && self.holds_one_whole_frame() {
             let frame = std::mem::take(&mut self.input);
             match classify_serialized(&frame[LENGTH..]) {
-                Frame::Message(_) => message(Message::Serialized(frame)),
-                Frame::Internal(_) if internal => message(Message::Serialized(frame)),
-                Frame::Handle => handle = true,
-                Frame::Internal(_) => {}
+                IpcFrame::Message(_) => message(Message::Serialized(frame)),
+                IpcFrame::Internal(_) if internal => message(Message::Serialized(frame)),
+                IpcFrame::Handle => handle = true,
+                IpcFrame::Internal(_) => {}
             }
             return handle;
         }
         self.take(|frame| match frame {
-            Frame::Message(bytes) => message(Message::from_frame(serialization, bytes)),
-            Frame::Internal(bytes) if internal => {
+            IpcFrame::Message(bytes) => message(Message::from_frame(serialization, bytes)),
+            IpcFrame::Internal(bytes) if internal => {
                 message(Message::from_frame(serialization, bytes))
             }
-            Frame::Handle => handle = true,
-            Frame::Internal(_) => {}
+            IpcFrame::Handle => handle = true,
+            IpcFrame::Internal(_) => {}
         });
         handle
     }
@@ -318,21 +318,21 @@ mod tests {
     fn recognises_nodes_internal_messages() {
         assert_eq!(
             classify(br#"{"cmd":"NODE_HANDLE","type":"net.Socket","msg":{}}"#),
-            Frame::Handle
+            IpcFrame::Handle
         );
         assert_eq!(
             classify(br#"{"cmd":"NODE_HANDLE_ACK"}"#),
-            Frame::Internal(br#"{"cmd":"NODE_HANDLE_ACK"}"#)
+            IpcFrame::Internal(br#"{"cmd":"NODE_HANDLE_ACK"}"#)
         );
         assert_eq!(
             classify(br#"{"cmd":"NODE_CLUSTER"}"#),
-            Frame::Internal(br#"{"cmd":"NODE_CLUSTER"}"#)
+            IpcFrame::Internal(br#"{"cmd":"NODE_CLUSTER"}"#)
         );
         assert_eq!(
             classify(br#"{"cmd":"work","n":1}"#),
-            Frame::Message(br#"{"cmd":"work","n":1}"#)
+            IpcFrame::Message(br#"{"cmd":"work","n":1}"#)
         );
-        assert_eq!(classify(b"42"), Frame::Message(b"42"));
+        assert_eq!(classify(b"42"), IpcFrame::Message(b"42"));
     }
 
     /// The bytes Node 20 writes for `{cmd: 'NODE_HANDLE', type: 'net.Socket', msg: {a: 1}}`
@@ -340,14 +340,14 @@ mod tests {
     #[test]
     fn recognises_nodes_internal_messages_in_advanced_form() {
         let handle = b"\xff\x0fo\"\x03cmd\"\x0bNODE_HANDLE\"\x04type\"\x0anet.Socket\"\x03msgo\"\x01aI\x02{\x01{\x03";
-        assert_eq!(classify_serialized(handle), Frame::Handle);
+        assert_eq!(classify_serialized(handle), IpcFrame::Handle);
         let ack = b"\xff\x0fo\"\x03cmd\"\x0fNODE_HANDLE_ACK{\x01";
-        assert_eq!(classify_serialized(ack), Frame::Internal(ack));
+        assert_eq!(classify_serialized(ack), IpcFrame::Internal(ack));
         let own = b"\xff\x0fo\"\x03cmd\"\x04work{\x01";
-        assert_eq!(classify_serialized(own), Frame::Message(own));
+        assert_eq!(classify_serialized(own), IpcFrame::Message(own));
         assert_eq!(
             classify_serialized(b"\xff\x0fI\x02"),
-            Frame::Message(b"\xff\x0fI\x02")
+            IpcFrame::Message(b"\xff\x0fI\x02")
         );
     }
 
@@ -357,7 +357,7 @@ mod tests {
         assert_eq!(len, HANDLE_NACK_V8.len() - 4);
         assert_eq!(
             classify_serialized(&HANDLE_NACK_V8[4..]),
-            Frame::Internal(&HANDLE_NACK_V8[4..]),
+            IpcFrame::Internal(&HANDLE_NACK_V8[4..]),
             "it reads as Node's own message"
         );
     }
