@@ -307,7 +307,7 @@ describe('offload thumbs', () => {
     fs.writeFileSync(path.join(dir, 'photos', 'list.txt'), 'no image here')
     const result = await run(['thumbs', 'photos', '-w', '30', '-o', 'out'], { cwd: dir })
     assert.equal(result.code, 1)
-    assert.match(result.stderr, /^offload thumbs: no images found in photos \(looked for \.jpg \.jpeg \.png \.webp \.gif \.avif \.tif \.tiff \.bmp\)\n$/)
+    assert.match(result.stderr, /^offload thumbs: no images found in photos \(looked for \.jpg \.jpeg \.jpe \.png \.webp \.avif \.gif \.tif \.tiff \.bmp\)\n$/)
     assert.equal(fs.existsSync(path.join(dir, 'out')), false)
   })
 

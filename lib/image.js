@@ -313,4 +313,4 @@ const formats = Object.freeze(Object.fromEntries(
 
 const FITS = NAMES.FITS
 
-module.exports = { resize, resizeFile, metadata, setConcurrency, getConcurrency, formats, FITS, FAIL_ON, EXTENSIONS }
+module.exports = { resize, resizeFile, metadata, setConcurrency, getConcurrency, formats, FITS, FAIL_ON, EXTENSIONS, SUFFIXES }

@@ -5,10 +5,10 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { EXTENSIONS } = require('../image')
+const { EXTENSIONS, SUFFIXES } = require('../image')
 
-/** Extensions picked up when walking a folder (files named on the command line are always tried). */
-const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.avif', '.tif', '.tiff', '.bmp']
+/** Extensions picked up when walking a folder (files named on the command line are always tried): every encoded format's. */
+const IMAGE_EXTENSIONS = Object.entries(SUFFIXES).flatMap(([format, suffixes]) => (format === 'raw' ? [] : suffixes))
 /** Input extensions that name an encoded format offload writes, kept as spelled; the others become PNG. */
 const WRITABLE_EXTENSIONS = Object.keys(EXTENSIONS).filter((ext) => EXTENSIONS[ext] !== 'raw')
 /** The output extension of each format thumbnails can take: the first the library lists for it (.jpg for JPEG). */
