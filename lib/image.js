@@ -110,8 +110,8 @@ function source(input, name) {
   return checkFilePath(input, name, ['Buffer', 'Uint8Array', 'string', 'URL'])
 }
 
-/** Checks `options.composite[i]`, writes its numbers into `settings` from `at`, and returns its input. */
-function overlay(entry, i, settings, at) {
+/** Checks `options.composite[i]`, writes its numbers into `numbers` from `at`, and returns its input. */
+function overlay(entry, i, numbers, at) {
   const name = `options.composite[${i}]`
   checkObject(entry, name)
   checkKnownKeys(entry, name, OVERLAY_KEYS)
@@ -119,10 +119,10 @@ function overlay(entry, i, settings, at) {
   if ((entry.top === undefined) !== (entry.left === undefined)) throw invalidArgValue(name, entry, 'needs both top and left, or neither')
   const offset = (value, n) => (value === undefined ? Number.NaN : checkInteger(value, n, ...RANGE.OVERLAY_OFFSET))
   // sharp places an overlay as it positions a crop: at the centre unless told.
-  settings[at + OVERLAY_AT.GRAVITY] = pick(POSITION, entry.gravity ?? DEFAULT.POSITION, `${name}.gravity`)
-  settings[at + OVERLAY_AT.TOP] = offset(entry.top, `${name}.top`)
-  settings[at + OVERLAY_AT.LEFT] = offset(entry.left, `${name}.left`)
-  settings[at + OVERLAY_AT.OPACITY] = entry.opacity === undefined ? 1 : checkNumber(entry.opacity, `${name}.opacity`, 0, 1)
+  numbers[at + OVERLAY_AT.GRAVITY] = pick(POSITION, entry.gravity ?? DEFAULT.POSITION, `${name}.gravity`)
+  numbers[at + OVERLAY_AT.TOP] = offset(entry.top, `${name}.top`)
+  numbers[at + OVERLAY_AT.LEFT] = offset(entry.left, `${name}.left`)
+  numbers[at + OVERLAY_AT.OPACITY] = entry.opacity === undefined ? 1 : checkNumber(entry.opacity, `${name}.opacity`, 0, 1)
   return input
 }
 
@@ -150,7 +150,7 @@ function rawInput(value, input) {
   return [width, height, channels]
 }
 
-const settings = new Float64Array(AT.LEN)
+const numbers = new Float64Array(AT.LEN)
 
 function limitInputPixels(value) {
   if (value === undefined || value === true) return DEFAULT.LIMIT_INPUT_PIXELS
@@ -159,7 +159,7 @@ function limitInputPixels(value) {
 }
 
 /**
- * Checks `options` (for `input`, as `source` gave it) and returns `[settings, overlays, signal]`
+ * Checks `options` (for `input`, as `source` gave it) and returns `[numbers, overlays, signal]`
  * for the addon: `format` is the output format the path asks for, when it does.
  */
 function nativeOptions(options, format, input) {
@@ -171,7 +171,7 @@ function nativeOptions(options, format, input) {
   const avif = subOptions(o, 'avif', ['effort'])
   const signal = checkAbortSignal(o.signal, 'options.signal')
   const composite = o.composite === undefined ? NO_OVERLAYS : checkArray(o.composite, 'options.composite')
-  const s = composite.length === 0 ? settings : new Float64Array(AT.LEN + composite.length * OVERLAY_AT.LEN)
+  const s = composite.length === 0 ? numbers : new Float64Array(AT.LEN + composite.length * OVERLAY_AT.LEN)
   s[AT.LIMIT_INPUT_PIXELS] = limitInputPixels(o.limitInputPixels)
   s[AT.WIDTH] = side(o.width, 'options.width')
   s[AT.HEIGHT] = side(o.height, 'options.height')

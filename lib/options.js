@@ -40,6 +40,7 @@ function toPath(value, name) {
   return checkString(value instanceof URL ? fileURLToPath(value) : value, name)
 }
 
+/** The child's environment as `KEY=value` entries (this process's first when `extendEnv`), each refused with a NUL byte; `undefined` to let the native side copy ours. Shared with the pool's `env`. */
 function envEntries(env, extendEnv) {
   if (env === undefined && extendEnv) return undefined // the native side copies ours: cheaper
   if (env !== undefined && (env === null || typeof env !== 'object')) throw invalidArgType('options.env', 'of type object', env)
@@ -179,4 +180,4 @@ function inheritedExecArgv() {
   return index > 0 ? [...execArgv.slice(0, index - 1), ...execArgv.slice(index + 1)] : execArgv
 }
 
-module.exports = { normalize, checkCommand, inheritedExecArgv }
+module.exports = { normalize, checkCommand, inheritedExecArgv, envEntries }

@@ -9,7 +9,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const channel = require('./channel')
 const { invalidArgType, invalidArgValue, offloadError, abortError, rebuildError } = require('./errors')
-const { normalize, inheritedExecArgv } = require('./options')
+const { normalize, inheritedExecArgv, envEntries } = require('./options')
 const { checkString, checkNonNegative, checkSerialization, checkKnownKeys } = require('./validate')
 const { signalName } = require('./signals')
 const { packLimits } = require('./native-layout')
@@ -124,12 +124,7 @@ function nativeOptions(options) {
   if (o.maxTasksPerWorker !== undefined) numbers[AT.MAX_TASKS_PER_WORKER] = atLeast(o.maxTasksPerWorker, 'options.maxTasksPerWorker', 1)
   if (o.maxRssBytes !== undefined) numbers[AT.MAX_RSS_BYTES] = checkNonNegative(o.maxRssBytes, 'options.maxRssBytes', { integer: true })
   if (o.retries !== undefined) numbers[AT.RETRIES] = checkNonNegative(o.retries, 'options.retries', { integer: true })
-  if (o.env !== undefined) {
-    if (o.env === null || typeof o.env !== 'object') throw invalidArgType('options.env', 'of type object', o.env)
-    native.env = Object.entries({ ...process.env, ...o.env })
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${k}=${v}`)
-  }
+  if (o.env !== undefined) native.env = envEntries(o.env, true)
   if (o.cwd !== undefined) native.cwd = checkString(o.cwd, 'options.cwd')
   if (o.stderr !== undefined && o.stderr !== 'inherit' && o.stderr !== 'pipe') {
     throw invalidArgValue('options.stderr', o.stderr, "must be 'inherit' or 'pipe'")

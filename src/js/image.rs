@@ -22,7 +22,7 @@ use crate::image::{
     ResizeOptions,
 };
 
-/// Positions in the `settings` array of [`image_resize`]; the overlays' numbers follow from
+/// Positions in the `numbers` array of [`image_resize`]; the overlays' numbers follow from
 /// `LEN`, `ImageOverlaySlot.LEN` each. Absent `WIDTH`, `HEIGHT`, `LIMIT_INPUT_PIXELS` (no
 /// limit) and `RAW_CHANNELS` (not raw) are 0; an absent `FORMAT` (the input's) is -1.
 /// Exported to JS as `ImageSlot`.
@@ -81,7 +81,7 @@ pub mod overlay_at {
     pub const LEN: u32 = 4;
 }
 
-/// Bits of `settings[FLAGS]`. Exported to JS as `ImageFlag`.
+/// Bits of `numbers[FLAGS]`. Exported to JS as `ImageFlag`.
 #[napi(js_name = "ImageFlag")]
 pub mod flag {
     #[napi]
@@ -276,9 +276,9 @@ impl ImageAbort {
     }
 }
 
-/// A number of `settings` that lib/image.js has kept to `range`.
-fn small(settings: &[f64], at: u32, range: RangeInclusive<u8>) -> u8 {
-    let v = settings[at as usize];
+/// A number of `numbers` that lib/image.js has kept to `range`.
+fn small(numbers: &[f64], at: u32, range: RangeInclusive<u8>) -> u8 {
+    let v = numbers[at as usize];
     debug_assert!(
         v.fract() == 0.0 && range.contains(&(v as u8)),
         "slot {at}: {v}"
@@ -299,7 +299,7 @@ fn present(v: f64) -> Option<f64> {
 }
 
 /// The engine's options (overlays without their bytes, which are read on the image thread)
-/// and the raw input's geometry, from `settings`.
+/// and the raw input's geometry, from `numbers`.
 fn engine_options(s: &[f64]) -> (ResizeOptions, Option<RawInput>) {
     debug_assert!(s.len() >= at::LEN as usize);
     let flags = s[at::FLAGS as usize] as u32;
@@ -400,18 +400,18 @@ fn failed(e: ImageError) -> (Option<String>, Option<String>, Option<NativeOsErro
 
 /// Resizes `input` (a Buffer, or a file path); with `outputPath` the result is written
 /// there instead of returned. `overlays` are the composite inputs, in the order of their
-/// numbers in `settings`; without `abort` the job cannot be aborted.
+/// numbers in `numbers`; without `abort` the job cannot be aborted.
 #[napi(ts_return_type = "Promise<NativeImageResult>")]
 pub fn image_resize<'env>(
     env: &'env Env,
     input: Either<Buffer, String>,
-    settings: Float64ArraySlice<'_>,
+    numbers: Float64ArraySlice<'_>,
     overlays: Option<Vec<Either<Buffer, String>>>,
     output_path: Option<String>,
     abort: Option<&ImageAbort>,
 ) -> napi::Result<Object<'env>> {
     let input = Input::from_js(input);
-    let (mut options, raw) = engine_options(&settings);
+    let (mut options, raw) = engine_options(&numbers);
     let overlays: Vec<Input> = overlays
         .unwrap_or_default()
         .into_iter()

@@ -2,13 +2,12 @@
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
 
 use napi::bindgen_prelude::{Float64ArraySlice, Uint8Array};
 use napi_derive::napi;
 
 use super::channel::{EventChannel, PoolJsSink};
-use super::spawn::{limits_from, NOT_SET};
+use super::spawn::{limits_from, millis, whole};
 use super::watch::{watch, Delivery};
 use crate::pool::{
     Percentiles, Pool, PoolConfig, Program, RunOptions, StderrMode, TaskTimeout, READY_MESSAGE,
@@ -22,7 +21,7 @@ use crate::process::{current_env, Serialization};
 pub const WORKER_READY_MESSAGE: &str = READY_MESSAGE;
 
 /// Positions in the `numbers` array of [`create_pool`]: options cross as in
-/// `spawn` (one `Float64Array`, strings beside it), [`NOT_SET`] where an
+/// `spawn` (one `Float64Array`, strings beside it), `NOT_SET` where an
 /// option is not given. Exported to JS as `PoolSlot` (lib/pool.js packs by
 /// these).
 #[napi(js_name = "PoolSlot")]
@@ -65,7 +64,7 @@ pub mod slot {
     #[napi]
     pub const LIMITS: u32 = 15;
     #[napi]
-    pub const LEN: u32 = 21;
+    pub const LEN: u32 = LIMITS + super::super::spawn::limit_at::LEN;
 }
 
 /// Node's IPC serialization of a script pool's workers, by the names of the
@@ -128,22 +127,6 @@ pub mod task_frame_layout {
 #[napi]
 pub const BYTES_KEY: &str = crate::pool::task_frame::BYTES_KEY;
 
-/// `numbers[at]`, or `None` when absent (checked by lib/pool.js: a number
-/// that is there is a non-negative integer).
-fn given(numbers: &[f64], at: u32) -> Option<f64> {
-    let n = numbers[at as usize];
-    debug_assert!(
-        n == NOT_SET || (n >= 0.0 && n.fract() == 0.0),
-        "slot {at}: {n}"
-    );
-    (n != NOT_SET).then_some(n)
-}
-
-fn millis(ms: f64) -> Duration {
-    debug_assert!(ms >= 0.0, "lib/pool.js checks it");
-    Duration::from_micros((ms * 1000.0) as u64)
-}
-
 /// Starts a pool; its events arrive on `channel` tagged with `id`. Everything
 /// here was checked by lib/pool.js. `program` is `[script, ...args]` for a
 /// Node worker (then `exec_path` is given) or `[file, ...args]` for a command;
@@ -162,7 +145,8 @@ pub fn create_pool(
 ) -> NativePool {
     debug_assert!(numbers.len() == slot::LEN as usize && !program.is_empty());
     let numbers = &numbers[..];
-    let number = |at| given(numbers, at);
+    // A whole number lib/pool.js checked, or `None` when not given.
+    let number = |at: u32| whole(numbers[at as usize]).map(|n| n as f64);
     let mut program = program.into_iter();
     let first = program.next().unwrap_or_default();
     let program = match exec_path {

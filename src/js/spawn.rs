@@ -208,14 +208,16 @@ pub(super) fn debug_assert_no_nul<'a>(texts: impl IntoIterator<Item = &'a str>) 
     );
 }
 
-/// An optional whole number: `None` for [`NOT_SET`]. lib/ sends nothing else
-/// that is not a whole number ≥ 0.
-fn whole(v: f64) -> Option<u64> {
-    if v == NOT_SET {
-        return None;
-    }
-    debug_assert!(v >= 0.0 && v.fract() == 0.0, "not a whole number: {v}");
-    Some(v as u64)
+/// An optional whole number of a packed array (spawn's, a pool's): `None` for
+/// [`NOT_SET`]. lib/ sends nothing else that is not a whole number ≥ 0; were a
+/// bug to send another negative, it too means "not given", never 0 (a uid of
+/// 0 is root).
+pub(super) fn whole(v: f64) -> Option<u64> {
+    debug_assert!(
+        v == NOT_SET || (v >= 0.0 && v.fract() == 0.0),
+        "not a whole number: {v}"
+    );
+    (v >= 0.0).then_some(v as u64)
 }
 
 /// Our own copy of a descriptor the caller passed for stdio. The one check JS
@@ -240,7 +242,9 @@ pub(super) fn limits_from(packed: &[f64]) -> Limits {
     }
 }
 
-fn millis(ms: f64) -> Duration {
+/// Milliseconds as lib/ sends them (checked ≥ 0), as a `Duration`.
+pub(super) fn millis(ms: f64) -> Duration {
+    debug_assert!(ms >= 0.0, "lib/ checks it: {ms}");
     Duration::from_micros((ms * 1000.0) as u64)
 }
 

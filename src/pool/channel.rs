@@ -410,7 +410,7 @@ const WATCHER_GRACE: std::time::Duration = std::time::Duration::from_millis(2);
 /// Runs until the worker closes its end (or the socket fails): writes what
 /// the socket did not take at once, and reads the worker's frames, unless a
 /// watcher reads them first; `send` takes what it read to the pool.
-pub(crate) async fn run(outlet: Arc<ChannelEnd>, send: impl Fn(ChannelEvent)) {
+pub(crate) async fn run(end: Arc<ChannelEnd>, send: impl Fn(ChannelEvent)) {
     let mut reading = true;
     let mut shut = false;
     let deliver = |got: Reading, reading: &mut bool| {
@@ -429,25 +429,25 @@ pub(crate) async fn run(outlet: Arc<ChannelEnd>, send: impl Fn(ChannelEvent)) {
         }
     };
     loop {
-        let pending = outlet.pending();
-        if !pending && !shut && outlet.queued.lock().unwrap().closing {
+        let pending = end.pending();
+        if !pending && !shut && end.queued.lock().unwrap().closing {
             // SAFETY: a socket we own. The worker sees the end (`serve()`
             // finishes, Node's IPC emits 'disconnect'); we keep reading until
             // it closes, as answers may still come.
-            unsafe { libc::shutdown(outlet.fd.as_raw_fd(), libc::SHUT_WR) };
+            unsafe { libc::shutdown(end.fd.as_raw_fd(), libc::SHUT_WR) };
             shut = true;
         }
-        if (!reading && !pending) || outlet.finished.load(Ordering::Acquire) {
+        if (!reading && !pending) || end.finished.load(Ordering::Acquire) {
             break;
         }
         // Unwatched: wait for data. Watched: while answers are due and tasks
         // wait, look every WATCHER_GRACE for data the watcher left unread.
-        let readable = outlet.readable.lock().unwrap().clone();
-        let watchdog = readable.is_none() && outlet.expecting.load(Ordering::Acquire);
+        let readable = end.readable.lock().unwrap().clone();
+        let watchdog = readable.is_none() && end.expecting.load(Ordering::Acquire);
         tokio::select! {
             guard = async { readable.as_ref().expect("checked").readable().await }, if reading && readable.is_some() => {
                 let Ok(mut guard) = guard else { break };
-                match outlet.read_available() {
+                match end.read_available() {
                     None => guard.clear_ready(),
                     Some(got) => {
                         deliver(got, &mut reading);
@@ -457,12 +457,12 @@ pub(crate) async fn run(outlet: Arc<ChannelEnd>, send: impl Fn(ChannelEvent)) {
                 }
             }
             _ = tokio::time::sleep(WATCHER_GRACE), if reading && watchdog => {
-                if let Some(got) = outlet.read_available() {
+                if let Some(got) = end.read_available() {
                     deliver(got, &mut reading);
                 }
             }
-            _ = outlet.notify.notified() => {}
-            written = outlet.drain(), if pending => {
+            _ = end.notify.notified() => {}
+            written = end.drain(), if pending => {
                 if written.is_err() {
                     break;
                 }

@@ -58,8 +58,10 @@
 //!
 //! # Layout
 //!
-//! Dependencies point one way, from the top of this list down (and the pool
-//! onto `crate::process`, never back):
+//! No two of these files use each other, directly or around a cycle
+//! (__test__/engine-modules.test.mjs checks it), and the pool uses
+//! `crate::process`, never the reverse. `worker_io.rs` implements the seam
+//! `worker.rs` declares, so the scheduler never sees a real process:
 //!
 //! - `driver.rs`: the lock and the runtime task that wakes the scheduler.
 //! - `protocol.rs`: a real worker's frames, messages and process events
@@ -141,20 +143,20 @@ impl Drop for DestroyOnDrop {
 pub struct ChannelWatch {
     core: Arc<Core>,
     worker: u64,
-    outlet: Arc<channel::ChannelEnd>,
+    end: Arc<channel::ChannelEnd>,
 }
 
 impl ChannelWatch {
     /// The socket to watch for readability (owned by the pool: duplicate it
     /// to keep one's own).
     pub fn fd(&self) -> std::os::fd::RawFd {
-        self.outlet.raw_fd()
+        self.end.raw_fd()
     }
 
     /// Reads what arrived and settles it; `false` once the channel is done
     /// (closed or broken), when the watch should end.
     pub fn on_readable(&self) -> bool {
-        let Some(got) = self.outlet.read_available() else {
+        let Some(got) = self.end.read_available() else {
             return true;
         };
         let open = !got.closed && got.malformed.is_none();
@@ -240,12 +242,12 @@ impl Pool {
         self.core
             .with(|pool| pool.take_channels())
             .into_iter()
-            .map(|(worker, outlet)| {
-                outlet.set_watched();
+            .map(|(worker, end)| {
+                end.set_watched();
                 ChannelWatch {
                     core: self.core.clone(),
                     worker,
-                    outlet,
+                    end,
                 }
             })
             .collect()

@@ -83,7 +83,7 @@ impl Launch for Launcher {
 pub(crate) struct ProcessIo {
     handle: ChildHandle,
     /// A Node worker's task channel (used once it runs `serve()`).
-    outlet: Option<Arc<ChannelEnd>>,
+    task_end: Option<Arc<ChannelEnd>>,
     /// A Node worker's IPC channel (`process.send`), ours rather than the
     /// process engine's, so that it is read and written like the task channel.
     ipc: Option<Arc<ChannelEnd>>,
@@ -184,16 +184,16 @@ impl ProcessIo {
             events: events.clone(),
         });
         let handle = process::spawn(request, sink)?;
-        let (ipc, outlet) = match channel_ends {
+        let (ipc, task_end) = match channel_ends {
             Some((ipc, tasks)) => {
                 let open = |fd, framing| -> io::Result<Arc<ChannelEnd>> {
-                    let outlet = channel::open(fd, framing)?;
+                    let task_end = channel::open(fd, framing)?;
                     let events = events.clone();
                     let deliver = move |event| {
                         let _ = events.send((id, WorkerEvent::Channel(event)));
                     };
-                    crate::runtime::handle().spawn(channel::run(outlet.clone(), deliver));
-                    Ok(outlet)
+                    crate::runtime::handle().spawn(channel::run(task_end.clone(), deliver));
+                    Ok(task_end)
                 };
                 (
                     Some(open(ipc, Framing::NodeIpc(config.serialization))?),
@@ -210,7 +210,7 @@ impl ProcessIo {
         handle.read(Stream::Stderr);
         let io = ProcessIo {
             handle,
-            outlet,
+            task_end,
             ipc,
             serialization: config.serialization,
             partial: Vec::new(),
@@ -220,8 +220,8 @@ impl ProcessIo {
     }
 
     /// A Node worker's channels: IPC and tasks.
-    fn outlets(&self) -> impl Iterator<Item = &Arc<ChannelEnd>> {
-        self.ipc.iter().chain(&self.outlet)
+    fn ends(&self) -> impl Iterator<Item = &Arc<ChannelEnd>> {
+        self.ipc.iter().chain(&self.task_end)
     }
 
     /// Adds the frame (or line, or message) of one task to `batch`.
@@ -290,17 +290,17 @@ impl WorkerIo for ProcessIo {
         }
         // Write id 0: completions are not awaited, a failure shows as the worker's exit.
         match mode {
-            Mode::Serve => self.outlet.as_ref().is_some_and(|o| o.send(batch)),
+            Mode::Serve => self.task_end.as_ref().is_some_and(|o| o.send(batch)),
             Mode::Plain => self.ipc.as_ref().is_some_and(|o| o.send(batch)),
             Mode::Command => self.handle.write_stdin(0, Chunk::join(batch)),
         }
     }
 
     fn cancel(&self, id: TaskId) {
-        if let Some(outlet) = &self.outlet {
+        if let Some(task_end) = &self.task_end {
             let mut out = Vec::new();
             task_frame::encode::<&[u8]>(&mut out, task_frame::CANCEL, id, "", b"", &[]);
-            outlet.send(vec![Chunk::Owned(out)]);
+            task_end.send(vec![Chunk::Owned(out)]);
         }
     }
 
@@ -309,7 +309,7 @@ impl WorkerIo for ProcessIo {
     }
 
     fn terminate(&self, mode: Mode) {
-        for channel in self.outlets() {
+        for channel in self.ends() {
             channel.close();
         }
         if mode == Mode::Command {
@@ -326,17 +326,17 @@ impl WorkerIo for ProcessIo {
     }
 
     fn channels(&self) -> Vec<Arc<ChannelEnd>> {
-        self.outlets().cloned().collect()
+        self.ends().cloned().collect()
     }
 
     fn expect_answers(&self, expecting: bool) {
-        for channel in self.outlets() {
+        for channel in self.ends() {
             channel.set_expecting(expecting);
         }
     }
 
     fn finish(&self) {
-        for channel in self.outlets() {
+        for channel in self.ends() {
             channel.finish();
         }
     }
