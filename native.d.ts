@@ -351,9 +351,9 @@ export declare function imageMetadata(input: Buffer | string): Promise<NativeMet
 /**
  * Resizes `input` (a Buffer, or a file path); with `outputPath` the result is written
  * there instead of returned. `overlays` are the composite inputs, in the order of their
- * numbers in `settings`; without `abort` the job cannot be aborted.
+ * numbers in `numbers`; without `abort` the job cannot be aborted.
  */
-export declare function imageResize(input: Buffer | string, settings: Float64Array, overlays?: Array<Buffer | string> | undefined | null, outputPath?: string | undefined | null, abort?: ImageAbort | undefined | null): Promise<NativeImageResult>
+export declare function imageResize(input: Buffer | string, numbers: Float64Array, overlays?: Array<Buffer | string> | undefined | null, outputPath?: string | undefined | null, abort?: ImageAbort | undefined | null): Promise<NativeImageResult>
 
 /** `count` is in `ImageRange.THREADS`. */
 export declare function imageSetConcurrency(count: number): void
