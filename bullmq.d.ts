@@ -23,7 +23,7 @@ declare module 'bullmq' {
   interface BaseJobOptions {
     /**
      * offload/bullmq: milliseconds this job may run, instead of the pool's
-     * `taskTimeout`; past it the job fails with ERR_OFFLOAD_TIMEOUT, even if its
+     * `taskTimeout` (`0`: none for this job); past it the job fails with ERR_OFFLOAD_TIMEOUT, even if its
      * processor is stuck in a CPU loop (the worker is killed and replaced).
      * BullMQ stores it with the job's options on Redis and on PostgreSQL.
      */
