@@ -21,6 +21,7 @@ const {
   ImageName: NAMES,
   ImageDefault: DEFAULT,
   ImageRange: RANGE,
+  NOT_SET,
 } = native
 
 /** Each name of `lists` (in order) to its index in its list: what the addon takes for a name. */
@@ -36,8 +37,6 @@ const KERNEL = indices(NAMES.KERNELS)
 const FORMAT = indices(NAMES.FORMATS)
 /** The output formats by name, and 'jpg' (sharp's alias), to their index in NAMES.FORMATS. */
 const OUTPUT = new Map([...NAMES.OUTPUT_FORMATS, 'jpg'].map((name) => [name, FORMAT.get(name === 'jpg' ? 'jpeg' : name)]))
-/** The FORMAT slot of a resize that keeps the input's format. */
-const INPUT_FORMAT = -1
 
 /** The file name extensions of each format: what resizeFile and `formats` go by. */
 const SUFFIXES = {
@@ -100,7 +99,7 @@ function packColour([r, g, b, alpha]) {
 
 /** A width or height, 0 when absent. */
 function side(value, name) {
-  return value === undefined || value === null ? 0 : checkInteger(value, name, ...RANGE.SIDE)
+  return value === undefined || value === null ? NOT_SET : checkInteger(value, name, ...RANGE.SIDE)
 }
 
 /** A Buffer (a Uint8Array's bytes, not copied) or a file path, as the addon takes an input. */
@@ -179,7 +178,7 @@ function nativeOptions(options, format, input) {
   s[AT.POSITION] = pick(POSITION, o.position ?? DEFAULT.POSITION, 'options.position')
   s[AT.KERNEL] = pick(KERNEL, o.kernel ?? DEFAULT.KERNEL, 'options.kernel')
   s[AT.BACKGROUND] = packColour(o.background === undefined ? DEFAULT.BACKGROUND : colour(o.background, 'options.background'))
-  s[AT.FORMAT] = o.format === undefined ? (format === undefined ? INPUT_FORMAT : FORMAT.get(format)) : pick(OUTPUT, o.format, 'options.format')
+  s[AT.FORMAT] = o.format === undefined ? (format === undefined ? NOT_SET : FORMAT.get(format)) : pick(OUTPUT, o.format, 'options.format')
   s[AT.QUALITY] = o.quality === undefined ? DEFAULT.QUALITY : checkInteger(o.quality, 'options.quality', ...RANGE.QUALITY)
   const level = png.compressionLevel
   s[AT.PNG_COMPRESSION_LEVEL] = level === undefined ? DEFAULT.PNG_COMPRESSION_LEVEL : checkInteger(level, 'options.png.compressionLevel', ...RANGE.PNG_COMPRESSION_LEVEL)
@@ -199,7 +198,7 @@ function nativeOptions(options, format, input) {
     flag(o.animated, 'options.animated', false, FLAG.ANIMATED) |
     (failOn === 'none' ? FLAG.ALLOW_PARTIAL : 0)
   const overlays = composite.length === 0 ? undefined : composite.map((entry, i) => overlay(entry, i, s, AT.LEN + i * OVERLAY_AT.LEN))
-  const [width, height, channels] = o.raw === undefined ? [0, 0, 0] : rawInput(o.raw, input)
+  const [width, height, channels] = o.raw === undefined ? [NOT_SET, NOT_SET, NOT_SET] : rawInput(o.raw, input)
   s[AT.RAW_WIDTH] = width
   s[AT.RAW_HEIGHT] = height
   s[AT.RAW_CHANNELS] = channels

@@ -17,14 +17,17 @@ use napi::bindgen_prelude::{Buffer, Either, Env, Float64ArraySlice, Object};
 use napi::JsDeferred;
 use napi_derive::napi;
 
+use super::spawn::whole;
+
 use crate::image::{
     self, threads, Fit, Format, Gravity, Header, ImageError, Kernel, Overlay, RawInput,
     ResizeOptions,
 };
 
 /// Positions in the `numbers` array of [`image_resize`]; the overlays' numbers follow from
-/// `LEN`, `ImageOverlaySlot.LEN` each. Absent `WIDTH`, `HEIGHT`, `LIMIT_INPUT_PIXELS` (no
-/// limit) and `RAW_CHANNELS` (not raw) are 0; an absent `FORMAT` (the input's) is -1.
+/// `LEN`, `ImageOverlaySlot.LEN` each. Absent `WIDTH`, `HEIGHT`, `FORMAT` (the input's) and
+/// `RAW_*` (not raw) are `NOT_SET`, as in spawn's and a pool's numbers; `LIMIT_INPUT_PIXELS`
+/// is 0 for no limit, as sharp's `limitInputPixels: 0`.
 /// Exported to JS as `ImageSlot`.
 #[napi(js_name = "ImageSlot")]
 pub mod at {
@@ -292,19 +295,13 @@ fn named<T: Copy>(all: &[T], index: f64) -> T {
     all[index as usize]
 }
 
-/// A whole number where 0 means absent.
-fn present(v: f64) -> Option<f64> {
-    debug_assert!(v.fract() == 0.0 && v >= 0.0, "{v}");
-    (v != 0.0).then_some(v)
-}
-
 /// The engine's options (overlays without their bytes, which are read on the image thread)
 /// and the raw input's geometry, from `numbers`.
 fn engine_options(s: &[f64]) -> (ResizeOptions, Option<RawInput>) {
     debug_assert!(s.len() >= at::LEN as usize);
     let flags = s[at::FLAGS as usize] as u32;
     let has = |bit: u32| flags & bit != 0;
-    let side = |at: u32| present(s[at as usize]).map(|v| v as u32);
+    let side = |at: u32| whole(s[at as usize]).map(|v| v as u32);
     let format = s[at::FORMAT as usize];
     let mut options = ResizeOptions {
         width: side(at::WIDTH),
@@ -314,7 +311,7 @@ fn engine_options(s: &[f64]) -> (ResizeOptions, Option<RawInput>) {
         kernel: named(&Kernel::ALL, s[at::KERNEL as usize]),
         without_enlargement: has(flag::WITHOUT_ENLARGEMENT),
         background: (s[at::BACKGROUND as usize] as u32).to_be_bytes(),
-        format: (format >= 0.0).then(|| named(&Format::ALL, format)),
+        format: whole(format).map(|_| named(&Format::ALL, format)),
         quality: small(s, at::QUALITY, image::options::ranges::QUALITY),
         jpeg_progressive: has(flag::JPEG_PROGRESSIVE),
         jpeg_chroma_444: has(flag::JPEG_CHROMA_444),
@@ -329,7 +326,7 @@ fn engine_options(s: &[f64]) -> (ResizeOptions, Option<RawInput>) {
         auto_orient: has(flag::AUTO_ORIENT),
         keep_metadata: has(flag::KEEP_METADATA),
         composite: Vec::new(),
-        limit_input_pixels: present(s[at::LIMIT_INPUT_PIXELS as usize]).map(|v| v as u64),
+        limit_input_pixels: whole(s[at::LIMIT_INPUT_PIXELS as usize]).filter(|&v| v != 0),
         animated: has(flag::ANIMATED),
         allow_partial: has(flag::ALLOW_PARTIAL),
     };
@@ -348,7 +345,7 @@ fn engine_options(s: &[f64]) -> (ResizeOptions, Option<RawInput>) {
             }
         })
         .collect();
-    let raw = present(s[at::RAW_CHANNELS as usize]).map(|_| RawInput {
+    let raw = whole(s[at::RAW_CHANNELS as usize]).map(|_| RawInput {
         width: s[at::RAW_WIDTH as usize] as u32,
         height: s[at::RAW_HEIGHT as usize] as u32,
         channels: small(s, at::RAW_CHANNELS, image::options::ranges::RAW_CHANNELS),
