@@ -312,7 +312,7 @@ export declare class NativePool {
   /**
    * Queues tasks with no options, in order: `texts` is their JSON texts
    * joined by newlines (JSON text has none of its own), and their ids are
-   * consecutive from `first_id` (after `u32::MAX` comes 1, as in
+   * consecutive from `first_id` (after [`MAX_TASK_ID`] comes 1, as in
    * lib/pool.js). One call for the tasks of a whole tick.
    */
   submit(firstId: number, texts: string): void
@@ -448,6 +448,12 @@ export interface JsTaskFailure {
   /** The error a `serve()` handler threw, as JSON. */
   errorJson?: string
 }
+
+/**
+ * The largest task id; lib/pool.js numbers tasks from 1 and, after this one,
+ * starts again at 1 (the id is 4 bytes on the wire: `TaskId`).
+ */
+export declare const MAX_TASK_ID: number
 
 export interface NativeImageResult {
   data?: Buffer

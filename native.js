@@ -867,6 +867,7 @@ module.exports.imageMetadata = nativeBinding.imageMetadata
 module.exports.imageResize = nativeBinding.imageResize
 module.exports.imageSetConcurrency = nativeBinding.imageSetConcurrency
 module.exports.IPC_FD = nativeBinding.IPC_FD
+module.exports.MAX_TASK_ID = nativeBinding.MAX_TASK_ID
 module.exports.NOT_SET = nativeBinding.NOT_SET
 module.exports.spawn = nativeBinding.spawn
 module.exports.spawnSync = nativeBinding.spawnSync

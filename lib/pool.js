@@ -16,7 +16,7 @@ const { packLimits } = require('./native-layout')
 const { encodeValue, decodeValue } = require('./codec')
 const { serializeValue, deserializeFrame } = require('./ipc-serialization')
 const { RequestServer, ENV: REQUESTS_ENV } = require('./task-requests')
-const { EventKind, PoolSlot: AT, PoolSerialization, PoolDefault, NOT_SET } = require('./binding')
+const { EventKind, PoolSlot: AT, PoolSerialization, PoolDefault, NOT_SET, MAX_TASK_ID } = require('./binding')
 
 // Event types sent by src/js/payload.rs.
 const { TASK_OK, TASK_FAILED, WORKER_EXIT, POOL_CLOSED, POOL_ERROR, POOL_BATCH, POOL_START_FAILED } = EventKind
@@ -30,7 +30,6 @@ const BACKOFF_OPTIONS = new Set(['initial', 'max'])
 const RUN_OPTIONS = new Set(['signal', 'timeout', 'handler', 'onRequest', 'meta'])
 const STDERR_TAIL = 64 * 1024
 const READY_PRELOAD = require('node:path').join(__dirname, 'worker-ready.js')
-const MAX_TASK_ID = 0xffffffff
 const POOL_NUMBERS = new Float64Array(AT.LEN)
 
 /** The CPUs this process may use: its affinity, capped by a cgroup v2 CPU quota. */

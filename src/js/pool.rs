@@ -121,6 +121,11 @@ pub mod task_frame_layout {
     pub const LENGTHS_AT: u32 = frame::LENGTHS_AT as u32;
 }
 
+/// The largest task id; lib/pool.js numbers tasks from 1 and, after this one,
+/// starts again at 1 (the id is 4 bytes on the wire: `TaskId`).
+#[napi]
+pub const MAX_TASK_ID: u32 = crate::pool::TaskId::MAX;
+
 /// How a task's or an answer's JSON text refers to its raw buffers
 /// (`{"$offload:bytes":index}`); lib/codec.js keeps a copy for the worker
 /// side, held to this one by __test__/contracts.test.mjs.
@@ -306,14 +311,14 @@ impl NativePool {
 
     /// Queues tasks with no options, in order: `texts` is their JSON texts
     /// joined by newlines (JSON text has none of its own), and their ids are
-    /// consecutive from `first_id` (after `u32::MAX` comes 1, as in
+    /// consecutive from `first_id` (after [`MAX_TASK_ID`] comes 1, as in
     /// lib/pool.js). One call for the tasks of a whole tick.
     #[napi]
     pub fn submit(&self, first_id: u32, texts: String) {
         let mut next = first_id;
         let tasks = texts.split('\n').map(|text| {
             let id = next;
-            next = if id == u32::MAX { 1 } else { id + 1 };
+            next = if id == MAX_TASK_ID { 1 } else { id + 1 };
             (id, text.as_bytes().to_vec())
         });
         self.pool.run_many(tasks);
