@@ -97,7 +97,7 @@ function packColour([r, g, b, alpha]) {
   return ((r << 24) | (g << 16) | (b << 8) | alpha) >>> 0
 }
 
-/** A width or height, 0 when absent. */
+/** A width or height, NOT_SET when absent. */
 function side(value, name) {
   return value === undefined || value === null ? NOT_SET : checkInteger(value, name, ...RANGE.SIDE)
 }
